@@ -1,0 +1,85 @@
+"""Typed chunks that flow between pipeline stages.
+
+Every stage consumes and produces async iterators of these frozen dataclasses, so a stage can be
+swapped for another engine without its neighbours noticing. Media payloads are numpy arrays; the
+dataclasses are frozen but the arrays inside are treated as read-only by convention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TextChunk:
+    """A piece of text to be spoken (usually one sentence or clause)."""
+
+    text: str
+    index: int = 0
+    emotion: str = "neutral"
+
+
+@dataclass(frozen=True)
+class PhonemeMark:
+    """One phoneme with its time span in seconds, relative to the start of its audio chunk."""
+
+    phoneme: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """Mono float32 PCM in [-1, 1] at ``sample_rate``, optionally with phoneme timings."""
+
+    samples: np.ndarray
+    sample_rate: int
+    text: str = ""
+    phonemes: tuple[PhonemeMark, ...] = ()
+    index: int = 0
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / float(self.sample_rate)
+
+
+@dataclass(frozen=True)
+class FrameBatch:
+    """Consecutive video frames plus exactly the audio that plays under them.
+
+    ``frames`` is (N, H, W, 3) uint8 RGB. ``audio`` holds ``N / fps`` seconds of samples, so audio
+    and video share one timeline by construction: an encoder writes both and they cannot drift.
+    ``first_frame`` is the index of ``frames[0]`` within the whole clip.
+    """
+
+    frames: np.ndarray
+    audio: np.ndarray
+    sample_rate: int
+    fps: int
+    first_frame: int = 0
+    final: bool = False
+
+    @property
+    def duration(self) -> float:
+        return len(self.frames) / float(self.fps)
+
+
+@dataclass(frozen=True)
+class VideoSegment:
+    """An encoded media segment (an MP4 file, or a fragmented-MP4 init/media segment)."""
+
+    data: bytes
+    mime: str
+    duration: float
+    index: int = 0
+    is_init: bool = False
+
+
+@dataclass(frozen=True)
+class EndOfTurn:
+    """Marks the end of a stream; ``reason`` is "done", "interrupted" or "error"."""
+
+    reason: str = "done"
+    timings: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,137 @@
+"""One validated settings model for the whole pipeline.
+
+Sources, highest priority first: keyword arguments, environment variables (``AVATAR_`` prefix,
+``__`` between nested names, e.g. ``AVATAR_TTS__ENGINE=espeak``), a YAML file (``AVATAR_CONFIG`` or
+``avatar.yaml`` in the working directory), then the defaults below. Each stage is a discriminated
+union on ``engine`` so an unknown engine or a misspelt option fails at start-up, not mid-turn.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- TTS -------------------------------------------------------------------------------------
+
+
+class FestivalSettings(_Strict):
+    engine: Literal["festival"] = "festival"
+    voice: str = "voice_msu_ru_nsh_clunits"
+    festival_bin: str = "festival"
+    timeout_s: float = Field(30.0, gt=0)
+
+
+class EspeakSettings(_Strict):
+    engine: Literal["espeak"] = "espeak"
+    voice: str = "ru"
+    rate_wpm: int = Field(165, ge=80, le=450)
+    pitch: int = Field(50, ge=0, le=99)
+
+
+TTSSettings = Annotated[Union[FestivalSettings, EspeakSettings], Field(discriminator="engine")]
+
+
+# --- Talking head ----------------------------------------------------------------------------
+
+
+class MeshWarpSettings(_Strict):
+    engine: Literal["mesh_warp"] = "mesh_warp"
+    size: int = Field(512, ge=128, le=1024)
+    fps: int = Field(25, ge=10, le=60)
+    batch_frames: int = Field(10, ge=1, le=100)
+    blink_interval_s: float = Field(3.5, gt=0.5)
+    head_motion: float = Field(1.0, ge=0.0, le=3.0)
+    mouth_gain: float = Field(1.0, ge=0.0, le=2.0)
+    seed: int = 0
+
+
+TalkingHeadSettings = Annotated[Union[MeshWarpSettings], Field(discriminator="engine")]
+
+
+# --- Encoder ---------------------------------------------------------------------------------
+
+
+class EncoderSettings(_Strict):
+    crf: int = Field(23, ge=0, le=51)
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
+    audio_bitrate: int = Field(64_000, ge=16_000, le=320_000)
+
+
+# --- Limits and server -----------------------------------------------------------------------
+
+
+class LimitSettings(_Strict):
+    max_text_chars: int = Field(2000, ge=1)
+    max_audio_seconds: float = Field(180.0, gt=0)
+    max_upload_mb: float = Field(25.0, gt=0)
+    min_face_px: int = Field(64, ge=16)
+    job_text_chars: int = Field(400, ge=1)
+    job_audio_seconds: float = Field(30.0, gt=0)
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    token: str | None = None
+
+
+def _default_config_file() -> Path | None:
+    env = os.environ.get("AVATAR_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("avatar.yaml")
+    return local if local.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Everything configurable, validated once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AVATAR_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    data_dir: Path = REPO_ROOT / "data"
+    tts: TTSSettings = FestivalSettings()
+    talking_head: TalkingHeadSettings = MeshWarpSettings()
+    encoder: EncoderSettings = EncoderSettings()
+    limits: LimitSettings = LimitSettings()
+    server: ServerSettings = ServerSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _default_config_file()
+        if path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def avatars_dir(self) -> Path:
+        return self.data_dir / "avatars"

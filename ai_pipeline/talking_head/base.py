@@ -1,0 +1,97 @@
+"""The talking-head stage interface.
+
+An engine prepares a photo once (:meth:`TalkingHeadEngine.prepare`, cached) and then renders frames
+for audio (:meth:`TalkingHeadEngine.render`, a blocking generator of :class:`FrameBatch`). The base
+class streams: it consumes AudioChunks as they arrive, runs rendering off the event loop, and keeps
+one frame counter across chunks so blinks and head motion continue seamlessly between sentences.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ai_pipeline.chunks import AudioChunk, FrameBatch
+from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
+
+
+@dataclass(frozen=True)
+class Avatar:
+    """A prepared face plus whatever the engine precomputed for it."""
+
+    face: PreparedFace
+    state: Any = None
+
+    @property
+    def id(self) -> str:
+        return self.face.avatar_id
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.face.warnings
+
+
+def frame_bounds(n_samples: int, sample_rate: int, fps: int) -> tuple[int, np.ndarray]:
+    """Number of frames covering ``n_samples`` and the sample index where each frame starts (+ end)."""
+    n_frames = max(1, int(np.ceil(n_samples * fps / sample_rate - 1e-9)))
+    bounds = np.round(np.arange(n_frames + 1) * sample_rate / fps).astype(np.int64)
+    return n_frames, bounds
+
+
+class TalkingHeadEngine(ABC):
+    """Base class for talking-head engines."""
+
+    name: ClassVar[str]
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+
+    @property
+    def fps(self) -> int:
+        return int(self.settings.fps)
+
+    @property
+    def size(self) -> int:
+        return int(self.settings.size)
+
+    def load(self) -> None:
+        """Load models (blocking). Light engines have nothing to load."""
+
+    def close(self) -> None:
+        """Release models."""
+
+    def describe(self) -> dict[str, object]:
+        return {"engine": self.name, "size": self.size, "fps": self.fps}
+
+    def prepare(self, photo: bytes, *, cache_dir: Path | None = None, min_face_px: int = 64) -> Avatar:
+        """Analyse a photo once (cached on disk) and build the engine's per-face state."""
+        face = prepare_face(photo, size=self.size, min_face_px=min_face_px, cache_dir=cache_dir)
+        return Avatar(face, self.build_state(face))
+
+    def build_state(self, face: PreparedFace) -> Any:
+        """Engine-specific precomputation for a face (kept in memory with the Avatar)."""
+        return None
+
+    @abstractmethod
+    def render(self, avatar: Avatar, audio: AudioChunk, first_frame: int = 0) -> Iterator[FrameBatch]:
+        """Frames for ``audio`` (padded with silence to whole frames), in batches; blocking."""
+
+    def idle(self, avatar: Avatar, seconds: float, sample_rate: int, first_frame: int = 0) -> Iterator[FrameBatch]:
+        """Frames of the avatar listening: blinks and slight motion, mouth closed, silent audio."""
+        silence = np.zeros(int(round(seconds * sample_rate)), dtype=np.float32)
+        return self.render(avatar, AudioChunk(silence, sample_rate), first_frame)
+
+    async def stream(self, avatar: Avatar, audio: AsyncIterator[AudioChunk], first_frame: int = 0) -> AsyncIterator[FrameBatch]:
+        """Render each AudioChunk as it arrives; frames are numbered continuously across chunks."""
+        frame = first_frame
+        async for chunk in audio:
+            batches = self.render(avatar, chunk, frame)
+            while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+                frame = batch.first_frame + len(batch.frames)
+                yield batch

@@ -1,0 +1,94 @@
+"""Light talking-head engine: warps the photo itself with a landmark rig, on the CPU, in real time.
+
+Per frame: mouth shape from the audio (phoneme visemes when the TTS gives them, loudness always),
+a blink schedule and a slow head sway are mixed into one displacement field (see ``rig.py``), the
+photo is resampled once with ``cv2.remap`` and the opened mouth's inside is painted
+(``mouth_interior.py``). No model weights beyond the face mesh used at preparation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ai_pipeline.chunks import AudioChunk, FrameBatch
+from ai_pipeline.settings import MeshWarpSettings
+from ai_pipeline.talking_head import landmarks as lm
+from ai_pipeline.talking_head.articulation import mouth_track
+from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine, frame_bounds
+from ai_pipeline.talking_head.motion import BlinkSchedule, head_pose
+from ai_pipeline.talking_head.mouth_interior import MouthInterior
+from ai_pipeline.talking_head.prepare import PreparedFace
+from ai_pipeline.talking_head.rig import FaceRig
+
+
+@dataclass
+class _FaceState:
+    rig: FaceRig
+    interior: MouthInterior
+    blinks: BlinkSchedule
+    grid: np.ndarray  # (size, size, 2) pixel coordinates
+    field: np.ndarray  # scratch buffer for the displacement field
+
+
+class MeshWarpEngine(TalkingHeadEngine):
+    """Landmark-rig warping of the photo (the CPU default)."""
+
+    name = "mesh_warp"
+
+    def __init__(self, settings: MeshWarpSettings | None = None) -> None:
+        super().__init__(settings or MeshWarpSettings())
+
+    def build_state(self, face: PreparedFace) -> _FaceState:
+        s = face.size
+        ys, xs = np.mgrid[0:s, 0:s].astype(np.float32)
+        return _FaceState(
+            rig=FaceRig(face.landmarks, s),
+            interior=MouthInterior(face.image, face.landmarks),
+            blinks=BlinkSchedule(self.fps, self.settings.blink_interval_s, self.settings.seed),
+            grid=np.stack([xs, ys], axis=-1),
+            field=np.zeros((s, s, 2), np.float32),
+        )
+
+    def render(self, avatar: Avatar, audio: AudioChunk, first_frame: int = 0) -> Iterator[FrameBatch]:
+        st: _FaceState = avatar.state
+        rate, fps = audio.sample_rate, self.fps
+        n_frames, bounds = frame_bounds(len(audio.samples), rate, fps)
+        samples = np.zeros(bounds[-1], np.float32)
+        samples[: len(audio.samples)] = audio.samples
+        track = mouth_track(samples, rate, fps, n_frames, audio.phonemes, self.settings.mouth_gain)
+        # a slow "speech energy" for small nods while talking
+        energy = np.convolve(track[:, 0], np.ones(12) / 12, mode="same")
+        step = self.settings.batch_frames
+        for start in range(0, n_frames, step):
+            stop = min(start + step, n_frames)
+            frames = np.stack([self.frame(avatar, first_frame + i, track[i], float(energy[i]))
+                               for i in range(start, stop)])
+            yield FrameBatch(frames, samples[bounds[start]:bounds[stop]], rate, fps,
+                             first_frame + start, final=stop == n_frames)
+
+    def frame(self, avatar: Avatar, index: int, mouth: np.ndarray, energy: float = 0.0) -> np.ndarray:
+        """One RGB frame: ``mouth`` is (open, wide, round); ``index`` drives blinks and head motion."""
+        st: _FaceState = avatar.state
+        rig, scale = st.rig, avatar.face.size / 512
+        roll, dx, dy = head_pose(index, self.fps, self.settings.head_motion, self.settings.seed, speech=energy)
+        blink = st.blinks.amount(index)
+        coeffs = {
+            "jaw": rig.jaw_pixels(float(mouth[0])), "wide": float(mouth[1]), "round": float(mouth[2]),
+            "blink_r": blink, "blink_l": blink,
+            "roll": math.radians(roll), "dx": dx * scale, "dy": dy * scale,
+        }
+        field = rig.compose(coeffs, st.field)
+        # backward map: find p with p + D(p) = q by one fixed-point step from p0 = q - D(q)
+        first = st.grid - field
+        refined = cv2.remap(field, first[..., 0], first[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        mapping = st.grid - refined
+        out = cv2.remap(avatar.face.image, mapping[..., 0], mapping[..., 1], cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE)
+        verts = rig.points + rig.vertex_displacement(coeffs)
+        st.interior.paint(out, verts[list(lm.INNER_UPPER)], verts[list(lm.INNER_LOWER)])
+        return out
