@@ -19,6 +19,7 @@ import numpy as np
 
 from ai_pipeline.chunks import AudioChunk, FrameBatch
 from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
+from ai_pipeline.timing import StageTimer
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,17 @@ class TalkingHeadEngine(ABC):
         silence = np.zeros(int(round(seconds * sample_rate)), dtype=np.float32)
         return self.render(avatar, AudioChunk(silence, sample_rate), first_frame)
 
-    async def stream(self, avatar: Avatar, audio: AsyncIterator[AudioChunk], first_frame: int = 0) -> AsyncIterator[FrameBatch]:
+    async def stream(self, avatar: Avatar, audio: AsyncIterator[AudioChunk], first_frame: int = 0,
+                     timer: StageTimer | None = None) -> AsyncIterator[FrameBatch]:
         """Render each AudioChunk as it arrives; frames are numbered continuously across chunks."""
+        timer = timer or StageTimer()
         frame = first_frame
         async for chunk in audio:
             batches = self.render(avatar, chunk, frame)
-            while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+            while True:
+                with timer.measure("talking_head"):
+                    batch = await asyncio.to_thread(next, batches, None)
+                if batch is None:
+                    break
                 frame = batch.first_frame + len(batch.frames)
                 yield batch

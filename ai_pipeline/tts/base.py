@@ -19,6 +19,7 @@ from ai_pipeline.chunks import AudioChunk
 from ai_pipeline.errors import InputError
 from ai_pipeline.text.normalize import normalize_for_speech
 from ai_pipeline.text.sentences import split_sentences
+from ai_pipeline.timing import StageTimer
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,10 @@ class TTSEngine(ABC):
             raise InputError("Текст пуст: нечего произносить.", "Text is empty after normalisation.", code="empty_text")
         return sentences
 
-    async def stream(self, text: str) -> AsyncIterator[AudioChunk]:
+    async def stream(self, text: str, timer: StageTimer | None = None) -> AsyncIterator[AudioChunk]:
         """Yield one AudioChunk per sentence, synthesising off the event loop."""
+        timer = timer or StageTimer()
         for index, sentence in enumerate(self.prepare_text(text)):
-            chunk = await asyncio.to_thread(self.synthesize_sentence, sentence)
+            with timer.measure("tts"):
+                chunk = await asyncio.to_thread(self.synthesize_sentence, sentence)
             yield AudioChunk(chunk.samples, chunk.sample_rate, chunk.text, chunk.phonemes, index)

@@ -1,0 +1,122 @@
+"""Model files that ship inside installed packages: where they are, what they must hash to.
+
+Some packages ship a model whole (mediapipe's face detector and mesh): we verify it where it lies.
+Others ship it in parts across several packages (added by later stages): we concatenate the parts
+into ``data/models/<dest>`` and verify the result. ``python -m ai_pipeline.models`` assembles and
+checks everything and prints one progress line per file; setup runs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ai_pipeline.settings import Settings
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """One model file: ``parts`` are (package, path inside it); several parts are concatenated."""
+
+    name: str
+    stage: str
+    parts: tuple[tuple[str, str], ...]
+    sha256: str
+    dest: str | None = None  # None: used in place inside its package
+
+    def sources(self) -> list[Path]:
+        paths = []
+        for package, rel in self.parts:
+            spec = importlib.util.find_spec(package)
+            if spec is None or not spec.submodule_search_locations:
+                raise FileNotFoundError(f"package {package!r} is not installed")
+            paths.append(Path(list(spec.submodule_search_locations)[0]) / rel)
+        return paths
+
+    def target(self, models_dir: Path) -> Path:
+        return models_dir / self.dest if self.dest else self.sources()[0]
+
+
+MANIFEST: tuple[ModelFile, ...] = (
+    ModelFile("face_detection_full_range", "talking_head",
+              (("mediapipe", "modules/face_detection/face_detection_full_range_sparse.tflite"),),
+              "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1"),
+    ModelFile("face_landmark", "talking_head",
+              (("mediapipe", "modules/face_landmark/face_landmark.tflite"),),
+              "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814"),
+)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stamp(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def verify(model: ModelFile, models_dir: Path) -> bool:
+    """True if the file exists with the pinned hash (remembered next to assembled files)."""
+    try:
+        path = model.target(models_dir)
+    except FileNotFoundError:
+        return False
+    if not path.is_file():
+        return False
+    stamp = _stamp(path) if model.dest else None
+    if stamp and stamp.is_file() and stamp.read_text().strip() == f"{model.sha256} {path.stat().st_size}":
+        return True
+    ok = sha256_of(path) == model.sha256
+    if ok and stamp:
+        stamp.write_text(f"{model.sha256} {path.stat().st_size}")
+    return ok
+
+
+def assemble(model: ModelFile, models_dir: Path) -> Path:
+    """Concatenate a model's parts into ``models_dir`` (if needed) and verify its hash."""
+    target = model.target(models_dir)
+    if verify(model, models_dir):
+        return target
+    if model.dest:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".part")
+        with tmp.open("wb") as out:
+            for part in model.sources():
+                with part.open("rb") as fh:
+                    while block := fh.read(1 << 22):
+                        out.write(block)
+        tmp.replace(target)
+    if not verify(model, models_dir):
+        raise RuntimeError(f"{model.name}: sha256 mismatch at {target} (expected {model.sha256})")
+    return target
+
+
+def status(models_dir: Path) -> list[dict[str, object]]:
+    """Per-model presence report for /api/health (hash checks are cached, so this is cheap)."""
+    return [{"name": m.name, "stage": m.stage, "present": verify(m, models_dir)} for m in MANIFEST]
+
+
+def main() -> int:
+    models_dir = Settings().models_dir
+    failed = 0
+    for i, model in enumerate(MANIFEST, 1):
+        try:
+            path = assemble(model, models_dir)
+            print(f"[models {i}/{len(MANIFEST)}] {model.name}: ok ({path})", flush=True)
+        except (OSError, RuntimeError) as exc:
+            failed += 1
+            print(f"[models {i}/{len(MANIFEST)}] {model.name}: FAILED - {exc}", flush=True)
+    print(json.dumps({"models": len(MANIFEST), "failed": failed}))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Builds engines from settings: one table per stage, engines imported only when chosen.
+
+Adding an engine = one file in the stage folder + one line here + (optionally) a settings class in
+``settings.py``. Heavy engines keep their imports inside their module, so a CPU install never
+imports GPU code unless that engine is configured.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ai_pipeline.settings import EspeakSettings
+from ai_pipeline.talking_head.base import TalkingHeadEngine
+from ai_pipeline.tts.base import TTSEngine
+
+TTS_ENGINES: dict[str, str] = {
+    "festival": "ai_pipeline.tts.festival:FestivalTTS",
+    "espeak": "ai_pipeline.tts.espeak:EspeakTTS",
+}
+TALKING_HEAD_ENGINES: dict[str, str] = {
+    "mesh_warp": "ai_pipeline.talking_head.mesh_warp:MeshWarpEngine",
+}
+# What to try when an engine cannot load: a lighter engine with its default settings.
+TTS_FALLBACK: dict[str, Any] = {"festival": EspeakSettings()}
+
+
+def _load_class(path: str) -> type:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def build_tts(settings: Any) -> TTSEngine:
+    return _load_class(TTS_ENGINES[settings.engine])(settings)
+
+
+def build_talking_head(settings: Any) -> TalkingHeadEngine:
+    return _load_class(TALKING_HEAD_ENGINES[settings.engine])(settings)
+
+
+def engine_table() -> dict[str, list[str]]:
+    """Every engine name per stage (for /api/health and the settings page)."""
+    return {"tts": sorted(TTS_ENGINES), "talking_head": sorted(TALKING_HEAD_ENGINES)}

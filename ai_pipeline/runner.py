@@ -1,0 +1,208 @@
+"""The pipeline runner: engines built from settings, loaded once, streamed stage into stage.
+
+``Pipeline.render`` is the batch use (photo + text or audio -> one MP4); ``frames_for_text`` and
+``frames_for_audio`` are the streaming building blocks a realtime turn uses. Stages overlap: TTS of
+sentence two runs while sentence one is being rendered, and encoding runs while the next frames are
+drawn, each behind a small bounded queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+
+from ai_pipeline.chunks import AudioChunk, FrameBatch
+from ai_pipeline.encode.mp4 import Mp4Encoder
+from ai_pipeline.errors import EngineUnavailable, InputError, InputTooLarge
+from ai_pipeline.media.audio_io import decode_audio
+from ai_pipeline.registry import TTS_FALLBACK, build_talking_head, build_tts
+from ai_pipeline.settings import Settings
+from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine
+from ai_pipeline.talking_head.prepare import photo_id
+from ai_pipeline.timing import StageTimer
+from ai_pipeline.tts.base import TTSEngine
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Progress = Callable[[float, str], None]
+SECONDS_PER_CHAR = 0.075  # rough speech duration estimate, for progress before TTS is done
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """An encoded clip and how it was made."""
+
+    mp4: bytes
+    duration: float
+    frames: int
+    sample_rate: int
+    avatar_id: str
+    timings: dict[str, float]
+    warnings: tuple[str, ...] = ()
+
+
+async def prefetch(source: AsyncIterator[T], size: int = 2) -> AsyncIterator[T]:
+    """Run ``source`` ahead of its consumer by up to ``size`` items (errors are re-raised here)."""
+    queue: asyncio.Queue[tuple[bool, object]] = asyncio.Queue(maxsize=size)
+
+    async def produce() -> None:
+        try:
+            async for item in source:
+                await queue.put((True, item))
+            await queue.put((False, None))
+        except Exception as exc:  # handed to the consumer
+            await queue.put((False, exc))
+
+    task = asyncio.create_task(produce())
+    try:
+        while True:
+            ok, item = await queue.get()
+            if not ok:
+                if isinstance(item, Exception):
+                    raise item
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+class Pipeline:
+    """Engines for every stage, loaded once (from a FastAPI lifespan or the CLI)."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.tts: TTSEngine | None = None
+        self.head: TalkingHeadEngine | None = None
+        self.notices: list[str] = []
+        self._avatars: dict[str, Avatar] = {}
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def load(self, progress: Progress | None = None) -> None:
+        """Build and load every engine, falling back to a lighter one (and saying so) on failure."""
+        report = progress or (lambda f, m: None)
+        report(0.0, "Загрузка синтеза речи")
+        self.tts = self._load_tts()
+        report(0.5, "Загрузка анимации лица")
+        self.head = build_talking_head(self.settings.talking_head)
+        self.head.load()
+        report(1.0, "Готово")
+
+    def _load_tts(self) -> TTSEngine:
+        engine = build_tts(self.settings.tts)
+        try:
+            engine.load()
+            return engine
+        except (EngineUnavailable, OSError) as exc:
+            fallback = TTS_FALLBACK.get(self.settings.tts.engine)
+            if fallback is None:
+                raise
+            notice = f"TTS engine {self.settings.tts.engine!r} unavailable ({exc}); using {fallback.engine!r}"
+            log.warning(notice)
+            self.notices.append(notice)
+            engine = build_tts(fallback)
+            engine.load()
+            return engine
+
+    def close(self) -> None:
+        for engine in (self.tts, self.head):
+            if engine is not None:
+                engine.close()
+
+    def status(self) -> dict[str, object]:
+        return {
+            "tts": self.tts.describe() if self.tts else None,
+            "talking_head": self.head.describe() if self.head else None,
+            "notices": list(self.notices),
+        }
+
+    # -- avatars ----------------------------------------------------------------------------
+
+    def avatar(self, photo: bytes) -> Avatar:
+        """Prepare (or fetch from memory/disk cache) the avatar for a photo; blocking."""
+        assert self.head is not None, "Pipeline.load() first"
+        limits = self.settings.limits
+        if len(photo) > limits.max_upload_mb * 1e6:
+            raise InputTooLarge(f"Фото больше {limits.max_upload_mb:g} МБ.", "Photo too large.", code="image_too_large")
+        key = photo_id(photo, self.head.size)
+        if key not in self._avatars:
+            if len(self._avatars) > 16:
+                self._avatars.pop(next(iter(self._avatars)))
+            self._avatars[key] = self.head.prepare(photo, cache_dir=self.settings.avatars_dir,
+                                                   min_face_px=limits.min_face_px)
+        return self._avatars[key]
+
+    # -- streaming building blocks ----------------------------------------------------------
+
+    def check_text(self, text: str) -> str:
+        text = (text or "").strip()
+        if not text:
+            raise InputError("Пустой текст: напишите, что должен сказать аватар.", "Empty text.", code="empty_text")
+        limit = self.settings.limits.max_text_chars
+        if len(text) > limit:
+            raise InputTooLarge(f"Текст слишком длинный: {len(text)} символов, допустимо до {limit}.",
+                                f"Text too long: {len(text)} > {limit} chars.", code="text_too_long")
+        return text
+
+    def frames_for_text(self, avatar: Avatar, text: str, timer: StageTimer) -> AsyncIterator[FrameBatch]:
+        assert self.tts is not None and self.head is not None
+        speech = prefetch(self.tts.stream(self.check_text(text), timer), size=2)
+        return self.head.stream(avatar, speech, timer=timer)
+
+    def frames_for_audio(self, avatar: Avatar, audio: AudioChunk, timer: StageTimer) -> AsyncIterator[FrameBatch]:
+        assert self.head is not None
+
+        async def one() -> AsyncIterator[AudioChunk]:
+            yield audio
+
+        return self.head.stream(avatar, one(), timer=timer)
+
+    def decode_audio(self, data: bytes) -> AudioChunk:
+        """Decode an uploaded recording to mono float32 at a rate AAC and browsers handle (16-48 kHz)."""
+        limits = self.settings.limits
+        samples, rate = decode_audio(data, max_seconds=limits.max_audio_seconds)
+        if not 16000 <= rate <= 48000:
+            samples, rate = decode_audio(data, target_rate=min(max(rate, 16000), 48000),
+                                         max_seconds=limits.max_audio_seconds)
+        if float(np.abs(samples).max(initial=0.0)) < 1e-4:
+            raise InputError("В записи тишина: аватару нечего произносить.", "Audio is silent.", code="silent_audio")
+        return AudioChunk(samples.astype(np.float32), rate)
+
+    # -- batch render -----------------------------------------------------------------------
+
+    async def render(self, avatar: Avatar, *, text: str | None = None, audio: AudioChunk | None = None,
+                     progress: Progress | None = None) -> RenderResult:
+        """Encode the avatar speaking ``text`` (via TTS) or lip-syncing ``audio`` into one MP4."""
+        if (text is None) == (audio is None):
+            raise InputError("Нужен либо текст, либо аудио.", "Give exactly one of text or audio.", code="bad_request")
+        timer = StageTimer()
+        report = progress or (lambda f, m: None)
+        if audio is not None:
+            expected = audio.duration
+            frames = self.frames_for_audio(avatar, audio, timer)
+        else:
+            expected = max(len(self.check_text(text or "")) * SECONDS_PER_CHAR, 0.5)
+            frames = self.frames_for_text(avatar, text or "", timer)
+        encoder: Mp4Encoder | None = None
+        done_frames, fps = 0, self.head.fps if self.head else 25
+        async for batch in prefetch(frames, size=3):
+            timer.mark("first_frames")
+            if encoder is None:
+                encoder = Mp4Encoder(self.settings.encoder, width=batch.frames.shape[2], height=batch.frames.shape[1],
+                                     fps=batch.fps, sample_rate=batch.sample_rate)
+            with timer.measure("encode"):
+                await asyncio.to_thread(encoder.add, batch)
+            done_frames += len(batch.frames)
+            report(min(done_frames / fps / expected, 0.99), "Рендеринг видео")
+        assert encoder is not None
+        with timer.measure("encode"):
+            data = await asyncio.to_thread(encoder.finish)
+        report(1.0, "Готово")
+        return RenderResult(data, done_frames / fps, done_frames, batch.sample_rate, avatar.id,
+                            timer.as_dict(), avatar.warnings)

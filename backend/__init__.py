@@ -1,0 +1,1 @@
+"""The service: FastAPI app, REST routes and the ``avatar`` command line."""

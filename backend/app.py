@@ -1,0 +1,46 @@
+"""FastAPI application factory: engines load once in the lifespan, routes live in ``routes/``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ai_pipeline import __version__
+from ai_pipeline.runner import Pipeline
+from ai_pipeline.settings import Settings
+from backend.errors import install_error_handlers, install_token_check
+from backend.jobs import JobStore
+from backend.routes import health, render
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; nothing heavy happens until the lifespan starts."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pipeline = Pipeline(settings)
+        await asyncio.to_thread(pipeline.load, lambda f, m: log.info("loading %3.0f%% %s", f * 100, m))
+        app.state.pipeline = pipeline
+        app.state.jobs = JobStore(settings.data_dir / "renders")
+        try:
+            yield
+        finally:
+            await app.state.jobs.aclose()
+            pipeline.close()
+
+    app = FastAPI(title="Avatar", version=__version__, lifespan=lifespan,
+                  description="Local Russian-speaking talking avatar: photo + text/audio -> talking-head video.")
+    app.state.settings = settings
+    install_error_handlers(app)
+    if settings.server.token:
+        install_token_check(app, settings.server.token)
+    app.include_router(health.router)
+    app.include_router(render.router)
+    return app

@@ -1,0 +1,147 @@
+"""The ``avatar`` command: render clips, prepare photos, assemble models, serve the API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ai_pipeline.assets import default_photo_path
+from ai_pipeline.errors import AvatarError, InputError
+from ai_pipeline.settings import Settings
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _progress(fraction: float, message: str) -> None:
+    bar = "#" * int(fraction * 30)
+    print(f"\r[{bar:<30}] {fraction * 100:5.1f}% {message}", end="", file=sys.stderr, flush=True)
+    if fraction >= 1.0:
+        print(file=sys.stderr)
+
+
+def _read_photo(arg: str | None, settings: Settings) -> bytes:
+    path = Path(arg) if arg else default_photo_path(settings.avatars_dir)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"Не удалось открыть фото {path}: {exc.strerror}.", f"Cannot read photo {path}: {exc}",
+                         code="bad_image") from exc
+
+
+def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
+    from ai_pipeline.runner import Pipeline
+
+    if (args.text is None) == (args.audio is None):
+        raise InputError("Укажите ровно одно из --text или --audio.", "Give exactly one of --text or --audio.",
+                         code="bad_request")
+    text = sys.stdin.read() if args.text == "-" else args.text
+    photo = _read_photo(args.photo, settings)
+    audio_bytes = None
+    if args.audio is not None:
+        try:
+            audio_bytes = Path(args.audio).read_bytes()
+        except OSError as exc:
+            raise InputError(f"Не удалось открыть аудио {args.audio}: {exc.strerror}.", str(exc),
+                             code="bad_audio") from exc
+    pipeline = Pipeline(settings)
+    started = time.perf_counter()
+    pipeline.load()
+    try:
+        if text is not None:
+            pipeline.check_text(text)
+        avatar = pipeline.avatar(photo)
+        for warning in avatar.warnings:
+            print(f"Внимание: {warning}", file=sys.stderr)
+        clip = pipeline.decode_audio(audio_bytes) if audio_bytes is not None else None
+        result = asyncio.run(pipeline.render(avatar, text=text if clip is None else None, audio=clip,
+                                             progress=None if args.quiet else _progress))
+    finally:
+        pipeline.close()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_bytes(result.mp4)
+    summary = {"out": str(args.out), "duration_s": round(result.duration, 3), "frames": result.frames,
+               "avatar_id": result.avatar_id, "wall_s": round(time.perf_counter() - started, 3),
+               "timings": result.timings, "warnings": list(result.warnings)}
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
+    from ai_pipeline.registry import build_talking_head
+
+    head = build_talking_head(settings.talking_head)
+    avatar = head.prepare(_read_photo(args.photo, settings), cache_dir=settings.avatars_dir,
+                          min_face_px=settings.limits.min_face_px)
+    for warning in avatar.warnings:
+        print(f"Внимание: {warning}", file=sys.stderr)
+    print(json.dumps({"avatar_id": avatar.id, "crop": str(settings.avatars_dir / avatar.id / "crop.png")}))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from backend.app import create_app
+
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    if host not in LOOPBACK and not settings.server.token:
+        raise InputError("Для доступа не только с этого компьютера задайте токен: AVATAR_SERVER__TOKEN=...",
+                         "Binding a non-loopback address requires AVATAR_SERVER__TOKEN.", code="token_required")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    from ai_pipeline.models import main
+
+    return main()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="avatar", description="Локальный говорящий аватар / local talking avatar")
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("render", help="photo + text or audio -> MP4")
+    r.add_argument("--photo", help="face photo (default: the built-in avatar)")
+    r.add_argument("--text", help="Russian text to speak ('-' reads stdin)")
+    r.add_argument("--audio", help="a recording to lip-sync instead of text")
+    r.add_argument("--out", required=True, help="output .mp4")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_render)
+    p = sub.add_parser("prepare", help="analyse a photo once and cache the face")
+    p.add_argument("--photo")
+    p.set_defaults(func=cmd_prepare)
+    s = sub.add_parser("serve", help="run the HTTP API")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.set_defaults(func=cmd_serve)
+    m = sub.add_parser("models", help="assemble and verify package-shipped model files")
+    m.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+        return args.func(args, settings)
+    except AvatarError as exc:
+        print(f"Ошибка: {exc.message_ru}\nError [{exc.code}]: {exc.message_en}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        print(f"Ошибка в настройках / invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""``GET /api/health``: engines, versions, devices and model files."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+
+from fastapi import APIRouter
+
+from ai_pipeline import __version__, models
+from ai_pipeline.registry import engine_table
+from backend.deps import PipelineDep, SettingsDep
+
+router = APIRouter(prefix="/api", tags=["health"])
+
+
+@router.get("/health")
+def health(pipeline: PipelineDep, settings: SettingsDep) -> dict[str, object]:
+    """What is loaded and where it runs; ``notices`` lists fallbacks to lighter engines."""
+    import av
+    import cv2
+    import numpy
+
+    status = pipeline.status()
+    return {
+        "status": "ok" if pipeline.tts and pipeline.head else "loading",
+        "version": __version__,
+        "engines": {"tts": status["tts"], "talking_head": status["talking_head"]},
+        "available_engines": engine_table(),
+        "notices": status["notices"],
+        "devices": {"cpu": platform.processor() or platform.machine(), "gpu": bool(shutil.which("nvidia-smi"))},
+        "versions": {"python": platform.python_version(), "numpy": numpy.__version__, "opencv": cv2.__version__,
+                     "pyav": av.__version__, "ffmpeg": ".".join(map(str, av.library_versions["libavcodec"]))},
+        "models": models.status(settings.models_dir),
+        "limits": settings.limits.model_dump(),
+    }

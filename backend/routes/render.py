@@ -1,0 +1,103 @@
+"""``POST /api/render``: photo + text (or a recording) -> MP4; long inputs become background jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from ai_pipeline.assets import default_photo_path
+from ai_pipeline.chunks import AudioChunk
+from ai_pipeline.errors import InputError, InputTooLarge
+from ai_pipeline.runner import Pipeline, RenderResult
+from ai_pipeline.talking_head.base import Avatar
+from backend.deps import JobsDep, PipelineDep, SettingsDep
+from backend.errors import error_response
+
+router = APIRouter(prefix="/api", tags=["render"])
+PHOTO_TYPES = ("image/", "application/octet-stream")
+AUDIO_TYPES = ("audio/", "video/webm", "video/mp4", "video/ogg", "application/octet-stream")
+
+
+async def read_upload(upload: UploadFile, limit_mb: float, allowed: tuple[str, ...], what: str) -> bytes:
+    """Read an upload, refusing wrong content types and anything over ``limit_mb``."""
+    ctype = (upload.content_type or "application/octet-stream").lower()
+    if not ctype.startswith(allowed):
+        raise InputError(f"Неподходящий тип файла для поля «{what}»: {ctype}.", f"Bad content type for {what}: {ctype}",
+                         code="bad_type")
+    limit = int(limit_mb * 1_000_000)
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise InputTooLarge(f"Файл «{what}» больше {limit_mb:g} МБ.", f"{what} exceeds {limit_mb} MB", code="too_large")
+    if not data:
+        raise InputError(f"Файл «{what}» пуст.", f"{what} is empty", code="empty_file")
+    return data
+
+
+def _headers(result: RenderResult) -> dict[str, str]:
+    return {
+        "X-Avatar-Id": result.avatar_id,
+        "X-Render-Timings": json.dumps(result.timings),
+        "X-Avatar-Warnings": json.dumps(list(result.warnings)),  # ASCII-escaped JSON: headers are latin-1
+        "Content-Disposition": 'inline; filename="avatar.mp4"',
+    }
+
+
+@router.post("/render", responses={200: {"content": {"video/mp4": {}}}, 202: {"description": "job created"}})
+async def render(
+    pipeline: PipelineDep,
+    settings: SettingsDep,
+    jobs: JobsDep,
+    photo: Annotated[UploadFile | None, File(description="Face photo (JPEG/PNG/WebP); default avatar if absent")] = None,
+    text: Annotated[str | None, Form(description="Russian text to speak")] = None,
+    audio: Annotated[UploadFile | None, File(description="A recording to lip-sync instead of text")] = None,
+    mode: Annotated[Literal["auto", "sync", "job"], Form()] = "auto",
+) -> Response:
+    """Render a talking-head MP4. ``mode=auto`` answers long inputs with 202 and a job id."""
+    limits = settings.limits
+    if (text is None or not text.strip()) and audio is None:
+        raise InputError("Нужен текст или аудиозапись.", "Provide text or audio.", code="empty_text")
+    if text is not None and text.strip() and audio is not None:
+        raise InputError("Укажите либо текст, либо аудио, но не оба сразу.", "Both text and audio given.",
+                         code="bad_request")
+    photo_bytes = (await read_upload(photo, limits.max_upload_mb, PHOTO_TYPES, "photo") if photo is not None
+                   else default_photo_path(settings.avatars_dir).read_bytes())
+    clip: AudioChunk | None = None
+    if audio is not None:
+        clip = await asyncio.to_thread(pipeline.decode_audio,
+                                       await read_upload(audio, limits.max_upload_mb, AUDIO_TYPES, "audio"))
+    else:
+        text = pipeline.check_text(text or "")
+    avatar: Avatar = await asyncio.to_thread(pipeline.avatar, photo_bytes)
+    long_input = (clip.duration > limits.job_audio_seconds) if clip else len(text or "") > limits.job_text_chars
+    if mode == "job" or (mode == "auto" and long_input):
+        job = jobs.submit(lambda progress: _run(pipeline, avatar, text, clip, progress))
+        return JSONResponse({"job_id": job.id, "status_url": f"/api/jobs/{job.id}"}, status_code=202)
+    result = await _run(pipeline, avatar, text, clip, None)
+    return Response(result.mp4, media_type="video/mp4", headers=_headers(result))
+
+
+async def _run(pipeline: Pipeline, avatar: Avatar, text: str | None, clip: AudioChunk | None, progress) -> RenderResult:
+    if clip is not None:
+        return await pipeline.render(avatar, audio=clip, progress=progress)
+    return await pipeline.render(avatar, text=text, progress=progress)
+
+
+@router.get("/jobs/{job_id}")
+async def job_status(job_id: str, jobs: JobsDep) -> Response:
+    """Status, progress (0..1) and, when done, the result URL of a render job."""
+    job = jobs.jobs.get(job_id)
+    if job is None:
+        return error_response(404, "job_not_found", "Задание не найдено.", f"No job {job_id}")
+    return JSONResponse(job.public())
+
+
+@router.get("/jobs/{job_id}/result", responses={200: {"content": {"video/mp4": {}}}})
+async def job_result(job_id: str, jobs: JobsDep) -> Response:
+    job = jobs.jobs.get(job_id)
+    if job is None or job.status != "done":
+        return error_response(404, "job_not_ready", "Результат ещё не готов или задание не найдено.", job_id)
+    return FileResponse(jobs.result_path(job_id), media_type="video/mp4", filename=f"avatar-{job_id}.mp4")

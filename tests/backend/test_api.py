@@ -1,0 +1,107 @@
+"""The HTTP API on the real app (lifespan loads the real engines)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ai_pipeline.settings import LimitSettings, ServerSettings, Settings
+from backend.app import create_app
+from tests.support import decode_mp4
+
+
+@pytest.fixture(scope="module")
+def client(data_dir):
+    settings = Settings(data_dir=data_dir, limits=LimitSettings(max_upload_mb=2.0, job_text_chars=120))
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_health_reports_engines_and_models(client):
+    body = client.get("/api/health").json()
+    assert body["status"] == "ok"
+    assert body["engines"]["tts"]["engine"] in ("festival", "espeak")
+    assert body["engines"]["talking_head"]["engine"] == "mesh_warp"
+    assert all(m["present"] for m in body["models"])
+    assert "festival" in body["available_engines"]["tts"]
+
+
+def test_openapi_docs(client):
+    assert "/api/render" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_render_text_with_uploaded_photo(client, photo_bytes):
+    r = client.post("/api/render", data={"text": "Добрый день!"},
+                    files={"photo": ("me.png", photo_bytes, "image/png")})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "video/mp4"
+    clip = decode_mp4(r.content)
+    assert len(clip.frames) > 10 and abs(clip.video_duration - clip.audio_duration) <= 0.04 + 1e-6
+    assert "total_s" in r.headers["x-render-timings"]
+
+
+def test_render_default_avatar_from_audio(client, tmp_path):
+    import subprocess
+
+    wav = tmp_path / "a.ogg"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=200:d=1.5", "-ac", "2", "-ar", "44100",
+                    str(wav)], check=True)
+    r = client.post("/api/render", files={"audio": ("a.ogg", wav.read_bytes(), "audio/ogg")})
+    assert r.status_code == 200, r.text
+    clip = decode_mp4(r.content)
+    assert abs(clip.audio_duration - 1.5) < 0.1
+
+
+@pytest.mark.parametrize("files,data,status,code", [
+    ({"photo": ("x.png", b"not an image at all" * 20, "image/png")}, {"text": "Привет"}, 422, "bad_image"),
+    ({"photo": ("x.txt", b"hello", "text/plain")}, {"text": "Привет"}, 422, "bad_type"),
+    ({"photo": ("x.png", b"\x89PNG" + b"0" * 2_100_000, "image/png")}, {"text": "Привет"}, 413, "too_large"),
+    ({}, {"text": "   "}, 422, "empty_text"),
+    ({}, {}, 422, "empty_text"),
+    ({"audio": ("a.wav", b"RIFF....garbage" * 50, "audio/wav")}, {}, 422, "bad_audio"),
+    ({}, {"text": "a" * 2001}, 413, "text_too_long"),
+])
+def test_bad_requests_get_json_errors(client, files, data, status, code):
+    r = client.post("/api/render", data=data, files=files or None)
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert err["code"] == code and err["message"]
+
+
+def test_photo_without_face(client):
+    from skimage import data
+
+    from ai_pipeline.media.image_io import encode_png
+
+    r = client.post("/api/render", data={"text": "Привет"},
+                    files={"photo": ("coffee.png", encode_png(data.coffee()), "image/png")})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "no_face"
+
+
+def test_long_text_becomes_a_job(client):
+    text = "Это длинный текст для фонового задания. " * 4
+    r = client.post("/api/render", data={"text": text})
+    assert r.status_code == 202, r.text
+    status_url = r.json()["status_url"]
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        job = client.get(status_url).json()
+        if job["status"] in ("done", "error"):
+            break
+        assert 0.0 <= job["progress"] <= 1.0
+        time.sleep(0.3)
+    assert job["status"] == "done", job
+    video = client.get(job["result_url"])
+    assert video.status_code == 200 and len(decode_mp4(video.content).frames) > 50
+    assert client.get("/api/jobs/nope").json()["error"]["code"] == "job_not_found"
+
+
+def test_token_is_required_when_configured(data_dir):
+    settings = Settings(data_dir=data_dir, server=ServerSettings(token="s3cret"))
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/api/health").status_code == 200
+        assert c.post("/api/render", data={"text": "Привет"}).status_code == 401
+        assert c.post("/api/render", data={"text": "Привет"}, headers={"Authorization": "Bearer s3cret"}).status_code == 200

@@ -1,0 +1,71 @@
+"""The ``avatar`` console command, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import decode_mp4
+
+AVATAR = [str(Path(sys.executable).with_name("avatar"))]
+
+
+def run(args: list[str], data_dir: Path, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AVATAR_DATA_DIR": str(data_dir)}
+    return subprocess.run(AVATAR + args, capture_output=True, text=True, env=env, timeout=300, **kw)
+
+
+def test_render_text(tmp_path, data_dir):
+    out = tmp_path / "hello.mp4"
+    r = run(["render", "--text", "Привет, как дела?", "--out", str(out), "--quiet"], data_dir)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    clip = decode_mp4(out.read_bytes())
+    assert len(clip.frames) == summary["frames"] > 10
+
+
+def test_render_audio_with_two_faces_warns(tmp_path, data_dir, photo_rgb):
+    import cv2
+    import numpy as np
+
+    canvas = np.full((512, 768, 3), 240, np.uint8)
+    canvas[:, :512] = photo_rgb
+    canvas[128:384, 512:] = cv2.resize(photo_rgb, (256, 256))
+    photo = tmp_path / "two.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    audio = tmp_path / "tone.mp3"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=220:d=1", str(audio)], check=True)
+    out = tmp_path / "two.mp4"
+    r = run(["render", "--photo", str(photo), "--audio", str(audio), "--out", str(out), "--quiet"], data_dir)
+    assert r.returncode == 0, r.stderr
+    assert "несколько лиц" in r.stderr
+
+
+@pytest.mark.parametrize("make,args,code", [
+    (None, ["--text", ""], "empty_text"),
+    (None, ["--text", "а" * 2001], "text_too_long"),
+    ("notimage.jpg", ["--text", "Привет"], "bad_image"),
+    ("garbage.wav", ["--audio", "{file}"], "bad_audio"),
+    (None, ["--photo", "/nonexistent.png", "--text", "Привет"], "bad_image"),
+])
+def test_bad_input_exits_non_zero_with_a_clear_message(tmp_path, data_dir, make, args, code):
+    file = tmp_path / (make or "none")
+    if make:
+        file.write_bytes(b"definitely not media " * 40)
+    args = [a.replace("{file}", str(file)) for a in args]
+    if make == "notimage.jpg":
+        args = ["--photo", str(file)] + args
+    r = run(["render", *args, "--out", str(tmp_path / "x.mp4"), "--quiet"], data_dir)
+    assert r.returncode == 2
+    assert "Ошибка:" in r.stderr and f"[{code}]" in r.stderr
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_serve_refuses_public_bind_without_token(data_dir):
+    r = run(["serve", "--host", "0.0.0.0", "--port", "8799"], data_dir)
+    assert r.returncode == 2 and "token_required" in r.stderr
