@@ -2,8 +2,8 @@
 
 Per frame: mouth shape from the audio (phoneme visemes when the TTS gives them, loudness always),
 a blink schedule and a slow head sway are mixed into one displacement field (see ``rig.py``), the
-photo is resampled once with ``cv2.remap`` and the opened mouth's inside is painted
-(``mouth_interior.py``). No model weights beyond the face mesh used at preparation.
+photo is resampled once with ``cv2.remap``, the opened mouth's inside is painted
+(``mouth_interior.py``) and the eyelids are drawn over the eyes while blinking (``eyelids.py``). No model weights beyond the face mesh used at preparation.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ai_pipeline.settings import MeshWarpSettings
 from ai_pipeline.talking_head import landmarks as lm
 from ai_pipeline.talking_head.articulation import mouth_track
 from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine, frame_bounds
+from ai_pipeline.talking_head.eyelids import Eyelids
 from ai_pipeline.talking_head.motion import BlinkSchedule, head_pose
 from ai_pipeline.talking_head.mouth_interior import MouthInterior
 from ai_pipeline.talking_head.prepare import PreparedFace
@@ -30,6 +31,7 @@ from ai_pipeline.talking_head.rig import FaceRig
 class _FaceState:
     rig: FaceRig
     interior: MouthInterior
+    eyelids: Eyelids
     blinks: BlinkSchedule
     grid: np.ndarray  # (size, size, 2) pixel coordinates
     field: np.ndarray  # scratch buffer for the displacement field
@@ -49,6 +51,7 @@ class MeshWarpEngine(TalkingHeadEngine):
         return _FaceState(
             rig=FaceRig(face.landmarks, s),
             interior=MouthInterior(face.image, face.landmarks),
+            eyelids=Eyelids(face.image, face.landmarks),
             blinks=BlinkSchedule(self.fps, self.settings.blink_interval_s, self.settings.seed),
             grid=np.stack([xs, ys], axis=-1),
             field=np.zeros((s, s, 2), np.float32),
@@ -79,7 +82,6 @@ class MeshWarpEngine(TalkingHeadEngine):
         blink = st.blinks.amount(index)
         coeffs = {
             "jaw": rig.jaw_pixels(float(mouth[0])), "wide": float(mouth[1]), "round": float(mouth[2]),
-            "blink_r": blink, "blink_l": blink,
             "roll": math.radians(roll), "dx": dx * scale, "dy": dy * scale,
         }
         field = rig.compose(coeffs, st.field)
@@ -89,6 +91,8 @@ class MeshWarpEngine(TalkingHeadEngine):
         mapping = st.grid - refined
         out = cv2.remap(avatar.face.image, mapping[..., 0], mapping[..., 1], cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_REPLICATE)
-        verts = rig.points + rig.vertex_displacement(coeffs)
+        disp = rig.vertex_displacement(coeffs)
+        verts = rig.points + disp
         st.interior.paint(out, verts[list(lm.INNER_UPPER)], verts[list(lm.INNER_LOWER)])
+        st.eyelids.paint(out, blink, disp)
         return out

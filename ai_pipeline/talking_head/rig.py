@@ -1,6 +1,6 @@
 """A face rig built from 468 landmarks: dense displacement fields, one per controllable motion.
 
-Every motion (jaw opening, lip spread, lip rounding, each eye's blink, head roll and shift) is a
+Every motion (jaw opening, lip spread, lip rounding, head roll and shift) is a
 displacement of the mesh vertices; barycentric interpolation over a Delaunay triangulation of the
 landmarks (plus a ring of fixed points around the face and the frame border) spreads it to every
 pixel. Interpolation is linear, so the field for any mix of motions is the same mix of the basis
@@ -57,8 +57,6 @@ class FaceRig:
             self._vertex_basis("jaw", self._jaw()),
             self._vertex_basis("wide", self._spread(0.12)),
             self._vertex_basis("round", self._spread(-0.14) + self._pucker()),
-            self._vertex_basis("blink_r", self._blink(lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER)),
-            self._vertex_basis("blink_l", self._blink(lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER)),
             *self._head_bases(),
         )}
 
@@ -138,28 +136,6 @@ class FaceRig:
         r = np.linalg.norm(self.points - self.mouth_c, axis=1) / self.mouth_w
         amount = 0.04 * self.mouth_w * shape * np.sign(s) * np.clip(1 - r / 0.6, 0, 1)
         return amount[:, None] * self.down[None, :]
-
-    def _blink(self, upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
-        """Closing one eye: upper lid (and the skin above it, less) down onto the lower lid."""
-        p = self.points
-        up, lo = p[list(upper)], p[list(lower)]
-        axis_x = (up[:, 0] + lo[:, 0]) / 2
-        order = np.argsort(axis_x)
-        width = float(np.linalg.norm(up[-1] - up[0]))
-        gap_at = lambda x: np.interp(x, axis_x[order], ((lo - up) @ self.down)[order])  # noqa: E731
-        lid_at = lambda x: np.interp(x, axis_x[order], (up @ self.down)[order])  # noqa: E731
-        centre = (up.mean(axis=0) + lo.mean(axis=0)) / 2
-        disp = np.zeros_like(p)
-        x = p[:, 0]
-        inside = np.abs(x - centre[0]) < 0.75 * width
-        above = lid_at(x) - p @ self.down  # > 0 above the upper lid
-        w = np.clip(1 - above / (0.55 * width), 0, 1) * (above >= -0.5) * inside
-        w *= np.clip(1.4 - np.abs(x - centre[0]) / (0.55 * width), 0, 1)
-        w[list(upper)] = 1.0
-        disp += (0.92 * gap_at(x) * w)[:, None] * self.down[None, :]
-        disp[list(lower[1:-1])] -= (0.08 * gap_at(x[list(lower[1:-1])]))[:, None] * self.down[None, :]
-        disp[[upper[0], upper[-1]]] = 0.0
-        return disp
 
     def _head_bases(self) -> list[Basis]:
         """Roll (per radian) and shift (per pixel) of the head, fading out over the neck."""
