@@ -42,20 +42,31 @@ CONSONANTS = {
 }
 POSTALVEOLARS = ("sh", "zh", "ch", "tS", "S", "Z")  # ш ж ч: lips pushed forward
 SILENCE = {"pau", "_", "sil", "#", "h#", ""}
+GLIDE = Viseme(0.25, wide=0.35)
 
 
 def viseme_for(phoneme: str) -> Viseme:
-    """Map a festival or espeak phoneme name to a mouth shape."""
+    """Map a festival or espeak phoneme name to a mouth shape.
+
+    festival: doubled vowels are stressed, doubled consonants palatalised; ae/ay/ur are vowels,
+    c/ch/sch/h/j are ц/ч/щ/х/й. espeak: V, @, 8 are vowels, ja/ju are я/ю, a bare ";" is a palatal
+    off-glide, a trailing ";" marks palatalisation and ' , : mark stress and length.
+    """
     name = phoneme.strip()
     if name.lower() in SILENCE or name.startswith("_"):
         return REST
-    # espeak marks stress and length with ' , : ; and uses capital letters for some sounds
+    if name == ";":
+        return GLIDE
+    if name.startswith("8"):
+        return VOWELS["o"]
     letters = [ch for ch in name if ch.isalpha() or ch == "@"]
     if not letters:
         return REST
     first = letters[0]
     if name.startswith(POSTALVEOLARS):
         return CONSONANTS["S"]
+    if first == "j" and len(letters) > 1 and letters[1] in "au":  # espeak ja / ju
+        return VOWELS[letters[1]]
     low = first.lower()
     if first == "V" or (low in VOWELS and low != "v"):
         return VOWELS["v" if first == "V" else low]

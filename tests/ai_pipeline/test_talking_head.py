@@ -104,6 +104,9 @@ def test_visemes_round_and_wide():
     assert viseme_for("oo").round > 0.5 and viseme_for("u").round > 0.5
     assert viseme_for("i").wide > 0.5 and viseme_for("ee").wide > 0.4
     assert viseme_for("pau").open == 0.0
+    assert viseme_for("8").round > 0.5 and viseme_for("ju").round > 0.5  # espeak ё-like o, ю
+    assert viseme_for("ja").open > 0.5 and viseme_for("V").open > 0.5  # espeak я, reduced а
+    assert viseme_for("vv").open < 0.2 and viseme_for("tS;").round > 0.3  # festival в', espeak ч
 
 
 def test_mouth_track_follows_loudness_and_phonemes():
