@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -91,9 +91,14 @@ class ServerSettings(_Strict):
     token: str | None = None
 
 
+DEFAULT_ENGINES = {"tts": "festival", "talking_head": "mesh_warp"}
+
+
 def _default_config_file() -> Path | None:
     env = os.environ.get("AVATAR_CONFIG")
     if env:
+        if not Path(env).is_file():
+            raise FileNotFoundError(f"AVATAR_CONFIG points to a missing file: {env}")
         return Path(env)
     local = Path("avatar.yaml")
     return local if local.is_file() else None
@@ -112,6 +117,17 @@ class Settings(BaseSettings):
     encoder: EncoderSettings = EncoderSettings()
     limits: LimitSettings = LimitSettings()
     server: ServerSettings = ServerSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_engines(cls, data: object) -> object:
+        """A stage section without ``engine`` configures the default engine (``fps: 30`` is enough)."""
+        if isinstance(data, dict):
+            for stage, engine in DEFAULT_ENGINES.items():
+                section = data.get(stage)
+                if isinstance(section, dict) and "engine" not in section:
+                    data[stage] = {**section, "engine": engine}
+        return data
 
     @classmethod
     def settings_customise_sources(

@@ -136,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     except AvatarError as exc:
         print(f"Ошибка: {exc.message_ru}\nError [{exc.code}]: {exc.message_en}", file=sys.stderr)
         return 2
+    except FileNotFoundError as exc:
+        print(f"Ошибка: файл не найден / file not found: {exc}", file=sys.stderr)
+        return 2
     except ValidationError as exc:
         print(f"Ошибка в настройках / invalid settings:\n{exc}", file=sys.stderr)
         return 2

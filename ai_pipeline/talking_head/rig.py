@@ -148,12 +148,11 @@ class FaceRig:
         below = (np.stack([xs - pivot[0], ys - pivot[1]], -1) @ self.down) / self.face_h
         weight *= 1 - _smoothstep(below / 0.35)
         rot = np.stack([-(ys - pivot[1]), xs - pivot[0]], -1) * weight[..., None]
-        zeros = np.zeros((468, 2), np.float32)
         bases = []
         for name, field in (("roll", rot), ("dx", np.stack([weight, 0 * weight], -1)),
                             ("dy", np.stack([0 * weight, weight], -1))):
             verts = field[np.clip(self.points[:, 1].astype(int), 0, s - 1), np.clip(self.points[:, 0].astype(int), 0, s - 1)]
-            bases.append(Basis(name, 0, s, 0, s, field.astype(np.float32), verts.astype(np.float32) if len(verts) else zeros))
+            bases.append(Basis(name, 0, s, 0, s, field.astype(np.float32), verts.astype(np.float32)))
         return bases
 
     # -- per frame --------------------------------------------------------------------------

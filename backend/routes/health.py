@@ -5,6 +5,9 @@ from __future__ import annotations
 import platform
 import shutil
 
+import av
+import cv2
+import numpy
 from fastapi import APIRouter
 
 from ai_pipeline import __version__, models
@@ -17,10 +20,6 @@ router = APIRouter(prefix="/api", tags=["health"])
 @router.get("/health")
 def health(pipeline: PipelineDep, settings: SettingsDep) -> dict[str, object]:
     """What is loaded and where it runs; ``notices`` lists fallbacks to lighter engines."""
-    import av
-    import cv2
-    import numpy
-
     status = pipeline.status()
     return {
         "status": "ok" if pipeline.tts and pipeline.head else "loading",

@@ -23,8 +23,7 @@ SECONDS = 1.5
 
 
 def ffmpeg(*args: str, stdout=None) -> None:
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg CLI not installed")
+    assert shutil.which("ffmpeg"), "ffmpeg CLI missing: scripts/setup.sh installs it"
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True, stdout=stdout, timeout=120)
 
 
