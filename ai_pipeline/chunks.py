@@ -13,6 +13,27 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class TranscriptSegment:
+    """A recognised stretch of speech with its time span in seconds from the start of the audio."""
+
+    text: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What the user said. ``final`` is False for partial (still-listening) results."""
+
+    text: str
+    language: str
+    segments: tuple[TranscriptSegment, ...] = ()
+    audio_duration: float = 0.0
+    final: bool = True
+    processing_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class TextChunk:
     """A piece of text to be spoken (usually one sentence or clause)."""
 

@@ -8,12 +8,18 @@ imports GPU code unless that engine is configured.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
-from ai_pipeline.settings import EspeakSettings
+from ai_pipeline.asr.base import ASREngine
+from ai_pipeline.settings import EspeakSettings, FasterWhisperSettings
 from ai_pipeline.talking_head.base import TalkingHeadEngine
 from ai_pipeline.tts.base import TTSEngine
 
+ASR_ENGINES: dict[str, str] = {
+    "faster_whisper": "ai_pipeline.asr.faster_whisper:FasterWhisperASR",
+    "openai_whisper": "ai_pipeline.asr.openai_whisper:OpenAIWhisperASR",
+}
 TTS_ENGINES: dict[str, str] = {
     "festival": "ai_pipeline.tts.festival:FestivalTTS",
     "espeak": "ai_pipeline.tts.espeak:EspeakTTS",
@@ -23,11 +29,16 @@ TALKING_HEAD_ENGINES: dict[str, str] = {
 }
 # What to try when an engine cannot load: a lighter engine with its default settings.
 TTS_FALLBACK: dict[str, Any] = {"festival": EspeakSettings()}
+ASR_FALLBACK: dict[str, Any] = {"openai_whisper": FasterWhisperSettings()}
 
 
 def _load_class(path: str) -> type:
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+def build_asr(settings: Any, models_dir: Path) -> ASREngine:
+    return _load_class(ASR_ENGINES[settings.engine])(settings, models_dir)
 
 
 def build_tts(settings: Any) -> TTSEngine:
@@ -40,4 +51,4 @@ def build_talking_head(settings: Any) -> TalkingHeadEngine:
 
 def engine_table() -> dict[str, list[str]]:
     """Every engine name per stage (for /api/health and the settings page)."""
-    return {"tts": sorted(TTS_ENGINES), "talking_head": sorted(TALKING_HEAD_ENGINES)}
+    return {"asr": sorted(ASR_ENGINES), "tts": sorted(TTS_ENGINES), "talking_head": sorted(TALKING_HEAD_ENGINES)}

@@ -47,6 +47,44 @@ class EspeakSettings(_Strict):
 TTSSettings = Annotated[Union[FestivalSettings, EspeakSettings], Field(discriminator="engine")]
 
 
+# --- ASR ------------------------------------------------------------------------------------
+
+
+class FasterWhisperSettings(_Strict):
+    """CTranslate2 Whisper. ``model``: a folder name under data/models/whisper/ or an absolute path."""
+
+    engine: Literal["faster_whisper"] = "faster_whisper"
+    model: str = "base"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str | None = None  # default: int8 on CPU, float16 on CUDA
+    language: str = "ru"  # or "auto"
+    beam_size: int = Field(1, ge=1, le=10)
+    cpu_threads: int = Field(0, ge=0)  # 0: all cores
+
+
+class OpenAIWhisperSettings(_Strict):
+    """openai-whisper with an official .pt checkpoint (dims + model_state_dict)."""
+
+    engine: Literal["openai_whisper"] = "openai_whisper"
+    checkpoint: str = "large-v3"  # a file name under data/models/whisper/ (without .pt) or a path
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    language: str = "ru"
+    beam_size: int = Field(1, ge=1, le=10)
+
+
+ASRSettings = Annotated[Union[FasterWhisperSettings, OpenAIWhisperSettings], Field(discriminator="engine")]
+
+
+class VADSettings(_Strict):
+    """Voice activity / end of turn: silero VAD (ONNX) on 16 kHz audio."""
+
+    threshold: float = Field(0.5, gt=0, lt=1)
+    hangover_ms: int = Field(400, ge=100, le=3000)  # silence that ends a turn
+    min_speech_ms: int = Field(200, ge=0)
+    partial_every_ms: int = Field(1000, ge=200)  # how often a partial transcript is produced
+    pad_ms: int = Field(200, ge=0)  # audio kept around speech when transcribing
+
+
 # --- Talking head ----------------------------------------------------------------------------
 
 
@@ -79,6 +117,7 @@ class EncoderSettings(_Strict):
 class LimitSettings(_Strict):
     max_text_chars: int = Field(2000, ge=1)
     max_audio_seconds: float = Field(180.0, gt=0)
+    max_utterance_seconds: float = Field(60.0, gt=0)  # one spoken turn sent to ASR
     max_upload_mb: float = Field(25.0, gt=0)
     min_face_px: int = Field(64, ge=16)
     job_text_chars: int = Field(400, ge=1)
@@ -91,7 +130,7 @@ class ServerSettings(_Strict):
     token: str | None = None
 
 
-DEFAULT_ENGINES = {"tts": "festival", "talking_head": "mesh_warp"}
+DEFAULT_ENGINES = {"asr": "faster_whisper", "tts": "festival", "talking_head": "mesh_warp"}
 
 
 def _default_config_file() -> Path | None:
@@ -112,6 +151,8 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = REPO_ROOT / "data"
+    asr: ASRSettings = FasterWhisperSettings()
+    vad: VADSettings = VADSettings()
     tts: TTSSettings = FestivalSettings()
     talking_head: TalkingHeadSettings = MeshWarpSettings()
     encoder: EncoderSettings = EncoderSettings()
