@@ -32,6 +32,13 @@ class Transcript:
     final: bool = True
     processing_s: float = 0.0
 
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (CLI ``--json``, REST, socket events)."""
+        return {"text": self.text, "language": self.language, "final": self.final,
+                "audio_duration_s": round(self.audio_duration, 3), "processing_s": round(self.processing_s, 3),
+                "segments": [{"text": s.text, "start": round(s.start, 3), "end": round(s.end, 3)}
+                             for s in self.segments]}
+
 
 @dataclass(frozen=True)
 class TextChunk:

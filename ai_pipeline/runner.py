@@ -12,15 +12,16 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
-from ai_pipeline.chunks import AudioChunk, FrameBatch
+from ai_pipeline.asr.base import SAMPLE_RATE, ASREngine
+from ai_pipeline.chunks import AudioChunk, FrameBatch, Transcript
 from ai_pipeline.encode.mp4 import Mp4Encoder
 from ai_pipeline.errors import EngineUnavailable, InputError, InputTooLarge
 from ai_pipeline.media.audio_io import decode_audio
-from ai_pipeline.registry import TTS_FALLBACK, build_talking_head, build_tts
+from ai_pipeline.registry import ASR_FALLBACK, TTS_FALLBACK, build_asr, build_talking_head, build_tts
 from ai_pipeline.settings import Settings
 from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine
 from ai_pipeline.talking_head.prepare import photo_id
@@ -29,6 +30,8 @@ from ai_pipeline.tts.base import TTSEngine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+E = TypeVar("E")
+STAGES = ("asr", "tts", "talking_head")
 Progress = Callable[[float, str], None]
 SECONDS_PER_CHAR = 0.075  # rough speech duration estimate, for progress before TTS is done
 
@@ -77,6 +80,7 @@ class Pipeline:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
+        self.asr: ASREngine | None = None
         self.tts: TTSEngine | None = None
         self.head: TalkingHeadEngine | None = None
         self.notices: list[str] = []
@@ -84,39 +88,46 @@ class Pipeline:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def load(self, progress: Progress | None = None) -> None:
-        """Build and load every engine, falling back to a lighter one (and saying so) on failure."""
+    def load(self, progress: Progress | None = None, stages: tuple[str, ...] = STAGES) -> None:
+        """Build and load the engines of ``stages``, falling back to a lighter one (and saying so)."""
         report = progress or (lambda f, m: None)
-        report(0.0, "Загрузка синтеза речи")
-        self.tts = self._load_tts()
-        report(0.5, "Загрузка анимации лица")
-        self.head = build_talking_head(self.settings.talking_head)
-        self.head.load()
+        if "asr" in stages:
+            report(0.0, "Загрузка распознавания речи")
+            self.asr = self._with_fallback("asr", self.settings.asr, ASR_FALLBACK,
+                                           lambda s: build_asr(s, self.settings.models_dir))
+        if "tts" in stages:
+            report(0.4, "Загрузка синтеза речи")
+            self.tts = self._with_fallback("tts", self.settings.tts, TTS_FALLBACK, build_tts)
+        if "talking_head" in stages:
+            report(0.7, "Загрузка анимации лица")
+            self.head = build_talking_head(self.settings.talking_head)
+            self.head.load()
         report(1.0, "Готово")
 
-    def _load_tts(self) -> TTSEngine:
-        engine = build_tts(self.settings.tts)
+    def _with_fallback(self, stage: str, settings: Any, fallbacks: dict[str, Any], build: Callable[[Any], E]) -> E:
+        engine = build(settings)
         try:
             engine.load()
             return engine
         except (EngineUnavailable, OSError) as exc:
-            fallback = TTS_FALLBACK.get(self.settings.tts.engine)
+            fallback = fallbacks.get(settings.engine)
             if fallback is None:
                 raise
-            notice = f"TTS engine {self.settings.tts.engine!r} unavailable ({exc}); using {fallback.engine!r}"
+            notice = f"{stage} engine {settings.engine!r} unavailable ({exc}); using {fallback.engine!r}"
             log.warning(notice)
             self.notices.append(notice)
-            engine = build_tts(fallback)
+            engine = build(fallback)
             engine.load()
             return engine
 
     def close(self) -> None:
-        for engine in (self.tts, self.head):
+        for engine in (self.asr, self.tts, self.head):
             if engine is not None:
                 engine.close()
 
     def status(self) -> dict[str, object]:
         return {
+            "asr": self.asr.describe() if self.asr else None,
             "tts": self.tts.describe() if self.tts else None,
             "talking_head": self.head.describe() if self.head else None,
             "notices": list(self.notices),
@@ -173,6 +184,16 @@ class Pipeline:
         if float(np.abs(samples).max(initial=0.0)) < 1e-4:
             raise InputError("В записи тишина: аватару нечего произносить.", "Audio is silent.", code="silent_audio")
         return AudioChunk(samples.astype(np.float32), rate)
+
+    def decode_utterance(self, data: bytes) -> np.ndarray:
+        """Decode one spoken turn (any browser/file format) to 16 kHz mono for ASR."""
+        samples, _ = decode_audio(data, target_rate=SAMPLE_RATE, max_seconds=self.settings.limits.max_utterance_seconds)
+        return samples
+
+    async def transcribe(self, data: bytes, language: str | None = None) -> Transcript:
+        assert self.asr is not None, "Pipeline.load() with the asr stage first"
+        samples = await asyncio.to_thread(self.decode_utterance, data)
+        return await self.asr.atranscribe(samples, language=language)
 
     # -- batch render -----------------------------------------------------------------------
 

@@ -150,7 +150,8 @@ class Settings(BaseSettings):
         env_prefix="AVATAR_", env_nested_delimiter="__", extra="forbid", frozen=True
     )
 
-    data_dir: Path = REPO_ROOT / "data"
+    data_dir: Path = REPO_ROOT / "data"  # avatars, renders, databases
+    models_dir: Path = REPO_ROOT / "data" / "models"  # assembled and downloaded model files
     asr: ASRSettings = FasterWhisperSettings()
     vad: VADSettings = VADSettings()
     tts: TTSSettings = FestivalSettings()
@@ -184,10 +185,6 @@ class Settings(BaseSettings):
         if path is not None:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
         return tuple(sources)
-
-    @property
-    def models_dir(self) -> Path:
-        return self.data_dir / "models"
 
     @property
     def avatars_dir(self) -> Path:

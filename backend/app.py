@@ -14,7 +14,7 @@ from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import Settings
 from backend.errors import install_error_handlers, install_token_check
 from backend.jobs import JobStore
-from backend.routes import health, render
+from backend.routes import health, render, transcribe
 
 log = logging.getLogger(__name__)
 
@@ -43,4 +43,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         install_token_check(app, settings.server.token)
     app.include_router(health.router)
     app.include_router(render.router)
+    app.include_router(transcribe.router)
     return app

@@ -52,7 +52,7 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
                              code="bad_audio") from exc
     pipeline = Pipeline(settings)
     started = time.perf_counter()
-    pipeline.load()
+    pipeline.load(stages=("tts", "talking_head"))
     try:
         if text is not None:
             pipeline.check_text(text)
@@ -70,6 +70,26 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
                "avatar_id": result.avatar_id, "wall_s": round(time.perf_counter() - started, 3),
                "timings": result.timings, "warnings": list(result.warnings)}
     print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
+    from ai_pipeline.runner import Pipeline
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise InputError(f"Не удалось открыть аудио {args.file}: {exc.strerror}.", str(exc), code="bad_audio") from exc
+    pipeline = Pipeline(settings)
+    pipeline.load(stages=("asr",))
+    try:
+        result = asyncio.run(pipeline.transcribe(data, language=args.language))
+    finally:
+        pipeline.close()
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        print(result.text)
     return 0
 
 
@@ -115,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="output .mp4")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_render)
+    t = sub.add_parser("transcribe", help="speech recording -> Russian text")
+    t.add_argument("file")
+    t.add_argument("--json", action="store_true", help="segments, timings and language as JSON")
+    t.add_argument("--language", help="force a language (default from settings: ru; 'auto' detects)")
+    t.set_defaults(func=cmd_transcribe)
     p = sub.add_parser("prepare", help="analyse a photo once and cache the face")
     p.add_argument("--photo")
     p.set_defaults(func=cmd_prepare)

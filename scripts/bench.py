@@ -1,10 +1,13 @@
-"""Benchmarks that print JSON. ``python scripts/bench.py render [--runs N]``.
+"""Benchmarks that print JSON. ``python scripts/bench.py render [--runs N]`` or ``... asr``.
 
 render: the default avatar speaks ~10 s of Russian text through the configured light engines;
 reports per-stage wall time (stages overlap, so they can sum to more than the total), frames per
 second, real-time factor (render time / clip duration, lower is better), speed (x real time), time
 to the first rendered frames, and peak resident memory. Also an audio-driven run (no TTS), which is
 the talking head + encoder alone.
+
+asr: WER/CER and real-time factor on the committed Russian test set (tests/data/asr), a ~5 s clip,
+and the streaming recogniser's end-of-speech -> final-text latency.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import psutil
@@ -35,7 +39,7 @@ def bench_render(runs: int) -> dict[str, object]:
     settings = Settings()
     pipeline = Pipeline(settings)
     t0 = time.perf_counter()
-    pipeline.load()
+    pipeline.load(stages=("tts", "talking_head"))
     load_s = time.perf_counter() - t0
     photo = default_photo_path(settings.avatars_dir).read_bytes()
     t0 = time.perf_counter()
@@ -85,12 +89,57 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def bench_asr() -> dict[str, object]:
+    """WER/CER and real-time factor per clip of tests/data/asr, plus a ~5 s clip and streaming latency."""
+    from ai_pipeline.asr.metrics import cer, wer
+
+    settings = Settings()
+    pipeline = Pipeline(settings)
+    t0 = time.perf_counter()
+    pipeline.load(stages=("asr",))
+    load_s = time.perf_counter() - t0
+    folder = Path(__file__).resolve().parent.parent / "tests" / "data" / "asr"
+    refs = json.loads((folder / "references.json").read_text())
+    clips, audio = [], {}
+    asyncio.run(pipeline.asr.atranscribe(pipeline.decode_utterance((folder / refs[0]["file"]).read_bytes())))  # warm-up
+    for ref in refs:
+        samples = pipeline.decode_utterance((folder / ref["file"]).read_bytes())
+        audio[ref["file"]] = samples
+        t0 = time.perf_counter()
+        result = asyncio.run(pipeline.asr.atranscribe(samples))
+        wall = time.perf_counter() - t0
+        dur = len(samples) / 16000
+        clips.append({"file": ref["file"], "voice": ref["voice"], "audio_s": round(dur, 2), "wall_s": round(wall, 3),
+                      "rtf": round(wall / dur, 3), "wer": round(wer(ref["text"], result.text), 3),
+                      "cer": round(cer(ref["text"], result.text), 3), "text": result.text})
+        _progress(f"asr {ref['file']}: {result.text}")
+    per_voice = {}
+    for voice in sorted({c["voice"] for c in clips}):
+        sel = [c for c in clips if c["voice"] == voice]
+        per_voice[voice] = {"wer": round(sum(c["wer"] for c in sel) / len(sel), 3),
+                            "cer": round(sum(c["cer"] for c in sel) / len(sel), 3),
+                            "rtf": round(sum(c["rtf"] for c in sel) / len(sel), 3)}
+    five = np.concatenate([audio[r["file"]] for r in refs if r["voice"] == "festival"][:2])
+    t0 = time.perf_counter()
+    asyncio.run(pipeline.asr.atranscribe(five))
+    five_wall = time.perf_counter() - t0
+    out = {"bench": "asr", "engine": pipeline.asr.describe(), "load_s": round(load_s, 3), "per_voice": per_voice,
+           "clip_5s": {"audio_s": round(len(five) / 16000, 2), "wall_s": round(five_wall, 3),
+                       "rtf": round(five_wall / (len(five) / 16000), 3)},
+           "streaming": _bench_streaming(pipeline, audio[refs[1]["file"]]),
+           "targets": "rtf <= 0.3 on 5 s clips; wer <= 0.25 on clear speech",
+           "clips": clips, "peak_rss_mb": round(_peak_rss_mb(), 1)}
+    pipeline.close()
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["render"])
+    parser.add_argument("what", choices=["render", "asr"])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    print(json.dumps(bench_render(args.runs), ensure_ascii=False, indent=1))
+    result = bench_render(args.runs) if args.what == "render" else bench_asr()
+    print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
 
 

@@ -22,9 +22,9 @@ def health(pipeline: PipelineDep, settings: SettingsDep) -> dict[str, object]:
     """What is loaded and where it runs; ``notices`` lists fallbacks to lighter engines."""
     status = pipeline.status()
     return {
-        "status": "ok" if pipeline.tts and pipeline.head else "loading",
+        "status": "ok" if pipeline.asr and pipeline.tts and pipeline.head else "loading",
         "version": __version__,
-        "engines": {"tts": status["tts"], "talking_head": status["talking_head"]},
+        "engines": {stage: status[stage] for stage in ("asr", "tts", "talking_head")},
         "available_engines": engine_table(),
         "notices": status["notices"],
         "devices": {"cpu": platform.processor() or platform.machine(), "gpu": bool(shutil.which("nvidia-smi"))},

@@ -16,7 +16,7 @@ from tests.support import decode_mp4, loudness_per_frame, mouth_gaps
 @pytest.fixture(scope="module")
 def pipeline(settings):
     p = Pipeline(settings)
-    p.load()
+    p.load(stages=("tts", "talking_head"))
     yield p
     p.close()
 

@@ -59,7 +59,7 @@ def test_registry_builds_every_engine():
 
 def test_broken_engine_falls_back_and_says_so(data_dir):
     pipeline = Pipeline(Settings(data_dir=data_dir, tts=FestivalSettings(festival_bin="/nonexistent/festival")))
-    pipeline.load()
+    pipeline.load(stages=("tts",))
     try:
         assert pipeline.tts.name == "espeak"
         assert any("festival" in n and "espeak" in n for n in pipeline.status()["notices"])

@@ -105,3 +105,16 @@ def test_token_is_required_when_configured(data_dir):
         assert c.get("/api/health").status_code == 200
         assert c.post("/api/render", data={"text": "Привет"}).status_code == 401
         assert c.post("/api/render", data={"text": "Привет"}, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_transcribe_endpoint(client):
+    from pathlib import Path
+
+    clip = Path(__file__).resolve().parent.parent / "data" / "asr" / "festival_04.ogg"
+    r = client.post("/api/transcribe", files={"audio": ("q.ogg", clip.read_bytes(), "audio/ogg")})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["language"] == "ru" and "цвет" in body["text"].lower()
+    assert body["segments"] and body["audio_duration_s"] > 0.5
+    bad = client.post("/api/transcribe", files={"audio": ("q.ogg", b"garbage" * 100, "audio/ogg")})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "bad_audio"

@@ -69,3 +69,15 @@ def test_bad_input_exits_non_zero_with_a_clear_message(tmp_path, data_dir, make,
 def test_serve_refuses_public_bind_without_token(data_dir):
     r = run(["serve", "--host", "0.0.0.0", "--port", "8799"], data_dir)
     assert r.returncode == 2 and "token_required" in r.stderr
+
+
+def test_transcribe_json(data_dir):
+    clip = Path(__file__).resolve().parent.parent / "data" / "asr" / "festival_00.ogg"
+    r = run(["transcribe", str(clip), "--json"], data_dir)
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    assert body["language"] == "ru" and "привет" in body["text"].lower() and body["segments"]
+    plain = run(["transcribe", str(clip)], data_dir)
+    assert plain.returncode == 0 and "привет" in plain.stdout.lower()
+    bad = run(["transcribe", "/nonexistent.ogg"], data_dir)
+    assert bad.returncode == 2 and "[bad_audio]" in bad.stderr
