@@ -41,6 +41,32 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class ChatMessage:
+    """One message of an LLM prompt: role is "system", "user" or "assistant"."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class TokenChunk:
+    """A piece of LLM output as it streams (one or a few tokens)."""
+
+    text: str
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class ReplyChunk:
+    """A speakable piece of a reply: ``text`` for the chat (markdown, emoji kept), ``speech`` for TTS."""
+
+    text: str
+    speech: str
+    index: int = 0
+    emotion: str = "neutral"
+
+
+@dataclass(frozen=True)
 class TextChunk:
     """A piece of text to be spoken (usually one sentence or clause)."""
 

@@ -12,13 +12,28 @@ from pathlib import Path
 from typing import Any
 
 from ai_pipeline.asr.base import ASREngine
-from ai_pipeline.settings import EspeakSettings, FasterWhisperSettings
+from ai_pipeline.emotion.base import EmotionEngine
+from ai_pipeline.llm.base import LLMEngine
+from ai_pipeline.settings import (
+    EspeakSettings,
+    FasterWhisperSettings,
+    LexiconEmotionSettings,
+    LlamaCppSettings,
+)
 from ai_pipeline.talking_head.base import TalkingHeadEngine
 from ai_pipeline.tts.base import TTSEngine
 
 ASR_ENGINES: dict[str, str] = {
     "faster_whisper": "ai_pipeline.asr.faster_whisper:FasterWhisperASR",
     "openai_whisper": "ai_pipeline.asr.openai_whisper:OpenAIWhisperASR",
+}
+LLM_ENGINES: dict[str, str] = {
+    "llama_cpp": "ai_pipeline.llm.llama_cpp:LlamaCppLLM",
+    "ollama": "ai_pipeline.llm.ollama:OllamaLLM",
+}
+EMOTION_ENGINES: dict[str, str] = {
+    "lexicon": "ai_pipeline.emotion.lexicon:LexiconEmotion",
+    "rubert": "ai_pipeline.emotion.rubert:RuBertEmotion",
 }
 TTS_ENGINES: dict[str, str] = {
     "festival": "ai_pipeline.tts.festival:FestivalTTS",
@@ -30,6 +45,8 @@ TALKING_HEAD_ENGINES: dict[str, str] = {
 # What to try when an engine cannot load: a lighter engine with its default settings.
 TTS_FALLBACK: dict[str, Any] = {"festival": EspeakSettings()}
 ASR_FALLBACK: dict[str, Any] = {"openai_whisper": FasterWhisperSettings()}
+LLM_FALLBACK: dict[str, Any] = {"ollama": LlamaCppSettings()}
+EMOTION_FALLBACK: dict[str, Any] = {"rubert": LexiconEmotionSettings()}
 
 
 def _load_class(path: str) -> type:
@@ -39,6 +56,14 @@ def _load_class(path: str) -> type:
 
 def build_asr(settings: Any, models_dir: Path) -> ASREngine:
     return _load_class(ASR_ENGINES[settings.engine])(settings, models_dir)
+
+
+def build_llm(settings: Any, models_dir: Path) -> LLMEngine:
+    return _load_class(LLM_ENGINES[settings.engine])(settings, models_dir)
+
+
+def build_emotion(settings: Any, models_dir: Path) -> EmotionEngine:
+    return _load_class(EMOTION_ENGINES[settings.engine])(settings, models_dir)
 
 
 def build_tts(settings: Any) -> TTSEngine:
@@ -51,4 +76,5 @@ def build_talking_head(settings: Any) -> TalkingHeadEngine:
 
 def engine_table() -> dict[str, list[str]]:
     """Every engine name per stage (for /api/health and the settings page)."""
-    return {"asr": sorted(ASR_ENGINES), "tts": sorted(TTS_ENGINES), "talking_head": sorted(TALKING_HEAD_ENGINES)}
+    return {"asr": sorted(ASR_ENGINES), "llm": sorted(LLM_ENGINES), "emotion": sorted(EMOTION_ENGINES),
+            "tts": sorted(TTS_ENGINES), "talking_head": sorted(TALKING_HEAD_ENGINES)}

@@ -85,6 +85,71 @@ class VADSettings(_Strict):
     pad_ms: int = Field(200, ge=0)  # audio kept around speech when transcribing
 
 
+# --- LLM, memory, emotion -------------------------------------------------------------------
+
+
+class LlamaCppSettings(_Strict):
+    """llama-cpp-python on the CPU with a local GGUF (the embedded Qwen2.5-1.5B by default)."""
+
+    engine: Literal["llama_cpp"] = "llama_cpp"
+    model: str = "llm/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"  # under models_dir, or an absolute path
+    n_ctx: int = Field(4096, ge=512, le=32768)
+    n_threads: int = Field(0, ge=0)  # 0: all cores; n_threads_batch is always the same
+    n_gpu_layers: int = Field(0, ge=-1)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    max_tokens: int = Field(200, ge=16, le=2048)
+    seed: int = 0
+
+
+class OllamaSettings(_Strict):
+    """An Ollama server (GPU machines): streaming /api/chat."""
+
+    engine: Literal["ollama"] = "ollama"
+    host: str = "http://127.0.0.1:11434"
+    model: str = "qwen2.5:7b-instruct"
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    max_tokens: int = Field(300, ge=16, le=4096)
+    timeout_s: float = Field(60.0, gt=0)
+    keep_alive: str = "30m"
+
+
+LLMSettings = Annotated[Union[LlamaCppSettings, OllamaSettings], Field(discriminator="engine")]
+
+
+class MemorySettings(_Strict):
+    """What goes into the prompt besides the persona."""
+
+    context_tokens: int = Field(1536, ge=256)  # budget for summary + facts + recent turns
+    recent_turns: int = Field(12, ge=2)  # at most this many recent messages verbatim
+    summarize_after: int = Field(16, ge=4)  # older messages than this get folded into the summary
+    max_facts: int = Field(30, ge=0)
+
+
+class LexiconEmotionSettings(_Strict):
+    engine: Literal["lexicon"] = "lexicon"
+
+
+class RuBertEmotionSettings(_Strict):
+    """A BERT sequence classifier (e.g. a RuBERT sentiment model) from a local folder."""
+
+    engine: Literal["rubert"] = "rubert"
+    model: str = "emotion/rubert-tiny2-sentiment"  # under models_dir, or an absolute path
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+EmotionSettings = Annotated[Union[LexiconEmotionSettings, RuBertEmotionSettings], Field(discriminator="engine")]
+
+
+class ChunkerSettings(_Strict):
+    """How a streamed reply is cut into speakable pieces."""
+
+    first_min_chars: int = Field(12, ge=1)  # the first clause may be short: speed matters most
+    min_chars: int = Field(40, ge=1)
+    max_chars: int = Field(220, ge=40)
+
+
 # --- Talking head ----------------------------------------------------------------------------
 
 
@@ -130,7 +195,8 @@ class ServerSettings(_Strict):
     token: str | None = None
 
 
-DEFAULT_ENGINES = {"asr": "faster_whisper", "tts": "festival", "talking_head": "mesh_warp"}
+DEFAULT_ENGINES = {"asr": "faster_whisper", "llm": "llama_cpp", "emotion": "lexicon", "tts": "festival",
+                   "talking_head": "mesh_warp"}
 
 
 def _default_config_file() -> Path | None:
@@ -152,8 +218,13 @@ class Settings(BaseSettings):
 
     data_dir: Path = REPO_ROOT / "data"  # avatars, renders, databases
     models_dir: Path = REPO_ROOT / "data" / "models"  # assembled and downloaded model files
+    database_url: str | None = None  # default: sqlite:///<data_dir>/avatar.db
     asr: ASRSettings = FasterWhisperSettings()
     vad: VADSettings = VADSettings()
+    llm: LLMSettings = LlamaCppSettings()
+    memory: MemorySettings = MemorySettings()
+    emotion: EmotionSettings = LexiconEmotionSettings()
+    chunker: ChunkerSettings = ChunkerSettings()
     tts: TTSSettings = FestivalSettings()
     talking_head: TalkingHeadSettings = MeshWarpSettings()
     encoder: EncoderSettings = EncoderSettings()
@@ -185,6 +256,10 @@ class Settings(BaseSettings):
         if path is not None:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
         return tuple(sources)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'avatar.db'}"
 
     @property
     def avatars_dir(self) -> Path:

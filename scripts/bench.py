@@ -133,6 +133,32 @@ def bench_asr() -> dict[str, object]:
     return out
 
 
+def _bench_streaming(pipeline: Pipeline, speech: np.ndarray) -> dict[str, object]:
+    """Feed silence + speech + silence in real time (160 ms chunks); time end of speech -> final text."""
+    from ai_pipeline.asr.streaming import FinalTranscript, PartialTranscript, StreamingRecognizer
+
+    settings = pipeline.settings
+    pad = np.zeros(16000, np.float32)
+    audio = np.concatenate([pad, speech, pad, pad])
+
+    async def run() -> dict[str, object]:
+        rec = StreamingRecognizer(pipeline.asr, settings.vad, settings.limits.max_utterance_seconds)
+        step, partials, final = 2560, 0, None
+        for i in range(0, len(audio), step):
+            t0 = time.perf_counter()
+            for event in await rec.feed(audio[i:i + step]):
+                partials += isinstance(event, PartialTranscript)
+                final = event if isinstance(event, FinalTranscript) else final
+            await asyncio.sleep(max(0.0, step / 16000 - (time.perf_counter() - t0)))
+        for event in await rec.flush():
+            final = event if isinstance(event, FinalTranscript) else final
+        assert final is not None, "no final transcript"
+        return {"hangover_ms": settings.vad.hangover_ms, "partials": partials,
+                "end_of_speech_to_final_s": round(final.latency_s, 3), "text": final.transcript.text}
+
+    return asyncio.run(run())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["render", "asr"])

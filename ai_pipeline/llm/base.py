@@ -1,0 +1,41 @@
+"""The LLM stage interface.
+
+An engine streams a reply to a list of ChatMessages as TokenChunks. Closing the iterator (the
+consumer stops, e.g. on barge-in) must stop generation: engines check for it between tokens, so no
+tokens are computed for nobody. ``count_tokens`` lets the prompt builder respect a token budget.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, ClassVar
+
+from ai_pipeline.chunks import ChatMessage, TokenChunk
+
+
+class LLMEngine(ABC):
+    """Base class for every LLM engine."""
+
+    name: ClassVar[str]
+
+    def __init__(self, settings: Any, models_dir: Any = None) -> None:
+        self.settings = settings
+        self.models_dir = models_dir
+
+    def load(self) -> None:
+        """Load the model / check the server (blocking)."""
+
+    def close(self) -> None:
+        """Release the model."""
+
+    def describe(self) -> dict[str, object]:
+        return {"engine": self.name}
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in ``text``; engines with a tokenizer override this rough Cyrillic estimate."""
+        return max(1, int(len(text) / 2.6))
+
+    @abstractmethod
+    def stream(self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None) -> AsyncIterator[TokenChunk]:
+        """Stream the assistant's reply; stop generating when the iterator is closed."""
