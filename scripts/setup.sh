@@ -30,7 +30,9 @@ step 3 "torch==2.13.0 (CPU) first, so nothing pulls CUDA wheels"
 "${PIP[@]}" install torch==2.13.0
 
 step 4 "Python dependencies (requirements.txt) and the project"
-"${PIP[@]}" install -r requirements.txt
+# llama-cpp-python has no prebuilt wheel: build it portable (the native build enables AMX code that
+# crashes on some CPUs); pip caches the built wheel, so re-runs are fast
+CMAKE_ARGS="-DGGML_NATIVE=OFF" "${PIP[@]}" install -r requirements.txt
 "${PIP[@]}" install --no-deps -r requirements-nodeps.txt
 "${PIP[@]}" install --no-deps -e .
 
