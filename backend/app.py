@@ -14,7 +14,10 @@ from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import Settings
 from backend.errors import install_error_handlers, install_token_check
 from backend.jobs import JobStore
-from backend.routes import health, render, transcribe
+from backend.conversation import Brain
+from backend.db import init_db
+from backend.db.seed import seed_default_persona
+from backend.routes import chat, health, personas, render, transcribe
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +28,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db = await asyncio.to_thread(init_db, settings.db_url)
+        await app.state.db.call(seed_default_persona)
         pipeline = Pipeline(settings)
         await asyncio.to_thread(pipeline.load, lambda f, m: log.info("loading %3.0f%% %s", f * 100, m))
         app.state.pipeline = pipeline
+        app.state.brain = Brain(app.state.db, pipeline.llm, pipeline.emotion, settings)
         app.state.jobs = JobStore(settings.data_dir / "renders")
         try:
             yield
         finally:
             await app.state.jobs.aclose()
             pipeline.close()
+            app.state.db.close()
 
     app = FastAPI(title="Avatar", version=__version__, lifespan=lifespan,
                   description="Local Russian-speaking talking avatar: photo + text/audio -> talking-head video.")
@@ -44,4 +51,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(render.router)
     app.include_router(transcribe.router)
+    app.include_router(personas.router)
+    app.include_router(chat.router)
     return app

@@ -93,6 +93,53 @@ def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from ai_pipeline.runner import Pipeline
+    from backend.conversation import Brain
+    from backend.db import init_db
+    from backend.db.seed import seed_default_persona
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    db = init_db(settings.db_url)
+    pipeline = Pipeline(settings)
+    try:
+        pipeline.check_text(text)
+        pipeline.load(stages=("llm", "emotion"))
+        brain = Brain(db, pipeline.llm, pipeline.emotion, settings)
+        asyncio.run(_chat(brain, db, args, text, seed_default_persona))
+    finally:
+        pipeline.close()
+        db.close()
+    return 0
+
+
+async def _chat(brain, db, args: argparse.Namespace, text: str, seed) -> None:  # type: ignore[no-untyped-def]
+    from ai_pipeline.timing import StageTimer
+    from backend.db.conversations import list_sessions
+    from backend.db.personas import list_personas
+
+    await db.call(seed)
+    personas = await db.call(list_personas)
+    wanted = (args.persona or "").strip().lower()
+    match = [p for p in personas if not wanted or p.name.lower() == wanted or str(p.id) == wanted]
+    if not match:
+        names = ", ".join(p.name for p in personas) or "—"
+        raise InputError(f"Персонаж «{args.persona}» не найден. Есть: {names}.", f"No persona {args.persona!r}",
+                         code="not_found")
+    persona = match[0]
+    sessions = [] if args.new_session else await db.call(list_sessions, persona.id)
+    session_id = await brain.open_session(persona.id, sessions[0].id if sessions else None)
+    timer = StageTimer()
+    print(f"{persona.name}: ", end="", flush=True)
+    async for chunk in brain.reply(persona.id, session_id, text, timer):
+        print(chunk.text, end="", flush=True)
+        if args.emotions:
+            print(f" [{chunk.emotion}]", end="", flush=True)
+    print()
+    if args.timings:
+        print(json.dumps({"session_id": session_id, **timer.as_dict()}), file=sys.stderr)
+
+
 def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
     from ai_pipeline.registry import build_talking_head
 
@@ -140,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="segments, timings and language as JSON")
     t.add_argument("--language", help="force a language (default from settings: ru; 'auto' detects)")
     t.set_defaults(func=cmd_transcribe)
+    c = sub.add_parser("chat", help="one text turn with a persona; the reply streams as it is generated")
+    c.add_argument("text", help="what you say ('-' reads stdin)")
+    c.add_argument("--persona", help="persona name or id (default: the first one, Аня)")
+    c.add_argument("--new-session", action="store_true", help="start a new conversation instead of continuing")
+    c.add_argument("--emotions", action="store_true", help="show the emotion of each chunk")
+    c.add_argument("--timings", action="store_true", help="stage timings as JSON on stderr")
+    c.set_defaults(func=cmd_chat)
     p = sub.add_parser("prepare", help="analyse a photo once and cache the face")
     p.add_argument("--photo")
     p.set_defaults(func=cmd_prepare)

@@ -1,4 +1,4 @@
-"""Benchmarks that print JSON. ``python scripts/bench.py render [--runs N]`` or ``... asr``.
+"""Benchmarks that print JSON. ``python scripts/bench.py render [--runs N]`` | ``asr`` | ``llm``.
 
 render: the default avatar speaks ~10 s of Russian text through the configured light engines;
 reports per-stage wall time (stages overlap, so they can sum to more than the total), frames per
@@ -8,6 +8,9 @@ the talking head + encoder alone.
 
 asr: WER/CER and real-time factor on the committed Russian test set (tests/data/asr), a ~5 s clip,
 and the streaming recogniser's end-of-speech -> final-text latency.
+
+llm: the default persona answers a few questions with its prefix cache warm: time to the first
+speakable clause (what TTS can start on), tokens/s, prompt vs evaluated tokens.
 """
 
 from __future__ import annotations
@@ -159,12 +162,59 @@ def _bench_streaming(pipeline: Pipeline, speech: np.ndarray) -> dict[str, object
     return asyncio.run(run())
 
 
+QUESTIONS = ["Привет! Как тебя зовут?", "А что ты любишь делать после школы?",
+             "Расскажи, пожалуйста, про своего любимого кота.", "Какая завтра будет погода, как думаешь?"]
+
+
+def bench_llm() -> dict[str, object]:
+    """Time to the first speakable clause, tokens/s and prompt tokens per turn (warm persona cache)."""
+    import tempfile
+
+    from backend.conversation import Brain, collect_reply
+    from backend.db import init_db
+    from backend.db.seed import seed_default_persona
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp))
+        pipeline = Pipeline(settings)
+        t0 = time.perf_counter()
+        pipeline.load(stages=("llm", "emotion"))
+        load_s = time.perf_counter() - t0
+        db = init_db(settings.db_url)
+        asyncio.run(db.call(seed_default_persona))
+        brain = Brain(db, pipeline.llm, pipeline.emotion, settings)
+        session = asyncio.run(brain.open_session(1))
+        t0 = time.perf_counter()
+        asyncio.run(brain.warm(1, session))
+        warm_s = time.perf_counter() - t0
+        turns = []
+        for question in QUESTIONS:
+            _progress(f"llm: {question}")
+            chunks, timings = asyncio.run(collect_reply(brain, 1, session, question))
+            stats = getattr(pipeline.llm, "last_stats", None)
+            turn = {"question": question, "first_clause_s": timings.get("first_chunk_s"),
+                    "first_token_s": timings.get("first_token_s"), "total_s": timings["total_s"],
+                    "chunks": len(chunks), "first_clause": chunks[0].text if chunks else "",
+                    "reply": "".join(c.text for c in chunks).strip()}
+            if stats is not None:
+                turn.update(prompt_tokens=stats.prompt_tokens, evaluated_tokens=stats.evaluated_tokens,
+                            generated_tokens=stats.generated_tokens, tokens_per_s=round(stats.tokens_per_s, 1))
+            turns.append(turn)
+        db.close()
+        pipeline.close()
+    firsts = sorted(t["first_clause_s"] for t in turns if t["first_clause_s"] is not None)
+    return {"bench": "llm", "engine": pipeline.status()["llm"], "load_s": round(load_s, 3),
+            "persona_prefill_s": round(warm_s, 3), "median_first_clause_s": firsts[len(firsts) // 2] if firsts else None,
+            "target": "first speakable clause <= 1.0 s with a warm persona cache", "turns": turns,
+            "peak_rss_mb": round(_peak_rss_mb(), 1)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["render", "asr"])
+    parser.add_argument("what", choices=["render", "asr", "llm"])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    result = bench_render(args.runs) if args.what == "render" else bench_asr()
+    result = {"render": lambda: bench_render(args.runs), "asr": bench_asr, "llm": bench_llm}[args.what]()
     print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
 

@@ -79,6 +79,15 @@ MODELS: tuple[Model, ...] = (
               ("tokenizer.json", "6d8cbd7cd0d8d5815e478dac67b85a26bbe77c1f5e0c6d76d1ce2abc0e5f21ca", 2_480_617),
               ("vocabulary.json", "c69260f2ab26d659b7c398f9a2b2b48ed0df16c3b47d7326782fd9cba71690c1", 1_068_114),
           ))),
+    # RuBERT-tiny2 sentiment for the "rubert" emotion engine (settings default emotion/rubert-tiny2-sentiment);
+    # files of revision 803e3baaff12ab3c33f546921f45c453a794cc72. No published hashes: verified by size once
+    # pinned, until then only by a successful load.
+    Model("rubert-tiny2-sentiment", "emotion", "RuBERT-tiny2 sentiment, neutral/positive/negative (engine rubert)",
+          _hugging_face("seara/rubert-tiny2-russian-sentiment", "emotion/rubert-tiny2-sentiment", (
+              ("config.json", None, None), ("model.safetensors", None, None),
+              ("tokenizer.json", None, None), ("tokenizer_config.json", None, None),
+              ("special_tokens_map.json", None, None), ("vocab.txt", None, None),
+          ))),
 )
 
 

@@ -162,6 +162,7 @@ class FasterWhisperASR(ASREngine):
                 language=None if language == "auto" else language,
                 beam_size=self.settings.beam_size,
                 condition_on_previous_text=False,  # utterances are short; conditioning only spreads errors
+                temperature=0.0,  # greedy only: deterministic, and no slow sampling retries on hard audio
                 vad_filter=False,  # the conversation's VAD has already cut the utterance
             )
             # a timestamp can point into the padding after the audio: clip it to the audio

@@ -36,6 +36,9 @@ class LLMEngine(ABC):
         """Tokens in ``text``; engines with a tokenizer override this rough Cyrillic estimate."""
         return max(1, int(len(text) / 2.6))
 
+    def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        """Warm the engine's cache with the stable prefix of a coming prompt (blocking; optional)."""
+
     @abstractmethod
     def stream(self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None) -> AsyncIterator[TokenChunk]:
         """Stream the assistant's reply; stop generating when the iterator is closed."""

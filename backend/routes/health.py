@@ -22,9 +22,9 @@ def health(pipeline: PipelineDep, settings: SettingsDep) -> dict[str, object]:
     """What is loaded and where it runs; ``notices`` lists fallbacks to lighter engines."""
     status = pipeline.status()
     return {
-        "status": "ok" if pipeline.asr and pipeline.tts and pipeline.head else "loading",
+        "status": "ok" if all(status[s] for s in ("asr", "llm", "emotion", "tts", "talking_head")) else "loading",
         "version": __version__,
-        "engines": {stage: status[stage] for stage in ("asr", "tts", "talking_head")},
+        "engines": {stage: status[stage] for stage in ("asr", "llm", "emotion", "tts", "talking_head")},
         "available_engines": engine_table(),
         "notices": status["notices"],
         "devices": {"cpu": platform.processor() or platform.machine(), "gpu": bool(shutil.which("nvidia-smi"))},

@@ -118,3 +118,22 @@ def test_transcribe_endpoint(client):
     assert body["segments"] and body["audio_duration_s"] > 0.5
     bad = client.post("/api/transcribe", files={"audio": ("q.ogg", b"garbage" * 100, "audio/ogg")})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "bad_audio"
+
+
+def test_chat_streams_ndjson_and_history_is_kept(client):
+    import json
+
+    personas = client.get("/api/personas").json()
+    anya = next(p for p in (personas if isinstance(personas, list) else personas["items"]) if p["name"] == "Аня")
+    r = client.post("/api/chat", json={"persona_id": anya["id"], "text": "Привет! Как дела?"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in r.text.splitlines()]
+    assert lines[0]["type"] == "session" and lines[-1]["type"] == "done"
+    chunks = [line for line in lines if line["type"] == "chunk"]
+    assert chunks and all(c["speech"] and c["emotion"] for c in chunks)
+    session_id = lines[0]["session_id"]
+    history = client.get(f"/api/sessions/{session_id}/messages").json()
+    items = history if isinstance(history, list) else history["items"]
+    assert [m["role"] for m in items][-2:] == ["user", "assistant"]
+    missing = client.post("/api/chat", json={"persona_id": 9999, "text": "Привет"})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"

@@ -1,0 +1,292 @@
+"""llama-cpp-python on the CPU: the embedded Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF) by default.
+
+The prompt is rendered with the chat template stored in the GGUF (ChatML for Qwen2.5), tokenized
+here and handed to ``Llama.generate`` with its default ``reset=True``: ``generate`` then compares
+the new prompt with the tokens already in the KV cache and evaluates only the part after the
+longest common prefix (``reset=False`` would skip that comparison and append). The persona
+(system prompt) and the earlier turns are that prefix, so from the second turn on only the new
+user message is evaluated (prefill runs at ~70 tokens/s on two cores: a 400-token persona costs
+~6 s once, then ~0.4 s per turn). ``last_stats`` reports how many prompt tokens were really
+decoded, counted where llama-cpp-python hands them to llama.cpp (``Llama.eval``).
+
+Generation runs in a worker thread that posts text to an asyncio queue (bounded by
+``max_tokens``). Closing the async iterator sets a stop flag that the worker checks after every
+token and between 64-token slices of the prompt, then waits for the worker: an interrupted turn
+leaves the model free and costs at most one token or one prompt slice. One model serves one
+generation at a time (a lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import functools
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ai_pipeline.chunks import ChatMessage, TokenChunk
+from ai_pipeline.errors import EngineFailed, EngineUnavailable, InputError
+from ai_pipeline.llm.base import LLMEngine
+from ai_pipeline.settings import LlamaCppSettings
+
+LLAMA_CPP_VERSION = "0.3.36"
+INSTALL = f'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-python=={LLAMA_CPP_VERSION}'
+REPEAT_PENALTY = 1.1  # small models loop without it
+PREFILL_SLICE = 64  # prompt tokens per decode call: a stop request waits at most one slice (~1 s on 2 cores)
+_DONE = object()
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """What one ``stream`` call cost: ``evaluated_tokens`` of ``prompt_tokens`` were not in the cache."""
+
+    prompt_tokens: int
+    evaluated_tokens: int
+    generated_tokens: int
+    first_token_s: float
+    total_s: float
+    reason: str  # "done" (end of turn token), "length" (max_tokens) or "interrupted"
+
+    @property
+    def cached_tokens(self) -> int:
+        return self.prompt_tokens - self.evaluated_tokens
+
+    @property
+    def tokens_per_s(self) -> float:
+        decode_s = self.total_s - self.first_token_s
+        return (self.generated_tokens - 1) / decode_s if self.generated_tokens > 1 and decode_s > 0 else 0.0
+
+
+class _Interrupted(Exception):
+    """Raised inside ``Llama.eval`` when the consumer went away during prompt evaluation."""
+
+
+@functools.cache
+def _interruptible_llama() -> type:
+    """``llama_cpp.Llama`` that decodes in slices, checking ``stop`` between them, and counts tokens."""
+    from llama_cpp import Llama
+
+    class InterruptibleLlama(Llama):
+        decoded = 0  # tokens handed to llama.cpp: the uncached prompt, then one per generated token
+        stop: threading.Event | None = None
+
+        def eval(self, tokens: Sequence[int]) -> None:
+            for start in range(0, len(tokens), PREFILL_SLICE):
+                if self.stop is not None and self.stop.is_set():
+                    raise _Interrupted
+                piece = tokens[start:start + PREFILL_SLICE]
+                super().eval(piece)  # keeps n_tokens and the KV cache consistent after every slice
+                self.decoded += len(piece)
+
+    return InterruptibleLlama
+
+
+def _chatml(messages: list[dict[str, str]]) -> str:
+    """Fallback prompt for a GGUF without a chat template (Qwen's own format)."""
+    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return turns + "<|im_start|>assistant\n"
+
+
+class LlamaCppLLM(LLMEngine):
+    """A local GGUF model run by llama.cpp, streaming tokens and reusing the prompt's cached prefix."""
+
+    name = "llama_cpp"
+
+    def __init__(self, settings: LlamaCppSettings | None = None, models_dir: str | Path | None = None) -> None:
+        super().__init__(settings or LlamaCppSettings(), models_dir)
+        self._llm: Any = None
+        self._template: Callable[[list[dict[str, str]]], str] = _chatml
+        self._lock = threading.Lock()  # one generation at a time per model
+        self._active: set[threading.Event] = set()
+        self.n_threads = self.settings.n_threads or os.cpu_count() or 1
+        self.load_s = 0.0
+        self.last_stats: GenerationStats | None = None
+
+    @property
+    def model_path(self) -> Path:
+        path = Path(self.settings.model).expanduser()
+        if path.is_absolute():
+            return path
+        if self.models_dir is not None:
+            return Path(self.models_dir) / path
+        from ai_pipeline.settings import Settings
+
+        return Settings().models_dir / path
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Map the GGUF, create the context and run one token through it (blocking, 2-4 s for the default)."""
+        if self._llm is not None:
+            return
+        path = self.model_path
+        if not path.is_file():
+            raise EngineUnavailable(
+                f"Языковая модель не найдена: {path}. Встроенная модель собирается командой «avatar models».",
+                f"GGUF model missing at {path}; run `avatar models` to assemble the embedded one.")
+        try:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError as exc:
+            raise EngineUnavailable(f"Не установлен llama-cpp-python: {INSTALL}",
+                                    f"llama-cpp-python is not installed ({exc}): {INSTALL}") from exc
+        started = time.perf_counter()
+        try:
+            llama_class = _interruptible_llama()
+            llm = llama_class(str(path), n_ctx=self.settings.n_ctx, n_threads=self.n_threads,
+                              n_threads_batch=self.n_threads, n_gpu_layers=self.settings.n_gpu_layers,
+                              seed=self.settings.seed, verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise EngineUnavailable(f"Не удалось загрузить языковую модель {path.name}: {exc}",
+                                    f"llama.cpp could not load {path}: {exc}") from exc
+        template = llm.metadata.get("tokenizer.chat_template")
+        if template:
+            eos = llm.detokenize([llm.token_eos()], special=True).decode("utf-8", "ignore")
+            bos = llm.detokenize([llm.token_bos()], special=True).decode("utf-8", "ignore")
+            formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+            self._template = lambda messages: formatter(messages=messages).prompt
+        llm.eval([llm.token_bos()])  # warm-up: pages the mapped weights in now, not during the first turn
+        llm.reset()
+        self._llm = llm
+        self.load_s = time.perf_counter() - started
+
+    def close(self) -> None:
+        """Stop running generations and free the model."""
+        for stop in list(self._active):
+            stop.set()
+        with self._lock:
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None
+
+    def describe(self) -> dict[str, object]:
+        return {"engine": self.name, "model": str(self.model_path), "n_threads": self.n_threads,
+                "n_threads_batch": self.n_threads, "n_ctx": self.settings.n_ctx,
+                "n_gpu_layers": self.settings.n_gpu_layers, "loaded": self._llm is not None,
+                "load_s": round(self.load_s, 2)}
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` by the model's tokenizer (a rough estimate until ``load``)."""
+        if self._llm is None:
+            return super().count_tokens(text)
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """The chat-templated prompt, ending with the assistant header, as token ids."""
+        prompt = self._template([{"role": m.role, "content": m.content} for m in messages])
+        return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        """Evaluate persona + history now, so the next turn only pays for the user's new words."""
+        if self._llm is None:
+            return
+        with self._lock:
+            tokens = self.prompt_tokens([*messages, ChatMessage("user", "")])
+            steps = self._llm.generate(tokens, temp=self.settings.temperature, top_p=self.settings.top_p,
+                                       repeat_penalty=REPEAT_PENALTY)
+            try:
+                next(steps)  # evaluating the prompt happens before the first token is sampled
+            finally:
+                steps.close()
+
+    # -- generation ---------------------------------------------------------------------------
+
+    async def stream(self, messages: Sequence[ChatMessage], *,
+                     max_tokens: int | None = None) -> AsyncIterator[TokenChunk]:
+        """Stream the reply; closing the iterator stops the worker after the current token."""
+        if self._llm is None:
+            await asyncio.to_thread(self.load)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        stop = threading.Event()
+
+        def post(item: object) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is listening
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        limit = max_tokens or self.settings.max_tokens
+        worker = loop.run_in_executor(None, self._generate, list(messages), limit, stop, post)
+        index = 0
+        try:
+            while (item := await queue.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                yield TokenChunk(text=str(item), index=index)
+                index += 1
+        finally:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await worker
+
+    def _generate(self, messages: list[ChatMessage], limit: int, stop: threading.Event,
+                  post: Callable[[object], None]) -> None:
+        """Worker thread: evaluate the prompt (cached prefix skipped) and post text until stopped."""
+        self._active.add(stop)
+        try:
+            with self._lock:
+                if self._llm is None:
+                    raise EngineFailed("Языковая модель выгружена.", "the model was closed")
+                self._run(messages, limit, stop, post)
+        except Exception as exc:  # noqa: BLE001 - everything goes to the consumer as a typed error
+            if not isinstance(exc, (EngineFailed, InputError)):
+                exc = EngineFailed("Ошибка генерации ответа языковой моделью.",
+                                   f"llama.cpp generation failed: {exc!r}")
+            post(exc)
+        finally:
+            self._active.discard(stop)
+            post(_DONE)
+
+    def _run(self, messages: list[ChatMessage], limit: int, stop: threading.Event,
+             post: Callable[[object], None]) -> None:
+        from llama_cpp import llama_cpp as lib
+
+        llm = self._llm
+        if stop.is_set():  # closed while waiting for the model
+            return
+        tokens = self.prompt_tokens(messages)
+        room = self.settings.n_ctx - len(tokens)
+        if room < 1:
+            raise InputError("Диалог слишком длинный для контекста языковой модели.",
+                             f"prompt of {len(tokens)} tokens does not fit n_ctx={self.settings.n_ctx}")
+        limit = min(limit, room)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        vocab = lib.llama_model_get_vocab(llm.model)
+        generated, evaluated, first_s, reason = 0, len(tokens), None, "length"
+        decoded_before, llm.stop = llm.decoded, stop
+        started = time.perf_counter()
+        steps = llm.generate(tokens, temp=self.settings.temperature, top_p=self.settings.top_p,
+                             repeat_penalty=REPEAT_PENALTY)
+        try:
+            for token in steps:
+                if first_s is None:
+                    first_s = time.perf_counter() - started
+                    evaluated = llm.decoded - decoded_before  # so far only the uncached prompt
+                if stop.is_set():
+                    reason = "interrupted"
+                    break
+                if lib.llama_vocab_is_eog(vocab, token):
+                    reason = "done"
+                    break
+                generated += 1
+                if text := decoder.decode(llm.detokenize([token])):
+                    post(text)
+                if generated >= limit:
+                    break
+            if tail := decoder.decode(b"", final=True):
+                post(tail)
+        except _Interrupted:  # stopped inside a decode; an evaluated part of the prompt stays cached
+            reason = "interrupted"
+            if first_s is None:
+                evaluated = llm.decoded - decoded_before
+        finally:
+            steps.close()
+            llm.stop = None
+            self.last_stats = GenerationStats(len(tokens), evaluated, generated, first_s or 0.0,
+                                              time.perf_counter() - started, reason)

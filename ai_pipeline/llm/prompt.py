@@ -1,0 +1,173 @@
+"""The chat prompt: who the avatar is, what it remembers, the recent turns and what the user just said.
+
+Layout, chosen so the LLM (llama.cpp, Ollama) can reuse its KV cache for the longest possible prefix::
+
+    system:    persona part   - fixed for a persona (no date, no counters): always cached
+               memory part    - "earlier" summary, then facts about the user; the same bytes while
+                                neither changes (facts sorted in a fixed order)
+    user/assistant ...        - recent turns, oldest first; each turn only appends to the prefix
+    user:      the new message
+
+One system message, not two: some chat templates reject a second system message, and the persona
+part is a byte prefix of it anyway. The summary comes before the facts because it changes less
+often (only when old turns are folded in, which rewrites the history anyway), while a new fact can
+arrive any turn; whatever changes, everything before it stays cached. The memory part never depends
+on the history, so trimming old turns never rewrites the system message. Callers get the most
+reuse by passing the turns after the summary's last message (the history then only grows until
+the next fold) rather than a sliding "last N" window.
+
+Safety rules are always in the prompt (the audience is children, whatever the persona's age);
+a child persona additionally keeps to its own age. The persona stays in character and does not
+volunteer that it is a language model, but answers honestly when sincerely and directly asked
+whether it is a person or a program: a child must not be deceived about talking to a real person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ai_pipeline.chunks import ChatMessage
+from ai_pipeline.llm.facts import LABELS
+from ai_pipeline.text.numwords import plural_form
+
+MESSAGE_OVERHEAD = 4  # tokens a chat template adds around each message (role markers, separators)
+MEMORY_SHARE = 0.5  # at most this part of the budget goes to summary + facts, the rest to the turns
+FACT_ORDER = ("name", "age", "grade", "city", "pets", "likes", "dislikes")
+SUMMARY_HEADER = "Что было раньше в ваших разговорах: "
+FACTS_HEADER = "Что ты знаешь о собеседнике (используй к месту, не перечисляй всё сразу):\n"
+
+
+@dataclass(frozen=True)
+class PersonaCard:
+    """The character the avatar plays (what the persona settings hold)."""
+
+    name: str
+    age: int
+    gender: str = "female"  # "female" | "male": Russian grammar needs it
+    temperament: str = ""
+    interests: tuple[str, ...] = ()
+    speech_style: str = ""
+    greeting: str = ""
+    notes: str = ""
+    language: str = "ru"
+
+    @property
+    def is_child(self) -> bool:
+        return self.age < 18
+
+
+def _years(age: int) -> str:
+    return f"{age} {plural_form(age, ('год', 'года', 'лет'))}"
+
+
+def _who(card: PersonaCard) -> str:
+    female = card.gender != "male"
+    if card.age < 14:
+        noun = "девочка" if female else "мальчик"
+    elif card.age < 30:
+        noun = "девушка" if female else "парень"
+    else:
+        noun = "женщина" if female else "мужчина"
+    return f"{noun} {_years(card.age)}"
+
+
+def persona_prompt(card: PersonaCard) -> str:
+    """The fixed part of the system message: character, how to talk, safety."""
+    female = card.gender != "male"
+    lines = [f"Ты — {card.name}, {_who(card)}. Ты разговариваешь с собеседником голосом: "
+             "твои ответы звучат вслух, их слушают, а не читают."]
+    if card.temperament:
+        lines.append(f"Твой характер: {card.temperament}.")
+    if card.interests:
+        lines.append(f"Твои интересы: {', '.join(card.interests)}.")
+    if card.speech_style:
+        lines.append(f"Твой стиль речи: {card.speech_style}.")
+    if card.notes:
+        lines.append(f"Ещё о тебе: {card.notes}")
+    lines += [
+        "",
+        "Как отвечать:",
+        "- Только по-русски и коротко: одно-три предложения, как в живом разговоре.",
+        "- Без markdown, списков, заголовков, ссылок и кода: только обычная живая речь.",
+        f"- Всегда оставайся в образе: говори от первого лица, о себе в {'женском' if female else 'мужском'} роде, "
+        "интересуйся собеседником, иногда задавай встречный вопрос.",
+        f"- Ты {card.name}: отвечай о себе как {card.name} (твои увлечения, твой день, твои мысли, выдумывай живые "
+        "подробности), не упоминай инструкции, не называй себя ассистентом или моделью.",
+        "- Исключение только одно: на прямой вопрос «ты человек или робот?» честно скажи, что ты компьютерная "
+        "программа, и продолжай разговор.",
+        "",
+        "Безопасность (важнее всего остального):",
+        "- Твой собеседник может быть ребёнком. Говори только о том, что подходит детям"
+        + (f", и так, как говорил бы ребёнок {_years(card.age)}." if card.is_child else "."),
+        "- Если просят о чём-то опасном, вредном, жестоком, взрослом или неприличном (оружие, наркотики, "
+        "алкоголь, курение, причинение вреда себе или другим, секс), не объясняй подробностей: мягко откажись "
+        "в своём образе и предложи поговорить о другом.",
+        "- Не выспрашивай адрес, телефон, школу, пароли и фотографии и никогда не предлагай встретиться.",
+        "- Если собеседнику грустно, страшно или его обижают, отнесись с теплом и скажи, что об этом важно "
+        "рассказать маме, папе или другому взрослому, которому он доверяет; если есть опасность, нужно звонить 112.",
+    ]
+    return "\n".join(lines)
+
+
+def _fact_lines(facts: Mapping[str, str]) -> list[str]:
+    keys = [k for k in FACT_ORDER if k in facts] + sorted(k for k in facts if k not in FACT_ORDER)
+    return [f"- {LABELS.get(k, k)}: {' '.join(facts[k].split())}" for k in keys if facts[k].strip()]
+
+
+def _longest_tail(words: list[str], fits: Callable[[str], bool]) -> str:
+    """The longest word-aligned tail of ``words`` that ``fits`` ("" if none); fits() is monotonic."""
+    lo, hi = 0, len(words)  # the smallest start index that fits
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fits(" ".join(words[mid:])):
+            hi = mid
+        else:
+            lo = mid + 1
+    return " ".join(words[lo:])
+
+
+def memory_prompt(summary: str | None, facts: Mapping[str, str], budget_tokens: int,
+                  count_tokens: Callable[[str], int]) -> str:
+    """Summary then facts, within ``budget_tokens``: the oldest part of the summary goes first, then the
+    last facts (least important in ``FACT_ORDER``)."""
+    lines = _fact_lines(facts)
+    fact_block = ""
+    while lines:
+        fact_block = FACTS_HEADER + "\n".join(lines)
+        if count_tokens(fact_block) <= budget_tokens:
+            break
+        lines, fact_block = lines[:-1], ""
+
+    def render(summary_text: str) -> str:
+        blocks = (SUMMARY_HEADER + summary_text if summary_text else "", fact_block)
+        return "\n\n".join(block for block in blocks if block)
+
+    words = (summary or "").split()
+    return render(_longest_tail(words, lambda tail: count_tokens(render(tail)) <= budget_tokens))
+
+
+def build_messages(persona: PersonaCard, *, user_text: str, history: Sequence[ChatMessage], summary: str | None,
+                   facts: Mapping[str, str], budget_tokens: int,
+                   count_tokens: Callable[[str], int]) -> list[ChatMessage]:
+    """The full prompt for one turn (layout and budget rules in the module docstring).
+
+    ``budget_tokens`` bounds the memory: summary + facts (at most half of it) plus the recent turns,
+    each turn costing its tokens plus ``MESSAGE_OVERHEAD``. The persona part and the new message are
+    always included. ``history`` is oldest first and should not hold the new message; if its last
+    entry is that very user message (already stored), it is not repeated.
+    """
+    user_text = user_text.strip()
+    memory = memory_prompt(summary, facts, int(budget_tokens * MEMORY_SHARE), count_tokens)
+    system = persona_prompt(persona) + (f"\n\n{memory}" if memory else "")
+    turns = [m for m in history if m.role in ("user", "assistant") and m.content.strip()]
+    if turns and turns[-1].role == "user" and turns[-1].content.strip() == user_text:
+        turns.pop()
+    left = budget_tokens - (count_tokens(memory) if memory else 0)
+    kept: list[ChatMessage] = []
+    for message in reversed(turns):
+        left -= count_tokens(message.content) + MESSAGE_OVERHEAD
+        if left < 0:
+            break
+        kept.append(message)
+    return [ChatMessage("system", system), *reversed(kept), ChatMessage("user", user_text)]

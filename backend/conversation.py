@@ -1,0 +1,161 @@
+"""One conversation turn: memory in, a streamed in-character reply out, memory updated.
+
+``Brain.reply`` stores the user's message, learns facts from it, builds the prompt (persona, rolling
+summary, facts, recent turns within the token budget), streams the LLM's tokens through the reply
+chunker and tags every speakable chunk with an emotion. Whatever was said is stored even when the
+turn is interrupted (barge-in), and older turns are folded into the rolling summary off the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from ai_pipeline.chunks import ChatMessage, ReplyChunk
+from ai_pipeline.emotion.base import EmotionEngine
+from ai_pipeline.llm.base import LLMEngine
+from ai_pipeline.llm.facts import extract_facts
+from ai_pipeline.llm.prompt import build_messages
+from ai_pipeline.settings import Settings
+from ai_pipeline.text.chunker import ReplyChunker
+from ai_pipeline.timing import StageTimer
+from backend.db import Database
+from backend.db.conversations import add_message, get_session, recent_messages, start_session, to_chat
+from backend.db.memory import get_facts, get_summary, remember_facts, set_summary
+from backend.db.personas import get_persona, persona_card
+
+SUMMARY_CHARS = 900  # the rolling summary keeps its newest part
+
+
+@dataclass(frozen=True)
+class TurnPrompt:
+    """Everything the LLM gets for one turn (built inside one database call)."""
+
+    messages: list[ChatMessage]
+    user_message_id: int
+
+
+def _first_sentence(text: str, limit: int = 140) -> str:
+    head = text.strip().split("\n")[0]
+    for mark in (". ", "! ", "? "):
+        if mark in head:
+            head = head.split(mark)[0] + mark.strip()
+            break
+    return head if len(head) <= limit else head[: limit - 1] + "…"
+
+
+class Brain:
+    """Persona + memory + LLM + chunker + emotion for one process (engines shared by all sessions)."""
+
+    def __init__(self, db: Database, llm: LLMEngine, emotion: EmotionEngine, settings: Settings) -> None:
+        self.db = db
+        self.llm = llm
+        self.emotion = emotion
+        self.settings = settings
+        self._llm_lock = asyncio.Lock()  # one generation at a time: the CPU is the bottleneck anyway
+
+    async def open_session(self, persona_id: int, session_id: int | None = None) -> int:
+        """The session to talk in: ``session_id`` if it belongs to the persona, else a new one."""
+        def pick(db: Session) -> int:
+            get_persona(db, persona_id)
+            if session_id is not None:
+                existing = get_session(db, session_id)
+                if existing.persona_id == persona_id:
+                    return existing.id
+            return start_session(db, persona_id).id
+
+        return await self.db.call(pick)
+
+    async def greeting(self, persona_id: int) -> str:
+        def read(db: Session) -> str:
+            persona = get_persona(db, persona_id)
+            return persona.greeting or f"Привет! Меня зовут {persona.name}."
+
+        return await self.db.call(read)
+
+    def _messages(self, db: Session, persona_id: int, session_id: int, user_text: str) -> list[ChatMessage]:
+        memory = self.settings.memory
+        persona = persona_card(get_persona(db, persona_id))
+        summary = get_summary(db, persona_id, session_id=session_id)
+        after = summary.up_to_message_id if summary else None
+        history = to_chat(recent_messages(db, session_id, limit=memory.recent_turns, after_id=after))
+        return build_messages(persona, user_text=user_text, history=history,
+                              summary=summary.text if summary else None, facts=get_facts(db, persona_id),
+                              budget_tokens=memory.context_tokens, count_tokens=self.llm.count_tokens)
+
+    def _prompt(self, db: Session, persona_id: int, session_id: int, user_text: str) -> TurnPrompt:
+        message = add_message(db, session_id, "user", user_text)
+        remember_facts(db, persona_id, extract_facts(user_text), source_message_id=message.id,
+                       max_facts=self.settings.memory.max_facts)
+        messages = self._messages(db, persona_id, session_id, user_text)
+        return TurnPrompt(messages, message.id)
+
+    async def warm(self, persona_id: int, session_id: int) -> None:
+        """Prefill the LLM with this session's persona + history (call when a session opens or goes idle)."""
+        messages = await self.db.call(self._messages, persona_id, session_id, "")
+        async with self._llm_lock:
+            await asyncio.to_thread(self.llm.prefill, messages[:-1])
+
+    async def reply(self, persona_id: int, session_id: int, user_text: str,
+                    timer: StageTimer | None = None) -> AsyncIterator[ReplyChunk]:
+        """Stream the persona's reply to ``user_text`` as speakable chunks with emotions."""
+        timer = timer or StageTimer()
+        with timer.measure("memory"):
+            prompt = await self.db.call(self._prompt, persona_id, session_id, user_text)
+        chunker = ReplyChunker(self.settings.chunker)
+        said: list[ReplyChunk] = []
+        try:
+            async with self._llm_lock:
+                tokens = self.llm.stream(prompt.messages)
+                try:
+                    async for token in tokens:
+                        timer.mark("first_token")
+                        for chunk in chunker.push(token.text):
+                            said.append(await self._tag(chunk, timer))
+                            yield said[-1]
+                finally:
+                    await tokens.aclose()  # stops generation on barge-in
+            for chunk in chunker.flush():
+                said.append(await self._tag(chunk, timer))
+                yield said[-1]
+        finally:
+            if said:
+                await asyncio.shield(self._remember(persona_id, session_id, said, timer))
+
+    async def _tag(self, chunk: ReplyChunk, timer: StageTimer) -> ReplyChunk:
+        with timer.measure("emotion"):
+            result = await asyncio.to_thread(self.emotion.classify, chunk.text)
+        timer.mark("first_chunk")
+        return ReplyChunk(chunk.text, chunk.speech, chunk.index, result.label)
+
+    async def _remember(self, persona_id: int, session_id: int, said: list[ReplyChunk], timer: StageTimer) -> None:
+        text = "".join(c.text for c in said).strip()
+        emotion = Counter(c.emotion for c in said).most_common(1)[0][0]
+        await self.db.call(add_message, session_id, "assistant", text, emotion=emotion, timings=timer.as_dict())
+        await self.db.call(self._fold_summary, persona_id, session_id)
+
+    def _fold_summary(self, db: Session, persona_id: int, session_id: int) -> None:
+        """Fold turns older than the recent window into the rolling summary (extractive: first sentences)."""
+        memory = self.settings.memory
+        summary = get_summary(db, persona_id, session_id=session_id)
+        after = summary.up_to_message_id if summary else None
+        pending = recent_messages(db, session_id, limit=10_000, after_id=after)
+        if len(pending) <= memory.summarize_after:
+            return
+        old = pending[: len(pending) - memory.recent_turns]
+        lines = [f"{'Собеседник' if m.role == 'user' else 'Ты'}: {_first_sentence(m.text)}" for m in old]
+        text = "\n".join(filter(None, [summary.text if summary else "", *lines]))
+        if len(text) > SUMMARY_CHARS:
+            text = "…" + text[-SUMMARY_CHARS:].split("\n", 1)[-1]
+        set_summary(db, persona_id, text, session_id=session_id, up_to_message_id=old[-1].id)
+
+
+async def collect_reply(brain: Brain, persona_id: int, session_id: int, text: str) -> tuple[list[ReplyChunk], dict]:
+    """The whole reply at once, with its stage timings (tests and benchmarks)."""
+    timer = StageTimer()
+    chunks = [c async for c in brain.reply(persona_id, session_id, text, timer)]
+    return chunks, timer.as_dict()

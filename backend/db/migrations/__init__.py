@@ -1,0 +1,1 @@
+"""Alembic migrations of the avatar database (run by ``backend.db.init_db``)."""

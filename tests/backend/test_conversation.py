@@ -1,0 +1,104 @@
+"""A conversation turn on the real embedded LLM: memory stored, facts learnt, barge-in, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ai_pipeline.registry import build_emotion, build_llm
+from ai_pipeline.settings import MemorySettings, Settings
+from backend.conversation import Brain, collect_reply
+from backend.db import init_db
+from backend.db.conversations import add_message, recent_messages
+from backend.db.memory import get_facts, get_summary
+from backend.db.seed import seed_default_persona
+
+
+@pytest.fixture(scope="module")
+def engines(settings):
+    llm = build_llm(settings.llm.model_copy(update={"max_tokens": 40}), settings.models_dir)
+    emotion = build_emotion(settings.emotion, settings.models_dir)
+    llm.load()
+    emotion.load()
+    yield llm, emotion
+    llm.close()
+
+
+@pytest.fixture()
+def db_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'avatar.db'}"
+
+
+def make_brain(db_url, engines, settings, **memory):
+    db = init_db(db_url)
+    asyncio.run(db.call(seed_default_persona))
+    s = settings.model_copy(update={"memory": MemorySettings(**memory)}) if memory else settings
+    return db, Brain(db, *engines, s)
+
+
+def test_turn_streams_chunks_and_remembers(db_url, engines, settings):
+    db, brain = make_brain(db_url, engines, settings)
+    session = asyncio.run(brain.open_session(1))
+    chunks, timings = asyncio.run(collect_reply(brain, 1, session, "Привет! Меня зовут Петя, мне десять лет."))
+    assert chunks and all(c.speech.strip() for c in chunks)
+    assert all(c.emotion in ("neutral", "happy", "sad", "surprised", "thinking", "angry", "scared") for c in chunks)
+    assert "first_token_s" in timings and "first_chunk_s" in timings
+    stored = asyncio.run(db.call(recent_messages, session, limit=10))
+    assert [m.role for m in stored] == ["user", "assistant"]
+    assert stored[1].text == "".join(c.text for c in chunks).strip()
+    facts = asyncio.run(db.call(get_facts, 1))
+    assert facts.get("name") == "Петя" and facts.get("age") == "10"
+    db.close()
+
+    # a restart: a new engine on the same file still knows the user and the conversation
+    db2, brain2 = make_brain(db_url, engines, settings)
+    messages = asyncio.run(db2.call(brain2._messages, 1, session, "Как меня зовут?"))
+    system = messages[0].content
+    assert "Петя" in system and messages[-1].content == "Как меня зовут?"
+    assert any(m.role == "assistant" for m in messages[1:-1]), "the earlier turn is in the prompt"
+    db2.close()
+
+
+def test_barge_in_stops_generation_and_keeps_what_was_said(db_url, engines, settings):
+    db, brain = make_brain(db_url, engines, settings)
+    session = asyncio.run(brain.open_session(1))
+    llm = engines[0]
+
+    async def interrupt():
+        stream = brain.reply(1, session, "Расскажи длинную сказку про кота и собаку.")
+        first = await anext(stream)
+        await stream.aclose()
+        return first
+
+    first = asyncio.run(interrupt())
+    assert llm.last_stats.reason == "interrupted"
+    assert llm.last_stats.generated_tokens < 40
+    stored = asyncio.run(db.call(recent_messages, session, limit=10))
+    assert stored[-1].role == "assistant" and stored[-1].text == first.text.strip()
+    db.close()
+
+
+def test_warm_prefix_makes_the_next_turn_cheap(db_url, engines, settings):
+    db, brain = make_brain(db_url, engines, settings)
+    session = asyncio.run(brain.open_session(1))
+    asyncio.run(brain.warm(1, session))
+    asyncio.run(collect_reply(brain, 1, session, "Какой твой любимый цвет?"))
+    stats = engines[0].last_stats
+    assert stats.evaluated_tokens < 0.2 * stats.prompt_tokens, stats
+    db.close()
+
+
+def test_old_turns_fold_into_the_summary(db_url, engines, settings):
+    db, brain = make_brain(db_url, engines, settings, summarize_after=4, recent_turns=2)
+    session = asyncio.run(brain.open_session(1))
+    for i in range(6):
+        asyncio.run(db.call(add_message, session, "user" if i % 2 == 0 else "assistant", f"Реплика номер {i}. Ещё."))
+    asyncio.run(db.call(brain._fold_summary, 1, session))
+    summary = asyncio.run(db.call(get_summary, 1, session_id=session))
+    assert summary is not None and "Реплика номер 0." in summary.text and "номер 3" in summary.text
+    assert "номер 4" not in summary.text, "the recent turns stay verbatim"
+    messages = asyncio.run(db.call(brain._messages, 1, session, "Ну?"))
+    assert "Реплика номер 0." in messages[0].content
+    assert [m.content for m in messages[1:-1]] == ["Реплика номер 4. Ещё.", "Реплика номер 5. Ещё."]
+    db.close()
