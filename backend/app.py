@@ -16,6 +16,7 @@ from backend.errors import install_error_handlers, install_token_check
 from backend.jobs import JobStore
 from backend.conversation import Brain
 from backend.db import init_db
+from backend.db.personas import first_persona_id
 from backend.db.seed import seed_default_persona
 from backend.routes import chat, health, personas, render, transcribe
 
@@ -34,10 +35,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await asyncio.to_thread(pipeline.load, lambda f, m: log.info("loading %3.0f%% %s", f * 100, m))
         app.state.pipeline = pipeline
         app.state.brain = Brain(app.state.db, pipeline.llm, pipeline.emotion, settings)
+        # the first persona's prompt goes into the LLM cache now, so the first reply is not the slow one
+        warmup = asyncio.create_task(app.state.brain.warm_persona(await app.state.db.call(first_persona_id)))
         app.state.jobs = JobStore(settings.data_dir / "renders")
         try:
             yield
         finally:
+            warmup.cancel()
+            await asyncio.gather(warmup, return_exceptions=True)
             await app.state.jobs.aclose()
             pipeline.close()
             app.state.db.close()

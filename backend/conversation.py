@@ -94,6 +94,17 @@ class Brain:
         messages = self._messages(db, persona_id, session_id, user_text)
         return TurnPrompt(messages, message.id)
 
+    async def warm_persona(self, persona_id: int) -> None:
+        """Prefill the persona's system prompt alone (at start-up, before any session exists)."""
+        def messages(db: Session) -> list[ChatMessage]:
+            persona = persona_card(get_persona(db, persona_id))
+            return build_messages(persona, user_text="", history=[], summary=None, facts=get_facts(db, persona_id),
+                                  budget_tokens=self.settings.memory.context_tokens, count_tokens=self.llm.count_tokens)
+
+        prompt = await self.db.call(messages)
+        async with self._llm_lock:
+            await asyncio.to_thread(self.llm.prefill, prompt[:-1])
+
     async def warm(self, persona_id: int, session_id: int) -> None:
         """Prefill the LLM with this session's persona + history (call when a session opens or goes idle)."""
         messages = await self.db.call(self._messages, persona_id, session_id, "")

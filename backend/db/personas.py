@@ -136,6 +136,14 @@ def delete_persona(db: Session, persona_id: int) -> None:
     db.commit()
 
 
+def first_persona_id(db: Session) -> int:
+    """The id of the oldest persona (the seeded one on a fresh install)."""
+    persona = db.scalars(select(Persona).order_by(Persona.id).limit(1)).first()
+    if persona is None:
+        raise NotFound("Персонажей пока нет.", "No personas yet.")
+    return persona.id
+
+
 def persona_card(persona: Persona) -> PersonaCard:
     """The prompt builder's view of a persona."""
     return PersonaCard(name=persona.name, age=persona.age, gender=persona.gender, temperament=persona.temperament,
