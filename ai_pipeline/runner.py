@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ai_pipeline.asr.base import SAMPLE_RATE, ASREngine
+from ai_pipeline.assets import default_photo_path
 from ai_pipeline.chunks import AudioChunk, FrameBatch, Transcript
 from ai_pipeline.encode.mp4 import Mp4Encoder
 from ai_pipeline.errors import EngineUnavailable, InputError, InputTooLarge
@@ -171,6 +172,16 @@ class Pipeline:
             self._avatars[key] = self.head.prepare(photo, cache_dir=self.settings.avatars_dir,
                                                    min_face_px=limits.min_face_px)
         return self._avatars[key]
+
+    def avatar_by_id(self, avatar_id: str | None) -> Avatar:
+        """A photo prepared earlier (by ``avatar`` / ``POST /api/avatars``), or the default avatar."""
+        if avatar_id is None:
+            return self.avatar(default_photo_path(self.settings.avatars_dir).read_bytes())
+        photo = self.settings.avatars_dir / avatar_id / "photo.bin"
+        if not photo.is_file():
+            raise InputError("Аватар не найден: загрузите фото заново.", f"No prepared avatar {avatar_id}",
+                             code="avatar_not_found")
+        return self.avatar(photo.read_bytes())
 
     # -- streaming building blocks ----------------------------------------------------------
 

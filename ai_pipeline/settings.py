@@ -193,6 +193,26 @@ class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     token: str | None = None
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000",
+                                                             "http://127.0.0.1:5173", "http://localhost:5173"])
+
+
+class RedisSettings(_Strict):
+    """Clip cache, rate limits and the Socket.IO manager shared by several server processes."""
+
+    url: str | None = "redis://127.0.0.1:6379/0"  # None: run without Redis (no cache, per-process rooms)
+    cache_mb: int = Field(256, ge=1)
+    cache_ttl_s: int = Field(7 * 24 * 3600, ge=1)
+
+
+class RealtimeSettings(_Strict):
+    """The live conversation stream."""
+
+    idle_batch_frames: int = Field(4, ge=1, le=25)  # idle video is made in pieces this long
+    idle_lead_s: float = Field(0.25, ge=0.05, le=2.0)  # how far idle video runs ahead of playback
+    speech_lead_s: float = Field(0.8, ge=0.1, le=10.0)  # how far speech may run ahead (barge-in drops the rest)
+    turns_per_minute: int = Field(30, ge=1)
+    max_message_kb: int = Field(1024, ge=16)  # one Socket.IO message (an audio chunk)
 
 
 DEFAULT_ENGINES = {"asr": "faster_whisper", "llm": "llama_cpp", "emotion": "lexicon", "tts": "festival",
@@ -230,6 +250,8 @@ class Settings(BaseSettings):
     encoder: EncoderSettings = EncoderSettings()
     limits: LimitSettings = LimitSettings()
     server: ServerSettings = ServerSettings()
+    redis: RedisSettings = RedisSettings()
+    realtime: RealtimeSettings = RealtimeSettings()
 
     @model_validator(mode="before")
     @classmethod

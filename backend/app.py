@@ -1,4 +1,8 @@
-"""FastAPI application factory: engines load once in the lifespan, routes live in ``routes/``."""
+"""FastAPI application factory: engines load once in the lifespan, routes live in ``routes/``.
+
+``create_app`` is the REST app; ``create_server`` wraps it with the Socket.IO conversation server
+(what ``avatar serve`` runs).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,22 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import socketio
 from fastapi import FastAPI
 
 from ai_pipeline import __version__
+from ai_pipeline.asr.vad import SileroVAD
 from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import Settings
-from backend.errors import install_error_handlers, install_token_check
-from backend.jobs import JobStore
 from backend.conversation import Brain
 from backend.db import init_db
 from backend.db.personas import first_persona_id
 from backend.db.seed import seed_default_persona
-from backend.routes import chat, health, personas, render, transcribe
+from backend.errors import install_error_handlers, install_token_check
+from backend.jobs import JobStore
+from backend.realtime.redis_link import connect_redis
+from backend.realtime.server import Services, create_sio
+from backend.routes import avatars, chat, health, personas, render, transcribe
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +34,19 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; nothing heavy happens until the lifespan starts."""
     settings = settings or Settings()
+    services = Services(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.db = await asyncio.to_thread(init_db, settings.db_url)
+        app.state.db = services.db = await asyncio.to_thread(init_db, settings.db_url)
         await app.state.db.call(seed_default_persona)
         pipeline = Pipeline(settings)
         await asyncio.to_thread(pipeline.load, lambda f, m: log.info("loading %3.0f%% %s", f * 100, m))
-        app.state.pipeline = pipeline
-        app.state.brain = Brain(app.state.db, pipeline.llm, pipeline.emotion, settings)
+        app.state.pipeline = services.pipeline = pipeline
+        app.state.brain = services.brain = Brain(app.state.db, pipeline.llm, pipeline.emotion, settings)
+        services.vad = await asyncio.to_thread(SileroVAD)
+        await connect_redis(services)
+        pipeline.notices.extend(services.notices)
         # the first persona's prompt goes into the LLM cache now, so the first reply is not the slow one
         warmup = asyncio.create_task(app.state.brain.warm_persona(await app.state.db.call(first_persona_id)))
         app.state.jobs = JobStore(settings.data_dir / "renders")
@@ -43,19 +55,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             warmup.cancel()
             await asyncio.gather(warmup, return_exceptions=True)
+            await asyncio.gather(*(live.close() for live in list(services.live.values())), return_exceptions=True)
             await app.state.jobs.aclose()
+            if services.redis is not None:
+                await services.redis.aclose()
             pipeline.close()
             app.state.db.close()
 
     app = FastAPI(title="Avatar", version=__version__, lifespan=lifespan,
                   description="Local Russian-speaking talking avatar: photo + text/audio -> talking-head video.")
     app.state.settings = settings
+    app.state.services = services
     install_error_handlers(app)
     if settings.server.token:
         install_token_check(app, settings.server.token)
     app.include_router(health.router)
     app.include_router(render.router)
+    app.include_router(avatars.router)
     app.include_router(transcribe.router)
     app.include_router(personas.router)
     app.include_router(chat.router)
     return app
+
+
+def create_server(settings: Settings | None = None) -> socketio.ASGIApp:
+    """REST + the Socket.IO conversation namespace (``/conversation``) in one ASGI app."""
+    settings = settings or Settings()
+    app = create_app(settings)
+    return socketio.ASGIApp(create_sio(settings, app.state.services), other_asgi_app=app)

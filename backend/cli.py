@@ -155,14 +155,14 @@ def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from backend.app import create_app
+    from backend.app import create_server
 
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     if host not in LOOPBACK and not settings.server.token:
         raise InputError("Для доступа не только с этого компьютера задайте токен: AVATAR_SERVER__TOKEN=...",
                          "Binding a non-loopback address requires AVATAR_SERVER__TOKEN.", code="token_required")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_server(settings), host=host, port=port, log_level="info")
     return 0
 
 

@@ -11,6 +11,9 @@ and the streaming recogniser's end-of-speech -> final-text latency.
 
 llm: the default persona answers a few questions with its prefix cache warm: time to the first
 speakable clause (what TTS can start on), tokens/s, prompt vs evaluated tokens.
+
+turn: the real server (uvicorn + Socket.IO, Redis if running) hears spoken questions streamed in real
+time as PCM; end of user speech -> first speech segment sent, and -> turn end, with server stage times.
 """
 
 from __future__ import annotations
@@ -209,12 +212,92 @@ def bench_llm() -> dict[str, object]:
             "peak_rss_mb": round(_peak_rss_mb(), 1)}
 
 
+def bench_turn(runs: int) -> dict[str, object]:
+    """A spoken question streamed in real time over Socket.IO: end of speech -> first speech segment."""
+    import socket
+    import tempfile
+    import threading
+
+    import socketio
+    import uvicorn
+
+    from ai_pipeline.settings import FestivalSettings
+    from ai_pipeline.tts.festival import FestivalTTS
+    from backend.app import create_server
+
+    tts = FestivalTTS(FestivalSettings())
+    tts.load()
+    questions = ["Привет! Как тебя зовут?", "Что ты любишь рисовать?", "Какой твой любимый цвет?"]
+    voices = [tts.synthesize_sentence(q).samples for q in questions]
+    tts.close()
+    with tempfile.TemporaryDirectory() as tmp, socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        settings = Settings(data_dir=Path(tmp))
+        server = uvicorn.Server(uvicorn.Config(create_server(settings), host="127.0.0.1", port=port,
+                                               log_level="warning"))
+        threading.Thread(target=server.run, daemon=True).start()
+        while not server.started:
+            time.sleep(0.2)
+        _progress("server up")
+        turns = asyncio.run(_turns(f"http://127.0.0.1:{port}", voices[: max(1, runs)], socketio))
+        server.should_exit = True
+    firsts = sorted(t["speech_end_to_first_segment_s"] for t in turns)
+    return {"bench": "turn", "turns": turns, "median_speech_end_to_first_segment_s": firsts[len(firsts) // 2],
+            "target": "first segment <= 1.5 s after the end of user speech", "peak_rss_mb": round(_peak_rss_mb(), 1)}
+
+
+async def _turns(url: str, voices: list[np.ndarray], socketio) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    ns, events = "/conversation", []
+    client = socketio.AsyncClient()
+
+    @client.on("*", namespace=ns)
+    async def record(event: str, data: object = None) -> None:
+        events.append((time.perf_counter(), event, data))
+
+    async def wait(name: str, after: int, where=lambda d: True) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+        while True:
+            for t, e, d in events[after:]:
+                if e == name and where(d):
+                    return t, d
+            await asyncio.sleep(0.01)
+
+    await client.connect(url, namespaces=[ns], transports=["websocket"])
+    await client.emit("start", {"audio_format": "pcm16", "sample_rate": 16000}, namespace=ns)
+    await wait("ready", 0)
+    await asyncio.sleep(8)  # let the persona prefill finish, as it would while the user reads the screen
+    results = []
+    for voice in voices:
+        mark = len(events)
+        audio = np.concatenate([np.zeros(8000, np.float32), voice, np.zeros(24000, np.float32)])
+        pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+        step, speech_end = 5120, None  # 160 ms per message, sent in real time
+        for i in range(0, len(pcm), step):
+            await client.emit("audio", pcm[i:i + step], namespace=ns)
+            if speech_end is None and (i + step) // 2 >= 8000 + len(voice):
+                speech_end = time.perf_counter() - ((i + step) // 2 - 8000 - len(voice)) / 16000
+            await asyncio.sleep(step / 2 / 16000)
+        t_seg, _ = await wait("segment", mark, lambda d: d["kind"] == "speech")
+        t_end, end = await wait("turn_end", mark)
+        final = next(d for _, e, d in events[mark:] if e == "transcript" and d["final"])
+        reply = " ".join(d["text"] for _, e, d in events[mark:] if e == "reply")
+        results.append({"heard": final["text"], "reply": reply.strip(),
+                        "speech_end_to_first_segment_s": round(t_seg - speech_end, 3),
+                        "speech_end_to_turn_end_s": round(t_end - speech_end, 3), "server": end["timings"]})
+        _progress(f"turn: {results[-1]['speech_end_to_first_segment_s']} s")
+        await asyncio.sleep(1.0)
+    await client.disconnect()
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["render", "asr", "llm"])
+    parser.add_argument("what", choices=["render", "asr", "llm", "turn"])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    result = {"render": lambda: bench_render(args.runs), "asr": bench_asr, "llm": bench_llm}[args.what]()
+    result = {"render": lambda: bench_render(args.runs), "asr": bench_asr, "llm": bench_llm,
+              "turn": lambda: bench_turn(args.runs)}[args.what]()
     print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
 

@@ -7,7 +7,7 @@ ROOT=$(pwd)
 STEPS=6
 step() { printf '\n[setup %s/%s] %s\n' "$1" "$STEPS" "$2"; }
 
-APT_PACKAGES=(ffmpeg espeak-ng libespeak-ng1 festival festvox-ru)
+APT_PACKAGES=(ffmpeg espeak-ng libespeak-ng1 festival festvox-ru redis-server)
 step 1 "system packages: ${APT_PACKAGES[*]}"
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

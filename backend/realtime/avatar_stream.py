@@ -1,0 +1,147 @@
+"""One client's avatar video: a single fragmented-MP4 timeline, idle while listening, speech on cue.
+
+The stream never stops while the client is connected: when no speech is queued it renders short idle
+pieces (blinks, slight head motion, mouth closed) just ahead of playback; queued speech clips are
+rendered at the very next frame index, so blinks and head motion continue across the join and there
+is no jump. Output is paced against a playback clock so that, on barge-in, at most
+``speech_lead_s`` of already-sent speech remains to play; everything still queued is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ai_pipeline.chunks import AudioChunk, FrameBatch, VideoSegment
+from ai_pipeline.encode.fmp4 import FragmentedMp4Stream
+from ai_pipeline.settings import EncoderSettings, RealtimeSettings
+from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """A segment on its way to the client, with where it sits on the timeline."""
+
+    segment: VideoSegment
+    kind: str  # "init" | "idle" | "speech"
+    turn: int
+    start_s: float
+
+
+Sink = Callable[[Emitted], Awaitable[None]]
+
+
+def _resample(samples: np.ndarray, src: int, dst: int) -> np.ndarray:
+    if src == dst or len(samples) == 0:
+        return samples
+    n = int(round(len(samples) * dst / src))
+    return np.interp(np.linspace(0, len(samples) - 1, n), np.arange(len(samples)), samples).astype(np.float32)
+
+
+class AvatarStream:
+    """Produces the client's segments; ``speak`` queues speech, ``interrupt`` drops it."""
+
+    def __init__(self, head: TalkingHeadEngine, avatar: Avatar, *, sample_rate: int, encoder: EncoderSettings,
+                 realtime: RealtimeSettings, sink: Sink) -> None:
+        self.head, self.avatar, self.rate = head, avatar, sample_rate
+        self.settings = realtime
+        self.sink = sink
+        self.fps = head.fps
+        self.frame = 0
+        self._encoder = FragmentedMp4Stream(encoder, width=head.size, height=head.size, fps=self.fps,
+                                            sample_rate=sample_rate)
+        self._queue: asyncio.Queue[tuple[AudioChunk, int, asyncio.Future[None]]] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._dropped_turn = -1
+        self._clock: float | None = None
+
+    @property
+    def mime(self) -> str:
+        return self._encoder.mime
+
+    @property
+    def media_time(self) -> float:
+        return self.frame / self.fps
+
+    def ahead(self) -> float:
+        """Seconds of video sent but not yet played (by the playback clock)."""
+        if self._clock is None:
+            return 0.0
+        return self.media_time - (time.monotonic() - self._clock)
+
+    def speak(self, chunk: AudioChunk, turn: int) -> asyncio.Future[None]:
+        """Queue a clip; the future resolves once its last segment has been sent (or it was dropped)."""
+        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((chunk, turn, sent))
+        self._wake.set()
+        return sent
+
+    def interrupt(self, turn: int) -> None:
+        """Drop every queued clip of ``turn`` (and stop the one being rendered)."""
+        self._dropped_turn = max(self._dropped_turn, turn)
+        while not self._queue.empty():
+            _, _, sent = self._queue.get_nowait()
+            if not sent.done():
+                sent.set_result(None)
+        self._wake.set()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                if self._queue.empty():
+                    await self._idle()
+                else:
+                    chunk, turn, sent = self._queue.get_nowait()
+                    try:
+                        if turn > self._dropped_turn:
+                            await self._speech(chunk, turn)
+                    finally:
+                        if not sent.done():
+                            sent.set_result(None)
+        finally:
+            self._encoder.close()
+
+    async def _idle(self) -> None:
+        lead = self.settings.idle_lead_s
+        if self.ahead() > lead:
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.ahead() - lead)
+            except TimeoutError:
+                pass
+            return
+        n = self.settings.idle_batch_frames
+        silence = AudioChunk(np.zeros(int(round(n * self.rate / self.fps)), np.float32), self.rate)
+        await self._render(silence, "idle", 0)
+
+    async def _speech(self, chunk: AudioChunk, turn: int) -> None:
+        samples = _resample(chunk.samples, chunk.sample_rate, self.rate)
+        audio = AudioChunk(samples, self.rate, chunk.text, chunk.phonemes, chunk.index)
+        await self._render(audio, "speech", turn)
+
+    async def _render(self, audio: AudioChunk, kind: str, turn: int) -> None:
+        batches = self.head.render(self.avatar, audio, self.frame)
+        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+            if kind == "speech" and turn <= self._dropped_turn:
+                return
+            while kind == "speech" and self.ahead() > self.settings.speech_lead_s:
+                await asyncio.sleep(min(0.05, self.ahead() - self.settings.speech_lead_s))
+                if turn <= self._dropped_turn:
+                    return
+            await self._emit(batch, kind, turn)
+
+    async def _emit(self, batch: FrameBatch, kind: str, turn: int) -> None:
+        start = self.media_time
+        segments = await asyncio.to_thread(self._encoder.push, batch)
+        self.frame += len(batch.frames)
+        if self._clock is None:
+            self._clock = time.monotonic()
+        for seg in segments:
+            await self.sink(Emitted(seg, "init" if seg.is_init else kind, turn, 0.0 if seg.is_init else start))

@@ -1,0 +1,210 @@
+"""One connected client: its microphone stream, its turns, its avatar video.
+
+Audio chunks are decoded incrementally and fed to the streaming recogniser; a final transcript (or
+a text message) starts a turn: the brain streams reply chunks, each is synthesised (or taken from
+the Redis clip cache) and queued on the avatar stream, which renders and sends it. The user starting
+to speak, or ``stop``, interrupts the turn: the LLM stops, queued speech is dropped, the client is told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import numpy as np
+
+from ai_pipeline.asr.streaming import FinalTranscript, PartialTranscript, SpeechStarted, StreamingRecognizer
+from ai_pipeline.chunks import AudioChunk, ReplyChunk
+from ai_pipeline.errors import AvatarError
+from ai_pipeline.media.stream_decode import StreamDecoder
+from ai_pipeline.text import normalize_for_speech
+from ai_pipeline.timing import StageTimer
+from backend.realtime.avatar_stream import AvatarStream, Emitted
+from backend.realtime.cache import pack_audio_chunk, unpack_audio_chunk
+from backend.realtime.protocol import StartMessage, error_payload
+
+log = logging.getLogger(__name__)
+Emit = Callable[[str, Any], Awaitable[None]]
+
+
+class LiveSession:
+    """State and tasks of one connection (created by the namespace on ``start``)."""
+
+    def __init__(self, services: Any, emit: Emit) -> None:
+        self.services = services  # the app state: pipeline, brain, settings, cache, vad
+        self.emit = emit
+        self.turn = 0
+        self.turn_task: asyncio.Task[None] | None = None
+        self.stream: AvatarStream | None = None
+        self.stream_task: asyncio.Task[None] | None = None
+        self.recognizer: StreamingRecognizer | None = None
+        self.decoder: StreamDecoder | None = None
+        self.persona_id = 0
+        self.session_id = 0
+        self._timers: dict[int, StageTimer] = {}
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self, msg: StartMessage) -> dict[str, Any]:
+        s = self.services
+        pipeline, brain, settings = s.pipeline, s.brain, s.settings
+        self.persona_id = msg.persona_id or await s.db.call(s.first_persona_id)
+        self.session_id = await brain.open_session(self.persona_id, msg.session_id)
+        avatar = await asyncio.to_thread(pipeline.avatar_by_id, msg.avatar_id)
+        self.decoder = StreamDecoder(msg.audio_format, msg.sample_rate,
+                                     max_seconds=settings.limits.max_audio_seconds * 20)
+        self.recognizer = StreamingRecognizer(pipeline.asr, settings.vad, settings.limits.max_utterance_seconds,
+                                              vad=s.vad.clone())
+        self.stream = AvatarStream(pipeline.head, avatar, sample_rate=pipeline.tts.sample_rate,
+                                   encoder=settings.encoder, realtime=settings.realtime, sink=self._send_segment)
+        self.stream_task = asyncio.create_task(self.stream.run())
+        greeting = await brain.greeting(self.persona_id)
+        if msg.greet:
+            await self.start_turn(greeting, StageTimer(), scripted=True)
+        else:
+            asyncio.create_task(brain.warm(self.persona_id, self.session_id))
+        return {"persona_id": self.persona_id, "session_id": self.session_id, "avatar_id": avatar.id,
+                "greeting": greeting, "warnings": list(avatar.warnings), "mime": self.stream.mime}
+
+    async def close(self) -> None:
+        await self.interrupt("disconnect", notify=False)
+        for task in (self.stream_task,):
+            if task:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    # -- input --------------------------------------------------------------------------------
+
+    async def audio(self, data: bytes) -> None:
+        assert self.decoder and self.recognizer
+        samples = await asyncio.to_thread(self.decoder.push, data)
+        if len(samples):
+            await self._handle(await self.recognizer.feed(samples))
+
+    async def audio_end(self) -> None:
+        assert self.decoder and self.recognizer
+        tail = await asyncio.to_thread(self.decoder.finish)
+        events = await self.recognizer.feed(tail) if len(tail) else []
+        await self._handle(events + await self.recognizer.flush())
+        self.decoder = StreamDecoder(self.decoder.fmt, self.decoder.input_rate,
+                                     max_seconds=self.decoder.max_seconds)
+
+    async def text(self, text: str) -> None:
+        await self.start_turn(self.services.pipeline.check_text(text), StageTimer())
+
+    async def _handle(self, events: list[Any]) -> None:
+        for event in events:
+            if isinstance(event, SpeechStarted):
+                if self.turn_task and not self.turn_task.done():
+                    await self.interrupt("barge_in")
+                await self.emit("speech_start", {"at_s": event.at_s})
+            elif isinstance(event, PartialTranscript):
+                await self.emit("transcript", event.transcript.to_dict())
+            elif isinstance(event, FinalTranscript):
+                await self.emit("transcript", event.transcript.to_dict())
+                text = event.transcript.text.strip()
+                if text:
+                    timer = StageTimer()
+                    timer.start -= event.latency_s  # the turn's clock starts when the user stopped speaking
+                    timer.stages["asr"] = event.transcript.processing_s
+                    timer.mark("asr_final")
+                    await self.start_turn(text, timer)
+
+    # -- turns --------------------------------------------------------------------------------
+
+    async def start_turn(self, text: str, timer: StageTimer, *, scripted: bool = False) -> None:
+        limiter = self.services.limiter
+        if limiter is not None:
+            decision = await limiter.hit(f"turns:{self.services.client_key(self)}",
+                                         limit=self.services.settings.realtime.turns_per_minute, window_s=60)
+            if not decision.allowed:
+                await self.emit("error", error_payload(
+                    "rate_limited", f"Слишком много вопросов подряд. Подождите {decision.retry_after_s:.0f} с."))
+                return
+        await self.interrupt("new_turn")
+        self.turn += 1
+        self._timers[self.turn] = timer
+        self.turn_task = asyncio.create_task(self._run_turn(self.turn, text, timer, scripted))
+
+    async def interrupt(self, reason: str, *, notify: bool = True) -> None:
+        task, turn = self.turn_task, self.turn
+        if self.stream:
+            self.stream.interrupt(turn)
+        if task and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            if notify:
+                await self.emit("interrupted", {"turn": turn, "reason": reason,
+                                                "media_time": self.stream.media_time if self.stream else 0.0})
+
+    async def _replies(self, text: str, timer: StageTimer, scripted: bool) -> AsyncIterator[ReplyChunk]:
+        """The brain's streamed reply, or ``text`` itself for scripted lines (the greeting)."""
+        if scripted:
+            emotion = await asyncio.to_thread(self.services.pipeline.emotion.classify, text)
+            yield ReplyChunk(text, normalize_for_speech(text), 0, emotion.label)
+            return
+        async for chunk in self.services.brain.reply(self.persona_id, self.session_id, text, timer):
+            yield chunk
+
+    async def _run_turn(self, turn: int, text: str, timer: StageTimer, scripted: bool = False) -> None:
+        reason, sent = "done", []
+        try:
+            async for chunk in self._replies(text, timer, scripted):
+                await self.emit("reply", {"turn": turn, "index": chunk.index, "text": chunk.text,
+                                          "emotion": chunk.emotion})
+                for audio in await self._speech(chunk.speech, timer):
+                    sent.append(self.stream.speak(audio, turn))
+            await asyncio.gather(*sent)  # the turn ends when its last segment has been sent
+        except asyncio.CancelledError:
+            reason = "interrupted"
+            raise
+        except AvatarError as exc:
+            reason = "error"
+            await self.emit("error", exc.to_dict())
+        except Exception as exc:  # a turn must never take the connection down
+            log.exception("turn failed")
+            reason = "error"
+            await self.emit("error", error_payload("internal_error", "Ошибка при ответе.", repr(exc)))
+        finally:
+            if reason != "interrupted":
+                await self.emit("turn_end", {"turn": turn, "reason": reason, "timings": timer.as_dict()})
+
+    async def _speech(self, text: str, timer: StageTimer) -> list[AudioChunk]:
+        """TTS for one reply chunk, from the clip cache when this voice said it before."""
+        s = self.services
+        key = s.cache.key(voice=s.pipeline.tts.describe(), voice_settings=s.settings.tts.model_dump(),
+                          text=text) if s.cache else None
+        if key and (hit := await s.cache.get(key)) is not None:
+            timer.mark("cache_hit")
+            return [unpack_audio_chunk(hit)]
+        chunks = [c async for c in s.pipeline.tts.stream(text, timer)]
+        if key and chunks:
+            whole = AudioChunk(np.concatenate([c.samples for c in chunks]), chunks[0].sample_rate, text,
+                               _joined_phonemes(chunks))
+            await s.cache.put(key, pack_audio_chunk(whole))
+            return [whole]
+        return chunks
+
+    async def _send_segment(self, item: Emitted) -> None:
+        if item.kind == "speech":
+            timer = self._timers.get(item.turn)
+            if timer is not None and "first_segment" not in timer.milestones:
+                timer.mark("first_segment")
+                await self.emit("timings", {"turn": item.turn, **timer.as_dict()})
+        event = "init" if item.kind == "init" else "segment"
+        await self.emit(event, {"data": item.segment.data, "mime": item.segment.mime, "kind": item.kind,
+                                "turn": item.turn, "t": round(item.start_s, 3),
+                                "duration": round(item.segment.duration, 3), "index": item.segment.index})
+
+
+def _joined_phonemes(chunks: list[AudioChunk]) -> tuple:
+    from ai_pipeline.chunks import PhonemeMark
+
+    marks, offset = [], 0.0
+    for c in chunks:
+        marks += [PhonemeMark(p.phoneme, p.start + offset, p.end + offset) for p in c.phonemes]
+        offset += c.duration
+    return tuple(marks)

@@ -1,0 +1,56 @@
+"""Sliding-window rate limits kept in Redis, shared by every server process.
+
+Each limited key is a sorted set of the times (microseconds of Redis's own clock) of the hits
+allowed in the last ``window_s``. One Lua script drops the hits that left the window, counts the
+rest and records the new hit only if it is allowed, so concurrent clients cannot overshoot and
+refused attempts do not push the window further out. Exact, at the cost of ``limit`` entries a key.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+_HIT_LUA = """
+local key, limit, window, token = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - window))
+local count = redis.call('ZCARD', key)
+if count < limit then
+  redis.call('ZADD', key, string.format('%.0f', now), token)
+  redis.call('PEXPIRE', key, math.ceil(window / 1000))
+  return {1, limit - count - 1, 0}
+end
+-- Refused: free again when enough of the oldest hits have left the window.
+local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+return {0, 0, tonumber(oldest[2]) + window - now}
+"""
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    """Whether a hit is allowed, how many more fit in the window, and when to try again if not."""
+
+    allowed: bool
+    remaining: int
+    retry_after_s: float
+
+
+class RateLimiter:
+    """At most ``limit`` hits per key in any ``window_s`` (a sliding window), counted in Redis."""
+
+    def __init__(self, redis: aioredis.Redis, prefix: str = "avatar:rate:") -> None:
+        self.prefix = prefix
+        self._hit = redis.register_script(_HIT_LUA)
+
+    async def hit(self, key: str, *, limit: int, window_s: float) -> RateDecision:
+        """Count one hit on ``key`` if it fits; a refused hit is not counted."""
+        if limit < 1 or window_s <= 0:
+            raise ValueError(f"limit must be >= 1 and window_s > 0, got {limit} and {window_s}")
+        window_us = max(1, round(window_s * 1_000_000))
+        allowed, remaining, retry_us = await self._hit(
+            keys=[f"{self.prefix}{key}"], args=[int(limit), window_us, os.urandom(8).hex()])
+        return RateDecision(bool(allowed), int(remaining), max(0.0, int(retry_us) / 1_000_000))

@@ -1,0 +1,47 @@
+"""Connecting to Redis at start-up; without it the server runs uncached and says so."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+import redis.asyncio as aioredis
+
+from backend.realtime.cache import ClipCache
+from backend.realtime.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+
+def redis_reachable(url: str | None, timeout_s: float = 1.0) -> bool:
+    """A blocking PING (used once, before the Socket.IO manager is chosen)."""
+    if not url:
+        return False
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, OSError):
+        return False
+
+
+async def connect_redis(services) -> None:  # type: ignore[no-untyped-def]
+    """Fill in the clip cache and the rate limiter, or leave them off with a notice."""
+    settings = services.settings.redis
+    if not settings.url:
+        services.notices.append("Redis disabled: no clip cache, rate limits or shared rooms")
+        return
+    client = aioredis.Redis.from_url(settings.url, socket_connect_timeout=1.0)
+    try:
+        await client.ping()
+    except (redis.RedisError, OSError) as exc:
+        await client.aclose()
+        notice = f"Redis at {settings.url} unreachable ({exc}): running without clip cache and rate limits"
+        log.warning(notice)
+        services.notices.append(notice)
+        return
+    services.redis = client
+    services.cache = ClipCache(client, max_bytes=settings.cache_mb * 1024 * 1024, ttl_s=settings.cache_ttl_s)
+    services.limiter = RateLimiter(client)

@@ -1,0 +1,129 @@
+"""The Socket.IO server: ``AsyncServer(async_mode="asgi")`` wrapped around the FastAPI app.
+
+With Redis configured, rooms are shared by every server process through ``AsyncRedisManager`` and
+the clip cache and rate limits live there too; without it (or when it is down at start-up) the server
+still works, per process and uncached, and says so in ``/api/health``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+from pydantic import ValidationError
+
+from ai_pipeline.asr.vad import SileroVAD
+from ai_pipeline.errors import AvatarError
+from ai_pipeline.settings import Settings
+from backend.db.personas import first_persona_id
+from backend.realtime.cache import ClipCache
+from backend.realtime.live import LiveSession
+from backend.realtime.protocol import NAMESPACE, StartMessage, TextMessage, error_payload
+from backend.realtime.ratelimit import RateLimiter
+from backend.realtime.redis_link import redis_reachable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What a live session needs from the app (filled in by the lifespan)."""
+
+    settings: Settings
+    pipeline: Any = None
+    brain: Any = None
+    db: Any = None
+    vad: SileroVAD | None = None
+    cache: ClipCache | None = None
+    limiter: RateLimiter | None = None
+    redis: Any = None
+    notices: list[str] = field(default_factory=list)
+    live: dict[str, LiveSession] = field(default_factory=dict)  # connected clients, by sid
+    first_persona_id: Any = staticmethod(first_persona_id)
+
+    def client_key(self, session: LiveSession) -> str:
+        return getattr(session, "client", "anonymous")
+
+
+class ConversationNamespace(socketio.AsyncNamespace):
+    """Dispatches client events to the client's LiveSession; malformed input gets an error event."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(NAMESPACE)
+        self.services = services
+        self.sessions = services.live
+
+    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+        token = self.services.settings.server.token
+        if token and (not isinstance(auth, dict) or auth.get("token") != token):
+            raise socketio.exceptions.ConnectionRefusedError({"code": "unauthorized", "message": "Нужен токен."})
+        session = LiveSession(self.services, lambda event, data: self.emit(event, data, to=sid))
+        session.client = environ.get("REMOTE_ADDR") or environ.get("asgi.scope", {}).get("client", ["?"])[0]
+        self.sessions[sid] = session
+
+    async def on_disconnect(self, sid: str, *args: Any) -> None:
+        session = self.sessions.pop(sid, None)
+        if session is not None:
+            await session.close()
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        """Every handler goes through here: unknown events and bad payloads are answered, not raised."""
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid = args[0] if args else ""
+        if not hasattr(self, f"on_{event}"):
+            await self._error(sid, "unknown_event", f"Неизвестное событие «{event}».")
+            return None
+        try:
+            return await super().trigger_event(event, *args)
+        except ValidationError as exc:
+            await self._error(sid, "bad_message", "Неверный формат сообщения.", str(exc.errors()))
+        except AvatarError as exc:
+            await self.emit("error", exc.to_dict(), to=sid)
+        except Exception as exc:  # never let one client's bad input crash the server
+            log.exception("event %s failed", event)
+            await self._error(sid, "internal_error", "Внутренняя ошибка сервера.", repr(exc))
+        return None
+
+    async def _error(self, sid: str, code: str, message: str, detail: str = "") -> None:
+        await self.emit("error", error_payload(code, message, detail), to=sid)
+
+    def _session(self, sid: str, *, started: bool = True) -> LiveSession:
+        session = self.sessions[sid]
+        if started and session.stream is None:
+            raise AvatarError("Сначала начните разговор (событие start).", "send start first", code="not_started")
+        return session
+
+    async def on_start(self, sid: str, data: Any = None) -> None:
+        msg = StartMessage.model_validate(data or {})
+        session = self._session(sid, started=False)
+        if session.stream is not None:
+            raise AvatarError("Разговор уже начат.", "already started", code="already_started")
+        await self.emit("ready", await session.start(msg), to=sid)
+
+    async def on_audio(self, sid: str, data: Any = None) -> None:
+        if not isinstance(data, bytes | bytearray):
+            raise AvatarError("Аудио должно приходить двоичными данными.", "audio must be binary", code="bad_message")
+        await self._session(sid).audio(bytes(data))
+
+    async def on_audio_end(self, sid: str, data: Any = None) -> None:
+        await self._session(sid).audio_end()
+
+    async def on_text(self, sid: str, data: Any = None) -> None:
+        msg = TextMessage.model_validate(data if isinstance(data, dict) else {"text": data})
+        await self._session(sid).text(msg.text)
+
+    async def on_stop(self, sid: str, data: Any = None) -> None:
+        await self._session(sid).interrupt("stop")
+
+
+def create_sio(settings: Settings, services: Services) -> socketio.AsyncServer:
+    """Rooms are shared through Redis when it answers now; otherwise they stay in this process."""
+    manager = socketio.AsyncRedisManager(settings.redis.url) if redis_reachable(settings.redis.url) else None
+    sio = socketio.AsyncServer(async_mode="asgi", client_manager=manager,
+                               cors_allowed_origins=list(settings.server.cors_origins),
+                               max_http_buffer_size=settings.realtime.max_message_kb * 1024)
+    sio.register_namespace(ConversationNamespace(services))
+    return sio
