@@ -79,7 +79,7 @@ class VADSettings(_Strict):
     """Voice activity / end of turn: silero VAD (ONNX) on 16 kHz audio."""
 
     threshold: float = Field(0.5, gt=0, lt=1)
-    hangover_ms: int = Field(400, ge=100, le=3000)  # silence that ends a turn
+    hangover_ms: int = Field(300, ge=100, le=3000)  # silence that ends a turn
     min_speech_ms: int = Field(200, ge=0)
     partial_every_ms: int = Field(1000, ge=200)  # how often a partial transcript is produced
     pad_ms: int = Field(200, ge=0)  # audio kept around speech when transcribing
@@ -208,8 +208,8 @@ class RedisSettings(_Strict):
 class RealtimeSettings(_Strict):
     """The live conversation stream."""
 
-    idle_batch_frames: int = Field(4, ge=1, le=25)  # idle video is made in pieces this long
-    idle_lead_s: float = Field(0.25, ge=0.05, le=2.0)  # how far idle video runs ahead of playback
+    idle_batch_frames: int = Field(3, ge=1, le=25)  # idle video is made in pieces this long
+    idle_lead_s: float = Field(0.15, ge=0.05, le=2.0)  # how far idle video runs ahead of playback
     speech_lead_s: float = Field(0.8, ge=0.1, le=10.0)  # how far speech may run ahead (barge-in drops the rest)
     turns_per_minute: int = Field(30, ge=1)
     max_message_kb: int = Field(1024, ge=16)  # one Socket.IO message (an audio chunk)

@@ -279,11 +279,13 @@ async def _turns(url: str, voices: list[np.ndarray], socketio) -> list[dict[str,
                 speech_end = time.perf_counter() - ((i + step) // 2 - 8000 - len(voice)) / 16000
             await asyncio.sleep(step / 2 / 16000)
         t_seg, _ = await wait("segment", mark, lambda d: d["kind"] == "speech")
+        _, early = await wait("timings", mark)
         t_end, end = await wait("turn_end", mark)
         final = next(d for _, e, d in events[mark:] if e == "transcript" and d["final"])
         reply = " ".join(d["text"] for _, e, d in events[mark:] if e == "reply")
         results.append({"heard": final["text"], "reply": reply.strip(),
                         "speech_end_to_first_segment_s": round(t_seg - speech_end, 3),
+                        "plays_after_s": round(t_seg - speech_end + early["queued_before_first_segment_s"], 3),
                         "speech_end_to_turn_end_s": round(t_end - speech_end, 3), "server": end["timings"]})
         _progress(f"turn: {results[-1]['speech_end_to_first_segment_s']} s")
         await asyncio.sleep(1.0)

@@ -33,6 +33,7 @@ class Emitted:
     kind: str  # "init" | "idle" | "speech"
     turn: int
     start_s: float
+    queued_s: float = 0.0  # video already sent but not yet played when this segment left
 
 
 Sink = Callable[[Emitted], Awaitable[None]]
@@ -140,8 +141,9 @@ class AvatarStream:
     async def _emit(self, batch: FrameBatch, kind: str, turn: int) -> None:
         start = self.media_time
         segments = await asyncio.to_thread(self._encoder.push, batch)
+        queued = max(0.0, self.ahead())
         self.frame += len(batch.frames)
         if self._clock is None:
             self._clock = time.monotonic()
         for seg in segments:
-            await self.sink(Emitted(seg, "init" if seg.is_init else kind, turn, 0.0 if seg.is_init else start))
+            await self.sink(Emitted(seg, "init" if seg.is_init else kind, turn, 0.0 if seg.is_init else start, queued))

@@ -193,7 +193,8 @@ class LiveSession:
             timer = self._timers.get(item.turn)
             if timer is not None and "first_segment" not in timer.milestones:
                 timer.mark("first_segment")
-                await self.emit("timings", {"turn": item.turn, **timer.as_dict()})
+                await self.emit("timings", {"turn": item.turn, **timer.as_dict(),
+                                            "queued_before_first_segment_s": round(item.queued_s, 3)})
         event = "init" if item.kind == "init" else "segment"
         await self.emit(event, {"data": item.segment.data, "mime": item.segment.mime, "kind": item.kind,
                                 "turn": item.turn, "t": round(item.start_s, 3),

@@ -32,7 +32,8 @@ def server(tmp_path_factory, redis_url):  # noqa: F811
     settings = Settings(data_dir=data, redis=RedisSettings(url=redis_url),
                         llm=LlamaCppSettings(max_tokens=24))
     port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_server(settings), host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(uvicorn.Config(create_server(settings), host="127.0.0.1", port=port, log_level="warning",
+                                        timeout_graceful_shutdown=2))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.time() + 120
