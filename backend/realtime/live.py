@@ -44,6 +44,7 @@ class LiveSession:
         self.decoder: StreamDecoder | None = None
         self.persona_id = 0
         self.session_id = 0
+        self.client = "anonymous"  # the peer address, the key of its rate limits
         self._timers: dict[int, StageTimer] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -126,6 +127,7 @@ class LiveSession:
                 return
         await self.interrupt("new_turn")
         self.turn += 1
+        self._timers = {t: tm for t, tm in self._timers.items() if t > self.turn - 4}
         self._timers[self.turn] = timer
         self.turn_task = asyncio.create_task(self._run_turn(self.turn, text, timer, scripted))
 

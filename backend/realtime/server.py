@@ -44,7 +44,7 @@ class Services:
     first_persona_id: Any = staticmethod(first_persona_id)
 
     def client_key(self, session: LiveSession) -> str:
-        return getattr(session, "client", "anonymous")
+        return session.client
 
 
 class ConversationNamespace(socketio.AsyncNamespace):

@@ -219,3 +219,45 @@ def test_malformed_input_gets_error_events(server):
         await c.sio.disconnect()
 
     run(go())
+
+
+def test_restart_mid_turn_keeps_the_conversation(tmp_path, redis_url):  # noqa: F811
+    """The server stops while the avatar is answering; a new server on the same data has every message."""
+    import httpx
+
+    settings = Settings(data_dir=tmp_path, redis=RedisSettings(url=redis_url), llm=LlamaCppSettings(max_tokens=60))
+
+    def boot():
+        port = free_port()
+        srv = uvicorn.Server(uvicorn.Config(create_server(settings), host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_graceful_shutdown=2))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        while not srv.started:
+            time.sleep(0.2)
+        return srv, thread, f"http://127.0.0.1:{port}"
+
+    srv, thread, url = boot()
+
+    async def talk():
+        c = await Client().connect(url)
+        await c.sio.emit("start", {}, namespace=NS)
+        ready = await c.wait_for("ready")
+        await c.sio.emit("text", {"text": "Меня зовут Коля. Расскажи длинную историю про море."}, namespace=NS)
+        await c.wait_for("reply", timeout=120)
+        return c, ready["session_id"]
+
+    c, session_id = run(talk())
+    srv.should_exit = True  # mid-turn: the reply is still being generated
+    thread.join(timeout=60)
+    srv2, thread2, url2 = boot()
+    try:
+        messages = httpx.get(f"{url2}/api/sessions/{session_id}/messages", timeout=30).json()
+        items = messages if isinstance(messages, list) else messages["items"]
+        facts = httpx.get(f"{url2}/api/personas/1/facts", timeout=30).json()
+    finally:
+        srv2.should_exit = True
+        thread2.join(timeout=60)
+    assert items[0]["role"] == "user" and "Коля" in items[0]["text"]
+    assert items[-1]["role"] == "assistant" and items[-1]["text"], "what was already said is kept"
+    assert "Коля" in str(facts)
