@@ -212,6 +212,7 @@ class RealtimeSettings(_Strict):
     idle_lead_s: float = Field(0.15, ge=0.05, le=2.0)  # how far idle video runs ahead of playback
     speech_lead_s: float = Field(0.8, ge=0.1, le=10.0)  # how far speech may run ahead (barge-in drops the rest)
     turns_per_minute: int = Field(30, ge=1)
+    executor: Literal["local", "queue"] = "local"  # queue: avatar video made by `arq` render workers
     max_message_kb: int = Field(1024, ge=16)  # one Socket.IO message (an audio chunk)
 
 

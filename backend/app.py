@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(warmup, return_exceptions=True)
             await asyncio.gather(*(live.close() for live in list(services.live.values())), return_exceptions=True)
             await app.state.jobs.aclose()
+            if services.queue is not None:
+                await services.queue.aclose()
             if services.redis is not None:
                 await services.redis.aclose()
             pipeline.close()

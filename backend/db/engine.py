@@ -43,7 +43,9 @@ def make_engine(url: str, *, foreign_keys: bool = True) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes
+        # fails at once with "database is locked" when another writer is active (no busy wait).
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

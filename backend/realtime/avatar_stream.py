@@ -39,6 +39,13 @@ class Emitted:
 Sink = Callable[[Emitted], Awaitable[None]]
 
 
+def segment_event(item: Emitted) -> tuple[str, dict[str, object]]:
+    """The Socket.IO event carrying a segment (the same whether a server or a render worker sends it)."""
+    return ("init" if item.kind == "init" else "segment"), {
+        "data": item.segment.data, "mime": item.segment.mime, "kind": item.kind, "turn": item.turn,
+        "t": round(item.start_s, 3), "duration": round(item.segment.duration, 3), "index": item.segment.index}
+
+
 def _resample(samples: np.ndarray, src: int, dst: int) -> np.ndarray:
     if src == dst or len(samples) == 0:
         return samples

@@ -22,7 +22,8 @@ from ai_pipeline.errors import AvatarError
 from ai_pipeline.media.stream_decode import StreamDecoder
 from ai_pipeline.text import normalize_for_speech
 from ai_pipeline.timing import StageTimer
-from backend.realtime.avatar_stream import AvatarStream, Emitted
+from backend.realtime.avatar_stream import AvatarStream, Emitted, segment_event
+from backend.realtime.remote_stream import RemoteStream
 from backend.realtime.cache import pack_audio_chunk, unpack_audio_chunk
 from backend.realtime.protocol import StartMessage, error_payload
 
@@ -33,8 +34,9 @@ Emit = Callable[[str, Any], Awaitable[None]]
 class LiveSession:
     """State and tasks of one connection (created by the namespace on ``start``)."""
 
-    def __init__(self, services: Any, emit: Emit) -> None:
-        self.services = services  # the app state: pipeline, brain, settings, cache, vad
+    def __init__(self, services: Any, emit: Emit, sid: str = "") -> None:
+        self.services = services
+        self.sid = sid  # the app state: pipeline, brain, settings, cache, vad
         self.emit = emit
         self.turn = 0
         self.turn_task: asyncio.Task[None] | None = None
@@ -59,8 +61,13 @@ class LiveSession:
                                      max_seconds=settings.limits.max_audio_seconds * 20)
         self.recognizer = StreamingRecognizer(pipeline.asr, settings.vad, settings.limits.max_utterance_seconds,
                                               vad=s.vad.clone())
-        self.stream = AvatarStream(pipeline.head, avatar, sample_rate=pipeline.tts.sample_rate,
-                                   encoder=settings.encoder, realtime=settings.realtime, sink=self._send_segment)
+        if settings.realtime.executor == "queue" and s.queue is not None:
+            self.stream = RemoteStream(s.redis, s.queue, self.sid, avatar.id, pipeline.tts.sample_rate,
+                                       on_first_segment=self.first_segment)
+            await self.stream.start()
+        else:
+            self.stream = AvatarStream(pipeline.head, avatar, sample_rate=pipeline.tts.sample_rate,
+                                       encoder=settings.encoder, realtime=settings.realtime, sink=self._send_segment)
         self.stream_task = asyncio.create_task(self.stream.run())
         greeting = await brain.greeting(self.persona_id)
         if msg.greet:
@@ -192,15 +199,16 @@ class LiveSession:
 
     async def _send_segment(self, item: Emitted) -> None:
         if item.kind == "speech":
-            timer = self._timers.get(item.turn)
-            if timer is not None and "first_segment" not in timer.milestones:
-                timer.mark("first_segment")
-                await self.emit("timings", {"turn": item.turn, **timer.as_dict(),
-                                            "queued_before_first_segment_s": round(item.queued_s, 3)})
-        event = "init" if item.kind == "init" else "segment"
-        await self.emit(event, {"data": item.segment.data, "mime": item.segment.mime, "kind": item.kind,
-                                "turn": item.turn, "t": round(item.start_s, 3),
-                                "duration": round(item.segment.duration, 3), "index": item.segment.index})
+            await self.first_segment(item.turn, item.queued_s)
+        await self.emit(*segment_event(item))
+
+
+    async def first_segment(self, turn: int, queued_s: float) -> None:
+        """The first speech segment of ``turn`` is on its way: report the turn's timings so far."""
+        timer = self._timers.get(turn)
+        if timer is not None and "first_segment" not in timer.milestones:
+            timer.mark("first_segment")
+            await self.emit("timings", {"turn": turn, **timer.as_dict(), "queued_before_first_segment_s": round(queued_s, 3)})
 
 
 def _joined_phonemes(chunks: list[AudioChunk]) -> tuple:

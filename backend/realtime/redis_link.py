@@ -45,3 +45,8 @@ async def connect_redis(services) -> None:  # type: ignore[no-untyped-def]
     services.redis = client
     services.cache = ClipCache(client, max_bytes=settings.cache_mb * 1024 * 1024, ttl_s=settings.cache_ttl_s)
     services.limiter = RateLimiter(client)
+    if services.settings.realtime.executor == "queue":
+        from arq import create_pool
+        from arq.connections import RedisSettings as ArqRedis
+
+        services.queue = await create_pool(ArqRedis.from_dsn(settings.url))

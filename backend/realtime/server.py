@@ -39,6 +39,7 @@ class Services:
     cache: ClipCache | None = None
     limiter: RateLimiter | None = None
     redis: Any = None
+    queue: Any = None  # an arq pool when realtime.executor is "queue"
     notices: list[str] = field(default_factory=list)
     live: dict[str, LiveSession] = field(default_factory=dict)  # connected clients, by sid
     first_persona_id: Any = staticmethod(first_persona_id)
@@ -59,7 +60,7 @@ class ConversationNamespace(socketio.AsyncNamespace):
         token = self.services.settings.server.token
         if token and (not isinstance(auth, dict) or auth.get("token") != token):
             raise socketio.exceptions.ConnectionRefusedError({"code": "unauthorized", "message": "Нужен токен."})
-        session = LiveSession(self.services, lambda event, data: self.emit(event, data, to=sid))
+        session = LiveSession(self.services, lambda event, data: self.emit(event, data, to=sid), sid)
         session.client = environ.get("REMOTE_ADDR") or environ.get("asgi.scope", {}).get("client", ["?"])[0]
         self.sessions[sid] = session
 

@@ -1,0 +1,81 @@
+"""The server's side of an avatar stream that a render worker owns (``realtime.executor: queue``).
+
+It has the interface of :class:`AvatarStream` (``speak``, ``interrupt``, ``run``), but every clip is
+pushed to the worker through Redis; the worker renders, encodes and emits the segments straight to
+the client's room, and sends back a notice when a clip is out (which ends the turn) or a turn's first
+segment left (for timings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+
+from ai_pipeline.chunks import AudioChunk
+from backend.realtime.cache import pack_audio_chunk
+from backend.realtime.commands import (
+    CLIP_SENT,
+    FIRST_SEGMENT,
+    INTERRUPT,
+    SPEAK,
+    STOP,
+    Message,
+    command_key,
+    notice_key,
+)
+
+JOB = "avatar_stream"
+
+
+class RemoteStream:
+    """Proxy to a worker-side AvatarStream for one client."""
+
+    def __init__(self, redis, queue, sid: str, avatar_id: str, sample_rate: int, *,  # type: ignore[no-untyped-def]
+                 on_first_segment: Callable[[int, float], Awaitable[None]]) -> None:
+        self.redis, self.queue, self.sid = redis, queue, sid
+        self.avatar_id, self.sample_rate = avatar_id, sample_rate
+        self.on_first_segment = on_first_segment
+        self.mime = 'video/mp4; codecs="avc1.42C01E, mp4a.40.2"'
+        self.media_time = 0.0  # known to the worker only
+        self._clips = itertools.count(1)
+        self._pending: dict[int, tuple[int, asyncio.Future[None]]] = {}
+
+    async def start(self) -> None:
+        await self.redis.delete(command_key(self.sid), notice_key(self.sid))
+        await self.queue.enqueue_job(JOB, self.sid, self.avatar_id, self.sample_rate, _job_id=f"stream:{self.sid}")
+
+    def speak(self, chunk: AudioChunk, turn: int) -> asyncio.Future[None]:
+        clip = next(self._clips)
+        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending[clip] = (turn, sent)
+        asyncio.ensure_future(self._send(Message(SPEAK, turn, clip, pack_audio_chunk(chunk))))
+        return sent
+
+    def interrupt(self, turn: int) -> None:
+        for clip, (clip_turn, sent) in list(self._pending.items()):
+            if clip_turn <= turn:
+                self._pending.pop(clip)
+                if not sent.done():
+                    sent.set_result(None)
+        asyncio.ensure_future(self._send(Message(INTERRUPT, turn)))
+
+    async def _send(self, msg: Message) -> None:
+        await self.redis.rpush(command_key(self.sid), msg.pack())
+
+    async def run(self) -> None:
+        """Turn the worker's notices into resolved futures and timing reports, until cancelled."""
+        try:
+            while True:
+                item = await self.redis.blpop(notice_key(self.sid), timeout=1)
+                if item is None:
+                    continue
+                msg = Message.unpack(item[1])
+                if msg.kind == CLIP_SENT and msg.clip in self._pending:
+                    _, sent = self._pending.pop(msg.clip)
+                    if not sent.done():
+                        sent.set_result(None)
+                elif msg.kind == FIRST_SEGMENT:
+                    await self.on_first_segment(msg.turn, float(msg.payload.decode() or 0))
+        finally:
+            await asyncio.shield(self._send(Message(STOP)))

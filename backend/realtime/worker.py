@@ -1,0 +1,101 @@
+"""Render worker (arq): owns clients' avatar streams and emits their segments straight to their rooms.
+
+Run several, on GPU machines for the heavy engines: ``arq backend.realtime.worker.WorkerSettings``
+(Redis from ``AVATAR_REDIS__URL``). Each connected client's stream is one long job: the worker
+renders idle and speech video with the configured talking-head engine, encodes it and emits it
+through a write-only Socket.IO Redis manager, so the server never touches a frame. arq was chosen
+over Celery and Dramatiq because it is asyncio-native like the rest of the service, small, and needs
+nothing but the Redis the service already runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import socketio
+from arq.connections import RedisSettings
+
+from ai_pipeline.runner import Pipeline
+from ai_pipeline.settings import Settings
+from backend.realtime.avatar_stream import AvatarStream, Emitted, segment_event
+from backend.realtime.cache import unpack_audio_chunk
+from backend.realtime.commands import (
+    CLIP_SENT,
+    FIRST_SEGMENT,
+    INTERRUPT,
+    SPEAK,
+    STOP,
+    Message,
+    command_key,
+    notice_key,
+)
+from backend.realtime.protocol import NAMESPACE
+
+log = logging.getLogger(__name__)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings = Settings()
+    pipeline = Pipeline(settings)
+    await asyncio.to_thread(pipeline.load, None, ("talking_head",))
+    ctx.update(settings=settings, pipeline=pipeline,
+               rooms=socketio.AsyncRedisManager(settings.redis.url, write_only=True))
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    ctx["pipeline"].close()
+
+
+async def avatar_stream(ctx: dict[str, Any], sid: str, avatar_id: str, sample_rate: int) -> int:
+    """Run one client's avatar stream until the server says stop; returns the frames sent."""
+    settings, pipeline, rooms, redis = ctx["settings"], ctx["pipeline"], ctx["rooms"], ctx["redis"]
+    avatar = await asyncio.to_thread(pipeline.avatar_by_id, avatar_id)
+    first_sent: set[int] = set()
+
+    async def sink(item: Emitted) -> None:
+        event, data = segment_event(item)
+        await rooms.emit(event, data, to=sid, namespace=NAMESPACE)
+        if item.kind == "speech" and item.turn not in first_sent:
+            first_sent.add(item.turn)
+            await redis.rpush(notice_key(sid), Message(FIRST_SEGMENT, item.turn, 0,
+                                                       f"{item.queued_s:.3f}".encode()).pack())
+
+    stream = AvatarStream(pipeline.head, avatar, sample_rate=sample_rate, encoder=settings.encoder,
+                          realtime=settings.realtime, sink=sink)
+    running = asyncio.create_task(stream.run())
+
+    def notify_sent(clip: int) -> None:
+        asyncio.ensure_future(redis.rpush(notice_key(sid), Message(CLIP_SENT, 0, clip).pack()))
+
+    try:
+        while not running.done():
+            item = await redis.blpop(command_key(sid), timeout=1)
+            if item is None:
+                continue
+            msg = Message.unpack(item[1])
+            if msg.kind == STOP:
+                break
+            if msg.kind == INTERRUPT:
+                stream.interrupt(msg.turn)
+            elif msg.kind == SPEAK:
+                sent = stream.speak(unpack_audio_chunk(msg.payload), msg.turn)
+                sent.add_done_callback(lambda _, clip=msg.clip: notify_sent(clip))
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await redis.delete(command_key(sid))
+    return stream.frame
+
+
+class WorkerSettings:
+    """``arq backend.realtime.worker.WorkerSettings``"""
+
+    functions = [avatar_stream]
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = RedisSettings.from_dsn(Settings().redis.url or "redis://127.0.0.1:6379/0")
+    max_jobs = 8  # concurrent client streams per worker
+    job_timeout = 24 * 3600
+    keep_result = 60

@@ -1,0 +1,71 @@
+"""Scale-out: avatar video made by two arq render workers on loopback, emitted straight to the rooms."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from ai_pipeline.settings import LlamaCppSettings, RealtimeSettings, RedisSettings, Settings
+from backend.app import create_server
+from tests.backend.test_realtime import NS, Client, free_port
+from tests.redis_server import redis_url  # noqa: F401 - the fixture
+from tests.support import decode_mp4
+
+ARQ = str(Path(sys.executable).with_name("arq"))
+
+
+@pytest.fixture(scope="module")
+def queued_server(tmp_path_factory, redis_url):  # noqa: F811
+    data = tmp_path_factory.mktemp("queued")
+    env = {**os.environ, "AVATAR_REDIS__URL": redis_url, "AVATAR_DATA_DIR": str(data)}
+    workers = [subprocess.Popen([ARQ, "backend.realtime.worker.WorkerSettings"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    settings = Settings(data_dir=data, redis=RedisSettings(url=redis_url), llm=LlamaCppSettings(max_tokens=24),
+                        realtime=RealtimeSettings(executor="queue"))
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_server(settings), host="127.0.0.1", port=port, log_level="warning",
+                                        timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}", workers
+    srv.should_exit = True
+    thread.join(timeout=30)
+    for w in workers:
+        w.terminate()
+        w.wait(timeout=30)
+
+
+def test_two_workers_render_concurrent_turns(queued_server):
+    url, workers = queued_server
+
+    async def one(question: str):
+        c = await Client().connect(url)
+        await c.sio.emit("start", {}, namespace=NS)
+        await c.wait_for("ready")
+        await c.wait_for("init", timeout=90)  # sent by a worker, not by the server
+        await c.sio.emit("text", {"text": question}, namespace=NS)
+        end = await c.wait_for("turn_end", timeout=180)
+        await asyncio.sleep(0.3)
+        await c.sio.disconnect()
+        return c, end
+
+    async def go():
+        return await asyncio.gather(one("Привет! Как дела?"), one("Что ты любишь?"))
+
+    for c, end in asyncio.run(go()):
+        assert end["reason"] == "done"
+        assert any(d["kind"] == "speech" for d in c.of("segment"))
+        assert c.of("timings") and c.of("timings")[0]["first_segment_s"] > 0
+        clip = decode_mp4(c.video())
+        assert len(clip.frames) > 25 and clip.audio_duration > 0.5
+    assert all(w.poll() is None for w in workers), "workers are still running"
