@@ -56,7 +56,9 @@ class LiveSession:
         pipeline, brain, settings = s.pipeline, s.brain, s.settings
         self.persona_id = msg.persona_id or await s.db.call(s.first_persona_id)
         self.session_id = await brain.open_session(self.persona_id, msg.session_id)
+        await self.emit("progress", {"stage": "avatar", "value": 0.0, "message": "Подготовка аватара"})
         avatar = await asyncio.to_thread(pipeline.avatar_by_id, msg.avatar_id)
+        await self.emit("progress", {"stage": "avatar", "value": 1.0, "message": "Аватар готов"})
         self.decoder = StreamDecoder(msg.audio_format, msg.sample_rate,
                                      max_seconds=settings.limits.max_audio_seconds * 20)
         self.recognizer = StreamingRecognizer(pipeline.asr, settings.vad, settings.limits.max_utterance_seconds,

@@ -2,7 +2,8 @@
 
 Client -> server: ``start`` (StartMessage), ``audio`` (bytes), ``audio_end``, ``text`` (TextMessage),
 ``stop``. Server -> client: ``ready``, ``init`` and ``segment`` (MP4 bytes with timeline position),
-``speech_start``, ``transcript``, ``reply``, ``turn_end``, ``interrupted``, ``error``.
+``progress``, ``speech_start``, ``transcript``, ``reply``, ``timings``, ``turn_end``, ``interrupted``,
+``error``.
 """
 
 from __future__ import annotations

@@ -99,6 +99,7 @@ def test_text_turn_streams_playable_video(server):
 
     c, ready, end = run(go())
     assert ready["session_id"] and ready["mime"].startswith("video/mp4")
+    assert [p["value"] for p in c.of("progress")] == [0.0, 1.0]
     assert end["reason"] == "done"
     assert c.of("reply") and all(r["emotion"] for r in c.of("reply"))
     speech = [d for d in c.of("segment") if d["kind"] == "speech"]
@@ -261,3 +262,34 @@ def test_restart_mid_turn_keeps_the_conversation(tmp_path, redis_url):  # noqa: 
     assert items[0]["role"] == "user" and "Коля" in items[0]["text"]
     assert items[-1]["role"] == "assistant" and items[-1]["text"], "what was already said is kept"
     assert "Коля" in str(facts)
+
+
+def test_token_is_required_to_connect_when_configured(tmp_path, redis_url):  # noqa: F811
+    from ai_pipeline.settings import ServerSettings
+
+    settings = Settings(data_dir=tmp_path, redis=RedisSettings(url=redis_url), server=ServerSettings(token="s3cret"))
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_server(settings), host="127.0.0.1", port=port, log_level="warning",
+                                        timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.2)
+
+    async def go():
+        refused = socketio.AsyncClient()
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await refused.connect(f"http://127.0.0.1:{port}", namespaces=[NS], transports=["websocket"],
+                                  wait_timeout=5)
+        allowed = socketio.AsyncClient()
+        await allowed.connect(f"http://127.0.0.1:{port}", namespaces=[NS], transports=["websocket"],
+                              auth={"token": "s3cret"}, wait_timeout=5)
+        connected = allowed.connected
+        await allowed.disconnect()
+        return connected
+
+    try:
+        assert run(go())
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=30)
