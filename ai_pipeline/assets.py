@@ -8,7 +8,9 @@ falls back to the package copy if that file is missing.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -25,5 +27,8 @@ def default_photo_path(avatars_dir: Path) -> Path:
     path = avatars_dir / "default.png"
     if not path.is_file():
         avatars_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(packaged_default_photo(), path)
+        # copy then rename: a concurrent reader never sees a half-written file
+        with tempfile.NamedTemporaryFile(dir=avatars_dir, suffix=".part", delete=False) as tmp:
+            shutil.copyfileobj(packaged_default_photo().open("rb"), tmp)
+        os.replace(tmp.name, path)
     return path

@@ -8,8 +8,11 @@ photo is analysed once, however many clips are rendered from it.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,13 +103,22 @@ def prepare_face(photo: bytes, *, size: int = 512, min_face_px: int = 64,
     return prepared
 
 
+def _write(path: Path, data: bytes) -> None:
+    """Write then rename, so a concurrent reader (another request, a render worker) never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 def _save_cached(folder: Path, face: PreparedFace, photo: bytes) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "photo.bin").write_bytes(photo)
-    (folder / "crop.png").write_bytes(encode_png(face.image))
-    np.save(folder / "landmarks.npy", face.landmarks)
+    _write(folder / "photo.bin", photo)
+    _write(folder / "crop.png", encode_png(face.image))
+    buf = io.BytesIO()
+    np.save(buf, face.landmarks)
+    _write(folder / "landmarks.npy", buf.getvalue())
     meta = {"version": PREPARE_VERSION, "face_px": face.face_px, "warnings": list(face.warnings)}
-    (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
+    _write(folder / "meta.json", json.dumps(meta, ensure_ascii=False, indent=1).encode())  # last: marks complete
 
 
 def _load_cached(folder: Path, avatar_id: str) -> PreparedFace | None:
