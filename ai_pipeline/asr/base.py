@@ -8,35 +8,22 @@ input, so engines only deal with the model.
 from __future__ import annotations
 
 import asyncio
-from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from abc import abstractmethod
+from typing import ClassVar
 
 import numpy as np
 
 from ai_pipeline.chunks import Transcript
+from ai_pipeline.engine import Engine
 from ai_pipeline.errors import InputError
 
 SAMPLE_RATE = 16000
 
 
-class ASREngine(ABC):
+class ASREngine(Engine):
     """Base class for every speech recogniser."""
 
-    name: ClassVar[str]
     sample_rate: ClassVar[int] = SAMPLE_RATE
-
-    def __init__(self, settings: Any, models_dir: Any = None) -> None:
-        self.settings = settings
-        self.models_dir = models_dir
-
-    def load(self) -> None:
-        """Load the model (blocking; from a lifespan or a worker thread)."""
-
-    def close(self) -> None:
-        """Release the model."""
-
-    def describe(self) -> dict[str, object]:
-        return {"engine": self.name}
 
     @abstractmethod
     def transcribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:

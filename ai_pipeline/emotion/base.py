@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar
+
+from ai_pipeline.engine import Engine
 
 EMOTIONS = ("neutral", "happy", "sad", "surprised", "thinking", "angry", "scared")
 
@@ -15,23 +16,8 @@ class EmotionResult:
     confidence: float
 
 
-class EmotionEngine(ABC):
+class EmotionEngine(Engine):
     """Base class for emotion classifiers (blocking ``classify``; cheap enough to call per chunk)."""
-
-    name: ClassVar[str]
-
-    def __init__(self, settings: Any, models_dir: Any = None) -> None:
-        self.settings = settings
-        self.models_dir = models_dir
-
-    def load(self) -> None:
-        """Load the model (blocking)."""
-
-    def close(self) -> None:
-        """Release the model."""
-
-    def describe(self) -> dict[str, object]:
-        return {"engine": self.name}
 
     @abstractmethod
     def classify(self, text: str) -> EmotionResult:

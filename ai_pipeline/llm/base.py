@@ -7,30 +7,15 @@ tokens are computed for nobody. ``count_tokens`` lets the prompt builder respect
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, ClassVar
 
 from ai_pipeline.chunks import ChatMessage, TokenChunk
+from ai_pipeline.engine import Engine
 
 
-class LLMEngine(ABC):
+class LLMEngine(Engine):
     """Base class for every LLM engine."""
-
-    name: ClassVar[str]
-
-    def __init__(self, settings: Any, models_dir: Any = None) -> None:
-        self.settings = settings
-        self.models_dir = models_dir
-
-    def load(self) -> None:
-        """Load the model / check the server (blocking)."""
-
-    def close(self) -> None:
-        """Release the model."""
-
-    def describe(self) -> dict[str, object]:
-        return {"engine": self.name}
 
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text``; engines with a tokenizer override this rough Cyrillic estimate."""

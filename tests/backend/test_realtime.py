@@ -3,46 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
-import threading
 import time
 
 import pytest
 import socketio
-import uvicorn
 
 from ai_pipeline.settings import LlamaCppSettings, RedisSettings, Settings
-from backend.app import create_server
+from tests.live_server import serving
 from tests.redis_server import redis_url  # noqa: F401 - the fixture
 from tests.support import decode_mp4
 
 NS = "/conversation"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, redis_url):  # noqa: F811
-    data = tmp_path_factory.mktemp("live")
-    settings = Settings(data_dir=data, redis=RedisSettings(url=redis_url),
+    settings = Settings(data_dir=tmp_path_factory.mktemp("live"), redis=RedisSettings(url=redis_url),
                         llm=LlamaCppSettings(max_tokens=24))
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_server(settings), host="127.0.0.1", port=port, log_level="warning",
-                                        timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 120
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.2)
-    assert srv.started, "server did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=30)
+    with serving(settings) as url:
+        yield url
 
 
 class Client:
@@ -228,19 +208,7 @@ def test_restart_mid_turn_keeps_the_conversation(tmp_path, redis_url):  # noqa: 
 
     settings = Settings(data_dir=tmp_path, redis=RedisSettings(url=redis_url), llm=LlamaCppSettings(max_tokens=60))
 
-    def boot():
-        port = free_port()
-        srv = uvicorn.Server(uvicorn.Config(create_server(settings), host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=2))
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        while not srv.started:
-            time.sleep(0.2)
-        return srv, thread, f"http://127.0.0.1:{port}"
-
-    srv, thread, url = boot()
-
-    async def talk():
+    async def talk(url: str):
         c = await Client().connect(url)
         await c.sio.emit("start", {}, namespace=NS)
         ready = await c.wait_for("ready")
@@ -248,17 +216,13 @@ def test_restart_mid_turn_keeps_the_conversation(tmp_path, redis_url):  # noqa: 
         await c.wait_for("reply", timeout=120)
         return c, ready["session_id"]
 
-    c, session_id = run(talk())
-    srv.should_exit = True  # mid-turn: the reply is still being generated
-    thread.join(timeout=60)
-    srv2, thread2, url2 = boot()
-    try:
+    with serving(settings) as url:
+        c, session_id = run(talk(url))
+    # leaving the block stopped the server mid-turn: the reply was still being generated
+    with serving(settings) as url2:
         messages = httpx.get(f"{url2}/api/sessions/{session_id}/messages", timeout=30).json()
         items = messages if isinstance(messages, list) else messages["items"]
         facts = httpx.get(f"{url2}/api/personas/1/facts", timeout=30).json()
-    finally:
-        srv2.should_exit = True
-        thread2.join(timeout=60)
     assert items[0]["role"] == "user" and "Коля" in items[0]["text"]
     assert items[-1]["role"] == "assistant" and items[-1]["text"], "what was already said is kept"
     assert "Коля" in str(facts)
@@ -268,28 +232,17 @@ def test_token_is_required_to_connect_when_configured(tmp_path, redis_url):  # n
     from ai_pipeline.settings import ServerSettings
 
     settings = Settings(data_dir=tmp_path, redis=RedisSettings(url=redis_url), server=ServerSettings(token="s3cret"))
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_server(settings), host="127.0.0.1", port=port, log_level="warning",
-                                        timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.2)
-
-    async def go():
+    async def go(url: str):
         refused = socketio.AsyncClient()
         with pytest.raises(socketio.exceptions.ConnectionError):
-            await refused.connect(f"http://127.0.0.1:{port}", namespaces=[NS], transports=["websocket"],
+            await refused.connect(url, namespaces=[NS], transports=["websocket"],
                                   wait_timeout=5)
         allowed = socketio.AsyncClient()
-        await allowed.connect(f"http://127.0.0.1:{port}", namespaces=[NS], transports=["websocket"],
+        await allowed.connect(url, namespaces=[NS], transports=["websocket"],
                               auth={"token": "s3cret"}, wait_timeout=5)
         connected = allowed.connected
         await allowed.disconnect()
         return connected
 
-    try:
-        assert run(go())
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=30)
+    with serving(settings) as url:
+        assert run(go(url))

@@ -6,16 +6,13 @@ import asyncio
 import os
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from ai_pipeline.settings import LlamaCppSettings, RealtimeSettings, RedisSettings, Settings
-from backend.app import create_server
-from tests.backend.test_realtime import NS, Client, free_port
+from tests.backend.test_realtime import NS, Client
+from tests.live_server import serving
 from tests.redis_server import redis_url  # noqa: F401 - the fixture
 from tests.support import decode_mp4
 
@@ -30,19 +27,13 @@ def queued_server(tmp_path_factory, redis_url):  # noqa: F811
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
     settings = Settings(data_dir=data, redis=RedisSettings(url=redis_url), llm=LlamaCppSettings(max_tokens=24),
                         realtime=RealtimeSettings(executor="queue"))
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_server(settings), host="127.0.0.1", port=port, log_level="warning",
-                                        timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}", workers
-    srv.should_exit = True
-    thread.join(timeout=30)
-    for w in workers:
-        w.terminate()
-        w.wait(timeout=30)
+    try:
+        with serving(settings) as url:
+            yield url, workers
+    finally:
+        for w in workers:
+            w.terminate()
+            w.wait(timeout=30)
 
 
 def test_two_workers_render_concurrent_turns(queued_server):
