@@ -214,35 +214,22 @@ def bench_llm() -> dict[str, object]:
 
 def bench_turn(runs: int) -> dict[str, object]:
     """A spoken question streamed in real time over Socket.IO: end of speech -> first speech segment."""
-    import socket
     import tempfile
-    import threading
 
     import socketio
-    import uvicorn
 
     from ai_pipeline.settings import FestivalSettings
     from ai_pipeline.tts.festival import FestivalTTS
-    from backend.app import create_server
+    from backend.background_server import serving
 
     tts = FestivalTTS(FestivalSettings())
     tts.load()
     questions = ["Привет! Как тебя зовут?", "Что ты любишь рисовать?", "Какой твой любимый цвет?"]
     voices = [tts.synthesize_sentence(q).samples for q in questions]
     tts.close()
-    with tempfile.TemporaryDirectory() as tmp, socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-        probe.close()
-        settings = Settings(data_dir=Path(tmp))
-        server = uvicorn.Server(uvicorn.Config(create_server(settings), host="127.0.0.1", port=port,
-                                               log_level="warning"))
-        threading.Thread(target=server.run, daemon=True).start()
-        while not server.started:
-            time.sleep(0.2)
+    with tempfile.TemporaryDirectory() as tmp, serving(Settings(data_dir=Path(tmp))) as url:
         _progress("server up")
-        turns = asyncio.run(_turns(f"http://127.0.0.1:{port}", voices[: max(1, runs)], socketio))
-        server.should_exit = True
+        turns = asyncio.run(_turns(url, voices[: max(1, runs)], socketio))
     firsts = sorted(t["speech_end_to_first_segment_s"] for t in turns)
     return {"bench": "turn", "turns": turns, "median_speech_end_to_first_segment_s": firsts[len(firsts) // 2],
             "target": "first segment <= 1.5 s after the end of user speech", "peak_rss_mb": round(_peak_rss_mb(), 1)}

@@ -46,6 +46,15 @@ def segment_event(item: Emitted) -> tuple[str, dict[str, object]]:
         "t": round(item.start_s, 3), "duration": round(item.segment.duration, 3), "index": item.segment.index}
 
 
+def stream_mime(encoder: EncoderSettings, head: TalkingHeadEngine, sample_rate: int) -> str:
+    """The MediaSource type of a client's stream, read from a real encoder (no guessed codec string)."""
+    probe = FragmentedMp4Stream(encoder, width=head.size, height=head.size, fps=head.fps, sample_rate=sample_rate)
+    try:
+        return probe.mime
+    finally:
+        probe.close()
+
+
 def _resample(samples: np.ndarray, src: int, dst: int) -> np.ndarray:
     if src == dst or len(samples) == 0:
         return samples

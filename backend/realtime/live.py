@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 
 from ai_pipeline.asr.streaming import FinalTranscript, PartialTranscript, SpeechStarted, StreamingRecognizer
-from ai_pipeline.chunks import AudioChunk, ReplyChunk
+from ai_pipeline.chunks import AudioChunk, PhonemeMark, ReplyChunk
 from ai_pipeline.errors import AvatarError
 from ai_pipeline.media.stream_decode import StreamDecoder
 from ai_pipeline.text import normalize_for_speech
 from ai_pipeline.timing import StageTimer
-from backend.realtime.avatar_stream import AvatarStream, Emitted, segment_event
+from backend.db.personas import first_persona_id
+from backend.realtime.avatar_stream import AvatarStream, Emitted, segment_event, stream_mime
 from backend.realtime.remote_stream import RemoteStream
 from backend.realtime.cache import pack_audio_chunk, unpack_audio_chunk
 from backend.realtime.protocol import StartMessage, error_payload
@@ -42,6 +43,7 @@ class LiveSession:
         self.turn_task: asyncio.Task[None] | None = None
         self.stream: AvatarStream | None = None
         self.stream_task: asyncio.Task[None] | None = None
+        self.warm_task: asyncio.Task[None] | None = None
         self.recognizer: StreamingRecognizer | None = None
         self.decoder: StreamDecoder | None = None
         self.persona_id = 0
@@ -54,7 +56,7 @@ class LiveSession:
     async def start(self, msg: StartMessage) -> dict[str, Any]:
         s = self.services
         pipeline, brain, settings = s.pipeline, s.brain, s.settings
-        self.persona_id = msg.persona_id or await s.db.call(s.first_persona_id)
+        self.persona_id = msg.persona_id or await s.db.call(first_persona_id)
         self.session_id = await brain.open_session(self.persona_id, msg.session_id)
         await self.emit("progress", {"stage": "avatar", "value": 0.0, "message": "Подготовка аватара"})
         avatar = await asyncio.to_thread(pipeline.avatar_by_id, msg.avatar_id)
@@ -65,6 +67,7 @@ class LiveSession:
                                               vad=s.vad.clone())
         if settings.realtime.executor == "queue" and s.queue is not None:
             self.stream = RemoteStream(s.redis, s.queue, self.sid, avatar.id, pipeline.tts.sample_rate,
+                                       stream_mime(settings.encoder, pipeline.head, pipeline.tts.sample_rate),
                                        on_first_segment=self.first_segment)
             await self.stream.start()
         else:
@@ -75,13 +78,13 @@ class LiveSession:
         if msg.greet:
             await self.start_turn(greeting, StageTimer(), scripted=True)
         else:
-            asyncio.create_task(brain.warm(self.persona_id, self.session_id))
+            self.warm_task = asyncio.create_task(brain.warm(self.persona_id, self.session_id))
         return {"persona_id": self.persona_id, "session_id": self.session_id, "avatar_id": avatar.id,
                 "greeting": greeting, "warnings": list(avatar.warnings), "mime": self.stream.mime}
 
     async def close(self) -> None:
         await self.interrupt("disconnect", notify=False)
-        for task in (self.stream_task,):
+        for task in (self.stream_task, self.warm_task):
             if task:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -213,9 +216,7 @@ class LiveSession:
             await self.emit("timings", {"turn": turn, **timer.as_dict(), "queued_before_first_segment_s": round(queued_s, 3)})
 
 
-def _joined_phonemes(chunks: list[AudioChunk]) -> tuple:
-    from ai_pipeline.chunks import PhonemeMark
-
+def _joined_phonemes(chunks: list[AudioChunk]) -> tuple[PhonemeMark, ...]:
     marks, offset = [], 0.0
     for c in chunks:
         marks += [PhonemeMark(p.phoneme, p.start + offset, p.end + offset) for p in c.phonemes]

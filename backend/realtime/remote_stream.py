@@ -31,15 +31,15 @@ JOB = "avatar_stream"
 class RemoteStream:
     """Proxy to a worker-side AvatarStream for one client."""
 
-    def __init__(self, redis, queue, sid: str, avatar_id: str, sample_rate: int, *,  # type: ignore[no-untyped-def]
+    def __init__(self, redis, queue, sid: str, avatar_id: str, sample_rate: int, mime: str, *,  # type: ignore[no-untyped-def]
                  on_first_segment: Callable[[int, float], Awaitable[None]]) -> None:
         self.redis, self.queue, self.sid = redis, queue, sid
-        self.avatar_id, self.sample_rate = avatar_id, sample_rate
+        self.avatar_id, self.sample_rate, self.mime = avatar_id, sample_rate, mime
         self.on_first_segment = on_first_segment
-        self.mime = 'video/mp4; codecs="avc1.42C01E, mp4a.40.2"'
         self.media_time = 0.0  # known to the worker only
         self._clips = itertools.count(1)
         self._pending: dict[int, tuple[int, asyncio.Future[None]]] = {}
+        self._outbox: asyncio.Queue[Message] = asyncio.Queue()  # commands, sent in order by run()
 
     async def start(self) -> None:
         await self.redis.delete(command_key(self.sid), notice_key(self.sid))
@@ -49,7 +49,7 @@ class RemoteStream:
         clip = next(self._clips)
         sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending[clip] = (turn, sent)
-        asyncio.ensure_future(self._send(Message(SPEAK, turn, clip, pack_audio_chunk(chunk))))
+        self._outbox.put_nowait(Message(SPEAK, turn, clip, pack_audio_chunk(chunk)))
         return sent
 
     def interrupt(self, turn: int) -> None:
@@ -58,13 +58,18 @@ class RemoteStream:
                 self._pending.pop(clip)
                 if not sent.done():
                     sent.set_result(None)
-        asyncio.ensure_future(self._send(Message(INTERRUPT, turn)))
+        self._outbox.put_nowait(Message(INTERRUPT, turn))
 
     async def _send(self, msg: Message) -> None:
         await self.redis.rpush(command_key(self.sid), msg.pack())
 
+    async def _drain_outbox(self) -> None:
+        while True:
+            await self._send(await self._outbox.get())
+
     async def run(self) -> None:
-        """Turn the worker's notices into resolved futures and timing reports, until cancelled."""
+        """Send commands in order; turn the worker's notices into resolved futures and timing reports."""
+        sender = asyncio.create_task(self._drain_outbox())
         try:
             while True:
                 item = await self.redis.blpop(notice_key(self.sid), timeout=1)
@@ -78,4 +83,6 @@ class RemoteStream:
                 elif msg.kind == FIRST_SEGMENT:
                     await self.on_first_segment(msg.turn, float(msg.payload.decode() or 0))
         finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
             await asyncio.shield(self._send(Message(STOP)))

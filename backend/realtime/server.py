@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from ai_pipeline.asr.vad import SileroVAD
 from ai_pipeline.errors import AvatarError
 from ai_pipeline.settings import Settings
-from backend.db.personas import first_persona_id
 from backend.realtime.cache import ClipCache
 from backend.realtime.live import LiveSession
 from backend.realtime.protocol import NAMESPACE, StartMessage, TextMessage, error_payload
@@ -42,7 +41,6 @@ class Services:
     queue: Any = None  # an arq pool when realtime.executor is "queue"
     notices: list[str] = field(default_factory=list)
     live: dict[str, LiveSession] = field(default_factory=dict)  # connected clients, by sid
-    first_persona_id: Any = staticmethod(first_persona_id)
 
     def client_key(self, session: LiveSession) -> str:
         return session.client

@@ -65,9 +65,14 @@ async def avatar_stream(ctx: dict[str, Any], sid: str, avatar_id: str, sample_ra
     stream = AvatarStream(pipeline.head, avatar, sample_rate=sample_rate, encoder=settings.encoder,
                           realtime=settings.realtime, sink=sink)
     running = asyncio.create_task(stream.run())
+    sent_clips: asyncio.Queue[int] = asyncio.Queue()
 
-    def notify_sent(clip: int) -> None:
-        asyncio.ensure_future(redis.rpush(notice_key(sid), Message(CLIP_SENT, 0, clip).pack()))
+    async def report_sent() -> None:
+        while True:
+            clip = await sent_clips.get()
+            await redis.rpush(notice_key(sid), Message(CLIP_SENT, 0, clip).pack())
+
+    reporter = asyncio.create_task(report_sent())
 
     try:
         while not running.done():
@@ -81,10 +86,11 @@ async def avatar_stream(ctx: dict[str, Any], sid: str, avatar_id: str, sample_ra
                 stream.interrupt(msg.turn)
             elif msg.kind == SPEAK:
                 sent = stream.speak(unpack_audio_chunk(msg.payload), msg.turn)
-                sent.add_done_callback(lambda _, clip=msg.clip: notify_sent(clip))
+                sent.add_done_callback(lambda _, clip=msg.clip: sent_clips.put_nowait(clip))
     finally:
         running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
+        reporter.cancel()
+        await asyncio.gather(running, reporter, return_exceptions=True)
         await redis.delete(command_key(sid))
     return stream.frame
 

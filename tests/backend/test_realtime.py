@@ -10,7 +10,7 @@ import pytest
 import socketio
 
 from ai_pipeline.settings import LlamaCppSettings, RedisSettings, Settings
-from tests.live_server import serving
+from backend.background_server import serving
 from tests.redis_server import redis_url  # noqa: F401 - the fixture
 from tests.support import decode_mp4
 

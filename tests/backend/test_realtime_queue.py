@@ -12,7 +12,7 @@ import pytest
 
 from ai_pipeline.settings import LlamaCppSettings, RealtimeSettings, RedisSettings, Settings
 from tests.backend.test_realtime import NS, Client
-from tests.live_server import serving
+from backend.background_server import serving
 from tests.redis_server import redis_url  # noqa: F401 - the fixture
 from tests.support import decode_mp4
 

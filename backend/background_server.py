@@ -1,4 +1,4 @@
-"""Run the real server (uvicorn + Socket.IO + REST) in a thread for tests and benchmarks."""
+"""Run the real server (uvicorn: REST + Socket.IO) in a background thread: benchmarks and tests."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def serving(settings: Settings, start_timeout_s: float = 120) -> Iterator[str]:
     deadline = time.time() + start_timeout_s
     while not server.started and thread.is_alive() and time.time() < deadline:
         time.sleep(0.2)
-    assert server.started, "server did not start"
+    if not server.started:
+        raise RuntimeError("the server did not start")
     try:
         yield f"http://127.0.0.1:{server.config.port}"
     finally:
