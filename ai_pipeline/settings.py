@@ -164,7 +164,31 @@ class MeshWarpSettings(_Strict):
     seed: int = 0
 
 
-TalkingHeadSettings = Annotated[Union[MeshWarpSettings], Field(discriminator="engine")]
+class Wav2LipSettings(_Strict):
+    """Wav2Lip mouths over the avatar's base loop (SadTalker-made when prepared, else mesh_warp).
+
+    Relative paths are under ``models_dir``. ``base_loop``: ``auto`` uses a cached SadTalker loop when
+    the avatar has one, else the mesh_warp loop; ``sadtalker`` makes the SadTalker loop at preparation
+    (slow, once per photo) from the checkpoints in ``sadtalker_dir``.
+    """
+
+    engine: Literal["wav2lip"] = "wav2lip"
+    checkpoint: Path = Path("wav2lip/wav2lip_gan.pth")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: fp16 on CUDA, fp32 on CPU
+    batch_size: int = Field(16, ge=1, le=128)  # frames per generator call (and per FrameBatch)
+    size: int = Field(512, ge=128, le=1024)
+    fps: int = Field(25, ge=10, le=60)
+    base_loop: Literal["auto", "sadtalker", "mesh_warp"] = "auto"
+    base_loop_seconds: float = Field(4.0, ge=0.5, le=30.0)
+    sadtalker_dir: Path = Path("sadtalker")
+    sadtalker_size: Literal[256, 512] = 256
+    blink_interval_s: float = Field(3.5, gt=0.5)
+    head_motion: float = Field(1.0, ge=0.0, le=3.0)
+    seed: int = 0
+
+
+TalkingHeadSettings = Annotated[Union[MeshWarpSettings, Wav2LipSettings], Field(discriminator="engine")]
 
 
 # --- Encoder ---------------------------------------------------------------------------------
@@ -174,6 +198,17 @@ class EncoderSettings(_Strict):
     crf: int = Field(23, ge=0, le=51)
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
     audio_bitrate: int = Field(64_000, ge=16_000, le=320_000)
+
+
+# --- GPU -------------------------------------------------------------------------------------
+
+
+class GpuSettings(_Strict):
+    """The VRAM budget shared by every heavy engine (see ai_pipeline/gpu/memory.py)."""
+
+    budget_mb: int = Field(12288, ge=256)  # all GPU engines together stay inside this
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")  # auto: the first CUDA GPU if torch sees one
+    wait_s: float = Field(30.0, ge=0.0)  # how long to wait for busy engines to free room before refusing
 
 
 # --- Limits and server -----------------------------------------------------------------------
@@ -195,6 +230,7 @@ class ServerSettings(_Strict):
     token: str | None = None
     cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000",
                                                              "http://127.0.0.1:5173", "http://localhost:5173"])
+    web_dir: Path = REPO_ROOT / "frontend" / "dist"  # the built web app, served at /
 
 
 class RedisSettings(_Strict):
@@ -253,6 +289,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     redis: RedisSettings = RedisSettings()
     realtime: RealtimeSettings = RealtimeSettings()
+    gpu: GpuSettings = GpuSettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -27,13 +27,17 @@ from backend.jobs import JobStore
 from backend.realtime.redis_link import connect_redis
 from backend.realtime.server import Services, create_sio
 from backend.routes import avatars, chat, health, personas, render, transcribe
+from backend.routes import settings as settings_routes
+from backend.ui_settings import apply_choices, load_choices
+from backend.web import mount_web
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; nothing heavy happens until the lifespan starts."""
-    settings = settings or Settings()
+    base = settings or Settings()
+    settings = apply_choices(base, load_choices(base))  # engine choices saved from the web app
     services = Services(settings)
 
     @asynccontextmanager
@@ -54,7 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             warmup.cancel()
-            await asyncio.gather(warmup, return_exceptions=True)
+            for task in list(app.state.background):
+                task.cancel()
+            await asyncio.gather(warmup, *app.state.background, return_exceptions=True)
             await asyncio.gather(*(live.close() for live in list(services.live.values())), return_exceptions=True)
             await app.state.jobs.aclose()
             if services.queue is not None:
@@ -67,8 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Avatar", version=__version__, lifespan=lifespan,
                   description="Local Russian-speaking talking avatar: photo + text/audio -> talking-head video.")
     app.state.settings = settings
+    app.state.base_settings = base
     app.state.services = services
+    app.state.background = set()  # tasks the app owns (settings reloads), cancelled on shutdown
+    app.state.settings_lock = asyncio.Lock()
+    app.state.reloading = {}
     install_error_handlers(app)
+    mount_web(app, settings.server.web_dir)  # "/" and every non-API path: the built web app
     if settings.server.token:
         install_token_check(app, settings.server.token)
     app.include_router(health.router)
@@ -77,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(transcribe.router)
     app.include_router(personas.router)
     app.include_router(chat.router)
+    app.include_router(settings_routes.router)
     return app
 
 
