@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from ai_pipeline.assets import default_photo_path
 from ai_pipeline.chunks import AudioChunk
 from ai_pipeline.errors import InputError, InputTooLarge
 from ai_pipeline.runner import Pipeline, RenderResult
@@ -55,6 +54,8 @@ async def render(
     text: Annotated[str | None, Form(description="Russian text to speak")] = None,
     audio: Annotated[UploadFile | None, File(description="A recording to lip-sync instead of text")] = None,
     mode: Annotated[Literal["auto", "sync", "job"], Form()] = "auto",
+    avatar_id: Annotated[str | None, Form(pattern=r"^[0-9a-f]{16}$",
+                                          description="A photo prepared by POST /api/avatars")] = None,
 ) -> Response:
     """Render a talking-head MP4. ``mode=auto`` answers long inputs with 202 and a job id."""
     limits = settings.limits
@@ -63,15 +64,19 @@ async def render(
     if text is not None and text.strip() and audio is not None:
         raise InputError("Укажите либо текст, либо аудио, но не оба сразу.", "Both text and audio given.",
                          code="bad_request")
-    photo_bytes = (await read_upload(photo, limits.max_upload_mb, PHOTO_TYPES, "photo") if photo is not None
-                   else default_photo_path(settings.avatars_dir).read_bytes())
+    if photo is not None and avatar_id is not None:
+        raise InputError("Укажите либо фото, либо avatar_id.", "Both photo and avatar_id given.", code="bad_request")
+    photo_bytes = await read_upload(photo, limits.max_upload_mb, PHOTO_TYPES, "photo") if photo is not None else None
     clip: AudioChunk | None = None
     if audio is not None:
         clip = await asyncio.to_thread(pipeline.decode_audio,
                                        await read_upload(audio, limits.max_upload_mb, AUDIO_TYPES, "audio"))
     else:
         text = pipeline.check_text(text or "")
-    avatar: Avatar = await asyncio.to_thread(pipeline.avatar, photo_bytes)
+    if photo_bytes is not None:
+        avatar: Avatar = await asyncio.to_thread(pipeline.avatar, photo_bytes)
+    else:  # a prepared photo, or the default avatar
+        avatar = await asyncio.to_thread(pipeline.avatar_by_id, avatar_id)
     long_input = (clip.duration > limits.job_audio_seconds) if clip else len(text or "") > limits.job_text_chars
     if mode == "job" or (mode == "auto" and long_input):
         job = jobs.submit(lambda progress: _run(pipeline, avatar, text, clip, progress))

@@ -137,3 +137,14 @@ def test_chat_streams_ndjson_and_history_is_kept(client):
     assert [m["role"] for m in items][-2:] == ["user", "assistant"]
     missing = client.post("/api/chat", json={"persona_id": 9999, "text": "Привет"})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_render_with_a_prepared_avatar_id(client, photo_bytes):
+    avatar = client.post("/api/avatars", files={"photo": ("me.png", photo_bytes, "image/png")}).json()
+    r = client.post("/api/render", data={"text": "Привет!", "avatar_id": avatar["avatar_id"]})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-avatar-id"] == avatar["avatar_id"]
+    r = client.post("/api/render", data={"text": "Привет!", "avatar_id": "0" * 16})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "avatar_not_found"
+    r = client.post("/api/render", data={"text": "Привет!", "avatar_id": "../etc"})
+    assert r.status_code == 422
