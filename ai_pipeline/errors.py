@@ -57,3 +57,9 @@ class EngineFailed(AvatarError):
     code = "engine_failed"
     http_status = 500
     retryable = True
+
+
+class GpuBudgetExceeded(EngineUnavailable):
+    """A GPU engine does not fit into the configured VRAM budget, even after unloading idle engines."""
+
+    code = "gpu_budget_exceeded"

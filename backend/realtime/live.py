@@ -22,7 +22,9 @@ from ai_pipeline.errors import AvatarError
 from ai_pipeline.media.stream_decode import StreamDecoder
 from ai_pipeline.text import normalize_for_speech
 from ai_pipeline.timing import StageTimer
-from backend.db.personas import first_persona_id
+from ai_pipeline.voice.base import Voice
+from ai_pipeline.voice.store import VoiceStore
+from backend.db.personas import first_persona_id, get_persona
 from backend.realtime.avatar_stream import AvatarStream, Emitted, segment_event, stream_mime
 from backend.realtime.remote_stream import RemoteStream
 from backend.realtime.cache import pack_audio_chunk, unpack_audio_chunk
@@ -47,6 +49,7 @@ class LiveSession:
         self.recognizer: StreamingRecognizer | None = None
         self.decoder: StreamDecoder | None = None
         self.persona_id = 0
+        self.voice: Voice | None = None  # the persona's enrolled voice
         self.session_id = 0
         self.client = "anonymous"  # the peer address, the key of its rate limits
         self._timers: dict[int, StageTimer] = {}
@@ -61,6 +64,8 @@ class LiveSession:
         await self.emit("progress", {"stage": "avatar", "value": 0.0, "message": "Подготовка аватара"})
         avatar = await asyncio.to_thread(pipeline.avatar_by_id, msg.avatar_id)
         await self.emit("progress", {"stage": "avatar", "value": 1.0, "message": "Аватар готов"})
+        warnings = list(avatar.warnings)
+        self.voice = await self._persona_voice(warnings)
         self.decoder = StreamDecoder(msg.audio_format, msg.sample_rate,
                                      max_seconds=settings.limits.max_audio_seconds * 20)
         self.recognizer = StreamingRecognizer(pipeline.asr, settings.vad, settings.limits.max_utterance_seconds,
@@ -80,7 +85,27 @@ class LiveSession:
         else:
             self.warm_task = asyncio.create_task(brain.warm(self.persona_id, self.session_id))
         return {"persona_id": self.persona_id, "session_id": self.session_id, "avatar_id": avatar.id,
-                "greeting": greeting, "warnings": list(avatar.warnings), "mime": self.stream.mime}
+                "greeting": greeting, "warnings": warnings, "mime": self.stream.mime,
+                "voice": self.voice.key if self.voice else None}
+
+    async def _persona_voice(self, warnings: list[str]) -> Voice | None:
+        """The persona's enrolled voice, made ready before the first turn (None: the engine's own voice).
+
+        A voice that is gone or cannot be used is a warning, not a failed connection."""
+        s = self.services
+        voice_id = await s.db.call(_voice_id, self.persona_id)
+        if not voice_id:
+            return None
+        await self.emit("progress", {"stage": "voice", "value": 0.0, "message": "Подготовка голоса"})
+        try:
+            voice = await asyncio.to_thread(VoiceStore(s.settings.voices_dir, limits=s.settings.limits).get, voice_id)
+            await asyncio.to_thread(s.pipeline.tts.voice_matcher, voice)  # profile + calibration, once
+        except AvatarError as exc:
+            log.warning("persona %s: voice %s unusable: %s", self.persona_id, voice_id, exc)
+            warnings.append(f"Голос персонажа недоступен ({exc.message_ru}); используется стандартный голос.")
+            return None
+        await self.emit("progress", {"stage": "voice", "value": 1.0, "message": "Голос готов"})
+        return voice
 
     async def close(self) -> None:
         await self.interrupt("disconnect", notify=False)
@@ -190,11 +215,11 @@ class LiveSession:
         """TTS for one reply chunk, from the clip cache when this voice said it before."""
         s = self.services
         key = s.cache.key(voice=s.pipeline.tts.describe(), voice_settings=s.settings.tts.model_dump(),
-                          text=text) if s.cache else None
+                          speaker=self.voice.key if self.voice else None, text=text) if s.cache else None
         if key and (hit := await s.cache.get(key)) is not None:
             timer.mark("cache_hit")
             return [unpack_audio_chunk(hit)]
-        chunks = [c async for c in s.pipeline.tts.stream(text, timer)]
+        chunks = [c async for c in s.pipeline.tts.stream(text, timer, voice=self.voice)]
         if key and chunks:
             whole = AudioChunk(np.concatenate([c.samples for c in chunks]), chunks[0].sample_rate, text,
                                _joined_phonemes(chunks))
@@ -222,3 +247,7 @@ def _joined_phonemes(chunks: list[AudioChunk]) -> tuple[PhonemeMark, ...]:
         marks += [PhonemeMark(p.phoneme, p.start + offset, p.end + offset) for p in c.phonemes]
         offset += c.duration
     return tuple(marks)
+
+
+def _voice_id(db: Any, persona_id: int) -> str | None:
+    return get_persona(db, persona_id).voice_id

@@ -13,6 +13,8 @@ from ai_pipeline.chunks import AudioChunk
 from ai_pipeline.errors import InputError, InputTooLarge
 from ai_pipeline.runner import Pipeline, RenderResult
 from ai_pipeline.talking_head.base import Avatar
+from ai_pipeline.voice.base import Voice
+from ai_pipeline.voice.store import VoiceStore
 from backend.deps import JobsDep, PipelineDep, SettingsDep
 from backend.errors import error_response
 
@@ -56,6 +58,7 @@ async def render(
     mode: Annotated[Literal["auto", "sync", "job"], Form()] = "auto",
     avatar_id: Annotated[str | None, Form(pattern=r"^[0-9a-f]{16}$",
                                           description="A photo prepared by POST /api/avatars")] = None,
+    voice_id: Annotated[str | None, Form(description="Speak the text in an enrolled voice (id or name)")] = None,
 ) -> Response:
     """Render a talking-head MP4. ``mode=auto`` answers long inputs with 202 and a job id."""
     limits = settings.limits
@@ -73,22 +76,29 @@ async def render(
                                        await read_upload(audio, limits.max_upload_mb, AUDIO_TYPES, "audio"))
     else:
         text = pipeline.check_text(text or "")
+    voice: Voice | None = None
+    if voice_id:
+        if clip is not None:
+            raise InputError("Голос применяется только к тексту, а не к аудиозаписи.", "voice_id needs text.",
+                             code="bad_request")
+        voice = await asyncio.to_thread(VoiceStore(settings.voices_dir, limits=limits).get, voice_id)
     if photo_bytes is not None:
         avatar: Avatar = await asyncio.to_thread(pipeline.avatar, photo_bytes)
     else:  # a prepared photo, or the default avatar
         avatar = await asyncio.to_thread(pipeline.avatar_by_id, avatar_id)
     long_input = (clip.duration > limits.job_audio_seconds) if clip else len(text or "") > limits.job_text_chars
     if mode == "job" or (mode == "auto" and long_input):
-        job = jobs.submit(lambda progress: _run(pipeline, avatar, text, clip, progress))
+        job = jobs.submit(lambda progress: _run(pipeline, avatar, text, clip, progress, voice))
         return JSONResponse({"job_id": job.id, "status_url": f"/api/jobs/{job.id}"}, status_code=202)
-    result = await _run(pipeline, avatar, text, clip, None)
+    result = await _run(pipeline, avatar, text, clip, None, voice)
     return Response(result.mp4, media_type="video/mp4", headers=_headers(result))
 
 
-async def _run(pipeline: Pipeline, avatar: Avatar, text: str | None, clip: AudioChunk | None, progress) -> RenderResult:
+async def _run(pipeline: Pipeline, avatar: Avatar, text: str | None, clip: AudioChunk | None, progress,
+               voice: Voice | None = None) -> RenderResult:
     if clip is not None:
         return await pipeline.render(avatar, audio=clip, progress=progress)
-    return await pipeline.render(avatar, text=text, progress=progress)
+    return await pipeline.render(avatar, text=text, progress=progress, voice=voice)
 
 
 @router.get("/jobs/{job_id}")
@@ -105,4 +115,6 @@ async def job_result(job_id: str, jobs: JobsDep) -> Response:
     job = jobs.jobs.get(job_id)
     if job is None or job.status != "done":
         return error_response(404, "job_not_ready", "Результат ещё не готов или задание не найдено.", job_id)
+    if not jobs.result_path(job_id).is_file():  # a job whose result is JSON (voice preparation), or trimmed
+        return error_response(404, "no_video", "У этого задания нет видео: результат в его статусе.", job_id)
     return FileResponse(jobs.result_path(job_id), media_type="video/mp4", filename=f"avatar-{job_id}.mp4")

@@ -1,0 +1,65 @@
+"""Preparing an enrolled voice for the configured TTS engine (the REST job and the CLI call this).
+
+:func:`prepare_voice` checks that the voice has enough speech and hands over to the engine's
+:meth:`~ai_pipeline.tts.base.TTSEngine.prepare_voice`. For light engines that is
+:func:`prepare_matching`: the speaker profile (``profile.json``), the engine's calibration, and the
+speaker similarity of matched and unmatched speech to the samples (``similarity.json``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ai_pipeline.errors import EngineUnavailable, InputError
+from ai_pipeline.voice.base import MIN_SECONDS, Voice
+
+if TYPE_CHECKING:
+    from ai_pipeline.tts.base import TTSEngine
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+
+def prepare_voice(voice: Voice, tts: TTSEngine, progress: Progress | None = None) -> dict[str, Any]:
+    """Prepare ``voice`` for ``tts`` (blocking: seconds for light matching, longer for cloning)."""
+    report = progress or (lambda fraction, message: None)
+    usable = voice.report()
+    if not voice.prepared:
+        raise InputError("У голоса нет записей речи: добавьте образцы.", f"Voice {voice.key} has no utterances",
+                         code="voice_not_ready")
+    if usable is not None and not usable.enough:
+        raise InputError(f"Мало речи для голоса: {usable.usable_s:.0f} с, нужно не меньше {MIN_SECONDS:.0f} с.",
+                         f"Voice {voice.key} has {usable.usable_s:.1f} s of speech < {MIN_SECONDS} s",
+                         code="voice_not_enough")
+    started = time.perf_counter()
+    report(0.0, "Подготовка голоса")
+    result = tts.prepare_voice(voice, report)
+    report(1.0, "Голос готов")
+    return {"voice": voice.key, "id": voice.id, "version": voice.version, "engine": tts.name,
+            "seconds": round(time.perf_counter() - started, 2), **result}
+
+
+def prepare_matching(tts: TTSEngine, voice: Voice, progress: Progress | None = None) -> dict[str, Any]:
+    """Light matching: profile, calibration, similarity (see the module docstring)."""
+    from ai_pipeline.voice.match import VoiceMatcher, source_profile
+    from ai_pipeline.voice.profile import voice_profile, write_profile
+    from ai_pipeline.voice.similarity import voice_similarity, write_similarity
+
+    report = progress or (lambda fraction, message: None)
+    report(0.05, "Анализ голоса: высота, темп и тембр")
+    profile = voice_profile(voice)
+    write_profile(voice, profile)
+    report(0.5, "Настройка синтеза речи под голос")
+    matcher = VoiceMatcher(source_profile(tts, cache_dir=voice.folder), profile)
+    report(0.65, "Оценка похожести голоса")
+    try:
+        similarity: dict[str, Any] | None = voice_similarity(voice, tts)
+        write_similarity(voice, similarity)
+    except EngineUnavailable as exc:  # the speaker encoder is optional: matching works without it
+        log.warning("voice similarity skipped: %s", exc)
+        similarity = None
+    return {"mode": "matching", "profile": profile.to_dict(), "matching": matcher.describe(),
+            "similarity": similarity}

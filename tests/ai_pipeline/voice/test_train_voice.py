@@ -1,0 +1,114 @@
+"""The voice training pipeline on CPU: a real dataset from real speech, a few real optimiser steps.
+
+A voice is enrolled from festvox-ru recordings through the real store; the dataset step
+transcribes its prepared utterances with the packaged Whisper base; ``scripts/train_voice.py``
+then fine-tunes the GPT of a reduced XTTS checkpoint (tests/xtts_tiny.py) with Coqui's trainer,
+resumes from its checkpoint, and registers the result as a new voice version whose GPT file
+loads into the model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ai_pipeline import models
+from ai_pipeline.asr.faster_whisper import FasterWhisperASR
+from ai_pipeline.settings import FasterWhisperSettings, Settings
+from ai_pipeline.voice.dataset import build_dataset
+from ai_pipeline.voice.store import VoiceStore
+from tests.ai_pipeline.voice.speech import NSH_WAVS
+from tests.xtts_tiny import tiny_config, write_checkpoint
+
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "train_voice.py"
+
+
+def _script():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("train_voice", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    real = Settings()
+    for model in models.MANIFEST:  # the packaged Whisper base, assembled once (idempotent)
+        if model.dest and model.dest.startswith("whisper/base/"):
+            models.assemble(model, real.models_dir)
+    return Settings(data_dir=tmp_path_factory.mktemp("data"), models_dir=real.models_dir)
+
+
+@pytest.fixture(scope="module")
+def voice(settings):  # type: ignore[no-untyped-def]
+    store = VoiceStore(settings.voices_dir, limits=settings.limits)
+    recordings = sorted(NSH_WAVS.glob("ru_*.wav"))[10:14]  # four real recordings, ~36 s of speech
+    files = [(path.name, path.read_bytes()) for path in recordings]
+    created, report = store.create("Диктор", files)
+    assert report.enough and len(created.prepared) >= 3
+    return created
+
+
+def test_dataset_from_real_speech_and_whisper(settings, voice, tmp_path):
+    asr = FasterWhisperASR(FasterWhisperSettings(), settings.models_dir)
+    asr.load()
+    try:
+        info = build_dataset(voice, asr, tmp_path / "ds", eval_every=3)
+        again = build_dataset(voice, asr, tmp_path / "ds", eval_every=3)
+    finally:
+        asr.close()
+    assert info.train + info.eval + info.skipped == len(voice.prepared) and info.eval >= 1
+    assert again.transcribed == 0 and again.train == info.train  # transcripts cached
+    lines = (tmp_path / "ds" / "metadata.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == info.train + info.eval and info.seconds > 20
+    words = 0
+    for line in lines:
+        name, raw, spoken = line.split("|")
+        assert (tmp_path / "ds" / "wavs" / f"{name}.wav").is_file()
+        assert raw and spoken and not any(ch.isdigit() for ch in spoken)
+        words += sum(1 for w in spoken.split() if any("а" <= ch <= "я" for ch in w.lower()))
+    assert words >= 3 * len(lines)  # Russian words were recognised
+    evaluation = (tmp_path / "ds" / "metadata_eval.csv").read_text(encoding="utf-8").splitlines()
+    training = (tmp_path / "ds" / "metadata_train.csv").read_text(encoding="utf-8").splitlines()
+    assert sorted(evaluation + training) == sorted(lines) and not set(evaluation) & set(training)
+
+
+def test_training_steps_checkpoint_resume_and_new_version(settings, voice, tmp_path, capsys):
+    base = write_checkpoint(tmp_path / "base", trainer_files=True, accent=False, max_audio_tokens=605)
+    script = _script()
+    work = tmp_path / "work"
+    common = [voice.id, "--base", str(base), "--work", str(work), "--batch-size", "2", "--grad-accum", "1",
+              "--save-step", "1", "--workers", "0", "--lr", "1e-4"]
+    assert script.main([*common, "--epochs", "1", "--no-register"], settings) == 0
+    out = capsys.readouterr().out
+    assert "[train_voice] [1/3] dataset" in out and "training: epoch 1/1 step" in out
+    run = script.last_run(work / "run")
+    first = sorted(run.glob("checkpoint_*.pth"))
+    assert first, "no checkpoint written"
+    steps_before = torch.load(script.best_checkpoint(run), map_location="cpu", weights_only=False)["step"]
+
+    assert script.main([*common, "--epochs", "2"], settings) == 0
+    out = capsys.readouterr().out
+    assert f"resuming {run.name}" in out and "training: epoch 2/2 step" in out
+    assert script.last_run(work / "run") == run
+    latest = torch.load(script.best_checkpoint(run), map_location="cpu", weights_only=False)
+    assert latest["step"] > steps_before and latest["epoch"] >= 1
+
+    store = VoiceStore(settings.voices_dir, limits=settings.limits)
+    trained = store.get(voice.id)
+    assert trained.version == voice.version + 1 and trained.prepared
+    meta = json.loads((trained.folder / "xtts_train.json").read_text())
+    assert meta["from_version"] == voice.version and meta["dataset"]["train"] >= 1
+    from TTS.tts.models.xtts import Xtts
+
+    model = Xtts(tiny_config(base, 605))
+    from TTS.tts.layers.xtts.tokenizer import VoiceBpeTokenizer
+
+    model.tokenizer = VoiceBpeTokenizer(base / "vocab.json")
+    model.init_models()
+    state = torch.load(trained.folder / "xtts_gpt.pth", weights_only=True)
+    model.gpt.load_state_dict(state, strict=True)  # exactly the GPT the engine swaps in
