@@ -8,6 +8,7 @@ still works, per process and uncached, and says so in ``/api/health``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,7 +123,21 @@ def create_sio(settings: Settings, services: Services) -> socketio.AsyncServer:
     """Rooms are shared through Redis when it answers now; otherwise they stay in this process."""
     manager = socketio.AsyncRedisManager(settings.redis.url) if redis_reachable(settings.redis.url) else None
     sio = socketio.AsyncServer(async_mode="asgi", client_manager=manager,
-                               cors_allowed_origins=list(settings.server.cors_origins),
+                               cors_allowed_origins=origin_check(settings.server.cors_origins),
                                max_http_buffer_size=settings.realtime.max_message_kb * 1024)
     sio.register_namespace(ConversationNamespace(services))
     return sio
+
+
+def origin_check(extra: list[str]) -> Callable[[str | None, dict], bool]:
+    """Allow the page the server itself serves (any host/port it is reached at) plus ``extra`` origins."""
+    allowed = set(extra)
+
+    def check(origin: str | None, environ: dict) -> bool:
+        if origin is None or origin in allowed:
+            return True
+        host = environ.get("HTTP_HOST", "")
+        scheme = environ.get("wsgi.url_scheme", "http")  # X-Forwarded-Proto behind a proxy
+        return bool(host) and origin in (f"{scheme}://{host}", f"{'https' if scheme == 'wss' else scheme}://{host}")
+
+    return check

@@ -48,10 +48,10 @@ def test_missing_config_file_is_an_error(monkeypatch):
 
 
 def test_registry_builds_every_engine():
-    from ai_pipeline.settings import EspeakSettings, MeshWarpSettings, XttsSettings
+    from ai_pipeline.settings import EspeakSettings, MeshWarpSettings, Wav2LipSettings, XttsSettings
 
     defaults = {"festival": FestivalSettings(), "espeak": EspeakSettings(), "mesh_warp": MeshWarpSettings(),
-                "xtts": XttsSettings()}
+                "xtts": XttsSettings(), "wav2lip": Wav2LipSettings()}
     for name in TTS_ENGINES:
         assert build_tts(defaults[name]).name == name
     for name in TALKING_HEAD_ENGINES:

@@ -246,3 +246,14 @@ def test_token_is_required_to_connect_when_configured(tmp_path, redis_url):  # n
 
     with serving(settings) as url:
         assert run(go(url))
+
+
+def test_origin_check_allows_the_served_page_and_configured_origins():
+    from backend.realtime.server import origin_check
+    check = origin_check(["http://localhost:5173"])
+    env = {"HTTP_HOST": "127.0.0.1:41234", "wsgi.url_scheme": "http"}
+    assert check("http://127.0.0.1:41234", env)  # the page this server served, on any port
+    assert check("http://localhost:5173", env)  # the Vite dev server
+    assert not check("http://evil.example", env)
+    assert not check("http://127.0.0.1:9999", env)
+    assert check(None, env)  # non-browser clients send no Origin

@@ -1,0 +1,380 @@
+"""One VRAM budget for every heavy engine: lazy load, least-recently-used unload, clear refusal.
+
+An engine that keeps weights on the GPU implements :class:`GpuModel` (``gpu_load`` / ``gpu_unload``)
+and registers once with a declared estimate of what it needs (weights plus working memory)::
+
+    slot = gpu_manager().register("wav2lip", self, estimate_mb=800)
+    ...
+    with slot.use():          # loads on first use, evicting idle engines if the budget is short
+        frames = self.net(x)  # the slot cannot be unloaded while it is in use
+
+The manager counts ``max(declared, measured)`` for each loaded engine against the budget. On CUDA it
+measures what loading took (``torch.cuda.memory_allocated`` before/after) and the peak while in use
+(``torch.cuda.max_memory_allocated``, when no other engine is running at the same moment). On a CPU
+the same bookkeeping runs with the declared sizes only and no CUDA call is ever made, so the logic is
+the same everywhere and is tested on CPU.
+
+When an engine cannot fit, idle engines are unloaded oldest-use first. If engines that other threads
+are using stand in the way, the request waits up to ``wait_s`` for them; if the room can never be
+made (bigger than the budget, or blocked by engines this same thread holds) it is refused at once
+with :class:`~ai_pipeline.errors.GpuBudgetExceeded`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ai_pipeline.errors import EngineUnavailable, GpuBudgetExceeded, InputError
+
+log = logging.getLogger(__name__)
+MB = 1024 * 1024
+
+
+@runtime_checkable
+class GpuModel(Protocol):
+    """What the manager needs from an engine: put weights on the device, and free them."""
+
+    def gpu_load(self) -> None:
+        """Load the weights onto ``manager.device`` (blocking)."""
+
+    def gpu_unload(self) -> None:
+        """Drop every reference to device tensors (the manager empties the CUDA cache afterwards)."""
+
+
+def _nvidia_driver() -> bool:
+    """An NVIDIA kernel driver is loaded (Linux), or we cannot tell (other systems: ask torch)."""
+    return os.path.exists("/proc/driver/nvidia/version") or not sys.platform.startswith("linux")
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda:0`` if torch sees a GPU, else ``cpu``; ``cuda`` -> ``cuda:0``."""
+    if device == "cpu":
+        return "cpu"
+    has_torch = importlib.util.find_spec("torch") is not None
+    if device == "auto":
+        if not has_torch or not _nvidia_driver():
+            return "cpu"  # decided without importing torch: a CPU start stays fast
+        import torch
+
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if not has_torch:
+        raise InputError(f"Настройка gpu.device={device}, но PyTorch не установлен.",
+                         f"gpu.device={device} needs torch", code="bad_settings")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise InputError(f"Настройка gpu.device={device}, но CUDA-видеокарта не найдена.",
+                         f"gpu.device={device} but torch.cuda.is_available() is False", code="bad_settings")
+    return device if ":" in device else "cuda:0"
+
+
+@dataclass
+class GpuSlot:
+    """One registered engine. ``use()`` is the only thing engines call after registering."""
+
+    manager: GpuMemoryManager
+    name: str
+    model: GpuModel
+    estimate_mb: int
+    measured_mb: int = 0  # VRAM the load itself took (CUDA only)
+    peak_mb: int = 0  # highest VRAM seen while in use, relative to before (CUDA only)
+    state: str = "unloaded"  # unloaded | loading | loaded | unloading
+    users: dict[int, int] = field(default_factory=dict)  # thread id -> nesting depth
+    last_used: float = 0.0
+    loads: int = 0
+
+    @property
+    def reserved_mb(self) -> int:
+        """What this engine counts against the budget when loaded."""
+        return max(self.estimate_mb, self.measured_mb, self.peak_mb)
+
+    @property
+    def in_use(self) -> bool:
+        return bool(self.users)
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[GpuSlot]:
+        """Hold the engine loaded for the duration of the block (loading it first if needed)."""
+        self.manager.acquire(self)
+        try:
+            with self.manager.measure_peak(self):
+                yield self
+        finally:
+            self.manager.release(self)
+
+    def describe(self) -> dict[str, object]:
+        return {"name": self.name, "estimate_mb": self.estimate_mb, "measured_mb": self.measured_mb,
+                "peak_mb": self.peak_mb, "reserved_mb": self.reserved_mb, "loaded": self.state == "loaded",
+                "state": self.state, "in_use": self.in_use, "loads": self.loads}
+
+
+class GpuMemoryManager:
+    """The VRAM ledger of one process; thread-safe. See the module docstring."""
+
+    def __init__(self, budget_mb: int = 12288, device: str = "auto", wait_s: float = 30.0) -> None:
+        self.budget_mb = int(budget_mb)
+        self.device = resolve_device(device)
+        self.wait_s = float(wait_s)
+        self._slots: dict[str, GpuSlot] = {}
+        self._cond = threading.Condition(threading.RLock())
+        self._running = 0  # slots inside use() right now (peak measurement is exact only when 1)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> GpuMemoryManager:
+        return cls(settings.budget_mb, settings.device, settings.wait_s)
+
+    @property
+    def cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+    # -- registration -----------------------------------------------------------------------
+
+    def register(self, name: str, model: GpuModel, estimate_mb: int) -> GpuSlot:
+        """Declare an engine and its VRAM estimate; nothing is loaded until its first ``use()``."""
+        if estimate_mb <= 0:
+            raise ValueError(f"estimate_mb must be positive, got {estimate_mb}")
+        with self._cond:
+            old = self._slots.get(name)
+            if old is not None and old.model is not model:
+                raise ValueError(f"a different engine is already registered as {name!r}")
+            if old is not None:
+                old.estimate_mb = int(estimate_mb)
+                return old
+            slot = GpuSlot(self, name, model, int(estimate_mb))
+            self._slots[name] = slot
+            return slot
+
+    def unregister(self, name: str) -> None:
+        """Unload (if loaded) and forget an engine; waits for current users to finish."""
+        with self._cond:
+            slot = self._slots.get(name)
+            if slot is None:
+                return
+            while slot.in_use or slot.state in ("loading", "unloading"):
+                self._cond.wait()
+            loaded = slot.state == "loaded"
+            if loaded:
+                slot.state = "unloading"
+        if loaded:
+            self._unload(slot)
+        with self._cond:
+            self._slots.pop(name, None)
+            self._cond.notify_all()
+
+    # -- acquire / release ------------------------------------------------------------------
+
+    def acquire(self, slot: GpuSlot) -> None:
+        """Pin ``slot`` for this thread, loading it (and evicting idle engines) first if needed."""
+        me = threading.get_ident()
+        deadline = time.monotonic() + self.wait_s
+        with self._cond:
+            while True:
+                if slot.state == "loaded":
+                    slot.users[me] = slot.users.get(me, 0) + 1
+                    slot.last_used = time.monotonic()
+                    return
+                if slot.state in ("loading", "unloading"):
+                    self._wait(slot, deadline, [])
+                    continue
+                victims, blockers = self._plan_room(slot, me)
+                if blockers is None:
+                    break
+                self._wait(slot, deadline, blockers)
+            for victim in victims:
+                victim.state = "unloading"
+            slot.state = "loading"
+            slot.users[me] = 1
+        try:
+            for victim in victims:
+                self._unload(victim)
+            self._load(slot)
+        except BaseException:
+            with self._cond:
+                slot.state = "unloaded"
+                slot.users.pop(me, None)
+                self._cond.notify_all()
+            raise
+        with self._cond:
+            slot.state = "loaded"
+            slot.last_used = time.monotonic()
+            self._cond.notify_all()
+
+    def release(self, slot: GpuSlot) -> None:
+        me = threading.get_ident()
+        with self._cond:
+            depth = slot.users.get(me, 0) - 1
+            if depth > 0:
+                slot.users[me] = depth
+            else:
+                slot.users.pop(me, None)
+            slot.last_used = time.monotonic()
+            self._cond.notify_all()
+
+    def _plan_room(self, slot: GpuSlot, me: int) -> tuple[list[GpuSlot], list[GpuSlot] | None]:
+        """Idle engines to unload (oldest use first) so ``slot`` fits; ``None`` blockers: it fits.
+
+        Raises at once when waiting cannot help; returns the engines other threads hold otherwise.
+        """
+        need = slot.reserved_mb
+        if need > self.budget_mb:
+            raise self._refusal(slot, need, [], "больше всего бюджета")
+        others = [s for s in self._slots.values() if s is not slot and s.state != "unloaded"]
+        mine = [s for s in others if me in s.users]
+        if need + sum(s.reserved_mb for s in mine) > self.budget_mb:
+            raise self._refusal(slot, need, mine, "вместе с моделями, которые уже работают в этом потоке")
+        free = self.budget_mb - sum(s.reserved_mb for s in others)
+        idle = sorted((s for s in others if s.state == "loaded" and not s.users), key=lambda s: s.last_used)
+        victims = []
+        for candidate in idle:
+            if free >= need:
+                break
+            victims.append(candidate)
+            free += candidate.reserved_mb
+        if free >= need:
+            return victims, None
+        return [], [s for s in others if s.users or s.state in ("loading", "unloading")]
+
+    def _wait(self, slot: GpuSlot, deadline: float, blockers: list[GpuSlot]) -> None:
+        left = deadline - time.monotonic()
+        if left <= 0 or not self._cond.wait(timeout=left):
+            if blockers or slot.state not in ("loading", "unloading"):
+                why = f"заняты другими запросами дольше {self.wait_s:g} с"
+                raise self._refusal(slot, slot.reserved_mb, blockers, why)
+            raise GpuBudgetExceeded(f"Модель «{slot.name}» слишком долго загружается в видеопамять.",
+                                    f"timed out waiting for {slot.name} to load/unload")
+
+    def _refusal(self, slot: GpuSlot, need: int, holders: list[GpuSlot], why: str) -> GpuBudgetExceeded:
+        held = ", ".join(f"«{s.name}» ~{s.reserved_mb} МБ" for s in holders) or "нет"
+        return GpuBudgetExceeded(
+            f"Не хватает видеопамяти: модели «{slot.name}» нужно ~{need} МБ, бюджет {self.budget_mb} МБ "
+            f"({why}; заняты: {held}). Выберите более лёгкие движки или увеличьте gpu.budget_mb.",
+            f"GPU budget exceeded: {slot.name} needs ~{need} MB of {self.budget_mb} MB "
+            f"({', '.join(s.name for s in holders) or 'nothing'} held)")
+
+    # -- load / unload / measurement --------------------------------------------------------
+
+    def _load(self, slot: GpuSlot) -> None:
+        before = self._allocated()
+        t0 = time.perf_counter()
+        slot.model.gpu_load()
+        slot.loads += 1
+        if self.cuda:
+            slot.measured_mb = max(0, (self._allocated() - before) // MB)
+            if slot.measured_mb > slot.estimate_mb:
+                log.warning("GPU engine %s declared %d MB but loading took %d MB",
+                            slot.name, slot.estimate_mb, slot.measured_mb)
+        log.info("GPU engine %s loaded on %s in %.2f s (%d MB counted)", slot.name, self.device,
+                 time.perf_counter() - t0, slot.reserved_mb)
+
+    def _unload(self, slot: GpuSlot) -> None:
+        try:
+            slot.model.gpu_unload()
+            if self.cuda:
+                import torch
+
+                torch.cuda.empty_cache()
+            log.info("GPU engine %s unloaded (least recently used)", slot.name)
+        finally:
+            with self._cond:
+                slot.state = "unloaded"
+                self._cond.notify_all()
+
+    def _allocated(self) -> int:
+        if not self.cuda:
+            return 0
+        import torch
+
+        return int(torch.cuda.memory_allocated(self.device))
+
+    @contextlib.contextmanager
+    def measure_peak(self, slot: GpuSlot) -> Iterator[None]:
+        """Record the VRAM peak of a ``use()`` block (CUDA only; exact when no other engine runs)."""
+        with self._cond:
+            self._running += 1
+            alone = self._running == 1
+        if alone and self.cuda:
+            import torch
+
+            torch.cuda.reset_peak_memory_stats(self.device)
+            base = self._allocated() - slot.measured_mb * MB
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._running -= 1
+                still_alone = self._running == 0
+            if alone and still_alone and self.cuda:
+                import torch
+
+                peak = (int(torch.cuda.max_memory_allocated(self.device)) - base) // MB
+                slot.peak_mb = max(slot.peak_mb, peak)
+
+    # -- reporting --------------------------------------------------------------------------
+
+    @property
+    def used_mb(self) -> int:
+        """Sum counted for engines that are loaded (or being loaded/unloaded) right now."""
+        with self._cond:
+            return sum(s.reserved_mb for s in self._slots.values() if s.state != "unloaded")
+
+    def loaded(self) -> list[str]:
+        """Names of loaded engines, least recently used first."""
+        with self._cond:
+            slots = sorted((s for s in self._slots.values() if s.state == "loaded"), key=lambda s: s.last_used)
+            return [s.name for s in slots]
+
+    def describe(self) -> dict[str, object]:
+        with self._cond:
+            return {"device": self.device, "budget_mb": self.budget_mb, "used_mb": self.used_mb,
+                    "engines": [s.describe() for s in self._slots.values()]}
+
+
+def engine_device(wanted: str, manager: GpuMemoryManager | None = None) -> str:
+    """Where a torch engine with ``device: auto|cpu|cuda`` runs: the manager's GPU, or ``cpu``."""
+    manager = manager or gpu_manager()
+    if wanted == "cuda" and not manager.cuda:
+        raise EngineUnavailable("Движок настроен на видеокарту (device: cuda), но CUDA-видеокарта не найдена.",
+                                f"device=cuda but the GPU manager runs on {manager.device}")
+    return manager.device if wanted != "cpu" and manager.cuda else "cpu"
+
+
+_default: GpuMemoryManager | None = None
+_default_lock = threading.Lock()
+
+
+def gpu_manager() -> GpuMemoryManager:
+    """The process-wide manager (default settings until :func:`configure_gpu` is called)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = GpuMemoryManager()
+        return _default
+
+
+def configure_gpu(settings: Any) -> GpuMemoryManager:
+    """Apply a GpuSettings to the process-wide manager (in place: engines keep their slots)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = GpuMemoryManager.from_settings(settings)
+            return _default
+        manager = _default
+    with manager._cond:
+        manager.budget_mb, manager.wait_s = int(settings.budget_mb), float(settings.wait_s)
+        device = resolve_device(settings.device)
+        if device != manager.device:
+            if any(s.state != "unloaded" for s in manager._slots.values()):
+                raise InputError("Нельзя сменить видеокарту, пока на ней загружены модели.",
+                                 f"cannot move loaded engines from {manager.device} to {device}",
+                                 code="bad_settings")
+            manager.device = device
+    return manager

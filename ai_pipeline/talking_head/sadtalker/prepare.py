@@ -1,0 +1,140 @@
+"""The SadTalker prepare step: an avatar's base loop rendered from the photo, once, offline.
+
+SadTalker animates a photo in two halves: audio -> 3DMM coefficients (ExpNet, PoseVAE, plus the
+Deep3DFaceRecon network that reads the photo's own coefficients) and coefficients -> video (the face
+renderer). An idle base loop needs no audio, so only the renderer is used here:
+
+1. a square crop around the face (from the landmarks we have) resized to the model size;
+2. canonical keypoints of the crop (KPDetector) and its source pose/deltas from MappingNet, fed with
+   neutral coefficients (a front-facing photo with a neutral expression: zeros, the 3DMM mean);
+3. per frame, the same deltas with yaw/pitch/roll from our own idle schedule (``motion.idle_pose``),
+   keypoints transformed, the source volume warped and decoded by the SPADE generator;
+4. pasted back into the 512 px crop with a feathered edge; blinks drawn by our eyelid painter from
+   our blink schedule over the landmarks of each frame (the 3DMM blink lives in ExpNet's
+   coefficients, which an idle loop does not have);
+5. saved as ``<avatar folder>/base_loop_sadtalker.npz``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ai_pipeline.talking_head import landmarks as lm
+from ai_pipeline.talking_head.eyelids import Eyelids
+from ai_pipeline.talking_head.motion import BlinkSchedule
+from ai_pipeline.talking_head.prepare import PreparedFace
+from ai_pipeline.talking_head.sadtalker.networks import RendererConfig
+from ai_pipeline.talking_head.wav2lip.base_loop import BaseLoop, Progress, loop_path
+
+log = logging.getLogger(__name__)
+SEMANTIC_WINDOW = 27  # frames of coefficients MappingNet looks at (SadTalker's semantic_radius 13)
+VRAM_MB = 3500  # 256 px renderer, one frame per call: weights ~0.7 GB + the dense-motion volumes
+
+
+def crop_box(points: np.ndarray, size: int) -> tuple[int, int, int]:
+    """Square (x0, y0, side) around the face with a margin, inside the ``size`` image."""
+    oval = points[list(lm.FACE_OVAL)]
+    (x0, y0), (x1, y1) = oval.min(axis=0), oval.max(axis=0)
+    side = int(min(size, round(1.6 * max(x1 - x0, y1 - y0))))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    left = int(np.clip(round(cx - side / 2), 0, size - side))
+    top = int(np.clip(round(cy - side / 2), 0, size - side))
+    return left, top, side
+
+
+def feather(side: int, margin: float = 0.12) -> np.ndarray:
+    """(side, side, 1) weights: 1 inside, smooth fall to 0 over the outer ``margin`` of the square."""
+    ramp = np.clip(np.minimum(np.arange(side), np.arange(side)[::-1]) / max(margin * side, 1.0), 0, 1)
+    ramp = ramp * ramp * (3 - 2 * ramp)
+    return (ramp[:, None] * ramp[None, :])[..., None].astype(np.float32)
+
+
+class _RendererSlot:
+    """The renderer as a :class:`ai_pipeline.gpu.GpuModel` (loaded for the prepare, then released)."""
+
+    def __init__(self, folder: Path, size: int, config: RendererConfig, device: str) -> None:
+        self.folder, self.size, self.config, self.device = folder, size, config, device
+        self.renderer = None
+
+    def gpu_load(self) -> None:
+        from ai_pipeline.talking_head.sadtalker.checkpoint import load_renderer
+
+        self.renderer = load_renderer(self.folder, self.size, self.config).to(self.device)
+
+    def gpu_unload(self) -> None:
+        self.renderer = None
+
+
+def make_base_loop(face: PreparedFace, folder: Path | None, checkpoint_dir: Path, *, n_frames: int, fps: int,
+                   size: int = 256, seed: int = 0, head_motion: float = 1.0, blink_interval_s: float = 3.5,
+                   device: str = "auto", config: RendererConfig | None = None,
+                   progress: Progress | None = None) -> BaseLoop:
+    """Render, cache (in ``folder`` when given) and return the avatar's SadTalker base loop."""
+    import torch
+
+    from ai_pipeline.gpu import gpu_manager, resolve_device
+    from ai_pipeline.talking_head.sadtalker.motion import idle_pose, transform_keypoints
+
+    report = progress or (lambda f, m: None)
+    report(0.0, "SadTalker: загрузка модели")
+    manager = gpu_manager()
+    dev = manager.device if device == "auto" else resolve_device(device)
+    holder = _RendererSlot(checkpoint_dir, size, config or RendererConfig(), dev)
+    slot = manager.register("sadtalker", holder, estimate_mb=VRAM_MB)
+    left, top, side = crop_box(face.landmarks, face.size)
+    crop = cv2.resize(face.image[top:top + side, left:left + side], (size, size), interpolation=cv2.INTER_AREA)
+    weight = feather(side)
+    frames = np.repeat(face.image[None], n_frames, axis=0)
+    try:
+        with slot.use(), torch.inference_mode():
+            r = holder.renderer
+            assert r is not None
+            src = torch.from_numpy(crop).permute(2, 0, 1)[None].float().div(255).to(dev)
+            coeffs = torch.zeros(1, r.config.coeff_nc, SEMANTIC_WINDOW, device=dev)
+            kp_canonical = r.kp_detector(src)
+            he = r.mapping(coeffs)
+            zero = torch.zeros(1, device=dev)
+            kp_source = transform_keypoints(kp_canonical, he, zero, zero, zero)
+            volume = r.generator.source_volume(src)
+            for i in range(n_frames):
+                yaw, pitch, roll = (torch.tensor([a], device=dev) for a in idle_pose(i, fps, head_motion, seed))
+                kp_driving = transform_keypoints(kp_canonical, he, yaw, pitch, roll)
+                out = r.generator(volume, kp_driving, kp_source)[0].permute(1, 2, 0).float().cpu().numpy()
+                rendered = cv2.resize(np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8), (side, side),
+                                      interpolation=cv2.INTER_CUBIC).astype(np.float32)
+                region = frames[i, top:top + side, left:left + side].astype(np.float32)
+                frames[i, top:top + side, left:left + side] = np.clip(region + weight * (rendered - region) + 0.5,
+                                                                      0, 255).astype(np.uint8)
+                report(0.05 + 0.8 * (i + 1) / n_frames, f"SadTalker: кадр {i + 1} из {n_frames}")
+    finally:
+        manager.unregister("sadtalker")
+    points = _track_landmarks(frames, face.landmarks)
+    report(0.9, "SadTalker: моргание")
+    blinks, eyelids = BlinkSchedule(fps, blink_interval_s, seed), Eyelids(face.image, face.landmarks)
+    for i in range(n_frames):
+        eyelids.paint(frames[i], blinks.amount(i), points[i] - face.landmarks)
+    loop = BaseLoop(frames, points, fps, "sadtalker")
+    if folder is not None:
+        loop.save(loop_path(folder, "sadtalker"))
+    report(1.0, "SadTalker: базовый цикл готов")
+    return loop
+
+
+def _track_landmarks(frames: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """Landmarks of each rendered frame (face mesh); a frame where the mesh fails or jumps implausibly
+    far from the photo's landmarks keeps the previous frame's."""
+    from ai_pipeline.talking_head.landmarks import face_mesh
+
+    scale = float(np.ptp(rest[:, 0]))
+    points = np.empty((len(frames), *rest.shape), np.float32)
+    last = rest
+    for i, frame in enumerate(frames):
+        found = face_mesh(frame)
+        if found is not None and float(np.linalg.norm(found - rest, axis=1).mean()) < 0.15 * scale:
+            last = found
+        points[i] = last
+    return points

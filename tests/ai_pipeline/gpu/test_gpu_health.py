@@ -1,0 +1,42 @@
+"""``/api/health`` gpu block on a machine without a GPU: NVML fails cleanly, the ledger is shown."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from ai_pipeline.gpu import gpu_manager
+from ai_pipeline.gpu.nvml import gpu_info
+from ai_pipeline.runner import Pipeline
+from ai_pipeline.settings import Settings
+from backend.routes.health import router
+from tests.ai_pipeline.gpu.test_memory import SizedModel
+
+
+def test_nvml_reports_unavailable_without_a_driver():
+    info = gpu_info()
+    assert info["available"] is False and info["reason"]
+
+
+def test_health_gpu_block(tmp_path):
+    settings = Settings(data_dir=tmp_path, enhance={"model": "animevideov3-x2"})
+    pipeline = Pipeline(settings)
+    pipeline.load(stages=("talking_head",))
+    app = FastAPI()
+    app.include_router(router)
+    app.state.pipeline, app.state.settings = pipeline, settings
+    slot = gpu_manager().register("test-engine", SizedModel("test-engine", []), 1500)
+    try:
+        with slot.use(), TestClient(app) as client:
+            body = client.get("/api/health").json()
+    finally:
+        gpu_manager().unregister("test-engine")
+        pipeline.close()
+    gpu = body["gpu"]
+    assert gpu["available"] is False and "NVML" in gpu["reason"]
+    assert gpu["device"] == "cpu" and gpu["budget_mb"] == 12288
+    assert gpu["accounted_mb"] >= 1500
+    engine = next(e for e in gpu["engines"] if e["name"] == "test-engine")
+    assert engine["loaded"] and engine["in_use"] and engine["reserved_mb"] == 1500
+    assert body["engines"]["enhance"]["engine"] == "realesrgan_ncnn"
+    assert "realesrgan_ncnn" in body["available_engines"]["enhance"]
