@@ -105,10 +105,14 @@ try {
   if (args.expect && !heard.toLowerCase().includes(args.expect.toLowerCase())) {
     throw new Error(`transcript "${heard}" lacks "${args.expect}"`);
   }
+  // the answer: an assistant item after the question (a new session opens with the greeting), complete
   const reply = page.locator('[data-testid="history-item"][data-role="assistant"]').last();
   await page.waitForFunction(() => {
-    const items = document.querySelectorAll('[data-testid="history-item"][data-role="assistant"]');
-    return items.length && items[items.length - 1].textContent.trim().length > 3;
+    const items = [...document.querySelectorAll('[data-testid="history-item"]')];
+    const asked = items.map((i) => i.dataset.role).lastIndexOf("user");
+    const answers = items.slice(asked + 1).filter((i) => i.dataset.role === "assistant");
+    return asked >= 0 && answers.length && answers.every((i) => i.dataset.pending !== "true")
+      && answers[answers.length - 1].textContent.trim().length > 3;
   }, null, { timeout: T });
   log("reply:", (await reply.innerText()).trim().slice(0, 200));
   await assertPlays("avatar-video", "avatar video during the answer");

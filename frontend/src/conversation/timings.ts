@@ -1,0 +1,34 @@
+/**
+ * The per-stage numbers of a turn (StageTimer.as_dict() of the server: `<stage>_s` seconds spent in a
+ * stage, `<milestone>_s` seconds from the end of the question to the milestone).
+ */
+
+import type { Timings } from "../realtime/protocol";
+
+export interface TimingRow {
+  key: string;
+  label: string;
+  seconds: number | null;
+}
+
+const ROWS: { key: string; label: string; keys: string[] }[] = [
+  { key: "asr", label: "Распознавание речи", keys: ["asr_s"] },
+  { key: "llm", label: "Первый токен LLM", keys: ["first_token_s"] },
+  { key: "tts", label: "Синтез речи", keys: ["tts_s"] },
+  { key: "video", label: "Видео", keys: ["video_s", "talking_head_s", "encode_s"] },
+  { key: "first_segment", label: "Первый фрагмент видео", keys: ["first_segment_s"] },
+  { key: "total", label: "Весь ответ", keys: ["total_s"] },
+];
+
+export function timingRows(timings: Timings | null): TimingRow[] {
+  return ROWS.map(({ key, label, keys }) => {
+    const values = keys.map((k) => timings?.[k]).filter((v): v is number => typeof v === "number");
+    return { key, label, seconds: values.length ? values.reduce((a, b) => a + b, 0) : null };
+  });
+}
+
+export function formatSeconds(seconds: number | null): string {
+  if (seconds === null) return "—";
+  if (seconds < 1) return `${Math.round(seconds * 1000)} мс`;
+  return `${seconds.toFixed(2).replace(".", ",")} с`;
+}

@@ -1,0 +1,98 @@
+/** What each wizard step keeps, so that going back and forth or a failed request loses nothing. */
+import type { AvatarCreated, Gender, VoiceFileReport, VoiceInfo, VoiceReport, VoiceSimilarity } from "../api/types";
+
+export type StepId = "photo" | "voice" | "character" | "prepare" | "test";
+
+export const STEPS: { id: StepId; title: string }[] = [
+  { id: "photo", title: "Фото" },
+  { id: "voice", title: "Голос" },
+  { id: "character", title: "Характер" },
+  { id: "prepare", title: "Подготовка голоса" },
+  { id: "test", title: "Проверка" },
+];
+
+export interface PhotoState {
+  /** The last picked or captured photo (kept for a retry). */
+  file: Blob | null;
+  /** Object URL of `file`, shown while the server checks it. */
+  localUrl: string | null;
+  avatar: AvatarCreated | null;
+  uploading: boolean;
+  progress: number | null;
+  error: string | null;
+}
+
+export interface VoiceState {
+  voice: VoiceInfo | null;
+  /** The report of the whole voice (all files accepted so far). */
+  report: VoiceReport | null;
+  /** Files of the last upload that were refused as a whole (shown under the report). */
+  rejected: VoiceFileReport[];
+  /** Files of the last failed upload, for a retry. */
+  pending: File[];
+  uploading: boolean;
+  progress: number | null;
+  error: string | null;
+  /** The user chose the standard voice. */
+  skipped: boolean;
+}
+
+export interface PersonaForm {
+  name: string;
+  age: string;
+  gender: Gender;
+  temperament: string;
+  interests: string;
+  speech_style: string;
+  greeting: string;
+  notes: string;
+}
+
+export type PersonaErrors = Partial<Record<keyof PersonaForm, string>>;
+
+export interface CharacterState {
+  form: PersonaForm;
+  errors: PersonaErrors;
+  /** Id of the persona once created (later changes replace it). */
+  personaId: number | null;
+  saving: boolean;
+  error: string | null;
+}
+
+export interface PrepareState {
+  status: "idle" | "running" | "done" | "error";
+  /** 0..1 */
+  progress: number;
+  message: string;
+  similarity: VoiceSimilarity | null;
+  error: string | null;
+  /** Voice version the preparation was done for (a new sample upload makes it stale). */
+  preparedVersion: number | null;
+}
+
+export interface TestState {
+  status: "idle" | "running" | "done" | "error";
+  /** 0..1, null when unknown. */
+  progress: number | null;
+  message: string;
+  videoUrl: string | null;
+  error: string | null;
+}
+
+export const initialPhoto: PhotoState = { file: null, localUrl: null, avatar: null, uploading: false, progress: null, error: null };
+
+export const initialVoice: VoiceState = {
+  voice: null, report: null, rejected: [], pending: [], uploading: false, progress: null, error: null, skipped: false,
+};
+
+export const initialForm: PersonaForm = {
+  name: "", age: "", gender: "female", temperament: "", interests: "", speech_style: "", greeting: "", notes: "",
+};
+
+export const initialCharacter: CharacterState = { form: initialForm, errors: {}, personaId: null, saving: false, error: null };
+
+export const initialPrepare: PrepareState = {
+  status: "idle", progress: 0, message: "", similarity: null, error: null, preparedVersion: null,
+};
+
+export const initialTest: TestState = { status: "idle", progress: null, message: "", videoUrl: null, error: null };

@@ -1,0 +1,57 @@
+/** Test helpers: the wizard wired to an in-process server, and walking it to a step. */
+import { render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { expect } from "vitest";
+import { ApiProvider } from "../api/context";
+import { PersonaProvider } from "../state/persona";
+import { errorReply, type TestServer } from "../test/server";
+import { persona, voiceInfo, voiceReport } from "../test/fixtures";
+import { Wizard } from "./Wizard";
+
+export function renderWizard(server: TestServer) {
+  const user = userEvent.setup();
+  const view = render(
+    <ApiProvider client={server.client}>
+      <PersonaProvider>
+        <Wizard />
+      </PersonaProvider>
+    </ApiProvider>,
+  );
+  return { user, ...view };
+}
+
+export const jpeg = () => new File([new Uint8Array(2048).fill(255)], "face.jpg", { type: "image/jpeg" });
+export const wav = (name = "voice.wav", size = 4096) => new File([new Uint8Array(size)], name, { type: "audio/wav" });
+
+/** Handlers for a happy path: avatar, voice (enough), personas. */
+export function happyServer(server: TestServer) {
+  server.on("GET /api/personas", { json: [persona()] });
+  server.on("POST /api/avatars", { json: { avatar_id: "a1", warnings: [], face_px: 256, crop_url: "/api/avatars/a1/crop.png" } });
+  server.on("POST /api/voices", { status: 201, json: { voice: voiceInfo(), report: voiceReport() } });
+  server.on("POST /api/personas", (req) => ({ status: 201, json: persona({ id: 5, ...req.json<object>() }) }));
+  server.on("PUT /api/personas/5", (req) => ({ json: persona({ id: 5, ...req.json<object>() }) }));
+  server.on("GET /api/avatars/a1/crop.png", { body: "png", headers: { "Content-Type": "image/png" } });
+  return server;
+}
+
+export async function passPhoto(user: ReturnType<typeof userEvent.setup>) {
+  await user.upload(screen.getByTestId("photo-input"), jpeg());
+  await screen.findByTestId("photo-preview");
+  await user.click(screen.getByTestId("wizard-next"));
+  await screen.findByTestId("voice-input");
+}
+
+export async function passVoice(user: ReturnType<typeof userEvent.setup>) {
+  await user.upload(screen.getByTestId("voice-input"), [wav()]);
+  await waitFor(() => expect(screen.getByTestId("wizard-next")).toBeEnabled());
+  await user.click(screen.getByTestId("wizard-next"));
+  await screen.findByTestId("persona-name");
+}
+
+export async function fillCharacter(user: ReturnType<typeof userEvent.setup>, name = "Маша", age = "30") {
+  await user.type(screen.getByTestId("persona-name"), name);
+  await user.type(screen.getByTestId("persona-age"), age);
+  await user.type(screen.getByTestId("persona-greeting"), "Привет, я Маша!");
+}
+
+export { errorReply };

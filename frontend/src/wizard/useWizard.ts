@@ -1,0 +1,294 @@
+/**
+ * The wizard's state and actions. Every step keeps its own state here, so going back, a failed
+ * request or a visit to another screen loses no input; requests still running when the wizard
+ * goes away are aborted.
+ */
+import { useCallback, useEffect, useRef, useState } from "react";
+import { useApi } from "../api/context";
+import { ApiError, describeError } from "../api/errors";
+import type { VoicePrepareResult } from "../api/types";
+import { usePersona } from "../state/persona";
+import { navigate } from "../state/route";
+import { greetingOf, toPersonaIn, validatePersona } from "./personaForm";
+import {
+  initialCharacter,
+  initialPhoto,
+  initialPrepare,
+  initialTest,
+  initialVoice,
+  type CharacterState,
+  type PersonaForm,
+  type PhotoState,
+  type PrepareState,
+  type StepId,
+  type TestState,
+  type VoiceState,
+} from "./state";
+
+const ORDER: StepId[] = ["photo", "voice", "character", "prepare", "test"];
+export const POLL_MS = 400;
+
+function objectUrl(blob: Blob): string | null {
+  return typeof URL.createObjectURL === "function" ? URL.createObjectURL(blob) : null;
+}
+
+function revoke(url: string | null): void {
+  if (url?.startsWith("blob:") && typeof URL.revokeObjectURL === "function") URL.revokeObjectURL(url);
+}
+
+function aborted(err: unknown): boolean {
+  return err instanceof ApiError && err.code === "aborted";
+}
+
+export function useWizard(onFinished?: () => void) {
+  const client = useApi();
+  const personas = usePersona();
+  const [step, setStep] = useState<StepId>("photo");
+  const [direction, setDirection] = useState(1);
+  const [photo, setPhoto] = useState<PhotoState>(initialPhoto);
+  const [voice, setVoice] = useState<VoiceState>(initialVoice);
+  const [character, setCharacter] = useState<CharacterState>(initialCharacter);
+  const [prepare, setPrepare] = useState<PrepareState>(initialPrepare);
+  const [test, setTest] = useState<TestState>(initialTest);
+
+  // Latest state for async actions (they must not act on a stale closure).
+  const latest = useRef({ photo, voice, character, prepare, test });
+  latest.current = { photo, voice, character, prepare, test };
+  const controllers = useRef(new Set<AbortController>());
+  const testKey = useRef<string | null>(null);
+
+  const controller = () => {
+    const c = new AbortController();
+    controllers.current.add(c);
+    return c;
+  };
+  const release = (c: AbortController) => controllers.current.delete(c);
+
+  useEffect(() => {
+    const owned = controllers.current;
+    return () => owned.forEach((c) => c.abort());
+  }, []);
+
+  const voiceId = !voice.skipped && voice.voice ? voice.voice.id : null;
+
+  const goTo = useCallback((next: StepId) => {
+    setDirection(ORDER.indexOf(next) >= ORDER.indexOf(step) ? 1 : -1);
+    setStep(next);
+  }, [step]);
+
+  // ---- step 1: photo ---------------------------------------------------------------------------
+
+  const uploadPhoto = useCallback(async (file: Blob) => {
+    revoke(latest.current.photo.localUrl);
+    setPhoto({ file, localUrl: objectUrl(file), avatar: null, uploading: true, progress: 0, error: null });
+    testKey.current = null;
+    const c = controller();
+    try {
+      const avatar = await client.createAvatar(file, { signal: c.signal, onProgress: (p) => setPhoto((s) => ({ ...s, progress: p.fraction })) });
+      setPhoto((s) => (s.file === file ? { ...s, avatar, uploading: false, progress: 1 } : s));
+    } catch (err) {
+      if (!aborted(err)) setPhoto((s) => (s.file === file ? { ...s, uploading: false, error: describeError(err) } : s));
+    } finally {
+      release(c);
+    }
+  }, [client]);
+
+  const retryPhoto = useCallback(() => {
+    const file = latest.current.photo.file;
+    if (file) void uploadPhoto(file);
+  }, [uploadPhoto]);
+
+  // ---- step 2: voice ---------------------------------------------------------------------------
+
+  const uploadVoice = useCallback(async (files: File[]) => {
+    setVoice((s) => ({ ...s, uploading: true, progress: 0, error: null, pending: files, rejected: [], skipped: false }));
+    const existing = latest.current.voice.voice;
+    const c = controller();
+    const options = { signal: c.signal, onProgress: (p: { fraction: number | null }) => setVoice((s) => ({ ...s, progress: p.fraction })) };
+    try {
+      const name = `Голос ${new Date().toLocaleString("ru-RU")}`;
+      const result = existing ? await client.addVoiceSamples(existing.id, files, options) : await client.createVoice(name, files, options);
+      setVoice((s) => ({ ...s, voice: result.voice, report: result.report, pending: [], uploading: false }));
+      testKey.current = null;
+    } catch (err) {
+      if (aborted(err)) return;
+      const retryable = err instanceof ApiError ? err.retryable : true;
+      const rejected = err instanceof ApiError && err.report ? err.report.files : [];
+      setVoice((s) => ({ ...s, uploading: false, error: describeError(err), rejected, pending: retryable ? files : [] }));
+    } finally {
+      release(c);
+    }
+  }, [client]);
+
+  const retryVoice = useCallback(() => {
+    const files = latest.current.voice.pending;
+    if (files.length) void uploadVoice(files);
+  }, [uploadVoice]);
+
+  // ---- step 3: character -----------------------------------------------------------------------
+
+  const changeField = useCallback((field: keyof PersonaForm, value: string) => {
+    setCharacter((s) => {
+      const { [field]: _dropped, ...errors } = s.errors;
+      void _dropped;
+      return { ...s, form: { ...s.form, [field]: value }, errors, error: null };
+    });
+  }, []);
+
+  /** Validate and create (or update) the persona; false when something is wrong. */
+  const saveCharacter = useCallback(async (): Promise<boolean> => {
+    const { character: current, photo: currentPhoto } = latest.current;
+    const errors = validatePersona(current.form);
+    if (Object.keys(errors).length) {
+      setCharacter((s) => ({ ...s, errors, error: "Проверьте поля, отмеченные красным." }));
+      document.getElementById(`persona-${Object.keys(errors)[0]}`)?.focus();
+      return false;
+    }
+    setCharacter((s) => ({ ...s, errors: {}, saving: true, error: null }));
+    try {
+      const body = toPersonaIn(current.form, currentPhoto.avatar?.avatar_id ?? null, voiceId);
+      const saved = current.personaId ? await client.replacePersona(current.personaId, body) : await client.createPersona(body);
+      setCharacter((s) => ({ ...s, personaId: saved.id, saving: false }));
+      void personas.refresh();
+      return true;
+    } catch (err) {
+      setCharacter((s) => ({ ...s, saving: false, error: describeError(err) }));
+      return false;
+    }
+  }, [client, personas, voiceId]);
+
+  // ---- step 4: voice preparation ---------------------------------------------------------------
+
+  const startPrepare = useCallback(async () => {
+    const target = latest.current.voice.voice;
+    if (!target || latest.current.voice.skipped) return;
+    const { prepare: current } = latest.current;
+    if (current.status === "running") return;
+    if (current.status === "done" && current.preparedVersion === target.current_version) return;
+    setPrepare({ ...initialPrepare, status: "running", message: "Запускаем подготовку голоса…" });
+    const c = controller();
+    try {
+      const job = await client.prepareVoiceAndWait(target.id, {
+        intervalMs: POLL_MS,
+        signal: c.signal,
+        onUpdate: (j) => setPrepare((s) => ({ ...s, progress: j.progress, message: j.message || s.message })),
+      });
+      let similarity = (job.result as VoicePrepareResult | undefined)?.similarity ?? null;
+      if (!similarity) similarity = (await client.getVoice(target.id).catch(() => null))?.similarity ?? null;
+      setPrepare({ status: "done", progress: 1, message: job.message || "Голос готов", similarity, error: null, preparedVersion: target.current_version });
+      testKey.current = null;
+    } catch (err) {
+      if (!aborted(err)) setPrepare((s) => ({ ...s, status: "error", error: describeError(err) }));
+    } finally {
+      release(c);
+    }
+  }, [client]);
+
+  // ---- step 5: test render ---------------------------------------------------------------------
+
+  const startTest = useCallback(async (force = false) => {
+    const { photo: p, character: ch, test: current } = latest.current;
+    const greeting = greetingOf(ch.form);
+    const key = `${p.avatar?.avatar_id}|${voiceId}|${greeting}`;
+    if (!force && testKey.current === key && current.status !== "error") return;
+    testKey.current = key;
+    revoke(current.videoUrl);
+    setTest({ status: "running", progress: null, message: "Аватар готовит приветствие…", videoUrl: null, error: null });
+    const c = controller();
+    try {
+      const outcome = await client.render({ avatar_id: p.avatar?.avatar_id, voice_id: voiceId, text: greeting }, { signal: c.signal });
+      let videoUrl: string | null;
+      if (outcome.kind === "video") {
+        videoUrl = objectUrl(outcome.blob);
+      } else {
+        const job = await client.pollJob(outcome.job.job_id, {
+          intervalMs: POLL_MS,
+          signal: c.signal,
+          onUpdate: (j) => setTest((s) => ({ ...s, progress: j.progress, message: j.message || s.message })),
+        });
+        videoUrl = client.url(job.result_url ?? `/api/jobs/${job.id}/result`, true);
+      }
+      if (testKey.current === key) setTest({ status: "done", progress: 1, message: "Готово", videoUrl, error: null });
+    } catch (err) {
+      if (!aborted(err) && testKey.current === key) setTest((s) => ({ ...s, status: "error", error: describeError(err) }));
+    } finally {
+      release(c);
+    }
+  }, [client, voiceId]);
+
+  // ---- navigation ------------------------------------------------------------------------------
+
+  const canNext =
+    step === "photo" ? !!photo.avatar && !photo.uploading
+    : step === "voice" ? !voice.uploading && (voice.skipped || !!voice.report?.enough)
+    : step === "character" ? !character.saving
+    : step === "prepare" ? prepare.status === "done"
+    : false;
+
+  const next = useCallback(async () => {
+    if (step === "photo") goTo("voice");
+    else if (step === "voice") goTo("character");
+    else if (step === "character") {
+      if (!(await saveCharacter())) return;
+      if (voiceId) {
+        goTo("prepare");
+        void startPrepare();
+      } else {
+        goTo("test");
+        void startTest();
+      }
+    } else if (step === "prepare") {
+      goTo("test");
+      void startTest();
+    }
+  }, [step, goTo, saveCharacter, startPrepare, startTest, voiceId]);
+
+  const back = useCallback(() => {
+    if (step === "voice") goTo("photo");
+    else if (step === "character") goTo("voice");
+    else if (step === "prepare") goTo("character");
+    else if (step === "test") goTo(voiceId ? "prepare" : "character");
+  }, [step, goTo, voiceId]);
+
+  const skipVoice = useCallback(() => {
+    setVoice((s) => ({ ...s, skipped: true, error: null }));
+    setDirection(1);
+    setStep("character");
+  }, []);
+
+  const reset = useCallback(() => {
+    controllers.current.forEach((c) => c.abort());
+    revoke(latest.current.photo.localUrl);
+    revoke(latest.current.test.videoUrl);
+    testKey.current = null;
+    setPhoto(initialPhoto);
+    setVoice(initialVoice);
+    setCharacter(initialCharacter);
+    setPrepare(initialPrepare);
+    setTest(initialTest);
+    setDirection(-1);
+    setStep("photo");
+  }, []);
+
+  const finish = useCallback(async () => {
+    const id = latest.current.character.personaId;
+    if (id !== null) {
+      await personas.refresh();
+      personas.select(id);
+    }
+    navigate("talk");
+    reset();
+    onFinished?.();
+  }, [personas, reset, onFinished]);
+
+  return {
+    step, direction, goTo, next, back, canNext, finish,
+    photo, uploadPhoto, retryPhoto,
+    voice, uploadVoice, retryVoice, skipVoice, voiceId,
+    character, changeField,
+    prepare, startPrepare,
+    test, startTest,
+  };
+}
+
+export type WizardModel = ReturnType<typeof useWizard>;
