@@ -36,6 +36,7 @@ describe("character step", () => {
     expect(await screen.findByText("Введите имя.")).toBeInTheDocument();
     expect(screen.getByText("Укажите возраст.")).toBeInTheDocument();
     expect(screen.getByTestId("persona-name")).toHaveAttribute("aria-invalid", "true");
+    expect(screen.getByTestId("persona-name")).toHaveFocus();
     expect(server.calls("POST /api/personas")).toHaveLength(0);
 
     await user.type(screen.getByTestId("persona-name"), "Маша");
