@@ -133,6 +133,7 @@ class Pipeline:
             report(0.7, "Загрузка анимации лица")
             self.head = self._with_fallback("talking_head", self.settings.talking_head, TALKING_HEAD_FALLBACK,
                                             lambda s: build_talking_head(s, self.settings.models_dir))
+            self._avatars.clear()  # prepared by the previous head (its size and state)
         if "talking_head" in stages or "enhance" in stages:
             self.enhancer = self._load_enhancer()  # the caller closes the one it replaces
         report(1.0, "Готово")

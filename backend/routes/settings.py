@@ -86,5 +86,3 @@ async def apply_live(app: Any, new: Settings, stages: list[str]) -> None:
 def _load_stage(pipeline: Any, settings: Settings, stage: str) -> None:
     pipeline.settings = settings
     pipeline.load(stages=(stage,))
-    if stage == "talking_head":
-        pipeline._avatars.clear()  # prepared with the old engine's size and state
