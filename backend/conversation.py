@@ -2,8 +2,9 @@
 
 ``Brain.reply`` stores the user's message, learns facts from it, builds the prompt (persona, rolling
 summary, facts, recent turns within the token budget), streams the LLM's tokens through the reply
-chunker and tags every speakable chunk with an emotion. Whatever was said is stored even when the
-turn is interrupted (barge-in), and older turns are folded into the rolling summary off the hot path.
+chunker and tags every speakable chunk with an emotion. The reply so far is stored before each chunk
+is handed on, so whatever was said survives a barge-in, a crash or a restart at any moment; older turns
+are folded into the rolling summary when the turn ends.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ai_pipeline.settings import Settings
 from ai_pipeline.text.chunker import ReplyChunker
 from ai_pipeline.timing import StageTimer
 from backend.db import Database
-from backend.db.conversations import add_message, get_session, recent_messages, start_session, to_chat
+from backend.db.conversations import add_message, get_session, recent_messages, save_reply, start_session, to_chat
 from backend.db.memory import get_facts, get_summary, remember_facts, set_summary
 from backend.db.personas import get_persona, persona_card
 
@@ -119,6 +120,7 @@ class Brain:
             prompt = await self.db.call(self._prompt, persona_id, session_id, user_text)
         chunker = ReplyChunker(self.settings.chunker)
         said: list[ReplyChunk] = []
+        stored: list[int] = []  # the assistant message's id once its first chunk is stored
         try:
             async with self._llm_lock:
                 tokens = self.llm.stream(prompt.messages)
@@ -127,15 +129,17 @@ class Brain:
                         timer.mark("first_token")
                         for chunk in chunker.push(token.text):
                             said.append(await self._tag(chunk, timer))
+                            await self._store(session_id, said, timer, stored)
                             yield said[-1]
                 finally:
                     await tokens.aclose()  # stops generation on barge-in
             for chunk in chunker.flush():
                 said.append(await self._tag(chunk, timer))
+                await self._store(session_id, said, timer, stored)
                 yield said[-1]
         finally:
             if said:
-                await asyncio.shield(self._remember(persona_id, session_id, said, timer))
+                await asyncio.shield(self._remember(persona_id, session_id, said, timer, stored))
 
     async def _tag(self, chunk: ReplyChunk, timer: StageTimer) -> ReplyChunk:
         with timer.measure("emotion"):
@@ -143,10 +147,17 @@ class Brain:
         timer.mark("first_chunk")
         return ReplyChunk(chunk.text, chunk.speech, chunk.index, result.label)
 
-    async def _remember(self, persona_id: int, session_id: int, said: list[ReplyChunk], timer: StageTimer) -> None:
+    async def _store(self, session_id: int, said: list[ReplyChunk], timer: StageTimer, stored: list[int]) -> None:
+        """Store the reply so far before its newest chunk is handed on: a restart keeps what was said."""
         text = "".join(c.text for c in said).strip()
         emotion = Counter(c.emotion for c in said).most_common(1)[0][0]
-        await self.db.call(add_message, session_id, "assistant", text, emotion=emotion, timings=timer.as_dict())
+        message_id = await self.db.call(save_reply, session_id, stored[0] if stored else None, text,
+                                        emotion=emotion, timings=timer.as_dict())
+        stored[:] = [message_id]
+
+    async def _remember(self, persona_id: int, session_id: int, said: list[ReplyChunk], timer: StageTimer,
+                        stored: list[int]) -> None:
+        await self._store(session_id, said, timer, stored)  # the final timings
         await self.db.call(self._fold_summary, persona_id, session_id)
 
     def _fold_summary(self, db: Session, persona_id: int, session_id: int) -> None:

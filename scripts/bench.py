@@ -7,7 +7,9 @@ to the first rendered frames, and peak resident memory. Also an audio-driven run
 the talking head + encoder alone.
 
 asr: WER/CER and real-time factor on the committed Russian test set (tests/data/asr), a ~5 s clip,
-and the streaming recogniser's end-of-speech -> final-text latency.
+the streaming recogniser's end-of-speech -> final-text latency, and silero VAD's cost per window.
+
+tts: each light TTS engine, warm: per-sentence wall time and real-time factor (short, medium, long).
 
 llm: the default persona answers a few questions with its prefix cache warm: time to the first
 speakable clause (what TTS can start on), tokens/s, prompt vs evaluated tokens.
@@ -143,7 +145,7 @@ def bench_asr() -> dict[str, object]:
     out = {"bench": "asr", "engine": pipeline.asr.describe(), "load_s": round(load_s, 3), "per_voice": per_voice,
            "clip_5s": {"audio_s": round(len(five) / 16000, 2), "wall_s": round(five_wall, 3),
                        "rtf": round(five_wall / (len(five) / 16000), 3)},
-           "streaming": _bench_streaming(pipeline, audio[refs[1]["file"]]),
+           "streaming": _bench_streaming(pipeline, audio[refs[1]["file"]]), "vad": _bench_vad(),
            "targets": "rtf <= 0.3 on 5 s clips; wer <= 0.25 on clear speech",
            "clips": clips, "peak_rss_mb": round(_peak_rss_mb(), 1)}
     pipeline.close()
@@ -174,6 +176,58 @@ def _bench_streaming(pipeline: Pipeline, speech: np.ndarray) -> dict[str, object
                 "end_of_speech_to_final_s": round(final.latency_s, 3), "text": final.transcript.text}
 
     return asyncio.run(run())
+
+
+def _bench_vad() -> dict[str, object]:
+    """silero VAD cost per 32 ms window, one window at a time (live) and batched (whole files)."""
+    from ai_pipeline.asr.vad import WINDOW, SileroVAD
+
+    vad = SileroVAD()
+    audio = np.random.default_rng(0).normal(0, 0.1, 16000 * 10).astype(np.float32)
+    windows = audio[: 100 * WINDOW].reshape(-1, WINDOW)
+    vad.reset()
+    t0 = time.perf_counter()
+    for window in windows:
+        vad.probability(window)
+    one_ms = (time.perf_counter() - t0) / len(windows) * 1000
+    t0 = time.perf_counter()
+    count = vad.probabilities(audio).size
+    batched_ms = (time.perf_counter() - t0) / count * 1000
+    return {"window_ms": WINDOW / 16, "per_window_ms_streaming": round(one_ms, 3),
+            "per_window_ms_batched": round(batched_ms, 3), "target": "streaming < 3.2 ms (a tenth of real time)"}
+
+
+def bench_tts(runs: int) -> dict[str, object]:
+    """Warm per-sentence latency and real-time factor of each light TTS engine (what a reply chunk waits for)."""
+    from ai_pipeline.settings import EspeakSettings, FestivalSettings
+    from ai_pipeline.tts.espeak import EspeakTTS
+    from ai_pipeline.tts.festival import FestivalTTS
+
+    sentences = ["Завтра мы поедем на дачу к бабушке.", "Привет!", "Я люблю рисовать, читать книги про космос "
+                 "и гулять с собакой, а ещё кататься на велосипеде."]
+    out: dict[str, object] = {"bench": "tts", "runs": runs, "engines": {}}
+    for name, engine in (("festival", FestivalTTS(FestivalSettings())), ("espeak", EspeakTTS(EspeakSettings()))):
+        t0 = time.perf_counter()
+        engine.load()
+        load_s = time.perf_counter() - t0
+        engine.synthesize_sentence("Сегодня хорошая погода, пойдём гулять.")  # warm
+        rows = []
+        for text in sentences:
+            walls, duration = [], 0.0
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                chunk = engine.synthesize_sentence(text)
+                walls.append(time.perf_counter() - t0)
+                duration = chunk.duration
+            wall = float(np.median(walls))
+            rows.append({"chars": len(text), "audio_s": round(duration, 2), "wall_s": round(wall, 3),
+                         "rtf": round(wall / duration, 3)})
+        engine.close()
+        out["engines"][name] = {"load_s": round(load_s, 3), "sentences": rows}  # type: ignore[index]
+        _progress(f"tts {name}: {rows}")
+    out["target"] = "a warm sentence in < 0.5 s and < 1/5 of its duration"
+    out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    return out
 
 
 QUESTIONS = ["Привет! Как тебя зовут?", "А что ты любишь делать после школы?",
@@ -421,12 +475,12 @@ def _joined(chunks: list) -> AudioChunk:  # type: ignore[type-arg]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["render", "asr", "llm", "turn", "enhance", "voice"])
+    parser.add_argument("what", choices=["render", "asr", "llm", "turn", "enhance", "voice", "tts"])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     result = {"render": lambda: bench_render(args.runs), "asr": bench_asr, "llm": bench_llm,
               "turn": lambda: bench_turn(args.runs), "enhance": lambda: bench_enhance(args.runs),
-              "voice": bench_voice}[args.what]()
+              "voice": bench_voice, "tts": lambda: bench_tts(args.runs)}[args.what]()
     print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
 

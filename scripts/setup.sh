@@ -48,7 +48,7 @@ step 2 "virtual environment .venv"
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-"${PIP[@]}" install -U pip wheel 'setuptools<81'
+"${PIP[@]}" install pip==26.3 wheel==0.48.0 setuptools==80.10.2  # the lock's versions (a test checks)
 fi
 
 if wants torch; then
@@ -57,7 +57,9 @@ step 3 "torch==2.13.0 (CPU) first, so nothing pulls CUDA wheels"
 fi
 
 if wants deps; then
-step 4 "Python dependencies (requirements.txt) and the project"
+step 4 "Python dependencies (the lock: requirements.txt) and the project"
+# requirements.txt pins every package at one exact version (generated from requirements.in by
+# scripts/lock.sh), so a new release on PyPI cannot change what gets installed.
 # llama-cpp-python has no prebuilt wheel: build it portable (the native build enables AMX code that
 # crashes on some CPUs); pip caches the built wheel, so re-runs are fast
 CMAKE_ARGS="-DGGML_NATIVE=OFF" "${PIP[@]}" install -r requirements.txt
@@ -82,12 +84,15 @@ step 6 "default avatar (face detection, alignment, landmarks; cached in data/ava
 fi
 
 if wants frontend; then
-step 7 "web app (frontend/: npm install + vite build -> frontend/dist)"
+step 7 "web app (frontend/: npm ci from package-lock.json + vite build -> frontend/dist)"
 if ! command -v npm >/dev/null; then
   echo "npm not found: install Node.js 20 (https://nodejs.org or your distribution's nodejs 20 package)" >&2
   exit 1
 fi
-(cd frontend && npm install --no-audit --no-fund --loglevel=error && npm run build --silent)
+# npm ci installs exactly package-lock.json (which lists every platform's native binaries); skip it when
+# node_modules already matches the lock, so re-runs stay fast
+(cd frontend && { [ node_modules/.package-lock.json -nt package-lock.json ] \
+   || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent)
 fi
 
 echo

@@ -86,6 +86,26 @@ def add_message(db: Session, session_id: int, role: str, text: str, *, emotion: 
     return message
 
 
+def save_reply(db: Session, session_id: int, message_id: int | None, text: str, *, emotion: str | None = None,
+               timings: dict[str, float] | None = None) -> int:
+    """Store the avatar's reply so far: a new assistant message, or ``message_id`` updated. Returns its id.
+
+    Called before each reply chunk goes out, so what was said survives any interruption or restart."""
+    if message_id is None:
+        message = add_message(db, session_id, "assistant", text, emotion=emotion, timings=timings)
+        return message.id
+    message = db.get(Message, message_id)
+    if message is None or message.session_id != session_id or message.role != "assistant":
+        raise NotFound("Сообщение не найдено.", f"assistant message {message_id} of session {session_id} not found")
+    text = text.strip()
+    if not text or len(text) > MAX_MESSAGE_CHARS:
+        raise InputError(f"Сообщение должно быть непустым и не длиннее {MAX_MESSAGE_CHARS} символов.",
+                         "empty or too long message", code="bad_message")
+    message.text, message.emotion, message.timings = text, emotion, timings
+    db.commit()
+    return message.id
+
+
 def recent_messages(db: Session, session_id: int, *, limit: int = 12, after_id: int | None = None,
                     budget_tokens: int | None = None,
                     count_tokens: Callable[[str], int] | None = None) -> list[Message]:

@@ -24,6 +24,7 @@ from ai_pipeline.registry import build_asr
 from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import FasterWhisperSettings, FestivalSettings, OpenAIWhisperSettings, Settings
 from ai_pipeline.tts.festival import FestivalTTS
+from tests.devices import cuda_available, expected_device
 
 SENTENCES = ("Мне нужно купить хлеб, молоко и немного сыра.", "Вчера вечером мы смотрели новый фильм про собак.")
 REFERENCE = " ".join(SENTENCES)
@@ -172,7 +173,8 @@ class TestOpenAIWhisper:
         _assert_well_formed(t, speech)
         assert t.language == "ru"  # forced, not detected
         info = asr.describe()
-        assert info["checkpoint"] == str(tiny_checkpoint) and info["device"] == "cpu" and info["fp16"] is False
+        assert info["checkpoint"] == str(tiny_checkpoint)
+        assert info["device"] == expected_device() and info["fp16"] is cuda_available()  # fp16 on CUDA only
         assert info["dims"]["n_audio_state"] == 64
 
     def test_checkpoint_by_name_beam_search_and_detection(self, tiny_checkpoint: Path, speech: np.ndarray) -> None:

@@ -141,15 +141,16 @@ def test_too_short_audio(tmp_path: Path) -> None:
 
 def test_too_long_audio_stops_early(tmp_path: Path) -> None:
     path = tone(tmp_path / "long.ogg", 16000, 1, ["-c:a", "libvorbis"], seconds=600)
-    started = time.perf_counter()
+    # CPU time of this process, not wall time: other load on the machine does not move it
+    started = time.process_time()
     with pytest.raises(InputTooLarge) as error:
         decode_audio(path, max_seconds=3)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert error.value.code == "audio_too_long" and "3 с" in error.value.message_ru
-    started = time.perf_counter()
+    started = time.process_time()
     decode_audio(path)
-    full = time.perf_counter() - started
-    assert elapsed < full / 5, f"stopping at 3 s took {elapsed:.3f} s, the whole 10 min {full:.3f} s"
+    full = time.process_time() - started
+    assert elapsed < full / 5, f"stopping at 3 s took {elapsed:.3f} s of CPU, the whole 10 min {full:.3f} s"
 
 
 # --- images ------------------------------------------------------------------------------------
@@ -264,10 +265,11 @@ def test_decompression_bomb_is_rejected_before_decoding() -> None:
     header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
     idat = chunk(b"IDAT", zlib.compress(b"\0" * 1000))
     bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + idat + chunk(b"IEND", b"")
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(InputTooLarge) as error:
         load_image(bomb)
-    assert error.value.code == "image_too_large" and time.perf_counter() - started < 1.0
+    # decoding 10^10 pixels would take minutes of CPU (or run out of memory first); refusing takes milliseconds
+    assert error.value.code == "image_too_large" and time.process_time() - started < 5.0
 
 
 def test_png_and_jpeg_encoders_round_trip() -> None:

@@ -186,22 +186,6 @@ def test_clones_share_the_model_but_not_the_state(vad: SileroVAD, say) -> None:
     np.testing.assert_allclose([q for _, q in interleaved], vad.probabilities(quiet), atol=1e-5)
 
 
-def test_vad_cost_per_window(vad: SileroVAD) -> None:
-    audio = noise(10.0)
-    windows = audio[: 100 * WINDOW].reshape(-1, WINDOW)
-    vad.reset()
-    started = time.perf_counter()
-    for window in windows:
-        vad.probability(window)
-    streaming_ms = (time.perf_counter() - started) / len(windows) * 1000
-    started = time.perf_counter()
-    count = vad.probabilities(audio).size
-    batched_ms = (time.perf_counter() - started) / count * 1000
-    vad.reset()
-    print(f"silero VAD per 32 ms window: {streaming_ms:.3f} ms one by one, {batched_ms:.3f} ms batched")
-    assert streaming_ms < 3.2  # under a tenth of real time even on a loaded machine
-
-
 def test_trim_silence(vad: SileroVAD, say) -> None:
     speech = say(SECOND)
     lead = 0.7

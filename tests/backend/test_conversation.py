@@ -79,6 +79,34 @@ def test_barge_in_stops_generation_and_keeps_what_was_said(db_url, engines, sett
     db.close()
 
 
+def test_each_chunk_is_stored_before_it_is_handed_on(db_url, engines, settings):
+    """While the reply is suspended after a chunk (as if the process died there), the database has it."""
+    db, brain = make_brain(db_url, engines, settings)
+    session = asyncio.run(brain.open_session(1))
+
+    async def suspended():
+        stream = brain.reply(1, session, "Расскажи длинную сказку про кота и собаку.")
+        seen, snapshots = [], []
+        try:
+            async for chunk in stream:
+                seen.append(chunk)
+                # the generator is parked right after yielding: nothing else runs before this read
+                stored = await db.call(recent_messages, session, limit=10)
+                snapshots.append([(m.role, m.text) for m in stored])
+                if len(seen) == 2:
+                    break
+        finally:
+            await stream.aclose()
+        return seen, snapshots
+
+    seen, snapshots = asyncio.run(suspended())
+    assert len(seen) == 2, "the reply has at least two chunks"
+    for n, snapshot in enumerate(snapshots, start=1):
+        assert [role for role, _ in snapshot] == ["user", "assistant"], "one assistant message, updated in place"
+        assert snapshot[1][1] == "".join(c.text for c in seen[:n]).strip()
+    db.close()
+
+
 def test_warm_prefix_makes_the_next_turn_cheap(db_url, engines, settings):
     db, brain = make_brain(db_url, engines, settings)
     session = asyncio.run(brain.open_session(1))

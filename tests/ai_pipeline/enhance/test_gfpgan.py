@@ -13,6 +13,7 @@ from ai_pipeline.errors import EngineUnavailable
 from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import GfpganSettings, Settings
 from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
+from tests.devices import cuda_available
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,8 @@ def test_ffhq_framing_of_the_prepared_face(face):
 def test_engine_restores_the_face_region(face, small_checkpoint):
     engine = GfpganEngine(GfpganSettings(checkpoint=small_checkpoint, strength=1.0))
     engine.load()
-    assert engine.describe()["device"] == "cpu"
+    info = engine.describe()  # auto: the GPU in fp16 where there is one
+    assert (info["device"], info["precision"]) == (("cuda:0", "fp16") if cuda_available() else ("cpu", "fp32"))
     frames = np.stack([face.image, face.image])
     region = engine.region_for(face.landmarks, (512, 512))
     out = engine.enhance(frames, region)

@@ -13,6 +13,7 @@ from ai_pipeline.enhance.realesrgan_ncnn import RealEsrganNcnn, find_model, pack
 from ai_pipeline.enhance.realesrgan_torch import RealEsrganTorch
 from ai_pipeline.errors import EngineUnavailable
 from ai_pipeline.settings import RealEsrganNcnnSettings, RealEsrganTorchSettings
+from tests.devices import cuda_available
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +37,15 @@ def test_converted_weights_have_the_published_layout(model, params):
 @pytest.mark.parametrize("model", ["animevideov3-x2", "animevideov3-x4", "x4plus-anime"])
 def test_torch_matches_ncnn_on_a_real_face(crop, model):
     ncnn_engine = RealEsrganNcnn(RealEsrganNcnnSettings(model=model))
-    torch_engine = RealEsrganTorch(RealEsrganTorchSettings(model=model, batch_size=2))
+    # fp32 on every device: the same network and weights as ncnn's, so the same pixels (fp16 is tests/gpu's)
+    torch_engine = RealEsrganTorch(RealEsrganTorchSettings(model=model, batch_size=2, precision="fp32"))
     ncnn_engine.load(), torch_engine.load()
     a = ncnn_engine.upscale(crop)
     b = torch_engine.upscale_many(np.stack([crop, crop]))
     assert b.shape == (2, *a.shape) and np.array_equal(b[0], b[1])
     diff = np.abs(a.astype(int) - b[0].astype(int))
     assert diff.mean() < (0.5 if model != "animevideov3-x2" else 1.5) and np.percentile(diff, 99) <= 2
-    assert torch_engine.describe()["device"] == "cpu"
+    assert torch_engine.describe()["device"] == ("cuda:0" if cuda_available() else "cpu")
 
 
 def test_official_pth_layout_loads_through_the_engine(tmp_path, crop):
