@@ -200,7 +200,7 @@ class Wav2LipSettings(_Strict):
     engine: Literal["wav2lip"] = "wav2lip"
     checkpoint: Path = Path("wav2lip/wav2lip_gan.pth")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: fp16 on CUDA, bf16 autocast on CPU
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: fp16 on CUDA; on CPU bf16 if native, else fp32
     batch_size: int = Field(16, ge=1, le=128)  # frames per generator call (and per FrameBatch)
     size: int = Field(512, ge=128, le=1024)
     fps: int = Field(25, ge=10, le=60)

@@ -58,8 +58,8 @@ fi
 
 if wants deps; then
 step 4 "Python dependencies (the lock: requirements.txt) and the project"
-# requirements.txt pins every package at one exact version (generated from requirements.in by
-# scripts/lock.sh), so a new release on PyPI cannot change what gets installed.
+# requirements.txt pins every package at one exact version (generated from requirements.in by lock.sh
+# beside this script), so a new release on PyPI cannot change what gets installed.
 # llama-cpp-python has no prebuilt wheel: build it portable (the native build enables AMX code that
 # crashes on some CPUs); pip caches the built wheel, so re-runs are fast
 CMAKE_ARGS="-DGGML_NATIVE=OFF" "${PIP[@]}" install -r requirements.txt
