@@ -120,7 +120,7 @@ class Brain:
             prompt = await self.db.call(self._prompt, persona_id, session_id, user_text)
         chunker = ReplyChunker(self.settings.chunker)
         said: list[ReplyChunk] = []
-        stored: list[int] = []  # the assistant message's id once its first chunk is stored
+        message_id: int | None = None  # the assistant message, once its first chunk is stored
         try:
             async with self._llm_lock:
                 tokens = self.llm.stream(prompt.messages)
@@ -129,17 +129,17 @@ class Brain:
                         timer.mark("first_token")
                         for chunk in chunker.push(token.text):
                             said.append(await self._tag(chunk, timer))
-                            await self._store(session_id, said, timer, stored)
+                            message_id = await self._store(session_id, said, timer, message_id)
                             yield said[-1]
                 finally:
                     await tokens.aclose()  # stops generation on barge-in
             for chunk in chunker.flush():
                 said.append(await self._tag(chunk, timer))
-                await self._store(session_id, said, timer, stored)
+                message_id = await self._store(session_id, said, timer, message_id)
                 yield said[-1]
         finally:
             if said:
-                await asyncio.shield(self._remember(persona_id, session_id, said, timer, stored))
+                await asyncio.shield(self._remember(persona_id, session_id, said, timer, message_id))
 
     async def _tag(self, chunk: ReplyChunk, timer: StageTimer) -> ReplyChunk:
         with timer.measure("emotion"):
@@ -147,17 +147,17 @@ class Brain:
         timer.mark("first_chunk")
         return ReplyChunk(chunk.text, chunk.speech, chunk.index, result.label)
 
-    async def _store(self, session_id: int, said: list[ReplyChunk], timer: StageTimer, stored: list[int]) -> None:
-        """Store the reply so far before its newest chunk is handed on: a restart keeps what was said."""
+    async def _store(self, session_id: int, said: list[ReplyChunk], timer: StageTimer,
+                     message_id: int | None) -> int:
+        """Store the reply so far before its newest chunk is handed on (a restart keeps what was said);
+        returns the assistant message's id."""
         text = "".join(c.text for c in said).strip()
         emotion = Counter(c.emotion for c in said).most_common(1)[0][0]
-        message_id = await self.db.call(save_reply, session_id, stored[0] if stored else None, text,
-                                        emotion=emotion, timings=timer.as_dict())
-        stored[:] = [message_id]
+        return await self.db.call(save_reply, session_id, message_id, text, emotion=emotion, timings=timer.as_dict())
 
     async def _remember(self, persona_id: int, session_id: int, said: list[ReplyChunk], timer: StageTimer,
-                        stored: list[int]) -> None:
-        await self._store(session_id, said, timer, stored)  # the final timings
+                        message_id: int | None) -> None:
+        await self._store(session_id, said, timer, message_id)  # the final timings
         await self.db.call(self._fold_summary, persona_id, session_id)
 
     def _fold_summary(self, db: Session, persona_id: int, session_id: int) -> None:

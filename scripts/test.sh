@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up (idempotent) and run every test with real engines: the web app's unit tests (Vitest), then
 # pytest, which includes the end-to-end test in a real Chromium against the real server (and, on a
-# machine with a CUDA GPU, the heavy engines on CUDA: tests/gpu).
+# machine with a CUDA GPU, the heavy engines on CUDA: tests/gpu, selected by tests/conftest.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,8 +11,4 @@ if ! command -v chromium >/dev/null; then  # the browser of the end-to-end test 
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium
 fi
 (cd frontend && npm test --silent)
-# tests/gpu (marker `gpu`) run the heavy engines on CUDA when torch sees a GPU; elsewhere they are skipped
-if .venv/bin/python -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
-  echo "[test] CUDA device found: tests/gpu run the heavy engines on it"
-fi
 exec .venv/bin/python -m pytest "$@"

@@ -73,10 +73,7 @@ def add_message(db: Session, session_id: int, role: str, text: str, *, emotion: 
     if role not in ROLES:
         raise InputError("Неизвестная роль сообщения.", f"role must be one of {ROLES}, got {role!r}",
                          code="bad_message")
-    text = text.strip()
-    if not text or len(text) > MAX_MESSAGE_CHARS:
-        raise InputError(f"Сообщение должно быть непустым и не длиннее {MAX_MESSAGE_CHARS} символов.",
-                         "empty or too long message", code="bad_message")
+    text = _message_text(text)
     session = get_session(db, session_id)
     if role == "user" and session.title is None:
         session.title = text[:TITLE_CHARS].rstrip() + ("…" if len(text) > TITLE_CHARS else "")
@@ -97,13 +94,17 @@ def save_reply(db: Session, session_id: int, message_id: int | None, text: str, 
     message = db.get(Message, message_id)
     if message is None or message.session_id != session_id or message.role != "assistant":
         raise NotFound("Сообщение не найдено.", f"assistant message {message_id} of session {session_id} not found")
+    message.text, message.emotion, message.timings = _message_text(text), emotion, timings
+    db.commit()
+    return message.id
+
+
+def _message_text(text: str) -> str:
     text = text.strip()
     if not text or len(text) > MAX_MESSAGE_CHARS:
         raise InputError(f"Сообщение должно быть непустым и не длиннее {MAX_MESSAGE_CHARS} символов.",
                          "empty or too long message", code="bad_message")
-    message.text, message.emotion, message.timings = text, emotion, timings
-    db.commit()
-    return message.id
+    return text
 
 
 def recent_messages(db: Session, session_id: int, *, limit: int = 12, after_id: int | None = None,

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from ai_pipeline.registry import build_emotion, build_llm
-from ai_pipeline.settings import MemorySettings, Settings
+from ai_pipeline.settings import ChunkerSettings, MemorySettings, Settings
 from backend.conversation import Brain, collect_reply
 from backend.db import init_db
 from backend.db.conversations import add_message, recent_messages
@@ -81,7 +81,9 @@ def test_barge_in_stops_generation_and_keeps_what_was_said(db_url, engines, sett
 
 def test_each_chunk_is_stored_before_it_is_handed_on(db_url, engines, settings):
     """While the reply is suspended after a chunk (as if the process died there), the database has it."""
-    db, brain = make_brain(db_url, engines, settings)
+    # short chunks (at most 40 characters), so that 40 tokens of a story always make several
+    chunky = settings.model_copy(update={"chunker": ChunkerSettings(first_min_chars=1, min_chars=1, max_chars=40)})
+    db, brain = make_brain(db_url, engines, chunky)
     session = asyncio.run(brain.open_session(1))
 
     async def suspended():

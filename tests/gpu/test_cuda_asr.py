@@ -34,8 +34,8 @@ def _encoder_features(asr: OpenAIWhisperASR, samples: np.ndarray) -> torch.Tenso
     """The encoder's features of ``samples`` as the engine computes them (its loaded model on its
     device, fp16 input on CUDA as in its transcribe), moved to the CPU as float32.
 
-    Only the encoder is compared: the tiny checkpoint's decoder positional embedding is whatever
-    ``torch.empty`` held when it was written (openai-whisper leaves it for the checkpoint to fill).
+    Only the encoder is compared: the random decoder's text is noise, and greedy decoding turns the
+    smallest fp16 difference into another token.
     """
     import whisper
 
