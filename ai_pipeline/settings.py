@@ -316,6 +316,7 @@ class LimitSettings(_Strict):
     job_audio_seconds: float = Field(30.0, gt=0)
     max_voice_files: int = Field(40, ge=1)  # voice samples per upload request
     max_voice_mb: float = Field(200.0, gt=0)  # all voice samples of one request together
+    max_json_kb: int = Field(256, ge=1)  # any request body that is not an upload (chat, personas, settings)
 
 
 class ServerSettings(_Strict):
@@ -325,6 +326,9 @@ class ServerSettings(_Strict):
     cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000",
                                                              "http://127.0.0.1:5173", "http://localhost:5173"])
     web_dir: Path = REPO_ROOT / "frontend" / "dist"  # the built web app, served at /
+    # Host names that may reach the server besides loopback and the bound address (DNS rebinding
+    # guard); "*" allows any host
+    allowed_hosts: list[str] = Field(default_factory=list)
 
 
 class RedisSettings(_Strict):

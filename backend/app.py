@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 import socketio
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from ai_pipeline import __version__
 from ai_pipeline.asr.vad import SileroVAD
@@ -22,7 +23,8 @@ from backend.conversation import Brain
 from backend.db import init_db
 from backend.db.personas import first_persona_id
 from backend.db.seed import seed_default_persona
-from backend.errors import install_error_handlers, install_token_check
+from backend.edge import guard, install_edge
+from backend.errors import install_error_handlers
 from backend.jobs import JobStore
 from backend.realtime.redis_link import connect_redis
 from backend.realtime.server import Services, create_sio
@@ -81,8 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.reloading = {}
     install_error_handlers(app)
     mount_web(app, settings.server.web_dir)  # "/" and every non-API path: the built web app
-    if settings.server.token:
-        install_token_check(app, settings.server.token)
+    install_edge(app, settings)  # host, origin, token, body size: before anything else runs
     app.include_router(health.router)
     app.include_router(render.router)
     app.include_router(avatars.router)
@@ -94,8 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def create_server(settings: Settings | None = None) -> socketio.ASGIApp:
+def create_server(settings: Settings | None = None) -> ASGIApp:
     """REST + the Socket.IO conversation namespace (``/conversation``) in one ASGI app."""
     settings = settings or Settings()
     app = create_app(settings)
-    return socketio.ASGIApp(create_sio(settings, app.state.services), other_asgi_app=app)
+    return guard(socketio.ASGIApp(create_sio(settings, app.state.services), other_asgi_app=app), settings)

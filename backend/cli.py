@@ -172,7 +172,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if host not in LOOPBACK and not settings.server.token:
         raise InputError("Для доступа не только с этого компьютера задайте токен: AVATAR_SERVER__TOKEN=...",
                          "Binding a non-loopback address requires AVATAR_SERVER__TOKEN.", code="token_required")
-    uvicorn.run(create_server(settings), host=host, port=port, log_level="info")
+    bound = settings.model_copy(update={"server": settings.server.model_copy(update={"host": host, "port": port})})
+    uvicorn.run(create_server(bound), host=host, port=port, log_level="info")  # the bound host is allowed
     return 0
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,6 +14,7 @@ from starlette.exceptions import HTTPException
 from ai_pipeline.errors import AvatarError
 
 log = logging.getLogger(__name__)
+QUOTE_CHARS = 300  # the most of a request's input an error body quotes
 
 
 def error_response(status: int, code: str, message: str, detail: str = "") -> JSONResponse:
@@ -21,31 +24,29 @@ def error_response(status: int, code: str, message: str, detail: str = "") -> JS
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AvatarError)
     async def avatar_error(_: Request, exc: AvatarError) -> JSONResponse:
-        return error_response(exc.http_status, exc.code, exc.message_ru, exc.message_en)
+        return error_response(exc.http_status, exc.code, clip(exc.message_ru, 2 * QUOTE_CHARS), clip(exc.message_en))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
-        return error_response(422, "bad_request", f"Неверный запрос: проверьте поля ({fields}).", str(exc.errors()))
+        errors = exc.errors()
+        fields = clip(", ".join(_loc(e) for e in errors), 200)
+        detail = "; ".join(f"{_loc(e)}: {e.get('msg', '')} (input: {clip(repr(e.get('input')), 80)})" for e in errors)
+        return error_response(422, "bad_request", f"Неверный запрос: проверьте поля ({fields}).", clip(detail))
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return error_response(exc.status_code, "http_error", str(exc.detail))
+        return error_response(exc.status_code, "http_error", clip(str(exc.detail)))
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return error_response(500, "internal_error", "Внутренняя ошибка сервера.", repr(exc))
+        return error_response(500, "internal_error", "Внутренняя ошибка сервера.", clip(repr(exc)))
 
 
-def install_token_check(app: FastAPI, token: str) -> None:
-    """Require ``Authorization: Bearer <token>`` (or ``?token=``) on every API call but health."""
+def clip(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters: error bodies never echo a large input back."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
-    @app.middleware("http")
-    async def check(request: Request, call_next):  # type: ignore[no-untyped-def]
-        path = request.url.path
-        if path.startswith("/api/") and path != "/api/health":
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if given != token and request.query_params.get("token") != token:
-                return error_response(401, "unauthorized", "Нужен токен доступа.", "Missing or wrong token.")
-        return await call_next(request)
+
+def _loc(error: Mapping[str, Any]) -> str:
+    return ".".join(clip(str(p), 40) for p in error.get("loc", ()))

@@ -15,6 +15,7 @@ import numpy as np
 
 from ai_pipeline.chunks import Transcript
 from ai_pipeline.engine import Engine
+from ai_pipeline.asr.languages import check_language
 from ai_pipeline.errors import InputError
 
 SAMPLE_RATE = 16000
@@ -37,4 +38,4 @@ class ASREngine(Engine):
         return samples
 
     async def atranscribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
-        return await asyncio.to_thread(self.transcribe, self.check(samples), language=language)
+        return await asyncio.to_thread(self.transcribe, self.check(samples), language=check_language(language))

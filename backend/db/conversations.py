@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ai_pipeline.chunks import ChatMessage
 from ai_pipeline.errors import InputError
 from backend.db.errors import NotFound
+from backend.db.ids import MAX_ID, valid_id
 from backend.db.models import ConversationSession, Message
 from backend.db.personas import get_persona
 
@@ -46,7 +47,7 @@ def start_session(db: Session, persona_id: int, title: str | None = None) -> Con
 
 def get_session(db: Session, session_id: int) -> ConversationSession:
     """The session, or ``NotFound``."""
-    session = db.get(ConversationSession, session_id)
+    session = db.get(ConversationSession, session_id) if valid_id(session_id) else None
     if session is None:
         raise NotFound("Разговор не найден.", f"session {session_id} not found")
     return session
@@ -134,7 +135,9 @@ def messages_page(db: Session, session_id: int, *, before_id: int | None = None,
     """One page of history going back in time: (messages oldest first, ``before_id`` of the next page or None)."""
     get_session(db, session_id)
     query = select(Message).where(Message.session_id == session_id)
-    if before_id is not None:
+    if before_id is not None and before_id < 1:
+        return [], None  # no id is below 1
+    if before_id is not None and before_id <= MAX_ID:  # every id is below a larger one
         query = query.where(Message.id < before_id)
     rows = list(db.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
     more = len(rows) > limit

@@ -6,6 +6,7 @@ Every function takes an ORM ``Session`` and commits its own work, so one call is
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,9 +16,12 @@ from sqlalchemy.orm import Session
 from ai_pipeline.errors import InputError
 from ai_pipeline.llm.prompt import PersonaCard
 from backend.db.errors import NotFound
+from backend.db.ids import valid_id
 from backend.db.models import Persona
 
 NAME_CHARS = (1, 60)
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})  # U+200B-D, U+2060, U+FEFF are Cf
+BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")  # fillers that print as nothing
 AGE_RANGE = (1, 120)
 GENDERS = ("female", "male")
 LANGUAGES = ("ru",)
@@ -25,9 +29,23 @@ MAX_INTERESTS = 20
 INTEREST_CHARS = 60
 TEXT_LIMITS = {"temperament": 300, "speech_style": 300, "greeting": 300, "notes": 2000}
 TEXT_LABELS = {"temperament": "Характер", "speech_style": "Стиль речи", "greeting": "Приветствие", "notes": "Заметки"}
-_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # fullmatch: "abc\n" is not an id
 FIELDS = ("name", "age", "gender", *TEXT_LIMITS, "interests", "language", "avatar_id", "voice_id")
 REQUIRED = ("name", "age")
+
+
+def visible_strip(text: str) -> str:
+    """``text`` without the spaces and invisible characters (zero-width, BOM, controls) around it."""
+    start, end = 0, len(text)
+    while start < end and _invisible(text[start]):
+        start += 1
+    while end > start and _invisible(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def _invisible(ch: str) -> bool:
+    return ch.isspace() or ch in BLANK_LETTERS or unicodedata.category(ch) in INVISIBLE_CATEGORIES
 
 
 def _bad(field: str, message_ru: str) -> InputError:
@@ -59,7 +77,7 @@ def _clean_interests(value: Any) -> list[str]:
 
 def _clean_field(field: str, value: Any) -> Any:
     if field == "name":
-        name = value.strip() if isinstance(value, str) else ""
+        name = visible_strip(value) if isinstance(value, str) else ""
         if not NAME_CHARS[0] <= len(name) <= NAME_CHARS[1]:
             raise _bad(field, f"Имя должно быть от {NAME_CHARS[0]} до {NAME_CHARS[1]} символов.")
         return name
@@ -76,7 +94,7 @@ def _clean_field(field: str, value: Any) -> Any:
             raise _bad(field, "Пока поддерживается только русский язык (language = «ru»).")
         return value
     if field in ("avatar_id", "voice_id"):
-        if value is not None and not (isinstance(value, str) and _ID_RE.match(value)):
+        if value is not None and not (isinstance(value, str) and _ID_RE.fullmatch(value)):
             raise _bad(field, "Неверный идентификатор фото или голоса (латиница, цифры, «-» и «_», до 64 символов).")
         return value
     if field == "interests":
@@ -106,7 +124,7 @@ def create_persona(db: Session, fields: Mapping[str, Any]) -> Persona:
 
 def get_persona(db: Session, persona_id: int) -> Persona:
     """The persona, or ``NotFound``."""
-    persona = db.get(Persona, persona_id)
+    persona = db.get(Persona, persona_id) if valid_id(persona_id) else None
     if persona is None:
         raise NotFound("Персонаж не найден.", f"persona {persona_id} not found")
     return persona

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
@@ -13,6 +14,7 @@ from backend.errors import error_response
 from backend.routes.render import PHOTO_TYPES, read_upload
 
 router = APIRouter(prefix="/api", tags=["avatars"])
+AVATAR_ID = re.compile(r"[0-9a-f]{16}")  # what photo_id makes
 
 
 @router.post("/avatars")
@@ -28,6 +30,6 @@ async def create_avatar(pipeline: PipelineDep, settings: SettingsDep,
 @router.get("/avatars/{avatar_id}/crop.png", responses={200: {"content": {"image/png": {}}}})
 async def avatar_crop(avatar_id: str, settings: SettingsDep) -> Response:
     path = settings.avatars_dir / avatar_id / "crop.png"
-    if not avatar_id.isalnum() or not path.is_file():
+    if not AVATAR_ID.fullmatch(avatar_id) or not path.is_file():
         return error_response(404, "avatar_not_found", "Аватар не найден.", avatar_id)
     return FileResponse(path, media_type="image/png")

@@ -10,15 +10,16 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from ai_pipeline.timing import StageTimer
+from backend.db.ids import DbId
 from backend.deps import BrainDep, PipelineDep
 
 router = APIRouter(prefix="/api", tags=["chat"])
 
 
 class ChatRequest(BaseModel):
-    persona_id: int
+    persona_id: DbId
     text: str = Field(min_length=1, max_length=2000)
-    session_id: int | None = None
+    session_id: DbId | None = None
 
 
 @router.post("/chat", responses={200: {"content": {"application/x-ndjson": {}}}})

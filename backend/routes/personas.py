@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from backend.db import conversations, memory, personas
 from backend.db.deps import DbSessionDep
+from backend.db.ids import DbId
 from backend.db.schemas import FactOut, MessageOut, MessagesPage, PersonaIn, PersonaOut, PersonaPatch, SessionOut
 
 router = APIRouter(prefix="/api", tags=["personas"])
@@ -30,38 +31,38 @@ def create_persona(body: PersonaIn, db: DbSessionDep) -> PersonaOut:
 
 
 @router.get("/personas/{persona_id}")
-def get_persona(persona_id: int, db: DbSessionDep) -> PersonaOut:
+def get_persona(persona_id: DbId, db: DbSessionDep) -> PersonaOut:
     return PersonaOut.model_validate(personas.get_persona(db, persona_id))
 
 
 @router.put("/personas/{persona_id}")
-def replace_persona(persona_id: int, body: PersonaIn, db: DbSessionDep) -> PersonaOut:
+def replace_persona(persona_id: DbId, body: PersonaIn, db: DbSessionDep) -> PersonaOut:
     """Replace every field (omitted ones return to their defaults)."""
     return PersonaOut.model_validate(personas.update_persona(db, persona_id, body.model_dump()))
 
 
 @router.patch("/personas/{persona_id}")
-def patch_persona(persona_id: int, body: PersonaPatch, db: DbSessionDep) -> PersonaOut:
+def patch_persona(persona_id: DbId, body: PersonaPatch, db: DbSessionDep) -> PersonaOut:
     """Change only the fields sent."""
     return PersonaOut.model_validate(personas.update_persona(db, persona_id, body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/personas/{persona_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_persona(persona_id: int, db: DbSessionDep) -> Response:
+def delete_persona(persona_id: DbId, db: DbSessionDep) -> Response:
     """Delete the persona with all its conversations and memory."""
     personas.delete_persona(db, persona_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/personas/{persona_id}/sessions")
-def list_sessions(persona_id: int, db: DbSessionDep) -> list[SessionOut]:
+def list_sessions(persona_id: DbId, db: DbSessionDep) -> list[SessionOut]:
     """The persona's conversations, newest first."""
     return [SessionOut.model_validate(s) for s in conversations.list_sessions(db, persona_id)]
 
 
 @router.get("/sessions/{session_id}/messages")
-def list_messages(session_id: int, db: DbSessionDep,
-                  before: Annotated[int | None, Query(description="page before this message id")] = None,
+def list_messages(session_id: DbId, db: DbSessionDep,
+                  before: Annotated[DbId | None, Query(description="page before this message id")] = None,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50) -> MessagesPage:
     """One page of a conversation, oldest first; the newest page when ``before`` is absent."""
     items, next_before = conversations.messages_page(db, session_id, before_id=before, limit=limit)
@@ -69,13 +70,13 @@ def list_messages(session_id: int, db: DbSessionDep,
 
 
 @router.get("/personas/{persona_id}/facts")
-def list_facts(persona_id: int, db: DbSessionDep) -> list[FactOut]:
+def list_facts(persona_id: DbId, db: DbSessionDep) -> list[FactOut]:
     """What the persona remembers about the user."""
     return [FactOut.model_validate(f) for f in memory.list_facts(db, persona_id)]
 
 
 @router.delete("/personas/{persona_id}/facts/{key}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_fact(persona_id: int, key: str, db: DbSessionDep) -> Response:
+def delete_fact(persona_id: DbId, key: str, db: DbSessionDep) -> Response:
     """Make the persona forget one fact."""
     memory.delete_fact(db, persona_id, key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
+from ai_pipeline.asr.languages import check_language
 from backend.deps import PipelineDep, SettingsDep
 from backend.routes.render import AUDIO_TYPES, read_upload
 
@@ -20,5 +21,6 @@ async def transcribe(
     language: Annotated[str | None, Form(description="ru (default from settings), another code, or auto")] = None,
 ) -> dict[str, object]:
     """Text, language, segments with times, audio duration and processing time."""
+    language = check_language(language)  # before the upload is decoded
     data = await read_upload(audio, settings.limits.max_upload_mb, AUDIO_TYPES, "audio")
     return (await pipeline.transcribe(data, language=language)).to_dict()

@@ -15,7 +15,7 @@ from tests.support import decode_mp4
 @pytest.fixture(scope="module")
 def client(data_dir):
     settings = Settings(data_dir=data_dir, limits=LimitSettings(max_upload_mb=2.0, job_text_chars=120))
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:  # a loopback Host
         yield c
 
 
@@ -101,7 +101,7 @@ def test_long_text_becomes_a_job(client):
 
 def test_token_is_required_when_configured(data_dir):
     settings = Settings(data_dir=data_dir, server=ServerSettings(token="s3cret"))
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:  # a loopback Host
         assert c.get("/api/health").status_code == 200
         assert c.post("/api/render", data={"text": "Привет"}).status_code == 401
         assert c.post("/api/render", data={"text": "Привет"}, headers={"Authorization": "Bearer s3cret"}).status_code == 200

@@ -30,7 +30,7 @@ def app_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(app_dir, web_dir):
     settings = Settings(data_dir=app_dir, server=ServerSettings(web_dir=web_dir))
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:  # a loopback Host
         yield c
 
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ApiClient, ApiError } from "./client";
+import { ApiClient, ApiError, getToken } from "./client";
 import { errorReply, startServer, type TestServer } from "../test/server";
 import { persona, voiceInfo, voiceReport } from "../test/fixtures";
 
@@ -58,12 +58,22 @@ describe("ApiClient JSON calls", () => {
     server = await startServer(); // for afterEach
   });
 
-  it("sends the access token as a bearer header and in media URLs", async () => {
+  it("sends a known token as a bearer header, never in media URLs", async () => {
     server.on("GET /api/settings", { json: { engines: {}, available: {}, quality: "speed", reloading: {} } });
     const client = new ApiClient({ baseUrl: server.url, token: "s3cret" });
     await client.getSettings();
     expect(server.calls("GET /api/settings")[0].headers.authorization).toBe("Bearer s3cret");
-    expect(client.avatarCropUrl("abc")).toBe(`${server.url}/api/avatars/abc/crop.png?token=s3cret`);
+    expect(client.avatarCropUrl("abc")).toBe(`${server.url}/api/avatars/abc/crop.png`);
+    expect(client.voiceSampleUrl("v1", 2)).toBe(`${server.url}/api/voices/v1/samples/2.wav`);
+  });
+
+  it("takes the token only from the page URL and never stores it (the server keeps it in a cookie)", () => {
+    window.localStorage.setItem("avatar.token", "old");
+    window.history.replaceState(null, "", "/?token=fromurl#/wizard");
+    expect(getToken()).toBe("fromurl");
+    expect(window.localStorage.getItem("avatar.token")).toBeNull();
+    window.history.replaceState(null, "", "/#/wizard");
+    expect(getToken()).toBeNull();
   });
 
   it("pages messages with before/limit", async () => {

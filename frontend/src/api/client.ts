@@ -26,18 +26,19 @@ import type {
 
 export { ApiError } from "./errors";
 
-const TOKEN_KEY = "avatar.token";
+const LEGACY_TOKEN_KEY = "avatar.token"; // where older versions kept the token: cleared
 
-/** The access token: `?token=` in the page URL (remembered), else the remembered one. */
+/**
+ * A token to send as a bearer header: `?token=` still in the page URL, which only happens when the
+ * page did not come from the API server (the Vite dev server). The API server itself answers the
+ * first visit with `?token=` by storing it in an HttpOnly cookie and dropping it from the URL; that
+ * cookie then authorises every request of the page, media URLs included, and scripts never see it.
+ */
 export function getToken(): string | null {
   if (typeof window === "undefined") return null;
   try {
-    const fromUrl = new URLSearchParams(window.location.search).get("token");
-    if (fromUrl) {
-      window.localStorage.setItem(TOKEN_KEY, fromUrl);
-      return fromUrl;
-    }
-    return window.localStorage.getItem(TOKEN_KEY);
+    window.localStorage.removeItem(LEGACY_TOKEN_KEY);
+    return new URLSearchParams(window.location.search).get("token") || null;
   } catch {
     return null;
   }
@@ -103,12 +104,9 @@ export class ApiClient {
     return this.token === undefined ? getToken() : this.token;
   }
 
-  /** Absolute URL of an API path; `withToken` adds `?token=` for <img>/<video> sources. */
-  url(path: string, withToken = false): string {
-    const full = /^https?:\/\//.test(path) ? path : `${this.baseUrl}${path}`;
-    const token = withToken ? this.currentToken() : null;
-    if (!token) return full;
-    return `${full}${full.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
+  /** Absolute URL of an API path (media sources too: the token travels in the cookie, never in URLs). */
+  url(path: string): string {
+    return /^https?:\/\//.test(path) ? path : `${this.baseUrl}${path}`;
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -218,7 +216,7 @@ export class ApiClient {
   }
 
   avatarCropUrl(avatarId: string): string {
-    return this.url(`/api/avatars/${encodeURIComponent(avatarId)}/crop.png`, true);
+    return this.url(`/api/avatars/${encodeURIComponent(avatarId)}/crop.png`);
   }
 
   // ---- personas ------------------------------------------------------------------------------
@@ -299,7 +297,7 @@ export class ApiClient {
   }
 
   voiceSampleUrl(voiceId: string, n: number): string {
-    return this.url(`/api/voices/${encodeURIComponent(voiceId)}/samples/${n}.wav`, true);
+    return this.url(`/api/voices/${encodeURIComponent(voiceId)}/samples/${n}.wav`);
   }
 
   prepareVoice(voiceId: string): Promise<JobCreated> {

@@ -27,7 +27,7 @@ export interface ConversationClientOptions {
   /** Ask for the persona's greeting on the first start. */
   greet?: boolean;
   audioFormat?: StartMessage["audio_format"];
-  /** Read on every connection attempt (default: `?token=` / localStorage "avatar.token", see api/client). */
+  /** Read on every connection attempt (default: getToken in api/client; the page's cookie is sent anyway). */
   token?: () => string | null;
   reconnectionDelay?: number;
   reconnectionDelayMax?: number;

@@ -16,7 +16,7 @@ export interface PhotoStepProps {
 export function PhotoStep({ state, onPhoto, onRetry }: PhotoStepProps) {
   const client = useApi();
   const [camera, setCamera] = useState(false);
-  const crop = state.avatar ? client.url(state.avatar.crop_url, true) : null;
+  const crop = state.avatar ? client.url(state.avatar.crop_url) : null;
 
   return (
     <div className="flex flex-col gap-5">

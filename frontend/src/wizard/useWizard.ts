@@ -206,7 +206,7 @@ export function useWizard(onFinished?: () => void) {
           signal: c.signal,
           onUpdate: (j) => setTest((s) => ({ ...s, progress: j.progress, message: j.message || s.message })),
         });
-        videoUrl = client.url(job.result_url ?? `/api/jobs/${job.id}/result`, true);
+        videoUrl = client.url(job.result_url ?? `/api/jobs/${job.id}/result`);
       }
       if (testKey.current === key) setTest({ status: "done", progress: 1, message: "Готово", videoUrl, error: null });
     } catch (err) {
