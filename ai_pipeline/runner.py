@@ -200,7 +200,8 @@ class Pipeline:
             if len(self._avatars) > 16:
                 self._avatars.pop(next(iter(self._avatars)))
             self._avatars[key] = self.head.prepare(photo, cache_dir=self.settings.avatars_dir,
-                                                   min_face_px=limits.min_face_px)
+                                                   min_face_px=limits.min_face_px,
+                                                   max_pixels=int(limits.max_image_megapixels * 1e6))
         return self._avatars[key]
 
     def avatar_by_id(self, avatar_id: str | None) -> Avatar:
@@ -281,10 +282,7 @@ class Pipeline:
     def decode_audio(self, data: bytes) -> AudioChunk:
         """Decode an uploaded recording to mono float32 at a rate AAC and browsers handle (16-48 kHz)."""
         limits = self.settings.limits
-        samples, rate = decode_audio(data, max_seconds=limits.max_audio_seconds)
-        if not 16000 <= rate <= 48000:
-            samples, rate = decode_audio(data, target_rate=min(max(rate, 16000), 48000),
-                                         max_seconds=limits.max_audio_seconds)
+        samples, rate = decode_audio(data, max_seconds=limits.max_audio_seconds, rate_range=(16000, 48000))
         if float(np.abs(samples).max(initial=0.0)) < 1e-4:
             raise InputError("В записи тишина: аватару нечего произносить.", "Audio is silent.", code="silent_audio")
         return AudioChunk(samples.astype(np.float32), rate)

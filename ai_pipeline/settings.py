@@ -312,6 +312,7 @@ class LimitSettings(_Strict):
     max_utterance_seconds: float = Field(60.0, gt=0)  # one spoken turn sent to ASR
     max_upload_mb: float = Field(25.0, gt=0)
     min_face_px: int = Field(64, ge=16)
+    max_image_megapixels: float = Field(24.0, gt=0, le=200)  # decoded size of a photo: this many pixels of RGB
     job_text_chars: int = Field(400, ge=1)
     job_audio_seconds: float = Field(30.0, gt=0)
     max_voice_files: int = Field(40, ge=1)  # voice samples per upload request

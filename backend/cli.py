@@ -155,7 +155,8 @@ def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
 
     head = build_talking_head(settings.talking_head, settings.models_dir)
     avatar = head.prepare(_read_photo(args.photo, settings), cache_dir=settings.avatars_dir,
-                          min_face_px=settings.limits.min_face_px)
+                          min_face_px=settings.limits.min_face_px,
+                          max_pixels=int(settings.limits.max_image_megapixels * 1e6))
     for warning in avatar.warnings:
         print(f"Внимание: {warning}", file=sys.stderr)
     print(json.dumps({"avatar_id": avatar.id, "crop": str(settings.avatars_dir / avatar.id / "crop.png")}))

@@ -1,14 +1,26 @@
-"""Background jobs: renders of long inputs (an MP4 kept on disk) and voice preparation (a JSON result).
+"""Background jobs: renders of long inputs (an MP4 kept on disk), voice enrolment and preparation
+(a JSON result).
 
 A job's work is an async callable that takes a progress callback ``(fraction, Russian message)``.
 It returns either a :class:`RenderResult` (the MP4 goes to disk, ``result_url`` points at it) or a
 JSON-able dict (kept in the job and shown in its status as ``result``).
+
+Jobs outlive the process: each one's state is a row of the job table beside the results
+(:mod:`backend.job_table`, which says why it is a separate SQLite file), and a result is written
+to a temporary file and renamed into place, so a crash never leaves half a video under a job's
+name. After a restart finished jobs and their results are listed as before, and jobs that were
+queued or running are errors «прервано перезапуском сервера». Cleanup keeps the ``keep`` newest
+finished jobs not older than ``max_age_s`` (with their files); files in the folder that belong to
+no job (a result whose row was lost, a temporary file of a crashed write) go at start-up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import os
+import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -16,11 +28,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ai_pipeline import workers
 from ai_pipeline.errors import AvatarError
 from ai_pipeline.runner import RenderResult
+from backend.job_table import JobTable
 
 log = logging.getLogger(__name__)
 Work = Callable[[Callable[[float, str], None]], Awaitable[RenderResult | dict[str, Any]]]
+TABLE_NAME = "jobs.sqlite3"
+INTERRUPTED_MESSAGE = "Прервано перезапуском сервера"
 
 
 @dataclass
@@ -33,8 +49,18 @@ class Job:
     error: dict[str, str] | None = None
     timings: dict[str, float] | None = None
     warnings: list[str] = field(default_factory=list)
-    kind: str = "render"  # render | voice
+    kind: str = "render"  # render | voice | voice_enroll
     result: dict[str, Any] | None = None  # the result of a job that makes no file
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Job:
+        """A job from its stored state (keys of other versions are ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "error")
 
     def public(self) -> dict[str, object]:
         data = asdict(self)
@@ -42,16 +68,31 @@ class Job:
             data["result_url"] = f"/api/jobs/{self.id}/result"
         return data
 
+    def interrupt(self) -> None:
+        self.status, self.message = "error", INTERRUPTED_MESSAGE
+        self.error = {"code": "interrupted", "message": "Задание прервано перезапуском сервера: запустите его снова.",
+                      "detail": "the server stopped while the job was queued or running"}
+
 
 class JobStore:
-    """Runs jobs one at a time (the CPU is the bottleneck) and keeps render results on disk."""
+    """Runs jobs one at a time (the CPU is the bottleneck); keeps their state and results on disk.
 
-    def __init__(self, folder: Path, keep: int = 50) -> None:
-        self.folder = folder
+    Construct it at start-up (it reads the table, marks interrupted jobs and sweeps the folder;
+    blocking, but quick); ``aclose`` at shutdown.
+    """
+
+    def __init__(self, folder: Path, keep: int = 50, max_age_s: float = 7 * 24 * 3600.0) -> None:
+        self.folder = Path(folder)
         self.keep = keep
+        self.max_age_s = max_age_s
         self.jobs: dict[str, Job] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
+        self._table = JobTable(self.folder / TABLE_NAME)
+        self._recover()
+
+    def get(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id)
 
     def result_path(self, job_id: str) -> Path:
         return self.folder / f"{job_id}.mp4"
@@ -63,22 +104,35 @@ class JobStore:
         task = asyncio.create_task(self._run(job, work, label))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        self._trim()
         return job
+
+    async def aclose(self) -> None:
+        """Cancel queued and running jobs (recorded as interrupted) and close the table."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for job in self.jobs.values():
+            if not job.finished:
+                job.interrupt()
+                self._save_now(job)
+        self._table.close()
+
+    # -- running ----------------------------------------------------------------------------------
 
     async def _run(self, job: Job, work: Work, label: str) -> None:
         def progress(fraction: float, message: str) -> None:
             job.progress, job.message = round(fraction, 3), message
 
+        await self._save(job)
         async with self._lock:
             job.status, job.message = "running", label
+            await self._save(job)
             try:
                 result = await work(progress)
                 if isinstance(result, dict):
                     job.result = result
                 else:
-                    self.folder.mkdir(parents=True, exist_ok=True)
-                    await asyncio.to_thread(self.result_path(job.id).write_bytes, result.mp4)
+                    await workers.run("io", self._write_result, job.id, result.mp4)
                     job.timings, job.warnings = result.timings, list(result.warnings)
                 job.status, job.progress, job.message = "done", 1.0, "Готово"
             except AvatarError as exc:
@@ -87,14 +141,76 @@ class JobStore:
                 log.exception("%s job %s failed", job.kind, job.id)
                 job.status, job.message = "error", "Внутренняя ошибка"
                 job.error = {"code": "internal_error", "message": "Внутренняя ошибка задания.", "detail": repr(exc)}
+            await self._save(job)
+        dropped = self._forget_old()
+        if dropped:
+            await workers.run("io", self._delete, dropped)
 
-    def _trim(self) -> None:
-        finished = [j for j in self.jobs.values() if j.status in ("done", "error")]
-        for job in sorted(finished, key=lambda j: j.created)[: max(0, len(self.jobs) - self.keep)]:
-            self.jobs.pop(job.id, None)
-            self.result_path(job.id).unlink(missing_ok=True)
+    def _write_result(self, job_id: str, data: bytes) -> None:
+        """The MP4 to a temporary file, flushed to disk, then renamed to its name."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.result_path(job_id)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+        try:
+            with open(tmp, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
-    async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    # -- the table and the folder -----------------------------------------------------------------
+
+    async def _save(self, job: Job) -> None:
+        await workers.run("io", self._save_now, Job.from_dict(asdict(job)))  # a snapshot: progress moves on
+
+    def _save_now(self, job: Job) -> None:
+        try:
+            self._table.save(asdict(job))
+        except sqlite3.Error as exc:  # a full disk must not fail the job itself
+            log.warning("cannot record job %s: %s", job.id, exc)
+
+    def _recover(self) -> None:
+        """Load the table; jobs left queued or running by a stopped server become errors."""
+        for data in self._table.load():
+            try:
+                job = Job.from_dict(data)
+            except TypeError:
+                continue
+            if not job.finished:
+                job.interrupt()
+                self._save_now(job)
+            self.jobs[job.id] = job
+        self._delete(self._forget_old())
+        self._sweep_orphans()
+
+    def _forget_old(self) -> list[str]:
+        """Drop finished jobs beyond the ``keep`` newest or older than ``max_age_s``; their ids."""
+        oldest = time.time() - self.max_age_s
+        finished = sorted((j for j in self.jobs.values() if j.finished), key=lambda j: j.created, reverse=True)
+        dropped = [j.id for n, j in enumerate(finished) if n >= self.keep or j.created < oldest]
+        for job_id in dropped:
+            self.jobs.pop(job_id, None)
+        return dropped
+
+    def _delete(self, job_ids: list[str]) -> None:
+        for job_id in job_ids:
+            self.result_path(job_id).unlink(missing_ok=True)
+        try:
+            self._table.delete(job_ids)
+        except sqlite3.Error as exc:
+            log.warning("cannot delete job rows: %s", exc)
+
+    def _sweep_orphans(self) -> None:
+        """Delete files that belong to no job: results without a row, temporary files of crashed writes."""
+        if not self.folder.is_dir():
+            return
+        for path in self.folder.iterdir():
+            if path.name.startswith(TABLE_NAME) or not path.is_file():
+                continue
+            job = self.jobs.get(path.stem) if path.suffix == ".mp4" else None
+            if job is None or job.status != "done":
+                log.info("removing orphan job file %s", path.name)
+                path.unlink(missing_ok=True)

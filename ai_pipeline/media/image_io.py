@@ -1,8 +1,12 @@
 """Loading an uploaded portrait as RGB uint8, and encoding PNG/JPEG.
 
 Pillow decodes; the image is turned upright from its EXIF orientation, transparency is composited
-on white, and every other mode (palette, grayscale, CMYK, 16-bit) becomes 8-bit RGB. The pixel
-count is checked from the header before any pixel is decoded, so a decompression bomb costs nothing.
+on white, and every other mode (palette, grayscale, CMYK, 16-bit) becomes 8-bit RGB.
+
+The size is checked from the header before any pixel is decoded, in decoded bytes rather than in
+pixels: a tiny 1-bit PNG may declare a size that decodes to hundreds of megabytes, and a 16-bit
+image costs twice as much per pixel as an 8-bit one. The budget is ``max_pixels`` pixels of RGB as
+Pillow holds it (4 bytes a pixel), so a decompression bomb costs nothing.
 """
 
 from __future__ import annotations
@@ -11,22 +15,24 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageMode, ImageOps, UnidentifiedImageError
 
 from ai_pipeline.errors import InputError, InputTooLarge
 
 MIN_SIDE = 64
+DEFAULT_MAX_PIXELS = 24_000_000  # LimitSettings.max_image_megapixels
+RGB_BYTES = 4  # Pillow keeps RGB (and every multi-band mode) at 4 bytes a pixel
 _FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")  # JPEG also opens MPO (phone photos)
 _WHITE = (255, 255, 255)
 _SIXTEEN_BIT_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
 
 
-def load_image(source: bytes | str | Path, max_pixels: int = 40_000_000) -> np.ndarray:
+def load_image(source: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode ``source`` (bytes or a path) to an upright (H, W, 3) uint8 RGB array.
 
     Accepts PNG, JPEG, WebP, BMP, GIF (first frame) and TIFF. Raises InputError ``bad_image``
     (not an image, damaged), ``image_too_small`` (a side under 64 px) and InputTooLarge
-    ``image_too_large`` (more than ``max_pixels``).
+    ``image_too_large`` (decoding would take more bytes than ``max_pixels`` pixels of RGB).
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         stream: io.BytesIO | Path = io.BytesIO(bytes(source))
@@ -36,7 +42,7 @@ def load_image(source: bytes | str | Path, max_pixels: int = 40_000_000) -> np.n
             raise _bad_image(f"no such file: {stream}")
     try:
         with Image.open(stream, formats=_FORMATS) as image:
-            _check_size(image.size, max_pixels)
+            _check_size(image.size, image.mode, max_pixels)
             image.load()
             return _to_rgb(_upright(image))
     except Image.DecompressionBombError as exc:  # Pillow's own limit, if max_pixels is above it
@@ -59,10 +65,31 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
     return out.getvalue()
 
 
-def _check_size(size: tuple[int, int], max_pixels: int) -> None:
+def decoded_bytes(size: tuple[int, int], mode: str) -> int:
+    """Bytes a picture of ``size`` in ``mode`` takes at its largest while it becomes RGB."""
     width, height = size
-    if width * height > max_pixels:
-        raise _too_large(f"{width}x{height} is more than {max_pixels} pixels")
+    if mode in _SIXTEEN_BIT_MODES or mode == "F":
+        per_pixel = 8  # scaled through float64
+    else:
+        try:
+            info = ImageMode.getmode(mode)
+            per_pixel = max(RGB_BYTES, len(info.bands) * int(info.typestr[-1]))
+        except (KeyError, ValueError):  # a rare raw mode: assume the widest common pixel
+            per_pixel = 8
+    return width * height * per_pixel
+
+
+def _check_size(size: tuple[int, int], mode: str, max_pixels: int) -> None:
+    width, height = size
+    need, budget = decoded_bytes(size, mode), max_pixels * RGB_BYTES
+    if need > budget:
+        raise InputTooLarge(
+            f"Изображение слишком большое: {width}×{height} пикселей займут после распаковки "
+            f"{need / 1e6:.0f} МБ, допускается до {budget / 1e6:.0f} МБ (около {max_pixels / 1e6:g} Мпикс). "
+            "Уменьшите его и загрузите снова.",
+            f"image too large: {width}x{height} {mode} decodes to {need} bytes > {budget}",
+            code="image_too_large",
+        )
     if min(width, height) < MIN_SIDE:
         raise InputError(
             f"Изображение слишком маленькое: нужно не меньше {MIN_SIDE} пикселей по каждой стороне.",

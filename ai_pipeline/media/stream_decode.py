@@ -43,7 +43,9 @@ class StreamDecoder:
 
     ``fmt`` is ``"webm"`` or ``"ogg"`` (any codec FFmpeg decodes, Opus from browsers) or
     ``"pcm16"`` (little-endian int16 mono at ``input_rate``; ignored for containers). With
-    ``max_seconds``, decoding more audio than that raises InputTooLarge ``audio_too_long``.
+    ``max_seconds``, decoding more audio than that raises InputTooLarge ``audio_too_long``, and
+    decoding more than that many seconds of 96 kHz stereo at the stream's own rate and channel
+    count (a FLAC-in-Ogg at 655 kHz) raises ``audio_too_large``.
     Bytes that are clearly not the declared format raise InputError ``bad_audio``. After an error
     the decoder is closed and every later call raises the same error.
 
@@ -111,7 +113,7 @@ class _PcmFeed:
     def __init__(self, input_rate: int, max_seconds: float | None) -> None:
         self._rate = input_rate
         self._max_seconds = max_seconds
-        self._drain = _Drain(TARGET_RATE)
+        self._drain = _Drain(TARGET_RATE, max_seconds=max_seconds)
         self._odd = b""
 
     @property
@@ -145,7 +147,7 @@ class _ContainerFeed:
     def __init__(self, fmt: str, max_seconds: float | None) -> None:
         self._fmt = fmt
         self._max_seconds = max_seconds
-        self._drain = _Drain(TARGET_RATE)
+        self._drain = _Drain(TARGET_RATE, max_seconds=max_seconds)
         self._cond = threading.Condition()
         self._pending = bytearray()  # pushed, not yet read by the demuxer
         self._received = 0

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ai_pipeline.chunks import AudioChunk, FrameBatch
+from ai_pipeline.media.image_io import DEFAULT_MAX_PIXELS
 from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
 from ai_pipeline.timing import StageTimer
 
@@ -70,9 +71,11 @@ class TalkingHeadEngine(ABC):
     def describe(self) -> dict[str, object]:
         return {"engine": self.name, "size": self.size, "fps": self.fps}
 
-    def prepare(self, photo: bytes, *, cache_dir: Path | None = None, min_face_px: int = 64) -> Avatar:
+    def prepare(self, photo: bytes, *, cache_dir: Path | None = None, min_face_px: int = 64,
+                max_pixels: int = DEFAULT_MAX_PIXELS) -> Avatar:
         """Analyse a photo once (cached on disk) and build the engine's per-face state."""
-        face = prepare_face(photo, size=self.size, min_face_px=min_face_px, cache_dir=cache_dir)
+        face = prepare_face(photo, size=self.size, min_face_px=min_face_px, cache_dir=cache_dir,
+                            max_pixels=max_pixels)
         return Avatar(face, self.build_state(face))
 
     def build_state(self, face: PreparedFace) -> Any:

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from ai_pipeline.errors import FaceNotFound, InputError
-from ai_pipeline.media.image_io import encode_png, load_image
+from ai_pipeline.media.image_io import DEFAULT_MAX_PIXELS, encode_png, load_image
 from ai_pipeline.talking_head.landmarks import FaceBox, detect_faces, face_mesh
 
 PREPARE_VERSION = 1
@@ -75,8 +75,9 @@ def _align_matrix(face: FaceBox, size: int) -> np.ndarray:
 
 
 def prepare_face(photo: bytes, *, size: int = 512, min_face_px: int = 64,
-                 cache_dir: Path | None = None) -> PreparedFace:
-    """Detect, align and crop the largest face of ``photo`` (cached in ``cache_dir`` if given)."""
+                 cache_dir: Path | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> PreparedFace:
+    """Detect, align and crop the largest face of ``photo`` (cached in ``cache_dir`` if given);
+    a photo that would decode to more than ``max_pixels`` of RGB is refused from its header."""
     avatar_id = photo_id(photo, size)
     folder = cache_dir / avatar_id if cache_dir else None
     if folder and (folder / "meta.json").is_file():
@@ -84,7 +85,7 @@ def prepare_face(photo: bytes, *, size: int = 512, min_face_px: int = 64,
         if cached is not None:
             return cached
 
-    rgb = load_image(photo)
+    rgb = load_image(photo, max_pixels)
     scale = min(1.0, 1600 / max(rgb.shape[:2]))
     small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
     faces = [FaceBox(f.x / scale, f.y / scale, f.w / scale, f.h / scale, f.score,

@@ -13,6 +13,7 @@ phrases) are dropped while the rest of the file is kept.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,9 +157,15 @@ class Enroller:
                 self._vad = SileroVAD()
             return self._vad
 
-    def analyse_many(self, files: list[tuple[str, bytes]]) -> tuple[VoiceReport, list[FileAnalysis]]:
-        """Analyse every file; the total counts accepted files only."""
-        results = [self.analyse(name, data) for name, data in files]
+    def analyse_many(self, files: list[tuple[str, bytes | Path]],
+                     progress: Callable[[float, str], None] | None = None) -> tuple[VoiceReport, list[FileAnalysis]]:
+        """Analyse every file (bytes or a path); the total counts accepted files only.
+        ``progress(fraction, message)`` is told before each file."""
+        results = []
+        for n, (name, data) in enumerate(files):
+            if progress is not None:
+                progress(n / len(files), f"Анализ записи {n + 1} из {len(files)}: {name}")
+            results.append(self.analyse(name, data))
         usable = sum(r.quality.usable_s for r in results if r.quality.accepted)
         return VoiceReport(tuple(r.quality for r in results), round(usable, 2)), results
 

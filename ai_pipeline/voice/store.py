@@ -6,6 +6,11 @@ over the old one. A per-voice ``flock`` serialises the few steps that pick a ver
 update ``voice.json``, so two processes adding samples at once both get a version, neither loses
 the other's utterances, and a reader never sees a half-written version. Earlier versions are never
 modified; unchanged files are hard-linked from the previous version (copied where links fail).
+
+Uploads are given as bytes or as paths of files already on disk (the API streams them into
+:meth:`VoiceStore.upload_folder`). Temporary folders and files that a crash left behind (staging
+folders, upload folders, half-deleted voices, a voice whose first version never got its
+``voice.json``) are removed by :meth:`VoiceStore.sweep` once they are older than a few minutes.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import secrets
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,8 +36,12 @@ from ai_pipeline.voice.base import MIN_SECONDS, PREPARED_RATE, Voice, VoiceRepor
 from ai_pipeline.voice.enroll import Enroller, FileAnalysis
 
 MAX_NAME_CHARS = 60
+SWEEP_AGE_S = 60 * 60.0  # leftovers younger than this may belong to a request still running
+UPLOADS = ".uploads"  # under the root: one folder per upload request, removed when its job ends
 _ID = re.compile(r"^[0-9a-f]{12}$")
 _RESERVED = {"originals", "prepared", "report.json", "profile.json"}
+Upload = tuple[str, bytes | Path]  # (file name as uploaded, its bytes or the path of a copy on disk)
+Progress = Callable[[float, str], None]
 
 
 class VoiceNotFound(InputError):
@@ -64,16 +73,17 @@ class VoiceStore:
 
     # -- enrolment --------------------------------------------------------------------------------
 
-    def create(self, name: str, files: list[tuple[str, bytes]]) -> tuple[Voice, VoiceReport]:
+    def create(self, name: str, files: list[Upload], progress: Progress | None = None) -> tuple[Voice, VoiceReport]:
         """Enrol a new voice from uploaded files (version 1).
 
         Raises InputTooLarge for too many or too big files and :class:`VoiceRejected` when no file
         has usable speech (nothing is written then). A voice with less than ``MIN_SECONDS`` of
         speech is created; its report's level is ``not_enough`` and preparation refuses it.
+        ``progress(fraction, message)`` is told as each file is analysed.
         """
         name = check_name(name)
         self.check_files(files)
-        report, analyses = self.enroller.analyse_many(files)
+        report, analyses = self.enroller.analyse_many(files, progress)
         _raise_if_unusable(report)
         voice_id = secrets.token_hex(6)
         folder = self.root / voice_id
@@ -89,7 +99,8 @@ class VoiceStore:
             raise
         return voice, report
 
-    def add_samples(self, voice_id: str, files: list[tuple[str, bytes]]) -> tuple[Voice, VoiceReport]:
+    def add_samples(self, voice_id: str, files: list[Upload],
+                    progress: Progress | None = None) -> tuple[Voice, VoiceReport]:
         """A new version with the previous version's utterances plus the usable ones of ``files``.
 
         The returned report covers the new version: earlier files' entries followed by the new
@@ -97,7 +108,7 @@ class VoiceStore:
         """
         voice_id = self.get(voice_id).id
         self.check_files(files)
-        new_report, analyses = self.enroller.analyse_many(files)
+        new_report, analyses = self.enroller.analyse_many(files, progress)
         _raise_if_unusable(new_report)
         with self._locked(voice_id), self._staging(voice_id) as staging:
             record = self._record(voice_id)
@@ -136,7 +147,7 @@ class VoiceStore:
             report = previous.report() or VoiceReport((), 0.0)
             return self._commit(record, staging, source, report)
 
-    def check_files(self, files: list[tuple[str, bytes]]) -> None:
+    def check_files(self, files: list[Upload]) -> None:
         """Refuse an empty request, too many files or too many megabytes (413)."""
         limits = self.limits
         if not files:
@@ -144,7 +155,7 @@ class VoiceStore:
         if len(files) > limits.max_voice_files:
             raise InputTooLarge(f"Слишком много файлов: допускается не больше {limits.max_voice_files} за раз.",
                                 f"{len(files)} files > {limits.max_voice_files}", code="too_many_files")
-        total = sum(len(data) for _, data in files)
+        total = sum(_size(data) for _, data in files)
         if total > limits.max_voice_mb * 1_000_000:
             raise InputTooLarge(f"Слишком большой объём записей: допускается не больше {limits.max_voice_mb:g} МБ.",
                                 f"{total} bytes > {limits.max_voice_mb} MB", code="too_large")
@@ -188,6 +199,43 @@ class VoiceStore:
             trash = self.root / f".deleted-{voice_id}-{uuid.uuid4().hex[:6]}"
             os.rename(self.root / voice_id, trash)
         shutil.rmtree(trash, ignore_errors=True)
+
+    # -- temporary folders ------------------------------------------------------------------------
+
+    def upload_folder(self) -> Path:
+        """A new folder to stream one request's uploads into (the caller removes it when done)."""
+        folder = self.root / UPLOADS / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        return folder
+
+    def sweep(self, max_age_s: float = SWEEP_AGE_S) -> list[Path]:
+        """Remove what a crashed process left behind and is older than ``max_age_s``: staging
+        folders and temporary files inside voices, upload folders, half-deleted voices, and voice
+        folders without ``voice.json``. Returns what was removed."""
+        if not self.root.is_dir():
+            return []
+        oldest = time.time() - max_age_s
+        candidates = [*self.root.glob(".deleted-*"), *self.root.glob(f"{UPLOADS}/*"),
+                      *self.root.glob("*/.tmp-*"), *self.root.glob("*/.*.tmp")]
+        candidates += [p for p in self.root.iterdir()
+                       if _ID.match(p.name) and p.is_dir() and not (p / "voice.json").exists()]
+        stale = []
+        for path in candidates:  # ages first: removing a leftover makes its parent folder young
+            try:
+                if path.lstat().st_mtime < oldest:
+                    stale.append(path)
+            except FileNotFoundError:
+                continue
+        removed = []
+        for path in stale:
+            if not os.path.lexists(path):
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+        return removed
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -266,7 +314,11 @@ def _raise_if_unusable(report: VoiceReport) -> None:
                         "No uploaded file contains usable speech.", report)
 
 
-def _write_samples(staging: Path, files: list[tuple[str, bytes]], analyses: list[FileAnalysis],
+def _size(data: bytes | Path) -> int:
+    return data.stat().st_size if isinstance(data, Path) else len(data)
+
+
+def _write_samples(staging: Path, files: list[Upload], analyses: list[FileAnalysis],
                    first_original: int, first_utterance: int) -> None:
     """Originals of accepted files and their utterances (PCM16 WAV) into a staging folder."""
     (staging / "originals").mkdir(exist_ok=True)
@@ -275,7 +327,11 @@ def _write_samples(staging: Path, files: list[tuple[str, bytes]], analyses: list
     for (name, data), analysis in zip(files, analyses):
         if not analysis.quality.accepted:
             continue
-        (staging / "originals" / f"{k:03d}_{safe_filename(name)}").write_bytes(data)
+        original = staging / "originals" / f"{k:03d}_{safe_filename(name)}"
+        if isinstance(data, Path):
+            _link_or_copy(data, original)
+        else:
+            original.write_bytes(data)
         k += 1
         for utterance in analysis.utterances:
             write_wav(staging / "prepared" / f"utt_{u:04d}.wav", utterance, PREPARED_RATE)
@@ -287,10 +343,14 @@ def _link_tree(src: Path, dst: Path) -> None:
     if not src.is_dir():
         return
     for path in sorted(src.iterdir()):
-        try:
-            os.link(path, dst / path.name)
-        except OSError:
-            shutil.copy2(path, dst / path.name)
+        _link_or_copy(path, dst / path.name)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

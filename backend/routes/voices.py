@@ -1,62 +1,83 @@
-"""``/api/voices``: enrol a voice from recordings, add samples, listen to them, prepare it in a job."""
+"""``/api/voices``: enrol a voice from recordings, add samples, listen to them, prepare it in a job.
+
+Recordings are streamed to a folder on disk as they are received (limits checked while copying),
+then analysed in a background job: enrolment answers 202 with the job, whose result is
+``{"voice": info, "report": report}`` and whose error, when no file has usable speech, carries the
+report (``voice_rejected``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from ai_pipeline.errors import InputError, InputTooLarge
-from ai_pipeline.voice.base import MIN_SECONDS
+from ai_pipeline import workers
+from ai_pipeline.errors import InputError
+from ai_pipeline.voice.base import MIN_SECONDS, Voice, VoiceReport
 from ai_pipeline.voice.enroll import Enroller
-from ai_pipeline.voice.store import VoiceNotFound, VoiceRejected, VoiceStore
+from ai_pipeline.voice.store import Progress, Upload, VoiceNotFound, VoiceStore, check_name
 from backend.deps import JobsDep, PipelineDep, SettingsDep
-from backend.routes.render import AUDIO_TYPES, read_upload
+from backend.routes.render import AUDIO_TYPES
+from backend.uploads import save_uploads
 
 router = APIRouter(prefix="/api/voices", tags=["voices"])
 
 
 def get_voices(request: Request) -> VoiceStore:
-    """A store on the current settings; the analyser (and its VAD model) is shared by requests."""
+    """A store on the current settings; the analyser (and its VAD model) is shared by requests.
+    The first use in a process sweeps what a crashed process left in the store (a sync
+    dependency: FastAPI runs it in its threadpool)."""
     state = request.app.state
     if getattr(state, "voice_enroller", None) is None:
         services = getattr(state, "services", None)
         state.voice_enroller = Enroller(getattr(services, "vad", None))
     settings = state.settings
-    return VoiceStore(settings.voices_dir, limits=settings.limits, enroller=state.voice_enroller)
+    store = VoiceStore(settings.voices_dir, limits=settings.limits, enroller=state.voice_enroller)
+    if getattr(state, "voices_swept", None) != settings.voices_dir:
+        state.voices_swept = settings.voices_dir
+        store.sweep()
+    return store
 
 
 VoicesDep = Annotated[VoiceStore, Depends(get_voices)]
 FilesField = Annotated[list[UploadFile], File(description="Recordings of the voice: wav/mp3/ogg/m4a/webm/flac")]
 
 
-async def _read_files(files: list[UploadFile], settings: SettingsDep) -> list[tuple[str, bytes]]:
-    """Read uploads, refusing too many files, wrong types and more than the total size limit."""
+Enrol = Callable[[list[Upload], Progress], tuple[Voice, VoiceReport]]
+
+
+async def _enrol_in_job(files: list[UploadFile], store: VoiceStore, settings: SettingsDep, jobs: JobsDep,
+                        enrol: Enrol) -> JSONResponse:
+    """Stream ``files`` to an upload folder, then run ``enrol`` on them in a job (202)."""
     limits = settings.limits
-    if len(files) > limits.max_voice_files:
-        raise InputTooLarge(f"Слишком много файлов: допускается не больше {limits.max_voice_files} за раз.",
-                            f"{len(files)} files > {limits.max_voice_files}", code="too_many_files")
-    out: list[tuple[str, bytes]] = []
-    left = limits.max_voice_mb
-    too_large = InputTooLarge(f"Слишком большой объём записей: допускается не больше {limits.max_voice_mb:g} МБ "
-                              "за раз.", f"uploads exceed {limits.max_voice_mb} MB", code="too_large")
-    for upload in files:
-        name = upload.filename or f"file{len(out) + 1}"
-        if left <= 0:
-            raise too_large
+    folder = await workers.run("io", store.upload_folder)
+    try:
+        uploads: list[Upload] = list(await save_uploads(files, folder, max_files=limits.max_voice_files,
+                                                        max_mb=limits.max_voice_mb, allowed=AUDIO_TYPES))
+        store.check_files(uploads)
+    except BaseException:
+        await workers.run("io", _remove, folder)
+        raise
+
+    async def work(progress: Progress) -> dict[str, Any]:
         try:
-            data = await read_upload(upload, left, AUDIO_TYPES, name)
-        except InputTooLarge:
-            raise too_large from None
-        left -= len(data) / 1_000_000
-        out.append((name, data))
-    return out
+            voice, report = await asyncio.to_thread(enrol, uploads, progress)
+            return {"voice": await workers.run("io", _info, store, voice.id), "report": report.to_dict()}
+        finally:
+            await workers.run("io", _remove, folder)
+
+    job = jobs.submit(work, kind="voice_enroll", label="Анализ записей")
+    return JSONResponse({"job_id": job.id, "status_url": f"/api/jobs/{job.id}"}, status_code=202)
 
 
-def _rejected(exc: VoiceRejected) -> JSONResponse:
-    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
+def _remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _info(store: VoiceStore, voice_id: str) -> dict[str, Any]:
@@ -65,49 +86,43 @@ def _info(store: VoiceStore, voice_id: str) -> dict[str, Any]:
     return info
 
 
-@router.post("", status_code=201)
-async def create_voice(store: VoicesDep, settings: SettingsDep, name: Annotated[str, Form(description="Voice name")],
-                       files: FilesField) -> Response:
-    """Enrol a voice: ``{"voice": info, "report": quality report}``; 422 with the report when no
-    file has usable speech."""
-    uploads = await _read_files(files, settings)
-    try:
-        voice, report = await asyncio.to_thread(store.create, name, uploads)
-    except VoiceRejected as exc:
-        return _rejected(exc)
-    return JSONResponse({"voice": await asyncio.to_thread(_info, store, voice.id), "report": report.to_dict()},
-                        status_code=201)
+@router.post("", status_code=202)
+async def create_voice(store: VoicesDep, settings: SettingsDep, jobs: JobsDep,
+                       name: Annotated[str, Form(description="Voice name")], files: FilesField) -> Response:
+    """Enrol a voice in a background job: ``{"job_id", "status_url"}``. The job's result is
+    ``{"voice": info, "report": quality report}``; its error is ``voice_rejected`` with the report
+    when no file has usable speech."""
+    name = check_name(name)
+    return await _enrol_in_job(files, store, settings, jobs, lambda uploads, progress: store.create(
+        name, uploads, progress))
 
 
 @router.get("")
 async def list_voices(store: VoicesDep) -> list[dict[str, Any]]:
     """Every voice (current version), newest first."""
-    return await asyncio.to_thread(lambda: [_info(store, v.id) for v in store.list()])
+    return await workers.run("io", lambda: [_info(store, v.id) for v in store.list()])
 
 
 @router.get("/{voice_id}")
 async def get_voice(voice_id: str, store: VoicesDep) -> dict[str, Any]:
     """A voice by id or name: versions, quality report, usable seconds, preparation state."""
-    return await asyncio.to_thread(_info, store, voice_id)
+    return await workers.run("io", _info, store, voice_id)
 
 
 @router.delete("/{voice_id}", status_code=204)
 async def delete_voice(voice_id: str, store: VoicesDep) -> Response:
-    await asyncio.to_thread(store.delete, voice_id)
+    await workers.run("io", store.delete, voice_id)
     return Response(status_code=204)
 
 
-@router.post("/{voice_id}/samples", status_code=201)
-async def add_samples(voice_id: str, store: VoicesDep, settings: SettingsDep, files: FilesField) -> Response:
-    """More recordings: a new version with all utterances so far; the report covers all files."""
-    store.get(voice_id)  # 404 before reading the uploads
-    uploads = await _read_files(files, settings)
-    try:
-        voice, report = await asyncio.to_thread(store.add_samples, voice_id, uploads)
-    except VoiceRejected as exc:
-        return _rejected(exc)
-    return JSONResponse({"voice": await asyncio.to_thread(_info, store, voice.id), "report": report.to_dict()},
-                        status_code=201)
+@router.post("/{voice_id}/samples", status_code=202)
+async def add_samples(voice_id: str, store: VoicesDep, settings: SettingsDep, jobs: JobsDep,
+                      files: FilesField) -> Response:
+    """More recordings, analysed in a job like enrolment: the result is a new version with all
+    utterances so far, and its report covers all files."""
+    voice_id = (await workers.run("io", store.get, voice_id)).id  # 404 before copying the uploads
+    return await _enrol_in_job(files, store, settings, jobs, lambda uploads, progress: store.add_samples(
+        voice_id, uploads, progress))
 
 
 @router.get("/{voice_id}/samples/{n}.wav", responses={200: {"content": {"audio/wav": {}}}})

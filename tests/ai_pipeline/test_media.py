@@ -13,10 +13,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from ai_pipeline.errors import InputError, InputTooLarge
 from ai_pipeline.media import decode_audio, encode_jpeg, encode_png, load_image, write_wav
+from tests.ai_pipeline.bombs import high_rate_flac, png
 
 TONE_HZ = 440
 SECONDS = 1.5
@@ -285,3 +286,65 @@ def test_png_and_jpeg_encoders_round_trip() -> None:
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+# --- decoded-size budgets ----------------------------------------------------------------------
+
+
+def test_high_rate_flac_stops_at_the_decoded_bytes_budget() -> None:
+    """22 KB of FLAC at 655 350 Hz: a minute of it is 157 MB of float samples at its own rate."""
+    data = high_rate_flac(60)
+    assert len(data) < 50_000
+    started = time.process_time()
+    with pytest.raises(InputTooLarge) as error:
+        decode_audio(data, target_rate=16_000, max_seconds=60)  # the output would be 60 s: within the limit
+    assert error.value.code == "audio_too_large" and "распаковки" in error.value.message_ru
+    assert time.process_time() - started < 5.0
+    with pytest.raises(InputTooLarge):
+        decode_audio(data, max_seconds=60)  # native rate: stopped long before 157 MB
+
+
+def test_rate_range_decodes_once_at_a_bounded_rate() -> None:
+    samples, rate = decode_audio(high_rate_flac(2, amplitude=3000), max_seconds=60, rate_range=(16_000, 48_000))
+    assert rate == 48_000 and samples.size == 96_000 and samples.dtype == np.float32
+    assert abs(dominant_hz(samples, rate) - 1000) < 5
+
+
+def test_pipeline_decode_audio_resamples_high_rates_without_a_native_copy(tmp_path: Path) -> None:
+    from ai_pipeline.runner import Pipeline
+    from ai_pipeline.settings import Settings
+
+    pipeline = Pipeline(Settings(data_dir=tmp_path))
+    clip = pipeline.decode_audio(high_rate_flac(2, amplitude=3000))
+    assert clip.sample_rate == 48_000 and clip.samples.size == 96_000
+    with pytest.raises(InputTooLarge) as error:  # 180 s allowed, but not 180 s of 655 kHz
+        pipeline.decode_audio(high_rate_flac(120))
+    assert error.value.code == "audio_too_large"
+
+
+@pytest.mark.parametrize(("width", "height", "bit_depth", "color_type"), [
+    (6000, 6000, 1, 0),  # 36 MP of 1-bit gray: 4 KB of PNG, 144 MB decoded as Pillow holds RGB
+    (10000, 10000, 1, 0),
+    (5000, 4000, 16, 0),  # 20 MP, but 16-bit: scaled through 8 bytes a pixel
+])
+def test_small_pngs_that_decode_to_much_are_refused_from_the_header(
+        width: int, height: int, bit_depth: int, color_type: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = png(width, height, bit_depth, color_type)
+    assert len(data) < 100_000
+
+    def no_decoding(self: Image.Image) -> None:
+        raise AssertionError("pixels decoded before the size check")
+
+    monkeypatch.setattr(Image.Image, "load", no_decoding)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    with pytest.raises(InputTooLarge) as error:
+        load_image(data)
+    assert error.value.code == "image_too_large" and error.value.http_status == 413
+    assert "МБ" in error.value.message_ru and f"{width}×{height}" in error.value.message_ru
+
+
+def test_image_budget_follows_the_megapixel_setting() -> None:
+    data = png(3000, 2000, 8, 2)  # 6 MP of RGB: 24 MB as Pillow holds it
+    assert load_image(data).shape == (2000, 3000, 3)
+    with pytest.raises(InputTooLarge):
+        load_image(data, max_pixels=5_000_000)

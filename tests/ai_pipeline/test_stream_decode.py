@@ -16,6 +16,7 @@ from ai_pipeline.media import decode_audio, write_wav
 from ai_pipeline.media.stream_decode import StreamDecoder
 from ai_pipeline.settings import FestivalSettings
 from ai_pipeline.tts.festival import FestivalTTS
+from tests.ai_pipeline.bombs import FLAC_MAX_RATE, high_rate_flac
 
 RATE = 16_000
 PHRASE = "Здравствуйте! Сегодня мы проверяем потоковое распознавание речи, записанной в браузере."
@@ -231,3 +232,23 @@ def test_abandoned_decoders_end_their_threads(encoded: dict[str, bytes]) -> None
 def test_unknown_format_is_a_programming_error() -> None:
     with pytest.raises(ValueError):
         StreamDecoder("mp3")  # type: ignore[arg-type]
+
+
+def test_high_rate_flac_stream_stops_at_the_decoded_bytes_budget() -> None:
+    """FLAC in Ogg at 655 350 Hz: 6 KB for 20 s, which decode to 52 MB at the stream's own rate."""
+    data = high_rate_flac(20, "ogg")
+    decoder = StreamDecoder("ogg", max_seconds=10.0)  # 10 s of 96 kHz stereo: 7.7 MB
+    with pytest.raises(InputTooLarge) as info:
+        for at in range(0, len(data), 500):
+            decoder.push(data[at : at + 500])
+        decoder.finish()
+    assert info.value.code == "audio_too_large"
+    assert decoder.seconds < 3.5  # stopped at the budget, long before the 10 s of audio
+
+
+def test_high_rate_pcm_stream_is_bounded_too() -> None:
+    decoder = StreamDecoder("pcm16", input_rate=FLAC_MAX_RATE, max_seconds=1.0)
+    with pytest.raises(InputTooLarge) as info:
+        for _ in range(10):
+            decoder.push(b"\x00\x00" * 65_536)
+    assert info.value.code == "audio_too_large" and decoder.seconds < 0.5

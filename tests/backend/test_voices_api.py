@@ -1,8 +1,9 @@
-"""``/api/voices`` on the real app: enrol from real uploads, reports, limits, samples, prepare job."""
+"""``/api/voices`` on the real app: enrol from real uploads in a job, reports, limits, samples, prepare job."""
 
 from __future__ import annotations
 
 import io
+import os
 import time
 import wave
 
@@ -11,6 +12,8 @@ from fastapi.testclient import TestClient
 
 from ai_pipeline.settings import LimitSettings, Settings
 from backend.app import create_app
+from backend.routes.voices import get_voices
+from backend.uploads import CHUNK, copy_limited
 from tests.voice_samples import chords, encode, festival_speech, wav_bytes, white_noise
 
 
@@ -18,7 +21,7 @@ from tests.voice_samples import chords, encode, festival_speech, wav_bytes, whit
 def client(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("voices_api"),
                         limits=LimitSettings(max_voice_files=3, max_voice_mb=3.0))
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:  # a loopback Host
         yield c
 
 
@@ -44,12 +47,28 @@ def _wait(client: TestClient, url: str, timeout: float = 300) -> tuple[dict, lis
     raise AssertionError(f"job did not finish: {seen[-1]}")
 
 
+def _enrol(client: TestClient, url: str, **request) -> tuple[dict, list[dict]]:
+    """POST the uploads (202 with a job), then wait for the analysis job."""
+    r = client.post(url, **request)
+    assert r.status_code == 202, r.text
+    assert r.json()["status_url"] == f"/api/jobs/{r.json()['job_id']}"
+    job, seen = _wait(client, r.json()["status_url"])
+    assert job["kind"] == "voice_enroll" and "result_url" not in job
+    return job, seen
+
+
+def _uploads_left(client: TestClient) -> list[str]:
+    folder = client.app.state.settings.voices_dir / ".uploads"
+    return [p.name for p in folder.iterdir()] if folder.is_dir() else []
+
+
 def test_enrol_listen_prepare_and_delete(client, uploads):
-    r = client.post("/api/voices", data={"name": "Анна"},
-                    files=[("files", ("full.mp3", uploads["full.mp3"], "audio/mpeg")),
-                           ("files", ("noise.wav", wav_bytes(white_noise(3)), "audio/wav"))])
-    assert r.status_code == 201, r.text
-    body = r.json()
+    job, seen = _enrol(client, "/api/voices", data={"name": "Анна"},
+                       files=[("files", ("full.mp3", uploads["full.mp3"], "audio/mpeg")),
+                              ("files", ("noise.wav", wav_bytes(white_noise(3)), "audio/wav"))])
+    assert job["status"] == "done", job
+    assert _uploads_left(client) == []
+    body = job["result"]
     voice, report = body["voice"], body["report"]
     assert voice["name"] == "Анна" and voice["current_version"] == 1 and voice["prepared"] is False
     assert report["enough"] and report["level"] == "enough" and voice["usable_s"] == report["usable_s"] > 30
@@ -83,34 +102,35 @@ def test_enrol_listen_prepare_and_delete(client, uploads):
 
 
 def test_not_enough_then_samples_make_it_enough(client, uploads):
-    r = client.post("/api/voices", data={"name": "Частями"},
+    job, _ = _enrol(client, "/api/voices", data={"name": "Частями"},
                     files={"files": ("first.webm", uploads["first.webm"], "audio/webm")})
-    assert r.status_code == 201, r.text
-    voice = r.json()["voice"]
-    assert r.json()["report"]["level"] == "not_enough" and voice["enough"] is False
+    assert job["status"] == "done", job
+    voice = job["result"]["voice"]
+    assert job["result"]["report"]["level"] == "not_enough" and voice["enough"] is False
     refused = client.post(f"/api/voices/{voice['id']}/prepare")
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "not_enough_audio"
 
-    r = client.post(f"/api/voices/{voice['id']}/samples",
+    job, _ = _enrol(client, f"/api/voices/{voice['id']}/samples",
                     files={"files": ("second.m4a", uploads["second.m4a"], "audio/mp4")})
-    assert r.status_code == 201, r.text
-    body = r.json()
+    assert job["status"] == "done", job
+    body = job["result"]
     assert body["voice"]["current_version"] == 2 and body["report"]["enough"]
     assert [f["name"] for f in body["report"]["files"]] == ["first.webm", "second.m4a"]
     assert [v["version"] for v in body["voice"]["versions"]] == [1, 2]
 
 
 def test_garbage_is_refused_with_the_report(client):
-    r = client.post("/api/voices", data={"name": "Мусор"},
+    job, _ = _enrol(client, "/api/voices", data={"name": "Мусор"},
                     files=[("files", ("song.wav", wav_bytes(chords(8)), "audio/wav")),
                            ("files", ("silence.wav", wav_bytes(white_noise(3, 0.0)), "audio/x-wav"))])
-    assert r.status_code == 422
-    error = r.json()["error"]
+    assert job["status"] == "error" and job["result"] is None
+    error = job["error"]
     assert error["code"] == "voice_rejected" and error["message"] and error["detail"]
     assert [f["accepted"] for f in error["report"]["files"]] == [False, False]
     assert "музыку" in error["report"]["files"][0]["problems"][0]
     assert "Тишина" in error["report"]["files"][1]["problems"][0]
     assert all(v["name"] != "Мусор" for v in client.get("/api/voices").json())
+    assert _uploads_left(client) == []
 
 
 @pytest.mark.parametrize("files,status,code", [
@@ -123,6 +143,39 @@ def test_garbage_is_refused_with_the_report(client):
 def test_upload_limits(client, files, status, code):
     r = client.post("/api/voices", data={"name": "Лимиты"}, files=files)
     assert r.status_code == status and r.json()["error"]["code"] == code, r.text
+    assert _uploads_left(client) == []  # what was copied before the refusal is gone
+
+
+def test_uploads_are_copied_in_chunks_and_stop_at_the_limit(tmp_path):
+    class Endless(io.RawIOBase):
+        """A file that never ends: reading all of it into memory would never finish."""
+
+        def __init__(self) -> None:
+            self.read_bytes = 0
+
+        def read(self, size: int = -1) -> bytes:
+            assert 0 < size <= CHUNK, "read in chunks, never the whole file"
+            self.read_bytes += size
+            return b"\0" * size
+
+    source = Endless()
+    assert copy_limited(source, tmp_path / "big.wav", 3 * CHUNK + 5) > 3 * CHUNK + 5
+    assert (tmp_path / "big.wav").stat().st_size <= 3 * CHUNK + 5 and source.read_bytes <= 4 * CHUNK
+
+
+def test_leftovers_of_a_crash_are_swept_on_first_use(tmp_path):
+    data_dir = tmp_path / "data"
+    stale = [data_dir / "voices" / ".uploads" / "deadbeef", data_dir / "voices" / "0123456789ab" / ".tmp-1"]
+    for folder in stale:
+        folder.mkdir(parents=True)
+        (folder / "x.wav").write_bytes(b"RIFF")
+    for path in (*stale, stale[1].parent):
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+    app = create_app(Settings(data_dir=data_dir))
+    app.state.voice_enroller = object()  # no lifespan here: the store only needs to be built
+    request = type("FakeRequest", (), {"app": app})()
+    get_voices(request)  # type: ignore[arg-type]
+    assert not any(p.exists() for p in (*stale, stale[1].parent))
 
 
 def test_bad_requests(client, uploads):

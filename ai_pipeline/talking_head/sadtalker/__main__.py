@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     head = settings.talking_head if isinstance(settings.talking_head, Wav2LipSettings) else Wav2LipSettings()
     folder = head.sadtalker_dir if head.sadtalker_dir.is_absolute() else settings.models_dir / head.sadtalker_dir
     face = prepare_face(args.photo.read_bytes(), size=head.size, min_face_px=settings.limits.min_face_px,
-                        cache_dir=settings.avatars_dir)
+                        cache_dir=settings.avatars_dir, max_pixels=int(settings.limits.max_image_megapixels * 1e6))
     seconds = args.seconds or head.base_loop_seconds
     make_base_loop(face, settings.avatars_dir / face.avatar_id, folder, n_frames=int(round(seconds * head.fps)),
                    fps=head.fps, size=args.size or head.sadtalker_size, seed=head.seed, head_motion=head.head_motion,

@@ -27,6 +27,7 @@ from ai_pipeline.errors import EngineUnavailable
 from ai_pipeline.gpu import gpu_manager, resolve_device
 from ai_pipeline.settings import REPO_ROOT, MeshWarpSettings, Wav2LipSettings
 from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine, frame_bounds
+from ai_pipeline.media.image_io import DEFAULT_MAX_PIXELS
 from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
 from ai_pipeline.talking_head.wav2lip.audio import mel_windows
 from ai_pipeline.talking_head.wav2lip.base_loop import BaseLoop, loop_path, mesh_warp_loop, mouth_boxes
@@ -133,8 +134,10 @@ class Wav2LipEngine(TalkingHeadEngine):
 
     # -- preparation --------------------------------------------------------------------------
 
-    def prepare(self, photo: bytes, *, cache_dir: Path | None = None, min_face_px: int = 64) -> Avatar:
-        face = prepare_face(photo, size=self.size, min_face_px=min_face_px, cache_dir=cache_dir)
+    def prepare(self, photo: bytes, *, cache_dir: Path | None = None, min_face_px: int = 64,
+                max_pixels: int = DEFAULT_MAX_PIXELS) -> Avatar:
+        face = prepare_face(photo, size=self.size, min_face_px=min_face_px, cache_dir=cache_dir,
+                            max_pixels=max_pixels)
         folder = cache_dir / face.avatar_id if cache_dir else None
         return Avatar(face, self._state(face, folder))
 

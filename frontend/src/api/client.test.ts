@@ -94,20 +94,30 @@ describe("ApiClient JSON calls", () => {
 describe("ApiClient uploads", () => {
   it("uploads voice samples as multipart with progress", async () => {
     const report = voiceReport();
+    let result: object = {};
     server.on("POST /api/voices", async (req) => {
       const form = await req.form();
       const files = form.getAll("files") as File[];
-      return { status: 201, json: { voice: voiceInfo({ name: String(form.get("name")) }), report: { ...report, files: files.map((f) => ({ ...report.files[0], name: f.name })) } } };
+      result = { voice: voiceInfo({ name: String(form.get("name")) }), report: { ...report, files: files.map((f) => ({ ...report.files[0], name: f.name })) } };
+      return { status: 202, json: { job_id: "j1", status_url: "/api/jobs/j1" } };
     });
+    let polls = 0;
+    server.on("GET /api/jobs/j1", () => {
+      polls += 1;
+      if (polls === 1) return { json: { id: "j1", status: "running", progress: 0.5, message: "Анализ записи 2 из 2: sample-2.webm" } };
+      return { json: { id: "j1", status: "done", progress: 1, message: "Готово", result } };
+    });
+    const jobs: string[] = [];
     const big = new Uint8Array(300_000).fill(7);
     const fractions: number[] = [];
-    const result = await server.client.createVoice(
+    const created = await server.client.createVoice(
       "Мой голос",
       [new File([big], "one.wav", { type: "audio/wav" }), new Blob(["abc"], { type: "audio/webm" })],
-      { onProgress: (p) => p.fraction !== null && fractions.push(p.fraction) },
+      { onProgress: (p) => p.fraction !== null && fractions.push(p.fraction), onJob: (job) => jobs.push(job.message), intervalMs: 10 },
     );
-    expect(result.voice.name).toBe("Мой голос");
-    expect(result.report.files.map((f) => f.name)).toEqual(["one.wav", "sample-2.webm"]);
+    expect(created.voice.name).toBe("Мой голос");
+    expect(created.report.files.map((f) => f.name)).toEqual(["one.wav", "sample-2.webm"]);
+    expect(jobs).toEqual(["Анализ записи 2 из 2: sample-2.webm", "Готово"]);
     expect(fractions.at(-1)).toBe(1);
     const form = await server.calls("POST /api/voices")[0].form();
     expect(((form.getAll("files")[0]) as File).size).toBe(300_000);
@@ -115,10 +125,18 @@ describe("ApiClient uploads", () => {
 
   it("keeps the quality report of a refused voice upload", async () => {
     const report = voiceReport({ files: [{ ...voiceReport().files[0], usable_s: 0, accepted: false, problems: ["Слишком тихо."] }], usable_s: 0 });
-    server.on("POST /api/voices/v1/samples", errorReply(422, "voice_unusable", "В записях нет пригодной речи.", { report }));
-    const error = (await server.client.addVoiceSamples("v1", [new Blob(["x"])]).catch((e: unknown) => e)) as ApiError;
-    expect(error.code).toBe("voice_unusable");
-    expect(error.report?.files[0].problems).toEqual(["Слишком тихо."]);
+    server.on("POST /api/voices/v1/samples", { status: 202, json: { job_id: "j2", status_url: "/api/jobs/j2" } });
+    const error = { code: "voice_rejected", message: "В записях нет пригодной речи.", detail: "", report };
+    server.on("GET /api/jobs/j2", { json: { id: "j2", status: "error", progress: 0, message: "Ошибка", error } });
+    const refused = (await server.client.addVoiceSamples("v1", [new Blob(["x"])]).catch((e: unknown) => e)) as ApiError;
+    expect(refused.code).toBe("voice_rejected");
+    expect(refused.message).toBe("В записях нет пригодной речи.");
+    expect(refused.report?.files[0].problems).toEqual(["Слишком тихо."]);
+    // refused before the job: the limits answer the upload itself
+    server.on("POST /api/voices/v1/samples", errorReply(413, "too_large", "Слишком большой объём записей."));
+    const tooLarge = (await server.client.addVoiceSamples("v1", [new Blob(["x"])]).catch((e: unknown) => e)) as ApiError;
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.code).toBe("too_large");
   });
 
   it("creates an avatar and parses a refusal", async () => {

@@ -56,6 +56,13 @@ export interface UploadOptions {
   signal?: AbortSignal;
 }
 
+/** A voice upload: the files' upload progress, then the analysis job's progress. */
+export interface VoiceUploadOptions extends UploadOptions {
+  onJob?: (job: Job<VoiceUploadResult>) => void;
+  /** Milliseconds between polls of the analysis job (default 400). */
+  intervalMs?: number;
+}
+
 export interface PollOptions<R> {
   /** Milliseconds between polls (default 400). */
   intervalMs?: number;
@@ -274,14 +281,23 @@ export class ApiClient {
     return form;
   }
 
-  /** Create a voice from samples; a 422 ApiError carries `report` when nothing was usable. */
-  async createVoice(name: string, files: Blob[], options: UploadOptions = {}): Promise<VoiceUploadResult> {
-    return (await this.upload<VoiceUploadResult>("/api/voices", this.voiceForm(files, name), options)).body as VoiceUploadResult;
+  /**
+   * Create a voice from samples: the server stores the files and analyses them in a job, which this
+   * waits for. When nothing was usable the thrown ApiError (code `voice_rejected`) carries `report`.
+   */
+  createVoice(name: string, files: Blob[], options: VoiceUploadOptions = {}): Promise<VoiceUploadResult> {
+    return this.uploadVoice("/api/voices", this.voiceForm(files, name), options);
   }
 
-  async addVoiceSamples(voiceId: string, files: Blob[], options: UploadOptions = {}): Promise<VoiceUploadResult> {
-    const path = `/api/voices/${encodeURIComponent(voiceId)}/samples`;
-    return (await this.upload<VoiceUploadResult>(path, this.voiceForm(files), options)).body as VoiceUploadResult;
+  addVoiceSamples(voiceId: string, files: Blob[], options: VoiceUploadOptions = {}): Promise<VoiceUploadResult> {
+    return this.uploadVoice(`/api/voices/${encodeURIComponent(voiceId)}/samples`, this.voiceForm(files), options);
+  }
+
+  private async uploadVoice(path: string, form: FormData, options: VoiceUploadOptions): Promise<VoiceUploadResult> {
+    const created = (await this.upload<JobCreated>(path, form, options)).body as JobCreated;
+    const { intervalMs, onJob: onUpdate, signal } = options;
+    const job = await this.pollJob<VoiceUploadResult>(created.job_id, { intervalMs, onUpdate, signal });
+    return job.result as VoiceUploadResult;
   }
 
   listVoices(): Promise<VoiceInfo[]> {

@@ -77,12 +77,13 @@ export function abortedError(): ApiError {
   return new ApiError(0, { code: "aborted", message: "Запрос отменён.", detail: "aborted" });
 }
 
-/** A job that ended with status "error". */
+/** A job that ended with status "error" (a refused voice upload keeps its report). */
 export function jobError(error: ApiErrorBody | null | undefined, message: string): ApiError {
   return new ApiError(500, {
     code: error?.code ?? "job_failed",
     message: error?.message ?? (message || "Задание завершилось с ошибкой."),
     detail: error?.detail ?? message,
+    report: error?.report,
   });
 }
 

@@ -47,12 +47,23 @@ export function VoiceStep({ state, onFiles, onRetry, onSkip }: VoiceStepProps) {
 
       <VoiceRecorder onRecorded={(file) => onFiles([file])} disabled={state.uploading} />
 
-      {state.uploading && (
+      {state.uploading && !state.analysis && (
         <div className="flex flex-col gap-2">
           <p className="text-sm text-slate-300">
             {state.progress !== null && state.progress < 1 ? "Загружаем записи…" : "Сервер анализирует записи…"}
           </p>
           <ProgressBar value={state.progress !== null && state.progress < 1 ? state.progress : null} label="Загрузка записей" />
+        </div>
+      )}
+      {state.uploading && state.analysis && (
+        <div className="flex flex-col gap-2">
+          <div className="flex justify-between gap-2 text-sm">
+            <span className="text-slate-300" aria-live="polite" data-testid="voice-analysis-message">
+              {state.analysis.message || "Сервер анализирует записи…"}
+            </span>
+            <span className="font-mono text-slate-400">{Math.round(state.analysis.progress * 100)}%</span>
+          </div>
+          <ProgressBar value={state.analysis.progress} testId="voice-analysis-progress" label="Анализ записей" />
         </div>
       )}
       {state.error && <ErrorNotice testId="voice-error" message={state.error} onRetry={state.pending.length ? onRetry : undefined} />}

@@ -32,6 +32,8 @@ export interface VoiceState {
   pending: File[];
   uploading: boolean;
   progress: number | null;
+  /** The server's analysis of the uploaded files (a job), once the upload is complete. */
+  analysis: { progress: number; message: string } | null;
   error: string | null;
   /** The user chose the standard voice. */
   skipped: boolean;
@@ -82,7 +84,7 @@ export interface TestState {
 export const initialPhoto: PhotoState = { file: null, localUrl: null, avatar: null, uploading: false, progress: null, error: null };
 
 export const initialVoice: VoiceState = {
-  voice: null, report: null, rejected: [], pending: [], uploading: false, progress: null, error: null, skipped: false,
+  voice: null, report: null, rejected: [], pending: [], uploading: false, progress: null, analysis: null, error: null, skipped: false,
 };
 
 export const initialForm: PersonaForm = {

@@ -23,11 +23,31 @@ export function renderWizard(server: TestServer) {
 export const jpeg = () => new File([new Uint8Array(2048).fill(255)], "face.jpg", { type: "image/jpeg" });
 export const wav = (name = "voice.wav", size = 4096) => new File([new Uint8Array(size)], name, { type: "audio/wav" });
 
+export type VoiceJobOutcome = { result: object } | { error: object };
+
+/**
+ * A voice upload to `route` as the server answers it: 202 with job `id`, whose polls step through
+ * `messages` (the analysis of each file) and then end with the outcome.
+ */
+export function voiceJob(server: TestServer, route: string, id: string, outcome: VoiceJobOutcome, messages: string[] = []) {
+  server.on(route, { status: 202, json: { job_id: id, status_url: `/api/jobs/${id}` } });
+  let polls = 0;
+  server.on(`GET /api/jobs/${id}`, () => {
+    polls += 1;
+    const job = { id, kind: "voice_enroll", warnings: [], timings: null };
+    if (polls <= messages.length) {
+      return { json: { ...job, status: "running", progress: (polls - 1) / messages.length, message: messages[polls - 1], error: null, result: null } };
+    }
+    if ("result" in outcome) return { json: { ...job, status: "done", progress: 1, message: "Готово", error: null, result: outcome.result } };
+    return { json: { ...job, status: "error", progress: 0, message: "Ошибка", error: outcome.error, result: null } };
+  });
+}
+
 /** Handlers for a happy path: avatar, voice (enough), personas. */
 export function happyServer(server: TestServer) {
   server.on("GET /api/personas", { json: [persona()] });
   server.on("POST /api/avatars", { json: { avatar_id: "a1", warnings: [], face_px: 256, crop_url: "/api/avatars/a1/crop.png" } });
-  server.on("POST /api/voices", { status: 201, json: { voice: voiceInfo(), report: voiceReport() } });
+  voiceJob(server, "POST /api/voices", "e1", { result: { voice: voiceInfo(), report: voiceReport() } });
   server.on("POST /api/personas", (req) => ({ status: 201, json: persona({ id: 5, ...req.json<object>() }) }));
   server.on("PUT /api/personas/5", (req) => ({ json: persona({ id: 5, ...req.json<object>() }) }));
   server.on("GET /api/avatars/a1/crop.png", { body: "png", headers: { "Content-Type": "image/png" } });

@@ -101,20 +101,26 @@ export function useWizard(onFinished?: () => void) {
   // ---- step 2: voice ---------------------------------------------------------------------------
 
   const uploadVoice = useCallback(async (files: File[]) => {
-    setVoice((s) => ({ ...s, uploading: true, progress: 0, error: null, pending: files, rejected: [], skipped: false }));
+    setVoice((s) => ({ ...s, uploading: true, progress: 0, analysis: null, error: null, pending: files, rejected: [], skipped: false }));
     const existing = latest.current.voice.voice;
     const c = controller();
-    const options = { signal: c.signal, onProgress: (p: { fraction: number | null }) => setVoice((s) => ({ ...s, progress: p.fraction })) };
+    const options = {
+      signal: c.signal,
+      intervalMs: POLL_MS,
+      onProgress: (p: { fraction: number | null }) => setVoice((s) => ({ ...s, progress: p.fraction })),
+      onJob: (job: { progress: number; message: string }) => setVoice((s) => ({ ...s, analysis: { progress: job.progress, message: job.message } })),
+    };
     try {
       const name = `Голос ${new Date().toLocaleString("ru-RU")}`;
       const result = existing ? await client.addVoiceSamples(existing.id, files, options) : await client.createVoice(name, files, options);
-      setVoice((s) => ({ ...s, voice: result.voice, report: result.report, pending: [], uploading: false }));
+      setVoice((s) => ({ ...s, voice: result.voice, report: result.report, pending: [], uploading: false, analysis: null }));
       testKey.current = null;
     } catch (err) {
       if (aborted(err)) return;
-      const retryable = err instanceof ApiError ? err.retryable : true;
+      // A refusal with a quality report is final: the same files would be refused again.
+      const retryable = err instanceof ApiError ? err.retryable && !err.report : true;
       const rejected = err instanceof ApiError && err.report ? err.report.files : [];
-      setVoice((s) => ({ ...s, uploading: false, error: describeError(err), rejected, pending: retryable ? files : [] }));
+      setVoice((s) => ({ ...s, uploading: false, analysis: null, error: describeError(err), rejected, pending: retryable ? files : [] }));
     } finally {
       release(c);
     }

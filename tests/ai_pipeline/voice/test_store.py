@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import time
 import wave
 from pathlib import Path
 
@@ -206,3 +208,47 @@ def test_prepared_audio_is_the_normalised_speech(store, halves):
         pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
     assert pcm.size / RATE >= 1.0 and np.abs(pcm).max() < 0.95
     assert integrated_loudness(pcm, PREPARED_RATE) == pytest.approx(-20, abs=2.5)
+
+
+def test_uploads_on_disk_are_accepted_with_progress(store, halves, tmp_path):
+    folder = store.upload_folder()
+    assert folder.parent == store.root / ".uploads"
+    paths = [folder / "001_one.wav", folder / "002_noise.wav"]
+    paths[0].write_bytes(halves[0])
+    paths[1].write_bytes(wav_bytes(white_noise(3)))
+    seen: list[tuple[float, str]] = []
+    voice, report = store.create("С диска", [("one.wav", paths[0]), ("noise.wav", paths[1])],
+                                 lambda fraction, message: seen.append((fraction, message)))
+    assert [f.accepted for f in report.files] == [True, False]
+    originals = list((voice.folder / "originals").iterdir())
+    assert [p.name for p in originals] == ["001_one.wav"] and originals[0].read_bytes() == halves[0]
+    assert seen == [(0.0, "Анализ записи 1 из 2: one.wav"), (0.5, "Анализ записи 2 из 2: noise.wav")]
+    small = VoiceStore(store.root, limits=LimitSettings(max_voice_mb=1.0), enroller=store.enroller)
+    with pytest.raises(InputTooLarge):  # sizes of files on disk count like bytes
+        small.add_samples(voice.id, [("one.wav", paths[0])])
+
+
+def test_sweep_removes_old_leftovers_of_a_crash_only(store, halves):
+    voice, _ = store.create("Живой", [("one.wav", halves[0])])
+    root = store.root
+    old = [root / ".uploads" / "a", root / f".deleted-{voice.id}-abc123", root / voice.id / ".tmp-crashed",
+           root / "0123456789ab"]  # a first version that never got its voice.json
+    for folder in old:
+        folder.mkdir(parents=True)
+        (folder / "part.wav").write_bytes(b"RIFF")
+    stale_json = root / voice.id / ".voice.json.1234abcd.tmp"
+    stale_json.write_text("{}")
+    young = [root / ".uploads" / "b", root / voice.id / ".tmp-running"]  # a request still at work
+    for folder in young:
+        folder.mkdir(parents=True)
+    hour_ago = time.time() - 3700
+    for path in (*old, stale_json):
+        os.utime(path, (hour_ago, hour_ago))
+
+    removed = store.sweep()
+    assert sorted(removed) == sorted([*old, stale_json])
+    assert not any(os.path.lexists(p) for p in removed) and all(p.is_dir() for p in young)
+    assert store.get(voice.id) == voice and voice.folder.is_dir() and voice.report() is not None
+    time.sleep(0.01)
+    assert sorted(store.sweep(max_age_s=0.0)) == sorted(young)
+    assert store.get(voice.id) == voice
