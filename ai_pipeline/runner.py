@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ai_pipeline import workers
 from ai_pipeline.asr.base import SAMPLE_RATE, ASREngine
 from ai_pipeline.assets import default_photo_path
 from ai_pipeline.chunks import AudioChunk, FrameBatch, Transcript
@@ -320,12 +321,12 @@ class Pipeline:
                 encoder = Mp4Encoder(self.settings.encoder, width=batch.frames.shape[2], height=batch.frames.shape[1],
                                      fps=batch.fps, sample_rate=batch.sample_rate)
             with timer.measure("encode"):
-                await asyncio.to_thread(encoder.add, batch)
+                await workers.run("render", encoder.add, batch)
             done_frames += len(batch.frames)
             report(min(done_frames / fps / expected, 0.99), "Рендеринг видео")
         assert encoder is not None
         with timer.measure("encode"):
-            data = await asyncio.to_thread(encoder.finish)
+            data = await workers.run("render", encoder.finish)
         report(1.0, "Готово")
         return RenderResult(data, done_frames / fps, done_frames, batch.sample_rate, avatar.id,
                             timer.as_dict(), avatar.warnings)

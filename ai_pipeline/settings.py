@@ -330,6 +330,9 @@ class ServerSettings(_Strict):
     # Host names that may reach the server besides loopback and the bound address (DNS rebinding
     # guard); "*" allows any host
     allowed_hosts: list[str] = Field(default_factory=list)
+    # Addresses of reverse proxies whose X-Forwarded-For names the real client (rate limits); none by default
+    trusted_proxies: list[str] = Field(default_factory=list)
+    shutdown_s: float = Field(4.0, gt=0, le=60)  # SIGTERM: connections, tasks and threads get this long
 
 
 class RedisSettings(_Strict):
@@ -349,6 +352,12 @@ class RealtimeSettings(_Strict):
     turns_per_minute: int = Field(30, ge=1)
     executor: Literal["local", "queue"] = "local"  # queue: avatar video made by `arq` render workers
     max_message_kb: int = Field(1024, ge=16)  # one Socket.IO message (an audio chunk)
+    # Conversations at once; the next client is told the server is busy. 2 keeps every stream real
+    # time on a 2-core CPU with the default engines (`scripts/bench.py soak` measures it).
+    max_sessions: int = Field(2, ge=1, le=256)
+    behind_s: float = Field(0.3, gt=0)  # a stream this far behind playback degrades its idle video
+    busy_retry_s: float = Field(30.0, gt=0)  # the retry hint a refused client gets
+    events_per_10s: int = Field(400, ge=10)  # Socket.IO messages of one client (audio chunks included)
 
 
 DEFAULT_ENGINES = {"asr": "faster_whisper", "llm": "llama_cpp", "emotion": "lexicon", "tts": "festival",

@@ -15,7 +15,7 @@ import socketio
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from ai_pipeline import __version__
+from ai_pipeline import __version__, workers
 from ai_pipeline.asr.vad import SileroVAD
 from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import Settings
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await services.redis.aclose()
             pipeline.close()
             app.state.db.close()
+            workers.shutdown()  # queued renders are dropped; the server does not wait for the pools
 
     app = FastAPI(title="Avatar", version=__version__, lifespan=lifespan,
                   description="Local Russian-speaking talking avatar: photo + text/audio -> talking-head video.")

@@ -164,9 +164,7 @@ def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    from backend.app import create_server
+    from backend.serve import serve
 
     host = args.host or settings.server.host
     port = args.port or settings.server.port
@@ -174,7 +172,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError("Для доступа не только с этого компьютера задайте токен: AVATAR_SERVER__TOKEN=...",
                          "Binding a non-loopback address requires AVATAR_SERVER__TOKEN.", code="token_required")
     bound = settings.model_copy(update={"server": settings.server.model_copy(update={"host": host, "port": port})})
-    uvicorn.run(create_server(bound), host=host, port=port, log_level="info")  # the bound host is allowed
+    serve(bound, host, port)  # the bound host is allowed; stops within server.shutdown_s of SIGTERM
     return 0
 
 

@@ -10,6 +10,7 @@ are folded into the rolling summary when the turn ends.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -104,13 +105,23 @@ class Brain:
 
         prompt = await self.db.call(messages)
         async with self._llm_lock:
-            await asyncio.to_thread(self.llm.prefill, prompt[:-1])
+            await self._prefill(prompt[:-1])
 
     async def warm(self, persona_id: int, session_id: int) -> None:
         """Prefill the LLM with this session's persona + history (call when a session opens or goes idle)."""
         messages = await self.db.call(self._messages, persona_id, session_id, "")
         async with self._llm_lock:
-            await asyncio.to_thread(self.llm.prefill, messages[:-1])
+            await self._prefill(messages[:-1])
+
+    async def _prefill(self, messages: list[ChatMessage]) -> None:
+        """A prefill that stops soon after its task is cancelled (the thread is told, not abandoned)."""
+        stop = threading.Event()
+        work = asyncio.ensure_future(asyncio.to_thread(self.llm.prefill, messages, stop))
+        try:
+            await asyncio.shield(work)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
 
     async def reply(self, persona_id: int, session_id: int, user_text: str,
                     timer: StageTimer | None = None) -> AsyncIterator[ReplyChunk]:

@@ -9,11 +9,11 @@ for a batch still being encoded in a worker thread instead of freeing the codecs
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 
+from ai_pipeline import workers
 from ai_pipeline.chunks import FrameBatch, VideoSegment
 
 
@@ -82,9 +82,9 @@ async def encode_stream(
     """
     try:
         async for batch in batches:
-            for segment in await asyncio.to_thread(encoder.push, batch):
+            for segment in await workers.run("render", encoder.push, batch):
                 yield segment
-        for segment in await asyncio.to_thread(encoder.flush):
+        for segment in await workers.run("render", encoder.flush):
             yield segment
     finally:
-        await asyncio.to_thread(encoder.close)
+        await workers.run("render", encoder.close)

@@ -8,7 +8,6 @@ event loop (:meth:`stream`). Frame size, frame count and audio never change.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from abc import abstractmethod
@@ -18,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ai_pipeline import workers
 from ai_pipeline.chunks import FrameBatch
 from ai_pipeline.engine import Engine
 from ai_pipeline.enhance.region import FaceRegion
@@ -88,7 +88,7 @@ class EnhanceEngine(Engine):
             if working:
                 try:
                     with timer.measure("enhance"):
-                        batch = await asyncio.to_thread(self.enhance_batch, batch, region)
+                        batch = await workers.run("render", self.enhance_batch, batch, region)
                 except EngineUnavailable as exc:
                     log.warning("enhancement skipped for this stream: %s", exc)
                     working = False

@@ -7,6 +7,7 @@ tokens are computed for nobody. ``count_tokens`` lets the prompt builder respect
 
 from __future__ import annotations
 
+import threading
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Sequence
 
@@ -21,8 +22,9 @@ class LLMEngine(Engine):
         """Tokens in ``text``; engines with a tokenizer override this rough Cyrillic estimate."""
         return max(1, int(len(text) / 2.6))
 
-    def prefill(self, messages: Sequence[ChatMessage]) -> None:
-        """Warm the engine's cache with the stable prefix of a coming prompt (blocking; optional)."""
+    def prefill(self, messages: Sequence[ChatMessage], stop: threading.Event | None = None) -> None:
+        """Warm the engine's cache with the stable prefix of a coming prompt (blocking; optional).
+        Setting ``stop`` ends the work early (the caller went away)."""
 
     @abstractmethod
     def stream(self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None) -> AsyncIterator[TokenChunk]:

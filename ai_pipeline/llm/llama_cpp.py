@@ -183,18 +183,23 @@ class LlamaCppLLM(LLMEngine):
         prompt = self._template([{"role": m.role, "content": m.content} for m in messages])
         return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
-    def prefill(self, messages: Sequence[ChatMessage]) -> None:
-        """Evaluate persona + history now, so the next turn only pays for the user's new words."""
+    def prefill(self, messages: Sequence[ChatMessage], stop: threading.Event | None = None) -> None:
+        """Evaluate persona + history now, so the next turn only pays for the user's new words.
+        A set ``stop`` ends it within one decode slice (what was evaluated stays cached)."""
         if self._llm is None:
             return
         with self._lock:
             tokens = self.prompt_tokens([*messages, ChatMessage("user", "")])
+            self._llm.stop = stop
             steps = self._llm.generate(tokens, temp=self.settings.temperature, top_p=self.settings.top_p,
                                        repeat_penalty=REPEAT_PENALTY)
             try:
                 next(steps)  # evaluating the prompt happens before the first token is sampled
+            except _Interrupted:
+                pass
             finally:
                 steps.close()
+                self._llm.stop = None
 
     # -- generation ---------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ one frame counter across chunks so blinks and head motion continue seamlessly be
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ai_pipeline import workers
 from ai_pipeline.chunks import AudioChunk, FrameBatch
 from ai_pipeline.media.image_io import DEFAULT_MAX_PIXELS
 from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
@@ -100,7 +100,7 @@ class TalkingHeadEngine(ABC):
             batches = self.render(avatar, chunk, frame)
             while True:
                 with timer.measure("talking_head"):
-                    batch = await asyncio.to_thread(next, batches, None)
+                    batch = await workers.run("render", next, batches, None)
                 if batch is None:
                     break
                 frame = batch.first_frame + len(batch.frames)

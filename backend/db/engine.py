@@ -8,7 +8,6 @@ code uses :meth:`Database.call`, which runs one unit of work in a worker thread.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from ai_pipeline import workers
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -66,13 +67,14 @@ class Database:
         return self.sessions()
 
     async def call(self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run ``fn(session, *args, **kwargs)`` in a worker thread, e.g. ``await db.call(add_message, ...)``."""
+        """Run ``fn(session, *args, **kwargs)`` in the IO pool, e.g. ``await db.call(add_message, ...)``
+        (never behind renders and encodes, which have their own pool)."""
 
         def work() -> T:
             with self.session() as session:
                 return fn(session, *args, **kwargs)
 
-        return await asyncio.to_thread(work)
+        return await workers.run("io", work)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -13,10 +13,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from ai_pipeline import workers
 from ai_pipeline.chunks import AudioChunk, FrameBatch, VideoSegment
 from ai_pipeline.encode.fmp4 import FragmentedMp4Stream
 from ai_pipeline.settings import EncoderSettings, RealtimeSettings
@@ -80,6 +83,10 @@ class AvatarStream:
         self._wake = asyncio.Event()
         self._dropped_turn = -1
         self._clock: float | None = None
+        self._inflight: Future[Any] | None = None  # the render pool's current call for this stream
+        self.behind_s = 0.0  # how far the newest segment left after its playback time (0: real time)
+        self.degraded = False  # behind: idle video is a still frame until the stream catches up
+        self._last: FrameBatch | None = None
 
     @property
     def mime(self) -> str:
@@ -125,19 +132,35 @@ class AvatarStream:
                         if not sent.done():
                             sent.set_result(None)
         finally:
-            self._encoder.close()
+            # a cancelled await does not stop the thread: close the encoder after its last call
+            inflight = self._inflight
+            if inflight is not None and not inflight.done():
+                inflight.add_done_callback(lambda _: self._encoder.close())
+            else:
+                self._encoder.close()
+
+    async def _off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
+        self._inflight = workers.submit("render", fn, *args)
+        return await asyncio.wrap_future(self._inflight)
 
     async def _idle(self) -> None:
         lead = self.settings.idle_lead_s
         if self.ahead() > lead:
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.ahead() - lead)
+                # not wait_for: on Python 3.11 it loses a cancellation that lands as the event is set,
+                # and the stream of a client that left would run on
+                async with asyncio.timeout(self.ahead() - lead):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             return
         n = self.settings.idle_batch_frames
         silence = AudioChunk(np.zeros(int(round(n * self.rate / self.fps)), np.float32), self.rate)
+        if self.degraded and self._last is not None:  # a still picture costs only its encoding
+            still = np.repeat(self._last.frames[-1:], n, axis=0)
+            await self._emit(FrameBatch(still, silence.samples, self.rate, self.fps, self.frame), "idle", 0)
+            return
         await self._render(silence, "idle", 0)
 
     async def _speech(self, chunk: AudioChunk, turn: int) -> None:
@@ -147,7 +170,7 @@ class AvatarStream:
 
     async def _render(self, audio: AudioChunk, kind: str, turn: int) -> None:
         batches = self.head.render(self.avatar, audio, self.frame)
-        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+        while (batch := await self._off_loop(next, batches, None)) is not None:
             if kind == "speech" and turn <= self._dropped_turn:
                 return
             while kind == "speech" and self.ahead() > self.settings.speech_lead_s:
@@ -156,13 +179,27 @@ class AvatarStream:
                     return
             await self._emit(batch, kind, turn)
 
+    def _track_lag(self) -> None:
+        """Behind when playback has caught up with what was sent (the client would stall): idle video
+        turns into a still frame until the stream is a full idle lead ahead again."""
+        if self._clock is None:
+            return
+        self.behind_s = max(0.0, -self.ahead())
+        if self.behind_s > self.settings.behind_s and not self.degraded:
+            log.warning("avatar stream %.2f s behind real time: idle video degraded to a still frame", self.behind_s)
+            self.degraded = True
+        elif self.degraded and self.ahead() >= self.settings.idle_lead_s:
+            self.degraded = False
+
     async def _emit(self, batch: FrameBatch, kind: str, turn: int) -> None:
         start = self.media_time
         if self.post is not None:
-            batch = await asyncio.to_thread(self.post, batch)
-        segments = await asyncio.to_thread(self._encoder.push, batch)
+            batch = await self._off_loop(self.post, batch)
+        segments = await self._off_loop(self._encoder.push, batch)
         queued = max(0.0, self.ahead())
+        self._track_lag()
         self.frame += len(batch.frames)
+        self._last = batch
         if self._clock is None:
             self._clock = time.monotonic()
         for seg in segments:

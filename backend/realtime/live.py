@@ -53,10 +53,37 @@ class LiveSession:
         self.session_id = 0
         self.client = "anonymous"  # the peer address, the key of its rate limits
         self._timers: dict[int, StageTimer] = {}
+        self.closed = False
+        self.flooding = False  # over the event rate limit (told once per burst)
+        self._limited_at = 0.0  # when the client was last told it asks too often
+        self.starting = False  # set before the first await of ``start``: one stream per client
+        self._start_task: asyncio.Task[Any] | None = None
+        self._input = asyncio.Lock()  # a client's audio and text are handled in the order they came
+
+    @property
+    def active(self) -> bool:
+        """Whether this client holds a conversation slot (starting or started)."""
+        return not self.closed and (self.starting or self.stream is not None)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self, msg: StartMessage) -> dict[str, Any]:
+        """Open the conversation; a disconnect during it cancels it and leaves nothing running."""
+        if self.closed or self.starting or self.stream is not None:
+            raise AvatarError("Разговор уже начат.", "already started", code="already_started")
+        self.services.admit(self)  # raises ``busy`` when every slot is taken
+        self.starting = True
+        self._start_task = asyncio.current_task()
+        try:
+            return await self._start(msg)
+        except BaseException:
+            await self._stop_tasks()
+            raise
+        finally:
+            self.starting = False
+            self._start_task = None
+
+    async def _start(self, msg: StartMessage) -> dict[str, Any]:
         s = self.services
         pipeline, brain, settings = s.pipeline, s.brain, s.settings
         self.persona_id = msg.persona_id or await s.db.call(first_persona_id)
@@ -108,31 +135,68 @@ class LiveSession:
         await self.emit("progress", {"stage": "voice", "value": 1.0, "message": "Голос готов"})
         return voice
 
-    async def close(self) -> None:
-        await self.interrupt("disconnect", notify=False)
-        for task in (self.stream_task, self.warm_task):
-            if task:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+    async def close(self, grace_s: float = 2.0) -> None:
+        """End everything this client started: the start itself, its turn, its stream, its decoder."""
+        self.closed = True
+        if self._start_task is not None and self._start_task is not asyncio.current_task():
+            self._start_task.cancel()
+        await self._stop_tasks(grace_s)
+
+    async def _stop_tasks(self, grace_s: float = 2.0) -> None:
+        if self.stream:
+            self.stream.interrupt(self.turn)
+        tasks = [t for t in (self._start_task, self.turn_task, self.warm_task, self.stream_task)
+                 if t is not None and not t.done() and t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace_s)
+            for task in pending:
+                log.warning("client %s: %s did not end within %.1f s of cancellation", self.sid, task, grace_s)
+        self.stream_task = self.warm_task = self.turn_task = None
+        self.stream = None
+        if self.decoder is not None:
+            await asyncio.to_thread(self.decoder.close)
+            self.decoder = None
 
     # -- input --------------------------------------------------------------------------------
 
     async def audio(self, data: bytes) -> None:
-        assert self.decoder and self.recognizer
-        samples = await asyncio.to_thread(self.decoder.push, data)
-        if len(samples):
-            await self._handle(await self.recognizer.feed(samples))
+        async with self._input:
+            decoder, recognizer = self._listening()
+            try:
+                samples = await asyncio.to_thread(decoder.push, data)
+            except AvatarError:
+                await self._new_decoder(decoder)  # the next recording starts clean
+                raise
+            if len(samples):
+                await self._handle(await recognizer.feed(samples))
 
     async def audio_end(self) -> None:
-        assert self.decoder and self.recognizer
-        tail = await asyncio.to_thread(self.decoder.finish)
-        events = await self.recognizer.feed(tail) if len(tail) else []
-        await self._handle(events + await self.recognizer.flush())
-        self.decoder = StreamDecoder(self.decoder.fmt, self.decoder.input_rate,
-                                     max_seconds=self.decoder.max_seconds)
+        async with self._input:
+            decoder, recognizer = self._listening()
+            try:
+                tail = await asyncio.to_thread(decoder.finish)
+            except AvatarError:
+                tail = np.zeros(0, np.float32)  # the error was reported when the bad chunk came
+            finally:
+                await self._new_decoder(decoder)
+            events = await recognizer.feed(tail) if len(tail) else []
+            await self._handle(events + await recognizer.flush())
 
     async def text(self, text: str) -> None:
-        await self.start_turn(self.services.pipeline.check_text(text), StageTimer())
+        async with self._input:
+            await self.start_turn(self.services.pipeline.check_text(text), StageTimer())
+
+    def _listening(self) -> tuple[StreamDecoder, StreamingRecognizer]:
+        if self.decoder is None or self.recognizer is None:
+            raise AvatarError("Сначала начните разговор (событие start).", "send start first", code="not_started")
+        return self.decoder, self.recognizer
+
+    async def _new_decoder(self, old: StreamDecoder) -> None:
+        await asyncio.to_thread(old.close)
+        if self.decoder is old and not self.closed:
+            self.decoder = StreamDecoder(old.fmt, old.input_rate, max_seconds=old.max_seconds)
 
     async def _handle(self, events: list[Any]) -> None:
         for event in events:
@@ -155,14 +219,20 @@ class LiveSession:
     # -- turns --------------------------------------------------------------------------------
 
     async def start_turn(self, text: str, timer: StageTimer, *, scripted: bool = False) -> None:
-        limiter = self.services.limiter
-        if limiter is not None:
-            decision = await limiter.hit(f"turns:{self.services.client_key(self)}",
-                                         limit=self.services.settings.realtime.turns_per_minute, window_s=60)
-            if not decision.allowed:
-                await self.emit("error", error_payload(
-                    "rate_limited", f"Слишком много вопросов подряд. Подождите {decision.retry_after_s:.0f} с."))
-                return
+        limiter, per_minute = self.services.limiter, self.services.settings.realtime.turns_per_minute
+        if limiter is not None and not scripted:
+            # one budget per connection, a larger one per address (a reconnect does not reset it)
+            for key, limit in ((f"turns:sid:{self.sid}", per_minute),
+                               (f"turns:peer:{self.services.client_key(self)}", per_minute * 3)):
+                decision = await limiter.hit(key, limit=limit, window_s=60)
+                if not decision.allowed:
+                    if time.monotonic() - self._limited_at < 2.0:
+                        return  # told a moment ago: a burst gets one answer, not one per message
+                    self._limited_at = time.monotonic()
+                    await self.emit("error", {**error_payload(
+                        "rate_limited", f"Слишком много вопросов подряд. Подождите {decision.retry_after_s:.0f} с."),
+                        "retry_after_s": round(decision.retry_after_s, 1)})
+                    return
         await self.interrupt("new_turn")
         self.turn += 1
         self._timers = {t: tm for t, tm in self._timers.items() if t > self.turn - 4}

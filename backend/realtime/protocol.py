@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 NAMESPACE = "/conversation"
+MAX_ID = 2**63 - 1  # database ids are signed 64-bit
 
 
 class _Message(BaseModel):
@@ -22,8 +23,8 @@ class _Message(BaseModel):
 class StartMessage(_Message):
     """Open a conversation: which persona, which session to continue, how audio will arrive."""
 
-    persona_id: int | None = None  # default: the first persona
-    session_id: int | None = None  # default: a new session
+    persona_id: int | None = Field(None, ge=1, le=MAX_ID)  # default: the first persona
+    session_id: int | None = Field(None, ge=1, le=MAX_ID)  # default: a new session
     avatar_id: str | None = Field(None, pattern=r"^[0-9a-f]{16}$")  # a prepared photo; default avatar if absent
     audio_format: Literal["webm", "ogg", "pcm16"] = "webm"
     sample_rate: int = Field(16000, ge=8000, le=48000)  # for pcm16

@@ -1,14 +1,19 @@
-"""Sliding-window rate limits kept in Redis, shared by every server process.
+"""Sliding-window rate limits: in Redis, shared by every server process, or in this process.
 
 Each limited key is a sorted set of the times (microseconds of Redis's own clock) of the hits
 allowed in the last ``window_s``. One Lua script drops the hits that left the window, counts the
 rest and records the new hit only if it is allowed, so concurrent clients cannot overshoot and
 refused attempts do not push the window further out. Exact, at the cost of ``limit`` entries a key.
+
+Without Redis, :class:`LocalRateLimiter` keeps the same windows in memory (one process only), with
+the same answers, and forgets keys whose window has emptied.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from collections import deque
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -54,3 +59,38 @@ class RateLimiter:
         allowed, remaining, retry_us = await self._hit(
             keys=[f"{self.prefix}{key}"], args=[int(limit), window_us, os.urandom(8).hex()])
         return RateDecision(bool(allowed), int(remaining), max(0.0, int(retry_us) / 1_000_000))
+
+
+class LocalRateLimiter:
+    """The same sliding windows as :class:`RateLimiter`, kept in this process (no Redis)."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self.max_keys = max_keys
+        self._hits: dict[str, deque[float]] = {}
+
+    async def hit(self, key: str, *, limit: int, window_s: float) -> RateDecision:
+        return self.hit_now(key, limit=limit, window_s=window_s)
+
+    def hit_now(self, key: str, *, limit: int, window_s: float, now: float | None = None) -> RateDecision:
+        """Count one hit on ``key`` if it fits (synchronous: the event loop never waits here)."""
+        if limit < 1 or window_s <= 0:
+            raise ValueError(f"limit must be >= 1 and window_s > 0, got {limit} and {window_s}")
+        now = time.monotonic() if now is None else now
+        hits = self._hits.get(key)
+        if hits is None:
+            if len(self._hits) >= self.max_keys:
+                self._sweep(now, window_s)
+            hits = self._hits[key] = deque()
+        while hits and hits[0] <= now - window_s:
+            hits.popleft()
+        if len(hits) < limit:
+            hits.append(now)
+            return RateDecision(True, limit - len(hits), 0.0)
+        return RateDecision(False, 0, max(0.0, hits[len(hits) - limit] + window_s - now))
+
+    def _sweep(self, now: float, window_s: float) -> None:
+        """Drop keys with no hit inside the window (and the oldest keys if that is not enough)."""
+        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - window_s]:
+            del self._hits[key]
+        while len(self._hits) >= self.max_keys:
+            del self._hits[next(iter(self._hits))]

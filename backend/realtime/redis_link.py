@@ -8,7 +8,7 @@ import redis
 import redis.asyncio as aioredis
 
 from backend.realtime.cache import ClipCache
-from backend.realtime.ratelimit import RateLimiter
+from backend.realtime.ratelimit import LocalRateLimiter, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +28,18 @@ def redis_reachable(url: str | None, timeout_s: float = 1.0) -> bool:
 
 
 async def connect_redis(services) -> None:  # type: ignore[no-untyped-def]
-    """Fill in the clip cache and the rate limiter, or leave them off with a notice."""
+    """Fill in the clip cache and the rate limiter; without Redis: no cache, limits kept in this process."""
     settings = services.settings.redis
+    services.limiter = LocalRateLimiter()
     if not settings.url:
-        services.notices.append("Redis disabled: no clip cache, rate limits or shared rooms")
+        services.notices.append("Redis disabled: no clip cache or shared rooms; rate limits kept in this process")
         return
     client = aioredis.Redis.from_url(settings.url, socket_connect_timeout=1.0)
     try:
         await client.ping()
     except (redis.RedisError, OSError) as exc:
         await client.aclose()
-        notice = f"Redis at {settings.url} unreachable ({exc}): running without clip cache and rate limits"
+        notice = f"Redis at {settings.url} unreachable ({exc}): running without clip cache; rate limits kept in this process"
         log.warning(notice)
         services.notices.append(notice)
         return

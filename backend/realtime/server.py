@@ -7,6 +7,7 @@ still works, per process and uncached, and says so in ``/api/health``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,10 +19,11 @@ from pydantic import ValidationError
 from ai_pipeline.asr.vad import SileroVAD
 from ai_pipeline.errors import AvatarError
 from ai_pipeline.settings import Settings
+from backend.edge import token_ok
 from backend.realtime.cache import ClipCache
 from backend.realtime.live import LiveSession
 from backend.realtime.protocol import NAMESPACE, StartMessage, TextMessage, error_payload
-from backend.realtime.ratelimit import RateLimiter
+from backend.realtime.ratelimit import LocalRateLimiter, RateLimiter
 from backend.realtime.redis_link import redis_reachable
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ class Services:
     db: Any = None
     vad: SileroVAD | None = None
     cache: ClipCache | None = None
-    limiter: RateLimiter | None = None
+    limiter: RateLimiter | LocalRateLimiter | None = None
     redis: Any = None
     queue: Any = None  # an arq pool when realtime.executor is "queue"
     notices: list[str] = field(default_factory=list)
@@ -45,6 +47,32 @@ class Services:
 
     def client_key(self, session: LiveSession) -> str:
         return session.client
+
+    def active_sessions(self) -> int:
+        return sum(1 for session in self.live.values() if session.active)
+
+    def admit(self, session: LiveSession) -> None:
+        """Refuse a new conversation when ``realtime.max_sessions`` are already running."""
+        limit = self.settings.realtime.max_sessions
+        if not session.active and self.active_sessions() >= limit:
+            raise Busy(limit, self.settings.realtime.busy_retry_s)
+
+
+class Busy(AvatarError):
+    """Every conversation slot is taken: the client is told when to try again."""
+
+    code = "busy"
+    http_status = 503
+    retryable = True
+
+    def __init__(self, limit: int, retry_after_s: float) -> None:
+        super().__init__(f"Сервер занят: уже идёт разговоров — {limit}, больше он не потянет в реальном времени. "
+                         f"Попробуйте снова через {retry_after_s:.0f} с.",
+                         f"all {limit} conversation slots are taken", code="busy")
+        self.retry_after_s = retry_after_s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "retry_after_s": self.retry_after_s}
 
 
 class ConversationNamespace(socketio.AsyncNamespace):
@@ -57,16 +85,16 @@ class ConversationNamespace(socketio.AsyncNamespace):
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         token = self.services.settings.server.token
-        if token and (not isinstance(auth, dict) or auth.get("token") != token):
+        if token and not (isinstance(auth, dict) and auth.get("token") == token) and not token_ok(environ, token):
             raise socketio.exceptions.ConnectionRefusedError({"code": "unauthorized", "message": "Нужен токен."})
         session = LiveSession(self.services, lambda event, data: self.emit(event, data, to=sid), sid)
-        session.client = environ.get("REMOTE_ADDR") or environ.get("asgi.scope", {}).get("client", ["?"])[0]
+        session.client = peer_address(environ, self.services.settings.server.trusted_proxies)
         self.sessions[sid] = session
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
         session = self.sessions.pop(sid, None)
         if session is not None:
-            await session.close()
+            await asyncio.shield(session.close())  # runs to the end even if this handler is cancelled
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         """Every handler goes through here: unknown events and bad payloads are answered, not raised."""
@@ -75,6 +103,12 @@ class ConversationNamespace(socketio.AsyncNamespace):
         sid = args[0] if args else ""
         if not hasattr(self, f"on_{event}"):
             await self._error(sid, "unknown_event", f"Неизвестное событие «{event}».")
+            return None
+        if len(args) > 2:  # every event carries at most one payload
+            await self._error(sid, "bad_message", "Неверный формат сообщения: ожидается один аргумент.",
+                              f"{event}: {len(args) - 1} arguments")
+            return None
+        if not await self._allowed(sid):
             return None
         try:
             return await super().trigger_event(event, *args)
@@ -88,10 +122,28 @@ class ConversationNamespace(socketio.AsyncNamespace):
         return None
 
     async def _error(self, sid: str, code: str, message: str, detail: str = "") -> None:
-        await self.emit("error", error_payload(code, message, detail), to=sid)
+        await self.emit("error", error_payload(code, message, detail[:300]), to=sid)
+
+    async def _allowed(self, sid: str) -> bool:
+        """A client may send at most ``realtime.events_per_10s`` events (audio chunks included)."""
+        limiter = self.services.limiter
+        if limiter is None or sid not in self.sessions:
+            return True
+        decision = await limiter.hit(f"events:{sid}", limit=self.services.settings.realtime.events_per_10s, window_s=10)
+        if not decision.allowed:
+            session = self.sessions[sid]
+            if not session.flooding:  # one error per burst, not one per dropped message
+                await self._error(sid, "rate_limited", "Слишком много сообщений: часть из них пропущена.",
+                                  f"retry after {decision.retry_after_s:.1f} s")
+            session.flooding = True
+            return False
+        self.sessions[sid].flooding = False
+        return True
 
     def _session(self, sid: str, *, started: bool = True) -> LiveSession:
-        session = self.sessions[sid]
+        session = self.sessions.get(sid)
+        if session is None or session.closed:
+            raise AvatarError("Соединение закрыто.", "not connected", code="not_connected")
         if started and session.stream is None:
             raise AvatarError("Сначала начните разговор (событие start).", "send start first", code="not_started")
         return session
@@ -99,9 +151,9 @@ class ConversationNamespace(socketio.AsyncNamespace):
     async def on_start(self, sid: str, data: Any = None) -> None:
         msg = StartMessage.model_validate(data or {})
         session = self._session(sid, started=False)
-        if session.stream is not None:
-            raise AvatarError("Разговор уже начат.", "already started", code="already_started")
-        await self.emit("ready", await session.start(msg), to=sid)
+        ready = await session.start(msg)
+        if not session.closed:
+            await self.emit("ready", ready, to=sid)
 
     async def on_audio(self, sid: str, data: Any = None) -> None:
         if not isinstance(data, bytes | bytearray):
@@ -127,6 +179,20 @@ def create_sio(settings: Settings, services: Services) -> socketio.AsyncServer:
                                max_http_buffer_size=settings.realtime.max_message_kb * 1024)
     sio.register_namespace(ConversationNamespace(services))
     return sio
+
+
+def peer_address(environ: dict, trusted_proxies: list[str]) -> str:
+    """The client's address: the socket's peer (engine.io's REMOTE_ADDR is always 127.0.0.1), or the
+    last ``X-Forwarded-For`` hop that is not a trusted proxy when the peer is one."""
+    scope = environ.get("asgi.scope") or {}
+    peer = (scope.get("client") or (environ.get("REMOTE_ADDR") or "unknown",))[0]
+    if peer in trusted_proxies:
+        hops = [h.strip() for h in environ.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        while hops and hops[-1] in trusted_proxies:
+            hops.pop()
+        if hops:
+            return hops[-1]
+    return str(peer)
 
 
 def origin_check(extra: list[str]) -> Callable[[str | None, dict], bool]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import platform
 import shutil
 
 import av
 import cv2
 import numpy
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from ai_pipeline import __version__, models
+from ai_pipeline import __version__, models, workers
 from ai_pipeline.gpu import gpu_manager
 from ai_pipeline.gpu.nvml import gpu_info
 from ai_pipeline.registry import engine_table
@@ -20,8 +21,9 @@ router = APIRouter(prefix="/api", tags=["health"])
 
 
 @router.get("/health")
-def health(pipeline: PipelineDep, settings: SettingsDep) -> dict[str, object]:
-    """What is loaded and where it runs; ``notices`` lists fallbacks to lighter engines."""
+def health(request: Request, pipeline: PipelineDep, settings: SettingsDep) -> dict[str, object]:
+    """What is loaded and where it runs; ``notices`` lists fallbacks to lighter engines; ``realtime``
+    the conversations now, the capacity, and streams that fell behind real time."""
     status = pipeline.status()
     return {
         "status": "ok" if all(status[s] for s in ("asr", "llm", "emotion", "tts", "talking_head")) else "loading",
@@ -36,6 +38,31 @@ def health(pipeline: PipelineDep, settings: SettingsDep) -> dict[str, object]:
         "models": models.status(settings.models_dir),
         "gpu": gpu_status(),
         "limits": settings.limits.model_dump(),
+        "realtime": realtime_status(request.app.state.services),
+    }
+
+
+@router.get("/health/live")
+async def live(request: Request) -> dict[str, object]:
+    """The realtime block alone, plus the event loop's task count (cheap: for monitors and the soak bench)."""
+    return {**realtime_status(request.app.state.services), "tasks": len(asyncio.all_tasks())}
+
+
+def realtime_status(services) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Connected clients, conversations against ``max_sessions``, and how each stream keeps up."""
+    streams = [(sid, s.stream) for sid, s in list(services.live.items()) if s.stream is not None]
+    behind = {sid: round(getattr(st, "behind_s", 0.0), 3) for sid, st in streams}
+    degraded = [sid for sid, st in streams if getattr(st, "degraded", False)]
+    return {
+        "clients": len(services.live),
+        "sessions": services.active_sessions(),
+        "max_sessions": services.settings.realtime.max_sessions,
+        "streams": len(streams),
+        "behind_s": behind,
+        "degraded": degraded,
+        "notice": (f"Видео {len(degraded)} разговоров не успевает за реальным временем: паузы показаны "
+                   "неподвижным кадром." if degraded else None),
+        "worker_threads": workers.threads(),
     }
 
 

@@ -120,6 +120,17 @@ describe("ConversationClient against a real Socket.IO server", () => {
     expect(c.client.currentSessionId).toBe(100);
   });
 
+  it("shows a busy server in Russian and starts by itself when a slot frees", async () => {
+    const server = await serve({ busyStarts: 1, busyRetryS: 1 });
+    const c = connect(server);
+    await server.waitFor(() => c.state().error?.code === "busy", 5000, "busy");
+    expect(c.state().error?.message).toMatch(/занят.*автоматически/);
+    expect(c.state().live).toBe(false);
+    await server.waitFor(() => c.state().live, 5000, "ready after the retry");
+    expect(server.of("start")).toHaveLength(2);
+    expect(c.state().error).toBeNull();
+  });
+
   it("passes the token and reports a refused connection in Russian", async () => {
     const server = await serve({ token: "s3cret" });
     const refused = connect(server, { token: () => "wrong" });

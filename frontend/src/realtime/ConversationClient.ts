@@ -56,6 +56,7 @@ export class ConversationClient {
   private live = false;
   private starting = false;
   private closed = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null; // a `start` refused as busy, asked again
   /** How many `start`s were sent (for tests and logs). */
   starts: StartMessage[] = [];
 
@@ -95,6 +96,7 @@ export class ConversationClient {
   close(): void {
     this.closed = true;
     this.live = false;
+    this.cancelRetry();
     this.socket.disconnect();
     this.socket.removeAllListeners();
   }
@@ -148,6 +150,11 @@ export class ConversationClient {
     this.dispatch({ type: "connection", state });
   }
 
+  private cancelRetry(): void {
+    if (this.retryTimer != null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
   private sendStart(): void {
     const { personaId, avatarId, audioFormat } = this.options;
     const msg: StartMessage = { audio_format: audioFormat ?? "webm" };
@@ -169,6 +176,7 @@ export class ConversationClient {
       this.sendStart();
     });
     s.on("disconnect", (reason) => {
+      this.cancelRetry();
       const wasLive = this.live;
       this.live = false;
       this.starting = false;
@@ -222,6 +230,20 @@ export class ConversationClient {
         return;
       }
       if (this.starting && !this.live) this.starting = false;
+      if (data?.code === "busy" && !this.live) {
+        // every conversation slot on the server is taken: ask again when it says to
+        const seconds = Math.max(1, data.retry_after_s ?? 30);
+        this.dispatch({ type: "error", data: { ...data, message: `${data.message} Подключимся автоматически.` } });
+        this.cancelRetry();
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          if (!this.closed && this.socket.connected && !this.live && !this.starting) {
+            this.dispatch({ type: "dismiss_error" });
+            this.sendStart();
+          }
+        }, seconds * 1000);
+        return;
+      }
       this.dispatch({ type: "error", data });
     });
   }

@@ -86,6 +86,8 @@ export interface ErrorEvent {
   code: string;
   message: string;
   detail?: string;
+  /** `busy` and `rate_limited`: seconds until trying again makes sense. */
+  retry_after_s?: number;
 }
 
 export function toBytes(data: Binary): Uint8Array {

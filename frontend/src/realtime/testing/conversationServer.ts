@@ -50,6 +50,9 @@ export interface ConversationServerOptions {
   personas?: unknown[];
   /** Stream the fixture's idle segments after `ready` (default true). */
   stream?: boolean;
+  /** Refuse this many `start`s with `busy` (every slot taken) before accepting one. */
+  busyStarts?: number;
+  busyRetryS?: number;
 }
 
 export class ConversationServer {
@@ -119,6 +122,12 @@ export class ConversationServer {
   }
 
   private onStart(socket: Socket, msg: { session_id?: number; persona_id?: number; avatar_id?: string }): void {
+    if ((this.options.busyStarts ?? 0) > 0) {
+      this.options.busyStarts! -= 1;
+      const retry = this.options.busyRetryS ?? 30;
+      socket.emit("error", { code: "busy", message: `Сервер занят. Попробуйте снова через ${retry} с.`, detail: "all slots taken", retry_after_s: retry });
+      return;
+    }
     const known = this.options.knownSessions;
     if (msg.session_id != null && known && !known.has(msg.session_id)) {
       socket.emit("error", { code: "not_found", message: "Разговор не найден.", detail: "session not found" });
