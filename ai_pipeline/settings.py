@@ -318,6 +318,7 @@ class LimitSettings(_Strict):
     max_voice_files: int = Field(40, ge=1)  # voice samples per upload request
     max_voice_mb: float = Field(200.0, gt=0)  # all voice samples of one request together
     max_json_kb: int = Field(256, ge=1)  # any request body that is not an upload (chat, personas, settings)
+    requests_per_minute: int = Field(60, ge=1)  # expensive REST calls (render, uploads, chat) per client address
 
 
 class ServerSettings(_Strict):

@@ -24,6 +24,7 @@ from backend.db import init_db
 from backend.db.personas import first_persona_id
 from backend.db.seed import seed_default_persona
 from backend.edge import guard, install_edge
+from backend.edge.rate import RateLimitMiddleware
 from backend.errors import install_error_handlers
 from backend.jobs import JobStore
 from backend.realtime.redis_link import connect_redis
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.reloading = {}
     install_error_handlers(app)
     mount_web(app, settings.server.web_dir)  # "/" and every non-API path: the built web app
+    app.add_middleware(RateLimitMiddleware, services=services)  # inside the edge: refused requests are not counted
     install_edge(app, settings)  # host, origin, token, body size: before anything else runs
     app.include_router(health.router)
     app.include_router(render.router)

@@ -20,6 +20,7 @@ from ai_pipeline.asr.vad import SileroVAD
 from ai_pipeline.errors import AvatarError
 from ai_pipeline.settings import Settings
 from backend.edge import token_ok
+from backend.edge.peer import peer_address
 from backend.realtime.cache import ClipCache
 from backend.realtime.live import LiveSession
 from backend.realtime.protocol import NAMESPACE, StartMessage, TextMessage, error_payload
@@ -179,20 +180,6 @@ def create_sio(settings: Settings, services: Services) -> socketio.AsyncServer:
                                max_http_buffer_size=settings.realtime.max_message_kb * 1024)
     sio.register_namespace(ConversationNamespace(services))
     return sio
-
-
-def peer_address(environ: dict, trusted_proxies: list[str]) -> str:
-    """The client's address: the socket's peer (engine.io's REMOTE_ADDR is always 127.0.0.1), or the
-    last ``X-Forwarded-For`` hop that is not a trusted proxy when the peer is one."""
-    scope = environ.get("asgi.scope") or {}
-    peer = (scope.get("client") or (environ.get("REMOTE_ADDR") or "unknown",))[0]
-    if peer in trusted_proxies:
-        hops = [h.strip() for h in environ.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
-        while hops and hops[-1] in trusted_proxies:
-            hops.pop()
-        if hops:
-            return hops[-1]
-    return str(peer)
 
 
 def origin_check(extra: list[str]) -> Callable[[str | None, dict], bool]:
