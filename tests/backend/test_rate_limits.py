@@ -25,7 +25,8 @@ def test_local_limit_and_retry_after() -> None:
     limiter = LocalRateLimiter()
     assert [limiter.hit_now("a", limit=3, window_s=60, now=t) for t in (0, 10, 20)] == [
         RateDecision(True, 2, 0.0), RateDecision(True, 1, 0.0), RateDecision(True, 0, 0.0)]
-    assert limiter.hit_now("a", limit=3, window_s=60, now=30) == RateDecision(False, 0, 30.0)  # the hit at 0 leaves at 60
+    # refused until the hit at 0 leaves the window, at 60
+    assert limiter.hit_now("a", limit=3, window_s=60, now=30) == RateDecision(False, 0, 30.0)
     assert limiter.hit_now("b", limit=3, window_s=60, now=30).allowed  # keys do not share a window
     assert asyncio.run(limiter.hit("c", limit=1, window_s=60)) == RateDecision(True, 0, 0.0)  # the async face
     with pytest.raises(ValueError):
@@ -39,7 +40,7 @@ def test_local_refused_hits_are_not_counted_and_the_window_slides() -> None:
     for t in range(21, 60):  # hammering while refused does not push the window out
         assert not limiter.hit_now("k", limit=3, window_s=60, now=t).allowed
     assert limiter.hit_now("k", limit=3, window_s=60, now=60) == RateDecision(True, 0, 0.0)  # the hit at 0 left
-    assert limiter.hit_now("k", limit=3, window_s=60, now=61) == RateDecision(False, 0, 9.0)  # the hit at 10 leaves at 70
+    assert limiter.hit_now("k", limit=3, window_s=60, now=61) == RateDecision(False, 0, 9.0)  # next out: 10, at 70
     assert limiter.hit_now("k", limit=3, window_s=60, now=70).allowed
     assert limiter.hit_now("k", limit=3, window_s=60, now=200) == RateDecision(True, 2, 0.0)  # all old hits gone
 
