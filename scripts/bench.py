@@ -26,6 +26,10 @@ ceiling, and WER/CER of unmatched vs matched speech through the configured ASR.
 
 turn: the real server (uvicorn + Socket.IO, Redis if running) hears spoken questions streamed in real
 time as PCM; end of user speech -> first speech segment sent, and -> turn end, with server stage times.
+
+capacity / soak (scripts/soak.py): how many conversations stay real time at once; 4 clients that
+connect, talk, barge in and leave for ``--minutes`` (default 10), with memory, threads, tasks, CPU
+after the last client left and the time to stop on SIGTERM.
 """
 
 from __future__ import annotations
@@ -475,9 +479,16 @@ def _joined(chunks: list) -> AudioChunk:  # type: ignore[type-arg]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["render", "asr", "llm", "turn", "enhance", "voice", "tts"])
+    parser.add_argument("what", choices=["render", "asr", "llm", "turn", "enhance", "voice", "tts", "capacity", "soak"])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--minutes", type=float, default=10.0, help="soak: how long the clients keep coming")
     args = parser.parse_args()
+    if args.what in ("capacity", "soak"):
+        import soak  # scripts/soak.py, beside this file
+
+        result = soak.capacity() if args.what == "capacity" else soak.soak(args.minutes)
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        return 0
     result = {"render": lambda: bench_render(args.runs), "asr": bench_asr, "llm": bench_llm,
               "turn": lambda: bench_turn(args.runs), "enhance": lambda: bench_enhance(args.runs),
               "voice": bench_voice, "tts": lambda: bench_tts(args.runs)}[args.what]()

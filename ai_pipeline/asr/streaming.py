@@ -234,6 +234,12 @@ class StreamingRecognizer:
         finally:
             next_chunk.cancel()
 
+    async def next_ready(self) -> list[Event]:
+        """Wait for events no ``feed`` has handed out yet (a transcript that finished after the last
+        chunk arrived, e.g. when the client stopped sending) and take them."""
+        await self._ready_signal.wait()
+        return self._take_ready()
+
     def cancel(self) -> None:
         """Barge-in: drop the utterance being heard and all transcripts not handed out yet.
 

@@ -26,6 +26,7 @@ from ai_pipeline.settings import EncoderSettings, RealtimeSettings
 from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine
 
 log = logging.getLogger(__name__)
+RECOVER_S = 3.0  # a degraded stream renders idle video again after keeping up this long
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class AvatarStream:
         self.behind_s = 0.0  # how far the newest segment left after its playback time (0: real time)
         self.degraded = False  # behind: idle video is a still frame until the stream catches up
         self._last: FrameBatch | None = None
+        self._caught_up_at: float | None = None  # media time since which a degraded stream kept up
 
     @property
     def mime(self) -> str:
@@ -181,15 +183,20 @@ class AvatarStream:
 
     def _track_lag(self) -> None:
         """Behind when playback has caught up with what was sent (the client would stall): idle video
-        turns into a still frame until the stream is a full idle lead ahead again."""
+        turns into a still frame until the stream has kept up for ``RECOVER_S`` of media again."""
         if self._clock is None:
             return
         self.behind_s = max(0.0, -self.ahead())
-        if self.behind_s > self.settings.behind_s and not self.degraded:
-            log.warning("avatar stream %.2f s behind real time: idle video degraded to a still frame", self.behind_s)
-            self.degraded = True
-        elif self.degraded and self.ahead() >= self.settings.idle_lead_s:
-            self.degraded = False
+        if self.behind_s > self.settings.behind_s:
+            if not self.degraded:
+                log.warning("avatar stream %.2f s behind real time: idle video degraded to a still frame",
+                            self.behind_s)
+            self.degraded, self._caught_up_at = True, None
+        elif self.degraded and self.behind_s == 0.0:
+            if self._caught_up_at is None:
+                self._caught_up_at = self.media_time
+            elif self.media_time - self._caught_up_at >= RECOVER_S:
+                self.degraded, self._caught_up_at = False, None
 
     async def _emit(self, batch: FrameBatch, kind: str, turn: int) -> None:
         start = self.media_time

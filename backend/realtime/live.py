@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ai_pipeline.asr.streaming import FinalTranscript, PartialTranscript, SpeechStarted, StreamingRecognizer
+from ai_pipeline.asr.streaming import (FinalTranscript, PartialTranscript, RecognitionFailed, SpeechStarted,
+                                      StreamingRecognizer)
 from ai_pipeline.chunks import AudioChunk, PhonemeMark, ReplyChunk
 from ai_pipeline.errors import AvatarError
 from ai_pipeline.media.stream_decode import StreamDecoder
@@ -46,6 +47,7 @@ class LiveSession:
         self.stream: AvatarStream | None = None
         self.stream_task: asyncio.Task[None] | None = None
         self.warm_task: asyncio.Task[None] | None = None
+        self.listen_task: asyncio.Task[None] | None = None  # transcripts that finish between chunks
         self.recognizer: StreamingRecognizer | None = None
         self.decoder: StreamDecoder | None = None
         self.persona_id = 0
@@ -107,6 +109,7 @@ class LiveSession:
                                        encoder=settings.encoder, realtime=settings.realtime, sink=self._send_segment,
                                        post=pipeline.enhancer_for(avatar))
         self.stream_task = asyncio.create_task(self.stream.run())
+        self.listen_task = asyncio.create_task(self._listen(self.recognizer))
         greeting = await brain.greeting(self.persona_id)
         if msg.greet:
             await self.start_turn(greeting, StageTimer(), scripted=True)
@@ -145,7 +148,7 @@ class LiveSession:
     async def _stop_tasks(self, grace_s: float = 2.0) -> None:
         if self.stream:
             self.stream.interrupt(self.turn)
-        tasks = [t for t in (self._start_task, self.turn_task, self.warm_task, self.stream_task)
+        tasks = [t for t in (self._start_task, self.turn_task, self.warm_task, self.stream_task, self.listen_task)
                  if t is not None and not t.done() and t is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
@@ -153,7 +156,7 @@ class LiveSession:
             _, pending = await asyncio.wait(tasks, timeout=grace_s)
             for task in pending:
                 log.warning("client %s: %s did not end within %.1f s of cancellation", self.sid, task, grace_s)
-        self.stream_task = self.warm_task = self.turn_task = None
+        self.stream_task = self.warm_task = self.turn_task = self.listen_task = None
         self.stream = None
         if self.decoder is not None:
             await asyncio.to_thread(self.decoder.close)
@@ -188,6 +191,19 @@ class LiveSession:
         async with self._input:
             await self.start_turn(self.services.pipeline.check_text(text), StageTimer())
 
+    async def _listen(self, recognizer: StreamingRecognizer) -> None:
+        """Hand on transcripts that become ready while no audio arrives (the ASR finished after the
+        client's last chunk): without this they would wait for the next chunk, maybe forever."""
+        while True:
+            events = await recognizer.next_ready()
+            async with self._input:
+                try:
+                    await self._handle(events)
+                except AvatarError as exc:
+                    await self.emit("error", exc.to_dict())
+                except Exception:  # keep listening: one bad event must not deafen the session
+                    log.exception("client %s: handling a transcript failed", self.sid)
+
     def _listening(self) -> tuple[StreamDecoder, StreamingRecognizer]:
         if self.decoder is None or self.recognizer is None:
             raise AvatarError("Сначала начните разговор (событие start).", "send start first", code="not_started")
@@ -204,6 +220,9 @@ class LiveSession:
                 if self.turn_task and not self.turn_task.done():
                     await self.interrupt("barge_in")
                 await self.emit("speech_start", {"at_s": event.at_s})
+            elif isinstance(event, RecognitionFailed):  # the user is told, the microphone stays on
+                log.warning("client %s: recognition failed: %s", self.sid, event.error)
+                await self.emit("error", event.error.to_dict())
             elif isinstance(event, PartialTranscript):
                 await self.emit("transcript", event.transcript.to_dict())
             elif isinstance(event, FinalTranscript):

@@ -171,6 +171,35 @@ def test_bad_input_never_gets_internal_error(server, tmp_path):
     assert all(len(e["detail"]) <= 300 for e in c.of("error"))
 
 
+def test_transcript_arrives_when_the_client_sends_nothing_more(server):
+    """The end of speech is heard in the last chunk; the transcript is ready only after it, and must
+    still reach the client (a PCM client that stops sending, a phone that locks its screen)."""
+    import numpy as np
+
+    from ai_pipeline.settings import FestivalSettings, VADSettings
+    from ai_pipeline.tts.festival import FestivalTTS
+
+    tts = FestivalTTS(FestivalSettings())
+    tts.load()
+    speech = tts.synthesize_sentence("Расскажи мне про космос.").samples
+    tts.close()
+    tail = int((VADSettings().hangover_ms + 300) * 16)
+    pcm = (np.concatenate([np.zeros(4000, np.float32), speech, np.zeros(tail, np.float32)]) * 32767).astype("<i2")
+
+    async def go():
+        c = await Client().connect(server)
+        await c.sio.emit("start", {"audio_format": "pcm16", "sample_rate": 16000}, namespace=NS)
+        await c.wait_for("ready")
+        await c.sio.emit("audio", pcm.tobytes(), namespace=NS)  # all at once, then silence on the wire
+        final = await c.wait_for("transcript", timeout=60, where=lambda d: d["final"])
+        await c.wait_for("reply", timeout=120)
+        await c.sio.disconnect()
+        return final
+
+    final = run(go())
+    assert "космос" in final["text"].lower()
+
+
 def spoken_webm(tmp_path, text: str) -> bytes:
     """``text`` said by festival, as the WebM/Opus a browser's MediaRecorder sends."""
     import numpy as np
