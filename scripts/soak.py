@@ -7,7 +7,8 @@ capacity: with the session cap lifted, 1, 2, 3... clients talk at once (a questi
 for ``CAPACITY_S``; a client's stream is real time when its media clock advances as fast as the wall
 clock between its first and last segment. The capacity is the most clients whose slowest stream stays
 at >= 0.97x real time with no stream ever more than 0.5 s behind its playback clock, and every client
-got its answers, none later than 8 s after the question; it is the figure for ``realtime.max_sessions``.
+got its answers: half within 4 s of the question, none later than 12 s (the clients ask non-stop, so
+questions often arrive together and wait for the one LLM). It is the figure for ``realtime.max_sessions``.
 
 soak: 4 clients for ``minutes`` against the default cap; each repeatedly connects, starts, asks (spoken
 PCM streamed in real time, or text), sometimes barges in (``stop`` after the first speech segment),
@@ -41,7 +42,8 @@ QUESTIONS = ["Привет! Как тебя зовут?", "Что ты люби�
 CAPACITY_S = 45.0
 REAL_TIME = 0.97
 MAX_STALL_S = 0.5  # a stream this far behind its playback clock shows a visible pause
-MAX_ANSWER_S = 8.0  # the slowest answer (question -> first speech segment) a conversation may take
+MAX_ANSWER_P50_S = 4.0  # typical answer (question -> first speech segment) while everyone talks at once
+MAX_ANSWER_S = 12.0  # the slowest answer: two questions at the same moment share one LLM
 
 
 def _log(message: str) -> None:
@@ -220,7 +222,11 @@ def _voices() -> list[bytes]:
         tts.close()
 
 
-def _idle_cpu(server: ServerProcess, samples: int = 6) -> float:
+def _idle_cpu(server: ServerProcess, samples: int = 6, settle_s: float = 180) -> float:
+    """The server's CPU at rest, once the start-up work (the persona prefill) has finished."""
+    deadline = time.monotonic() + settle_s
+    while server.cpu(1.0) > 0.1 and time.monotonic() < deadline:
+        pass
     return float(np.median([server.cpu(0.5) for _ in range(samples)]))
 
 
@@ -264,7 +270,8 @@ def capacity(max_clients: int = 4) -> dict[str, object]:
                        "answers": len(stats.latencies), "first_segment_p50_s": stats.latency(0.5),
                        "first_segment_max_s": stats.latency(1.0), "errors": stats.errors[:5]}
                 row["real_time"] = (slowest >= REAL_TIME and peak["behind_s"] <= MAX_STALL_S
-                                    and len(stats.latencies) >= n and stats.latency(1.0) <= MAX_ANSWER_S)
+                                    and len(stats.latencies) >= n and stats.latency(0.5) <= MAX_ANSWER_P50_S
+                                    and stats.latency(1.0) <= MAX_ANSWER_S)
                 rows.append(row)
                 _log(f"capacity {row}")
                 if row["real_time"] and best == n - 1:
@@ -274,7 +281,7 @@ def capacity(max_clients: int = 4) -> dict[str, object]:
             server.stop()
     return {"capacity_sessions": best,
             "rule": f"slowest stream >= {REAL_TIME}x real time, no stream more than {MAX_STALL_S} s behind, "
-                    f"every client answered, slowest answer <= {MAX_ANSWER_S} s",
+                    f"every client answered, answers p50 <= {MAX_ANSWER_P50_S} s and max <= {MAX_ANSWER_S} s",
             "runs": rows}
 
 

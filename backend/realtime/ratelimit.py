@@ -62,11 +62,20 @@ class RateLimiter:
 
 
 class LocalRateLimiter:
-    """The same sliding windows as :class:`RateLimiter`, kept in this process (no Redis)."""
+    """The same sliding windows as :class:`RateLimiter`, kept in this process (no Redis).
+
+    Keys whose window has emptied are forgotten every ``SWEEP_EVERY`` new keys, so clients that
+    came and went (a key per connection) do not pile up; ``max_keys`` caps the table regardless."""
+
+    SWEEP_EVERY = 256
 
     def __init__(self, max_keys: int = 100_000) -> None:
         self.max_keys = max_keys
-        self._hits: dict[str, deque[float]] = {}
+        self._hits: dict[str, tuple[deque[float], float]] = {}  # key -> (hit times, window)
+        self._new_keys = 0
+
+    def __len__(self) -> int:
+        return len(self._hits)
 
     async def hit(self, key: str, *, limit: int, window_s: float) -> RateDecision:
         return self.hit_now(key, limit=limit, window_s=window_s)
@@ -76,11 +85,15 @@ class LocalRateLimiter:
         if limit < 1 or window_s <= 0:
             raise ValueError(f"limit must be >= 1 and window_s > 0, got {limit} and {window_s}")
         now = time.monotonic() if now is None else now
-        hits = self._hits.get(key)
-        if hits is None:
-            if len(self._hits) >= self.max_keys:
-                self._sweep(now, window_s)
-            hits = self._hits[key] = deque()
+        entry = self._hits.get(key)
+        if entry is None:
+            self._new_keys += 1
+            if len(self._hits) >= self.max_keys or self._new_keys % self.SWEEP_EVERY == 0:
+                self._sweep(now)
+            entry = self._hits[key] = (deque(), window_s)
+        hits = entry[0]
+        if entry[1] != window_s:
+            self._hits[key] = (hits, window_s)
         while hits and hits[0] <= now - window_s:
             hits.popleft()
         if len(hits) < limit:
@@ -88,9 +101,9 @@ class LocalRateLimiter:
             return RateDecision(True, limit - len(hits), 0.0)
         return RateDecision(False, 0, max(0.0, hits[len(hits) - limit] + window_s - now))
 
-    def _sweep(self, now: float, window_s: float) -> None:
-        """Drop keys with no hit inside the window (and the oldest keys if that is not enough)."""
-        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - window_s]:
+    def _sweep(self, now: float) -> None:
+        """Drop keys with no hit inside their window (and the oldest keys if that is not enough)."""
+        for key in [k for k, (hits, window) in self._hits.items() if not hits or hits[-1] <= now - window]:
             del self._hits[key]
         while len(self._hits) >= self.max_keys:
             del self._hits[next(iter(self._hits))]

@@ -45,6 +45,14 @@ def test_local_refused_hits_are_not_counted_and_the_window_slides() -> None:
     assert limiter.hit_now("k", limit=3, window_s=60, now=200) == RateDecision(True, 2, 0.0)  # all old hits gone
 
 
+def test_local_forgets_clients_that_left() -> None:
+    """A key per connection: keys whose window emptied are dropped as new ones come, long before max_keys."""
+    limiter = LocalRateLimiter()
+    for i in range(2000):  # 2000 connections, one every 0.1 s, each hitting once in a 10 s window
+        limiter.hit_now(f"events:{i}", limit=5, window_s=10, now=i * 0.1)
+    assert len(limiter) <= 100 + LocalRateLimiter.SWEEP_EVERY
+
+
 def test_local_sweeps_keys_at_max_keys() -> None:
     limiter = LocalRateLimiter(max_keys=3)
     for key, t in (("old1", 0), ("old2", 5), ("live", 50)):
