@@ -38,18 +38,21 @@ def health(request: Request, pipeline: PipelineDep, settings: SettingsDep) -> di
         "models": models.status(settings.models_dir),
         "gpu": gpu_status(),
         "limits": settings.limits.model_dump(),
-        "realtime": realtime_status(request.app.state.services),
+        "realtime": realtime_status(getattr(request.app.state, "services", None)),
     }
 
 
 @router.get("/health/live")
 async def live(request: Request) -> dict[str, object]:
     """The realtime block alone, plus the event loop's task count (cheap: for monitors and the soak bench)."""
-    return {**realtime_status(request.app.state.services), "tasks": len(asyncio.all_tasks())}
+    return {**(realtime_status(getattr(request.app.state, "services", None)) or {}), "tasks": len(asyncio.all_tasks())}
 
 
-def realtime_status(services) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """Connected clients, conversations against ``max_sessions``, and how each stream keeps up."""
+def realtime_status(services) -> dict[str, object] | None:  # type: ignore[no-untyped-def]
+    """Connected clients, conversations against ``max_sessions``, and how each stream keeps up
+    (None for an app without the conversation server)."""
+    if services is None:
+        return None
     streams = [(sid, s.stream) for sid, s in list(services.live.items()) if s.stream is not None]
     behind = {sid: round(getattr(st, "behind_s", 0.0), 3) for sid, st in streams}
     degraded = [sid for sid, st in streams if getattr(st, "degraded", False)]
