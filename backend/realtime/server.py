@@ -67,8 +67,8 @@ class Busy(AvatarError):
     retryable = True
 
     def __init__(self, limit: int, retry_after_s: float) -> None:
-        super().__init__(f"Сервер занят: уже идёт разговоров — {limit}, больше он не потянет в реальном времени. "
-                         f"Попробуйте снова через {retry_after_s:.0f} с.",
+        super().__init__(f"Сервер занят: идёт столько разговоров, сколько он успевает вести в реальном времени "
+                         f"({limit}). Попробуйте снова через {retry_after_s:.0f} с.",
                          f"all {limit} conversation slots are taken", code="busy")
         self.retry_after_s = retry_after_s
 
