@@ -108,6 +108,16 @@ describe("conversationReducer", () => {
     expect(run([{ type: "history", sessionId: 9, items }], s).history).toHaveLength(3);
   });
 
+  it("drops a connection or busy error once the conversation is ready again, keeps others", () => {
+    const lost: ConversationAction = { type: "error", data: { code: "connect_failed", message: "Нет связи с сервером." } };
+    let s = run([ready(), { type: "connection", state: "reconnecting" }, lost, { type: "connection", state: "connected" }, ready()]);
+    expect(s.error).toBeNull();
+    s = run([{ type: "error", data: { code: "busy", message: "Сервер занят.", retry_after_s: 5 } }, ready()]);
+    expect(s.error).toBeNull();
+    s = run([{ type: "error", data: { code: "bad_audio", message: "Не удалось прочитать аудио." } }, ready()]);
+    expect(s.error?.code).toBe("bad_audio");
+  });
+
   it("keeps the latest error until dismissed", () => {
     let s = run([{ type: "error", data: { code: "rate_limited", message: "Слишком много вопросов подряд. Подождите 5 с." } }]);
     expect(s.error?.message).toContain("Подождите");

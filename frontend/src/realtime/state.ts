@@ -121,6 +121,8 @@ function stopPending(history: HistoryItem[]): HistoryItem[] {
   return history.map((item) => (item.pending ? { ...item, pending: false, interrupted: true } : item));
 }
 
+const STALE_WHEN_READY = new Set(["not_found", "connect_failed", "busy"]);
+
 export function conversationReducer(state: ConversationState, action: ConversationAction): ConversationState {
   switch (action.type) {
     case "connection": {
@@ -146,7 +148,8 @@ export function conversationReducer(state: ConversationState, action: Conversati
         sessionId: action.data.session_id,
         warnings: action.data.warnings ?? [],
         activeTurn: null,
-        error: state.error?.code === "not_found" ? null : state.error,
+        // errors about getting a conversation (connection lost, server busy) are over once it is ready
+        error: state.error && STALE_WHEN_READY.has(state.error.code) ? null : state.error,
       };
     case "history": {
       if (state.historyLoadedFor === action.sessionId) return state;
