@@ -7,7 +7,7 @@ dataclasses are frozen but the arrays inside are treated as read-only by convent
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -67,15 +67,6 @@ class ReplyChunk:
 
 
 @dataclass(frozen=True)
-class TextChunk:
-    """A piece of text to be spoken (usually one sentence or clause)."""
-
-    text: str
-    index: int = 0
-    emotion: str = "neutral"
-
-
-@dataclass(frozen=True)
 class PhonemeMark:
     """One phoneme with its time span in seconds, relative to the start of its audio chunk."""
 
@@ -129,11 +120,3 @@ class VideoSegment:
     duration: float
     index: int = 0
     is_init: bool = False
-
-
-@dataclass(frozen=True)
-class EndOfTurn:
-    """Marks the end of a stream; ``reason`` is "done", "interrupted" or "error"."""
-
-    reason: str = "done"
-    timings: dict[str, float] = field(default_factory=dict)

@@ -1,14 +1,16 @@
 """The pipeline runner: engines built from settings, loaded once, streamed stage into stage.
 
-``Pipeline.render`` is the batch use (photo + text or audio -> one MP4); ``frames_for_text`` and
-``frames_for_audio`` are the streaming building blocks a realtime turn uses. Stages overlap: TTS of
-sentence two runs while sentence one is being rendered, and encoding runs while the next frames are
-drawn, each behind a small bounded queue.
+``Pipeline.render`` is the batch use (photo + text or audio -> one MP4), ``Pipeline.live_stream`` a
+conversation's video; both are the one streamer (:class:`ai_pipeline.streaming.AvatarStream`) with a
+different encoder, enhanced through the one hook of ``Pipeline.enhancer_for``. In a render, stages
+overlap: TTS of sentence two runs while sentence one is being rendered, and the next frames are drawn
+while the last ones are enhanced and encoded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -16,12 +18,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ai_pipeline import workers
 from ai_pipeline.asr.base import SAMPLE_RATE, ASREngine
 from ai_pipeline.assets import default_photo_path
 from ai_pipeline.chunks import AudioChunk, FrameBatch, Transcript
 from ai_pipeline.encode.mp4 import Mp4Encoder
-from ai_pipeline.errors import EngineUnavailable, InputError, InputTooLarge
+from ai_pipeline.errors import EngineFailed, EngineUnavailable, InputError, InputTooLarge
 from ai_pipeline.media.audio_io import decode_audio
 from ai_pipeline.emotion.base import EmotionEngine
 from ai_pipeline.enhance.base import EnhanceEngine
@@ -42,6 +43,7 @@ from ai_pipeline.registry import (
     build_tts,
 )
 from ai_pipeline.settings import Settings
+from ai_pipeline.streaming import AvatarStream, Emitted, Enhance, Sink, live_encoder
 from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine
 from ai_pipeline.talking_head.prepare import photo_id
 from ai_pipeline.timing import StageTimer
@@ -49,7 +51,6 @@ from ai_pipeline.tts.base import TTSEngine
 from ai_pipeline.voice.base import Voice
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 E = TypeVar("E")
 STAGES = ("asr", "llm", "emotion", "tts", "talking_head")
 Progress = Callable[[float, str], None]
@@ -67,32 +68,6 @@ class RenderResult:
     avatar_id: str
     timings: dict[str, float]
     warnings: tuple[str, ...] = ()
-
-
-async def prefetch(source: AsyncIterator[T], size: int = 2) -> AsyncIterator[T]:
-    """Run ``source`` ahead of its consumer by up to ``size`` items (errors are re-raised here)."""
-    queue: asyncio.Queue[tuple[bool, object]] = asyncio.Queue(maxsize=size)
-
-    async def produce() -> None:
-        try:
-            async for item in source:
-                await queue.put((True, item))
-            await queue.put((False, None))
-        except Exception as exc:  # handed to the consumer
-            await queue.put((False, exc))
-
-    task = asyncio.create_task(produce())
-    try:
-        while True:
-            ok, item = await queue.get()
-            if not ok:
-                if isinstance(item, Exception):
-                    raise item
-                return
-            yield item  # type: ignore[misc]
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 class Pipeline:
@@ -227,58 +202,42 @@ class Pipeline:
                                 f"Text too long: {len(text)} > {limit} chars.", code="text_too_long")
         return text
 
-    def frames_for_text(self, avatar: Avatar, text: str, timer: StageTimer,
-                        voice: Voice | None = None) -> AsyncIterator[FrameBatch]:
-        assert self.tts is not None and self.head is not None
-        speech = prefetch(self.tts.stream(self.check_text(text), timer, voice=voice), size=2)
-        return self._enhanced(avatar, self.head.stream(avatar, speech, timer=timer), timer)
-
-    def frames_for_audio(self, avatar: Avatar, audio: AudioChunk, timer: StageTimer) -> AsyncIterator[FrameBatch]:
-        assert self.head is not None
-
-        async def one() -> AsyncIterator[AudioChunk]:
-            yield audio
-
-        return self._enhanced(avatar, self.head.stream(avatar, one(), timer=timer), timer)
-
     def face_region(self, avatar: Avatar) -> FaceRegion | None:
         """Where the enhancement stage works on this avatar's frames (None: no enhancement)."""
         if self.enhancer is None:
             return None
         return self.enhancer.region_for(avatar.face.landmarks, (avatar.face.size, avatar.face.size))
 
-    def _enhanced(self, avatar: Avatar, frames: AsyncIterator[FrameBatch],
-                  timer: StageTimer) -> AsyncIterator[FrameBatch]:
-        region = self.face_region(avatar)
-        if self.enhancer is None or region is None:
-            return frames
-        return self.enhancer.stream(frames, region, timer)
+    def enhancer_for(self, avatar: Avatar) -> Enhance | None:
+        """The enhancement of ``avatar``'s frames as one blocking call per batch, or None when off.
 
-    def enhancer_for(self, avatar: Avatar) -> Callable[[FrameBatch], FrameBatch] | None:
-        """The enhancement of ``avatar``'s frames as one blocking call per batch, or None when off."""
-        if self.enhancer is None or self.face_region(avatar) is None:
+        The only way frames reach the enhancer: every :class:`AvatarStream` (live or render) applies it
+        to each rendered batch. An enhancer that fails (its lazy GPU load, the VRAM budget, anything)
+        is switched off for the rest of that video, which goes on unenhanced (with a notice)."""
+        enhancer, region = self.enhancer, self.face_region(avatar)
+        if enhancer is None or region is None:
             return None
         failed = False
 
-        def post(batch: FrameBatch) -> FrameBatch:
+        def enhance(batch: FrameBatch) -> FrameBatch:
             nonlocal failed  # a failing enhancer must not stop the video: frames go out as they are
             if not failed:
                 try:
-                    return self.enhance_batch(avatar, batch)
+                    return enhancer.enhance_batch(batch, region)
                 except Exception as exc:  # noqa: BLE001 - any engine error degrades, and says so
                     failed = True
                     log.warning("enhancement failed, sending frames unenhanced: %s", exc)
-                    self.notices.append(f"Улучшение лица отключено до перезапуска разговора: {exc}")
+                    self.notices.append(f"Улучшение лица отключено до конца этого видео: {exc}")
             return batch
 
-        return post
+        return enhance
 
-    def enhance_batch(self, avatar: Avatar, batch: FrameBatch) -> FrameBatch:
-        """One batch through the enhancement stage (blocking; for streams that call the head directly)."""
-        region = self.face_region(avatar)
-        if self.enhancer is None or region is None:
-            return batch
-        return self.enhancer.enhance_batch(batch, region)
+    def live_stream(self, avatar: Avatar, sink: Sink, *, sample_rate: int) -> AvatarStream:
+        """A conversation's avatar video: fragmented MP4 segments to ``sink``, idle while listening."""
+        assert self.head is not None, "Pipeline.load() with the talking_head stage first"
+        return AvatarStream(self.head, avatar, sample_rate=sample_rate,
+                            encoder=live_encoder(self.settings.encoder, self.head, sample_rate), sink=sink,
+                            enhance=self.enhancer_for(avatar), realtime=self.settings.realtime)
 
     def decode_audio(self, data: bytes) -> AudioChunk:
         """Decode an uploaded recording to mono float32 at a rate AAC and browsers handle (16-48 kHz)."""
@@ -305,28 +264,43 @@ class Pipeline:
         """Encode the avatar speaking ``text`` (via TTS, in ``voice`` if given) or lip-syncing ``audio``."""
         if (text is None) == (audio is None):
             raise InputError("Нужен либо текст, либо аудио.", "Give exactly one of text or audio.", code="bad_request")
+        assert self.head is not None, "Pipeline.load() with the talking_head stage first"
         timer = StageTimer()
         report = progress or (lambda f, m: None)
         if audio is not None:
             expected = audio.duration
-            frames = self.frames_for_audio(avatar, audio, timer)
+            speech = _one(audio)
         else:
             expected = max(len(self.check_text(text or "")) * SECONDS_PER_CHAR, 0.5)
-            frames = self.frames_for_text(avatar, text or "", timer, voice)
-        encoder: Mp4Encoder | None = None
-        done_frames, fps = 0, self.head.fps if self.head else 25
-        async for batch in prefetch(frames, size=3):
-            timer.mark("first_frames")
-            if encoder is None:
-                encoder = Mp4Encoder(self.settings.encoder, width=batch.frames.shape[2], height=batch.frames.shape[1],
-                                     fps=batch.fps, sample_rate=batch.sample_rate)
-            with timer.measure("encode"):
-                await workers.run("render", encoder.add, batch)
-            done_frames += len(batch.frames)
-            report(min(done_frames / fps / expected, 0.99), "Рендеринг видео")
-        assert encoder is not None
-        with timer.measure("encode"):
-            data = await workers.run("render", encoder.finish)
+            assert self.tts is not None, "Pipeline.load() with the tts stage first"
+            speech = self.tts.stream(self.check_text(text or ""), timer, voice=voice)
+        files: list[Emitted] = []
+
+        async def keep(item: Emitted) -> None:
+            files.append(item)
+
+        def encoded(seconds: float) -> None:
+            report(min(seconds / expected, 0.99), "Рендеринг видео")
+
+        async with contextlib.aclosing(speech):  # type: ignore[type-var]
+            first = await anext(speech, None)  # the file takes the sample rate of the speech
+            if first is None:
+                raise EngineFailed("Синтез речи ничего не вернул.", "TTS produced no audio")
+            encoder = Mp4Encoder(self.settings.encoder, width=self.head.size, height=self.head.size,
+                                 fps=self.head.fps, sample_rate=first.sample_rate)
+            stream = AvatarStream(self.head, avatar, sample_rate=first.sample_rate, encoder=encoder, sink=keep,
+                                  enhance=self.enhancer_for(avatar), timer=timer, on_encoded=encoded)
+            await stream.play(_chain(first, speech))
         report(1.0, "Готово")
-        return RenderResult(data, done_frames / fps, done_frames, batch.sample_rate, avatar.id,
-                            timer.as_dict(), avatar.warnings)
+        return RenderResult(b"".join(item.segment.data for item in files), stream.media_time, stream.frame,
+                            first.sample_rate, avatar.id, timer.as_dict(), avatar.warnings)
+
+
+async def _one(audio: AudioChunk) -> AsyncIterator[AudioChunk]:
+    yield audio
+
+
+async def _chain(first: AudioChunk, rest: AsyncIterator[AudioChunk]) -> AsyncIterator[AudioChunk]:
+    yield first
+    async for chunk in rest:
+        yield chunk

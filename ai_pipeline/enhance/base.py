@@ -2,8 +2,9 @@
 
 An engine implements one method, :meth:`EnhanceEngine.restore` (one RGB face crop -> an enhanced crop
 of the same size). The base class crops the face region of every frame, restores it and blends it
-back through the region's feathered mask (:meth:`enhance`), and streams over FrameBatches off the
-event loop (:meth:`stream`). Frame size, frame count and audio never change.
+back through the region's feathered mask (:meth:`enhance`, :meth:`enhance_batch`). Frame size, frame
+count and audio never change. Frames of a video reach it in one place only: the hook of
+:meth:`ai_pipeline.runner.Pipeline.enhancer_for`, which the streamer applies to every rendered batch.
 """
 
 from __future__ import annotations
@@ -11,18 +12,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 from abc import abstractmethod
-from collections.abc import AsyncIterator
 from typing import Any
 
 import cv2
 import numpy as np
 
-from ai_pipeline import workers
 from ai_pipeline.chunks import FrameBatch
 from ai_pipeline.engine import Engine
 from ai_pipeline.enhance.region import FaceRegion
-from ai_pipeline.errors import EngineUnavailable
-from ai_pipeline.timing import StageTimer
 
 log = logging.getLogger(__name__)
 
@@ -74,25 +71,6 @@ class EnhanceEngine(Engine):
 
     def enhance_batch(self, batch: FrameBatch, region: FaceRegion) -> FrameBatch:
         return dataclasses.replace(batch, frames=self.enhance(batch.frames, region))
-
-    async def stream(self, batches: AsyncIterator[FrameBatch], region: FaceRegion,
-                     timer: StageTimer | None = None) -> AsyncIterator[FrameBatch]:
-        """Enhance each batch as it arrives, in a worker thread; audio and timing pass through.
-
-        Enhancement is optional: if the engine cannot run (its lazy GPU load fails, or the VRAM budget
-        refuses it), the rest of the stream goes out unenhanced rather than failing the turn.
-        """
-        timer = timer or StageTimer()
-        working = True
-        async for batch in batches:
-            if working:
-                try:
-                    with timer.measure("enhance"):
-                        batch = await workers.run("render", self.enhance_batch, batch, region)
-                except EngineUnavailable as exc:
-                    log.warning("enhancement skipped for this stream: %s", exc)
-                    working = False
-            yield batch
 
 
 class UpscaleEnhance(EnhanceEngine):

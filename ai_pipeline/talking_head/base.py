@@ -1,26 +1,26 @@
 """The talking-head stage interface.
 
 An engine prepares a photo once (:meth:`TalkingHeadEngine.prepare`, cached) and then renders frames
-for audio (:meth:`TalkingHeadEngine.render`, a blocking generator of :class:`FrameBatch`). The base
-class streams: it consumes AudioChunks as they arrive, runs rendering off the event loop, and keeps
-one frame counter across chunks so blinks and head motion continue seamlessly between sentences.
+for audio (:meth:`TalkingHeadEngine.render`) and for listening (:meth:`TalkingHeadEngine.idle`), both
+blocking generators of :class:`FrameBatch` numbered from ``first_frame``: frame n depends only on n,
+so pieces rendered one after another join without a jump. The streamer
+(:class:`ai_pipeline.streaming.AvatarStream`) drives them off the event loop, for live streams and
+renders alike.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ai_pipeline import workers
 from ai_pipeline.chunks import AudioChunk, FrameBatch
 from ai_pipeline.media.image_io import DEFAULT_MAX_PIXELS
 from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
-from ai_pipeline.timing import StageTimer
 
 
 @dataclass(frozen=True)
@@ -90,18 +90,3 @@ class TalkingHeadEngine(ABC):
         """Frames of the avatar listening: blinks and slight motion, mouth closed, silent audio."""
         silence = np.zeros(int(round(seconds * sample_rate)), dtype=np.float32)
         return self.render(avatar, AudioChunk(silence, sample_rate), first_frame)
-
-    async def stream(self, avatar: Avatar, audio: AsyncIterator[AudioChunk], first_frame: int = 0,
-                     timer: StageTimer | None = None) -> AsyncIterator[FrameBatch]:
-        """Render each AudioChunk as it arrives; frames are numbered continuously across chunks."""
-        timer = timer or StageTimer()
-        frame = first_frame
-        async for chunk in audio:
-            batches = self.render(avatar, chunk, frame)
-            while True:
-                with timer.measure("talking_head"):
-                    batch = await workers.run("render", next, batches, None)
-                if batch is None:
-                    break
-                frame = batch.first_frame + len(batch.frames)
-                yield batch

@@ -12,9 +12,8 @@ Writing evicts expired entries, then the least recently used ones, until the new
 an entry larger than the whole cap is not stored. The scripts build entry keys from the prefix,
 so this needs a single Redis server, not Redis Cluster.
 
-:func:`pack_audio_chunk` / :func:`unpack_audio_chunk` turn a TTS :class:`AudioChunk` into compact
-bytes for the cache: ``AVC1``, a 4-byte header length, a JSON header (rate, text, index,
-phonemes) and 16-bit PCM.
+Cached TTS clips are stored as packed AudioChunks (:func:`backend.realtime.commands.pack_audio_chunk`,
+the same bytes a render worker receives).
 """
 
 from __future__ import annotations
@@ -23,14 +22,10 @@ import enum
 import hashlib
 import json
 import re
-import struct
 from pathlib import PurePath
 from typing import Any
 
-import numpy as np
 import redis.asyncio as aioredis
-
-from ai_pipeline.chunks import AudioChunk, PhonemeMark
 
 _KEY = re.compile(r"[\w.:-]{1,200}")
 
@@ -171,37 +166,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     raise TypeError(f"cannot use {type(value).__name__} in a cache key")
-
-
-# --- AudioChunk <-> bytes ------------------------------------------------------------------------
-
-_MAGIC = b"AVC1"
-_HEADER_LEN = struct.Struct("<I")
-
-
-def pack_audio_chunk(chunk: AudioChunk) -> bytes:
-    """Compact bytes for an AudioChunk: samples as 16-bit PCM, phonemes exactly."""
-    pcm = (np.clip(np.nan_to_num(np.asarray(chunk.samples, dtype=np.float32)), -1.0, 1.0) * 32767.0)
-    pcm = pcm.round().astype("<i2")
-    header = json.dumps({"rate": chunk.sample_rate, "text": chunk.text, "index": chunk.index, "samples": len(pcm),
-                         "phonemes": [[p.phoneme, p.start, p.end] for p in chunk.phonemes]},
-                        ensure_ascii=False, separators=(",", ":")).encode()
-    return _MAGIC + _HEADER_LEN.pack(len(header)) + header + pcm.tobytes()
-
-
-def unpack_audio_chunk(data: bytes) -> AudioChunk:
-    """The AudioChunk packed by :func:`pack_audio_chunk`; ValueError if ``data`` is not one."""
-    start = len(_MAGIC) + _HEADER_LEN.size
-    if len(data) < start or data[: len(_MAGIC)] != _MAGIC:
-        raise ValueError("not a packed audio chunk")
-    (header_len,) = _HEADER_LEN.unpack_from(data, len(_MAGIC))
-    try:
-        header = json.loads(data[start : start + header_len])
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"damaged audio chunk header: {exc}") from exc
-    pcm = data[start + header_len :]
-    if len(pcm) != 2 * header["samples"]:
-        raise ValueError(f"audio chunk holds {len(pcm)} bytes of PCM, expected {2 * header['samples']}")
-    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / np.float32(32767.0)
-    phonemes = tuple(PhonemeMark(str(p), float(s), float(e)) for p, s, e in header["phonemes"])
-    return AudioChunk(samples, int(header["rate"]), header["text"], phonemes, int(header["index"]))

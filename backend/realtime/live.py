@@ -21,15 +21,15 @@ from ai_pipeline.asr.streaming import (FinalTranscript, PartialTranscript, Recog
 from ai_pipeline.chunks import AudioChunk, PhonemeMark, ReplyChunk
 from ai_pipeline.errors import AvatarError
 from ai_pipeline.media.stream_decode import StreamDecoder
+from ai_pipeline.streaming import Emitted, SpeechStream, stream_mime
 from ai_pipeline.text import normalize_for_speech
 from ai_pipeline.timing import StageTimer
 from ai_pipeline.voice.base import Voice
 from ai_pipeline.voice.store import VoiceStore
 from backend.db.personas import first_persona_id, get_persona
-from backend.realtime.avatar_stream import AvatarStream, Emitted, segment_event, stream_mime
+from backend.realtime.commands import pack_audio_chunk, unpack_audio_chunk
+from backend.realtime.protocol import StartMessage, error_payload, segment_event
 from backend.realtime.remote_stream import RemoteStream
-from backend.realtime.cache import pack_audio_chunk, unpack_audio_chunk
-from backend.realtime.protocol import StartMessage, error_payload
 
 log = logging.getLogger(__name__)
 Emit = Callable[[str, Any], Awaitable[None]]
@@ -44,7 +44,7 @@ class LiveSession:
         self.emit = emit
         self.turn = 0
         self.turn_task: asyncio.Task[None] | None = None
-        self.stream: AvatarStream | None = None
+        self.stream: SpeechStream | None = None  # local (AvatarStream) or on a render worker (RemoteStream)
         self.stream_task: asyncio.Task[None] | None = None
         self.warm_task: asyncio.Task[None] | None = None
         self.listen_task: asyncio.Task[None] | None = None  # transcripts that finish between chunks
@@ -100,14 +100,13 @@ class LiveSession:
         self.recognizer = StreamingRecognizer(pipeline.asr, settings.vad, settings.limits.max_utterance_seconds,
                                               vad=s.vad.clone())
         if settings.realtime.executor == "queue" and s.queue is not None:
-            self.stream = RemoteStream(s.redis, s.queue, self.sid, avatar.id, pipeline.tts.sample_rate,
-                                       stream_mime(settings.encoder, pipeline.head, pipeline.tts.sample_rate),
-                                       on_first_segment=self.first_segment)
-            await self.stream.start()
+            remote = RemoteStream(s.redis, s.queue, self.sid, avatar.id, pipeline.tts.sample_rate,
+                                  stream_mime(settings.encoder, pipeline.head, pipeline.tts.sample_rate),
+                                  on_first_segment=self.first_segment)
+            await remote.start()
+            self.stream = remote
         else:
-            self.stream = AvatarStream(pipeline.head, avatar, sample_rate=pipeline.tts.sample_rate,
-                                       encoder=settings.encoder, realtime=settings.realtime, sink=self._send_segment,
-                                       post=pipeline.enhancer_for(avatar))
+            self.stream = pipeline.live_stream(avatar, self._send_segment, sample_rate=pipeline.tts.sample_rate)
         self.stream_task = asyncio.create_task(self.stream.run())
         self.listen_task = asyncio.create_task(self._listen(self.recognizer))
         greeting = await brain.greeting(self.persona_id)

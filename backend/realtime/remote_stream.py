@@ -1,9 +1,10 @@
 """The server's side of an avatar stream that a render worker owns (``realtime.executor: queue``).
 
-It has the interface of :class:`AvatarStream` (``speak``, ``interrupt``, ``run``), but every clip is
-pushed to the worker through Redis; the worker renders, encodes and emits the segments straight to
-the client's room, and sends back a notice when a clip is out (which ends the turn) or a turn's first
-segment left (for timings).
+A :class:`~ai_pipeline.streaming.SpeechStream` like the local AvatarStream, but every clip is pushed
+to the worker through Redis (:mod:`backend.realtime.commands`); the worker's
+:func:`~backend.realtime.commands.serve_commands` drives its own AvatarStream with them, which
+renders, encodes and emits the segments straight to the client's room, and sends back a notice when
+a clip is out (which ends the turn) or a turn's first segment left (for timings).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import itertools
 from collections.abc import Awaitable, Callable
 
 from ai_pipeline.chunks import AudioChunk
-from backend.realtime.cache import pack_audio_chunk
+from ai_pipeline.streaming import SpeechStream
 from backend.realtime.commands import (
     CLIP_SENT,
     FIRST_SEGMENT,
@@ -23,23 +24,31 @@ from backend.realtime.commands import (
     Message,
     command_key,
     notice_key,
+    pack_audio_chunk,
 )
 
 JOB = "avatar_stream"
 
 
-class RemoteStream:
+class RemoteStream(SpeechStream):
     """Proxy to a worker-side AvatarStream for one client."""
 
     def __init__(self, redis, queue, sid: str, avatar_id: str, sample_rate: int, mime: str, *,  # type: ignore[no-untyped-def]
                  on_first_segment: Callable[[int, float], Awaitable[None]]) -> None:
         self.redis, self.queue, self.sid = redis, queue, sid
-        self.avatar_id, self.sample_rate, self.mime = avatar_id, sample_rate, mime
+        self.avatar_id, self.sample_rate, self._mime = avatar_id, sample_rate, mime
         self.on_first_segment = on_first_segment
-        self.media_time = 0.0  # known to the worker only
         self._clips = itertools.count(1)
         self._pending: dict[int, tuple[int, asyncio.Future[None]]] = {}
         self._outbox: asyncio.Queue[Message] = asyncio.Queue()  # commands, sent in order by run()
+
+    @property
+    def mime(self) -> str:
+        return self._mime
+
+    @property
+    def media_time(self) -> float:
+        return 0.0  # known to the worker only
 
     async def start(self) -> None:
         await self.redis.delete(command_key(self.sid), notice_key(self.sid))

@@ -19,19 +19,9 @@ from arq.connections import RedisSettings
 
 from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import Settings
-from backend.realtime.avatar_stream import AvatarStream, Emitted, segment_event
-from backend.realtime.cache import unpack_audio_chunk
-from backend.realtime.commands import (
-    CLIP_SENT,
-    FIRST_SEGMENT,
-    INTERRUPT,
-    SPEAK,
-    STOP,
-    Message,
-    command_key,
-    notice_key,
-)
-from backend.realtime.protocol import NAMESPACE
+from ai_pipeline.streaming import Emitted
+from backend.realtime.commands import first_segment_notice, notice_key, serve_commands
+from backend.realtime.protocol import NAMESPACE, segment_event
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +40,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 async def avatar_stream(ctx: dict[str, Any], sid: str, avatar_id: str, sample_rate: int) -> int:
     """Run one client's avatar stream until the server says stop; returns the frames sent."""
-    settings, pipeline, rooms, redis = ctx["settings"], ctx["pipeline"], ctx["rooms"], ctx["redis"]
+    pipeline, rooms, redis = ctx["pipeline"], ctx["rooms"], ctx["redis"]
     avatar = await asyncio.to_thread(pipeline.avatar_by_id, avatar_id)
     first_sent: set[int] = set()
 
@@ -59,39 +49,10 @@ async def avatar_stream(ctx: dict[str, Any], sid: str, avatar_id: str, sample_ra
         await rooms.emit(event, data, to=sid, namespace=NAMESPACE)
         if item.kind == "speech" and item.turn not in first_sent:
             first_sent.add(item.turn)
-            await redis.rpush(notice_key(sid), Message(FIRST_SEGMENT, item.turn, 0,
-                                                       f"{item.queued_s:.3f}".encode()).pack())
+            await redis.rpush(notice_key(sid), first_segment_notice(item.turn, item.queued_s).pack())
 
-    stream = AvatarStream(pipeline.head, avatar, sample_rate=sample_rate, encoder=settings.encoder,
-                          realtime=settings.realtime, sink=sink, post=pipeline.enhancer_for(avatar))
-    running = asyncio.create_task(stream.run())
-    sent_clips: asyncio.Queue[int] = asyncio.Queue()
-
-    async def report_sent() -> None:
-        while True:
-            clip = await sent_clips.get()
-            await redis.rpush(notice_key(sid), Message(CLIP_SENT, 0, clip).pack())
-
-    reporter = asyncio.create_task(report_sent())
-
-    try:
-        while not running.done():
-            item = await redis.blpop(command_key(sid), timeout=1)
-            if item is None:
-                continue
-            msg = Message.unpack(item[1])
-            if msg.kind == STOP:
-                break
-            if msg.kind == INTERRUPT:
-                stream.interrupt(msg.turn)
-            elif msg.kind == SPEAK:
-                sent = stream.speak(unpack_audio_chunk(msg.payload), msg.turn)
-                sent.add_done_callback(lambda _, clip=msg.clip: sent_clips.put_nowait(clip))
-    finally:
-        running.cancel()
-        reporter.cancel()
-        await asyncio.gather(running, reporter, return_exceptions=True)
-        await redis.delete(command_key(sid))
+    stream = pipeline.live_stream(avatar, sink, sample_rate=sample_rate)
+    await serve_commands(stream, redis, sid)
     return stream.frame
 
 

@@ -20,6 +20,7 @@ from ai_pipeline.talking_head.landmarks import face_mesh, inner_lip_gap
 from ai_pipeline.talking_head.prepare import prepare_face
 from ai_pipeline.talking_head.wav2lip.net import Wav2Lip
 from tests.ai_pipeline.talking_head.test_wav2lip import save_official
+from tests.streams import streamed_batches
 from tests.support import mouth_gaps
 
 def engine_settings(name: str, folder) -> object:
@@ -149,21 +150,15 @@ def test_render_batches_share_one_timeline(engine, avatar):
     assert not audio[len(samples):].any(), "padding is silence"
 
 
-def test_stream_numbers_frames_across_chunks(engine, avatar):
+def test_streamed_chunks_share_one_frame_counter(engine, avatar):
+    """The streamer renders chunk after chunk on one timeline (frames numbered across chunks)."""
     rate = 16000
-
-    async def chunks():
-        for i in range(3):
-            yield AudioChunk(np.zeros(int(0.5 * rate), np.float32), rate, index=i)
-
-    async def collect():
-        return [b async for b in engine.stream(avatar, chunks(), first_frame=100)]
-
-    batches = asyncio.run(collect())
-    starts = [b.first_frame for b in batches]
-    assert starts[0] == 100
+    chunks = [AudioChunk(np.zeros(int(0.5 * rate), np.float32), rate, index=i) for i in range(3)]
+    batches = asyncio.run(streamed_batches(engine, avatar, chunks))
+    assert batches[0].first_frame == 0
     for prev, cur in zip(batches, batches[1:]):
         assert cur.first_frame == prev.first_frame + len(prev.frames)
+    assert sum(len(b.frames) for b in batches) == 3 * int(np.ceil(0.5 * engine.fps))
 
 
 def test_frames_depend_only_on_their_index(engine, avatar):

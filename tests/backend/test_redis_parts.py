@@ -13,7 +13,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from ai_pipeline.chunks import AudioChunk, PhonemeMark
-from backend.realtime.cache import ClipCache, pack_audio_chunk, unpack_audio_chunk
+from backend.realtime.cache import ClipCache
+from backend.realtime.commands import pack_audio_chunk, unpack_audio_chunk
 from backend.realtime.ratelimit import RateLimiter
 from tests.redis_server import redis_url  # noqa: F401
 

@@ -14,8 +14,10 @@ from ai_pipeline.enhance.region import FaceRegion, feather_mask
 from ai_pipeline.errors import EngineUnavailable
 from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import RealEsrganNcnnSettings, Settings
+from ai_pipeline.talking_head.base import Avatar
 from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
 from ai_pipeline.timing import StageTimer
+from tests.streams import streamed_batches
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +124,8 @@ async def _frames(pipeline: Pipeline, photo: bytes) -> tuple[list[FrameBatch], S
     avatar = pipeline.avatar(photo)
     timer = StageTimer()
     audio = AudioChunk(np.zeros(8000, np.float32), 16000)  # 0.5 s of silence: 13 frames of idle motion
-    return [b async for b in pipeline.frames_for_audio(avatar, audio, timer)], timer
+    return await streamed_batches(pipeline.head, avatar, [audio], enhance=pipeline.enhancer_for(avatar),
+                                  timer=timer), timer
 
 
 def test_pipeline_enhances_the_face_region_only(tmp_path, photo_bytes):
@@ -181,19 +184,18 @@ def test_two_instances_register_with_the_gpu_budget_side_by_side():
     assert not [e for e in gpu_manager().describe()["engines"] if e["name"].startswith("sr-test")]
 
 
-def test_stream_passes_frames_through_when_the_engine_cannot_run(face):
+def test_a_failing_enhancer_passes_frames_through_with_a_notice(face, tmp_path):
+    """The one enhancement hook: an engine that cannot run (weights gone: EngineUnavailable) is switched
+    off for the rest of the video, whose frames go out as they are."""
     e = RealEsrganNcnn(RealEsrganNcnnSettings(model="animevideov3-x2", input_px=48))
     e.load()
     e.close()  # weights gone: every call raises EngineUnavailable
-    region = e.region_for(face.landmarks, (512, 512))
+    with pytest.raises(EngineUnavailable):
+        e.enhance(face.image[None], e.region_for(face.landmarks, (512, 512)))
+    pipeline = Pipeline(Settings(data_dir=tmp_path))
+    pipeline.enhancer = e
+    enhance = pipeline.enhancer_for(Avatar(face))
     batches = [FrameBatch(face.image[None], np.zeros(640, np.float32), 16000, 25, i) for i in range(2)]
-
-    async def source():
-        for b in batches:
-            yield b
-
-    async def run():
-        return [b async for b in e.stream(source(), region)]
-
-    out = asyncio.run(run())
+    out = [enhance(b) for b in batches]
     assert [b.first_frame for b in out] == [0, 1] and all(o.frames is b.frames for o, b in zip(out, batches))
+    assert len([n for n in pipeline.notices if "Улучшение лица отключено" in n]) == 1, "said once"

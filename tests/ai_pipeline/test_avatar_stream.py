@@ -12,8 +12,8 @@ import pytest
 from ai_pipeline.assets import default_photo_path
 from ai_pipeline.chunks import AudioChunk
 from ai_pipeline.settings import EncoderSettings, MeshWarpSettings, RealtimeSettings
+from ai_pipeline.streaming import AvatarStream, live_encoder
 from ai_pipeline.talking_head.mesh_warp import MeshWarpEngine
-from backend.realtime.avatar_stream import AvatarStream
 
 
 class SlowHead(MeshWarpEngine):
@@ -42,8 +42,8 @@ async def _run(head, avatar, seconds: float, speech: AudioChunk | None = None): 
     async def sink(item) -> None:  # type: ignore[no-untyped-def]
         sent.append((time.monotonic(), item))
 
-    stream = AvatarStream(head, avatar, sample_rate=16000, encoder=EncoderSettings(), sink=sink,
-                          realtime=RealtimeSettings(behind_s=0.3))
+    stream = AvatarStream(head, avatar, sample_rate=16000, encoder=live_encoder(EncoderSettings(), head, 16000),
+                          sink=sink, realtime=RealtimeSettings(behind_s=0.3))
     task = asyncio.create_task(stream.run())
     if speech is not None:
         stream.speak(speech, 1)
@@ -85,18 +85,18 @@ def test_cancelled_stream_closes_its_encoder_after_the_last_render(head_and_avat
     head.slowdown_s = 0.5 / head.fps
 
     async def go():
-        stream = AvatarStream(head, avatar, sample_rate=16000, encoder=EncoderSettings(), sink=_ignore,
-                              realtime=RealtimeSettings())
+        stream = AvatarStream(head, avatar, sample_rate=16000, encoder=live_encoder(EncoderSettings(), head, 16000),
+                              sink=_ignore, realtime=RealtimeSettings())
         task = asyncio.create_task(stream.run())
         await asyncio.sleep(0.5)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        inflight = stream._inflight
+        inflight = set(stream._inflight)
         await asyncio.sleep(1.0)
         return stream, inflight
 
     stream, inflight = asyncio.run(go())
-    assert inflight is None or inflight.done()
+    assert all(call.done() for call in inflight)
     assert stream._encoder._closed, "the encoder is closed once its pool call is done"
 
 
