@@ -42,6 +42,7 @@ from ai_pipeline.registry import (
     build_talking_head,
     build_tts,
 )
+from ai_pipeline.request import RenderRequest
 from ai_pipeline.settings import Settings
 from ai_pipeline.streaming import AvatarStream, Emitted, Enhance, Sink, live_encoder
 from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine
@@ -55,6 +56,10 @@ E = TypeVar("E")
 STAGES = ("asr", "llm", "emotion", "tts", "talking_head")
 Progress = Callable[[float, str], None]
 SECONDS_PER_CHAR = 0.075  # rough speech duration estimate, for progress before TTS is done
+# The Pipeline attributes that hold each switchable stage's engines (a new talking head gets a new enhancer).
+STAGE_ENGINES: dict[str, tuple[str, ...]] = {"asr": ("asr",), "llm": ("llm",), "emotion": ("emotion",),
+                                             "tts": ("tts",), "talking_head": ("head", "enhancer"),
+                                             "enhance": ("enhancer",)}
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,21 @@ class RenderResult:
     avatar_id: str
     timings: dict[str, float]
     warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class StageEngines:
+    """Engines built for one stage by ``Pipeline.build_stage``, not yet in use (``Pipeline.swap`` puts them in)."""
+
+    stage: str
+    settings: Settings  # what they were built from
+    engines: dict[str, Any]  # Pipeline attribute -> engine (None: that stage is off)
+
+    def close(self) -> None:
+        """Drop engines that were never swapped in."""
+        for engine in self.engines.values():
+            if engine is not None:
+                engine.close()
 
 
 class Pipeline:
@@ -146,6 +166,31 @@ class Pipeline:
             log.warning(notice)
             self.notices.append(notice)
             return None
+
+    def build_stage(self, stage: str, settings: Settings) -> StageEngines:
+        """Build and load ``stage``'s engines from ``settings`` next to the running ones, which stay untouched
+        (blocking; falls back to a lighter engine like ``load``, and says so in ``notices``)."""
+        scratch = Pipeline(settings)
+        try:
+            scratch.load(stages=(stage,))
+        finally:
+            self.notices.extend(scratch.notices)
+        return StageEngines(stage, settings, {attr: getattr(scratch, attr) for attr in STAGE_ENGINES[stage]})
+
+    def swap(self, built: StageEngines) -> list[Any]:
+        """Put engines from ``build_stage`` in place, with their stage's settings; returns the engines they
+        replace, for the caller to close once nothing uses them."""
+        replaced = []
+        for attr, engine in built.engines.items():
+            old = getattr(self, attr)
+            setattr(self, attr, engine)
+            if old is not None and old is not engine:
+                replaced.append(old)
+        if "head" in built.engines:
+            self._avatars.clear()  # prepared by the previous head (its size and state)
+        section = getattr(built.settings, built.stage)
+        self.settings = self.settings.model_copy(update={built.stage: section})
+        return replaced
 
     def close(self) -> None:
         for engine in (self.asr, self.llm, self.emotion, self.tts, self.head, self.enhancer):
@@ -259,21 +304,40 @@ class Pipeline:
 
     # -- batch render -----------------------------------------------------------------------
 
-    async def render(self, avatar: Avatar, *, text: str | None = None, audio: AudioChunk | None = None,
-                     progress: Progress | None = None, voice: Voice | None = None) -> RenderResult:
-        """Encode the avatar speaking ``text`` (via TTS, in ``voice`` if given) or lip-syncing ``audio``."""
-        if (text is None) == (audio is None):
-            raise InputError("Нужен либо текст, либо аудио.", "Give exactly one of text or audio.", code="bad_request")
+    def resolve(self, request: RenderRequest) -> RenderRequest:
+        """``request`` ready to render (blocking): the recording decoded, the text checked against the
+        limits, the voice looked up among the enrolled ones (by id or name)."""
+        text = self.check_text(request.text) if request.text is not None else None
+        audio, voice = request.audio, request.voice
+        if isinstance(audio, bytes):
+            audio = self.decode_audio(audio)
+        if isinstance(voice, str):
+            from ai_pipeline.voice.store import VoiceStore
+
+            voice = VoiceStore(self.settings.voices_dir, limits=self.settings.limits).get(voice)
+        return request.model_copy(update={"text": text, "audio": audio, "voice": voice})
+
+    async def render(self, avatar: Avatar, request: RenderRequest | None = None, *, text: str | None = None,
+                     audio: AudioChunk | None = None, progress: Progress | None = None,
+                     voice: Voice | None = None) -> RenderResult:
+        """Encode the avatar speaking the request's text (via TTS, in its voice if given) or lip-syncing its
+        recording; ``text``/``audio``/``voice`` are a shorthand for a request."""
+        if request is None:
+            request = RenderRequest(text=text, audio=audio, voice=voice)  # the rule is the model's
+        elif text is not None or audio is not None or voice is not None:
+            raise TypeError("give a RenderRequest or text/audio/voice, not both")
+        request = await asyncio.to_thread(self.resolve, request)
         assert self.head is not None, "Pipeline.load() with the talking_head stage first"
         timer = StageTimer()
         report = progress or (lambda f, m: None)
-        if audio is not None:
-            expected = audio.duration
-            speech = _one(audio)
+        if isinstance(request.audio, AudioChunk):
+            expected = request.audio.duration
+            speech = _one(request.audio)
         else:
-            expected = max(len(self.check_text(text or "")) * SECONDS_PER_CHAR, 0.5)
+            assert request.text is not None and not isinstance(request.voice, str)
             assert self.tts is not None, "Pipeline.load() with the tts stage first"
-            speech = self.tts.stream(self.check_text(text or ""), timer, voice=voice)
+            expected = max(len(request.text) * SECONDS_PER_CHAR, 0.5)
+            speech = self.tts.stream(request.text, timer, voice=request.voice)
         files: list[Emitted] = []
 
         async def keep(item: Emitted) -> None:

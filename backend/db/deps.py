@@ -1,18 +1,19 @@
-"""Database dependencies for routes, as ``Annotated`` aliases (``app.state.db`` comes from ``init_db``)."""
+"""Database dependencies for routes, as ``Annotated`` aliases (the database is ``Runtime.db``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from backend.db.engine import Database
+from backend.deps import RuntimeDep
 
 
-def get_database(request: Request) -> Database:
-    return request.app.state.db
+def get_database(runtime: RuntimeDep) -> Database:
+    return runtime.db
 
 
 def get_db_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:

@@ -53,7 +53,7 @@ def make_engine(url: str, *, foreign_keys: bool = True) -> Engine:
 
 @dataclass
 class Database:
-    """What ``app.state.db`` holds: the engine and a factory of ORM sessions."""
+    """What ``Runtime.db`` holds: the engine and a factory of ORM sessions."""
 
     engine: Engine
     sessions: sessionmaker[Session]

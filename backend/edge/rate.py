@@ -1,7 +1,7 @@
 """Per-client rate limits on the expensive REST calls (renders, uploads, transcription, chat).
 
 Each client address (see :mod:`backend.edge.peer`) gets ``limits.requests_per_minute`` of them in
-any 60 s, counted by ``services.limiter``: in Redis when it is up (shared by every server process),
+any 60 s, counted by ``Runtime.limiter``: in Redis when it is up (shared by every server process),
 in this process otherwise. Cheap calls (health, lists, media) are never counted. Until the lifespan
 has made a limiter, and while Redis fails to answer, nothing is refused.
 """
@@ -22,7 +22,7 @@ from backend.realtime.protocol import error_payload
 from backend.realtime.ratelimit import RateDecision
 
 if TYPE_CHECKING:
-    from backend.realtime.server import Services
+    from backend.runtime import Runtime
 
 log = logging.getLogger(__name__)
 WINDOW_S = 60.0
@@ -41,9 +41,9 @@ def message_ru(retry_after_s: int) -> str:
 class RateLimitMiddleware:
     """Answers 429 with ``Retry-After`` once a client has used up its expensive calls for the minute."""
 
-    def __init__(self, app: ASGIApp, services: Services) -> None:
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
-        self.services = services
+        self.runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and is_limited(scope["method"], scope["path"]):
@@ -53,7 +53,7 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send)
 
     async def _hit(self, scope: Scope) -> RateDecision | None:
-        limiter, settings = self.services.limiter, self.services.settings
+        limiter, settings = self.runtime.limiter, self.runtime.settings
         if limiter is None:
             return None
         client = scope_address(scope, settings.server.trusted_proxies)
@@ -66,7 +66,7 @@ class RateLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, decision: RateDecision) -> None:
         seconds = max(1, math.ceil(decision.retry_after_s))
-        per_minute = self.services.settings.limits.requests_per_minute
+        per_minute = self.runtime.settings.limits.requests_per_minute
         error = error_payload("rate_limited", message_ru(seconds),
                               f"more than {per_minute} expensive requests in {WINDOW_S:.0f} s from this address")
         response = JSONResponse({"error": {**error, "retry_after_s": round(decision.retry_after_s, 1)}},

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from backend.realtime.commands import pack_audio_chunk, unpack_audio_chunk
 from backend.realtime.protocol import StartMessage, error_payload, segment_event
 from backend.realtime.remote_stream import RemoteStream
 
+if TYPE_CHECKING:
+    from backend.runtime import Runtime
+
 log = logging.getLogger(__name__)
 Emit = Callable[[str, Any], Awaitable[None]]
 
@@ -38,9 +41,9 @@ Emit = Callable[[str, Any], Awaitable[None]]
 class LiveSession:
     """State and tasks of one connection (created by the namespace on ``start``)."""
 
-    def __init__(self, services: Any, emit: Emit, sid: str = "") -> None:
-        self.services = services
-        self.sid = sid  # the app state: pipeline, brain, settings, cache, vad
+    def __init__(self, services: Runtime, emit: Emit, sid: str = "") -> None:
+        self.services = services  # the process's runtime: pipeline, brain, settings, cache, vad, queue
+        self.sid = sid
         self.emit = emit
         self.turn = 0
         self.turn_task: asyncio.Task[None] | None = None

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import redis
 import redis.asyncio as aioredis
 
 from backend.realtime.cache import ClipCache
 from backend.realtime.ratelimit import LocalRateLimiter, RateLimiter
+
+if TYPE_CHECKING:
+    from backend.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +31,12 @@ def redis_reachable(url: str | None, timeout_s: float = 1.0) -> bool:
         return False
 
 
-async def connect_redis(services) -> None:  # type: ignore[no-untyped-def]
+async def connect_redis(runtime: Runtime) -> None:
     """Fill in the clip cache and the rate limiter; without Redis: no cache, limits kept in this process."""
-    settings = services.settings.redis
-    services.limiter = LocalRateLimiter()
+    settings = runtime.settings.redis
+    runtime.limiter = LocalRateLimiter()
     if not settings.url:
-        services.notices.append("Redis disabled: no clip cache or shared rooms; rate limits kept in this process")
+        runtime.notices.append("Redis disabled: no clip cache or shared rooms; rate limits kept in this process")
         return
     client = aioredis.Redis.from_url(settings.url, socket_connect_timeout=1.0)
     try:
@@ -41,13 +45,13 @@ async def connect_redis(services) -> None:  # type: ignore[no-untyped-def]
         await client.aclose()
         notice = f"Redis at {settings.url} unreachable ({exc}): running without clip cache; rate limits kept in this process"
         log.warning(notice)
-        services.notices.append(notice)
+        runtime.notices.append(notice)
         return
-    services.redis = client
-    services.cache = ClipCache(client, max_bytes=settings.cache_mb * 1024 * 1024, ttl_s=settings.cache_ttl_s)
-    services.limiter = RateLimiter(client)
-    if services.settings.realtime.executor == "queue":
+    runtime.redis = client
+    runtime.cache = ClipCache(client, max_bytes=settings.cache_mb * 1024 * 1024, ttl_s=settings.cache_ttl_s)
+    runtime.limiter = RateLimiter(client)
+    if runtime.settings.realtime.executor == "queue":
         from arq import create_pool
         from arq.connections import RedisSettings as ArqRedis
 
-        services.queue = await create_pool(ArqRedis.from_dsn(settings.url))
+        runtime.queue = await create_pool(ArqRedis.from_dsn(settings.url))

@@ -10,86 +10,38 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
 from pydantic import ValidationError
 
-from ai_pipeline.asr.vad import SileroVAD
 from ai_pipeline.errors import AvatarError
-from ai_pipeline.settings import Settings
 from backend.edge import token_ok
 from backend.edge.peer import peer_address
-from backend.realtime.cache import ClipCache
 from backend.realtime.live import LiveSession
 from backend.realtime.protocol import NAMESPACE, StartMessage, TextMessage, error_payload
-from backend.realtime.ratelimit import LocalRateLimiter, RateLimiter
 from backend.realtime.redis_link import redis_reachable
+from backend.runtime import Busy, Runtime
+
+__all__ = ["Busy", "ConversationNamespace", "create_sio", "origin_check"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    """What a live session needs from the app (filled in by the lifespan)."""
-
-    settings: Settings
-    pipeline: Any = None
-    brain: Any = None
-    db: Any = None
-    vad: SileroVAD | None = None
-    cache: ClipCache | None = None
-    limiter: RateLimiter | LocalRateLimiter | None = None
-    redis: Any = None
-    queue: Any = None  # an arq pool when realtime.executor is "queue"
-    notices: list[str] = field(default_factory=list)
-    live: dict[str, LiveSession] = field(default_factory=dict)  # connected clients, by sid
-
-    def client_key(self, session: LiveSession) -> str:
-        return session.client
-
-    def active_sessions(self) -> int:
-        return sum(1 for session in self.live.values() if session.active)
-
-    def admit(self, session: LiveSession) -> None:
-        """Refuse a new conversation when ``realtime.max_sessions`` are already running."""
-        limit = self.settings.realtime.max_sessions
-        if not session.active and self.active_sessions() >= limit:
-            raise Busy(limit, self.settings.realtime.busy_retry_s)
-
-
-class Busy(AvatarError):
-    """Every conversation slot is taken: the client is told when to try again."""
-
-    code = "busy"
-    http_status = 503
-    retryable = True
-
-    def __init__(self, limit: int, retry_after_s: float) -> None:
-        super().__init__(f"Сервер занят: идёт столько разговоров, сколько он успевает вести в реальном времени "
-                         f"({limit}). Попробуйте снова через {retry_after_s:.0f} с.",
-                         f"all {limit} conversation slots are taken", code="busy")
-        self.retry_after_s = retry_after_s
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "retry_after_s": self.retry_after_s}
 
 
 class ConversationNamespace(socketio.AsyncNamespace):
     """Dispatches client events to the client's LiveSession; malformed input gets an error event."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         super().__init__(NAMESPACE)
-        self.services = services
-        self.sessions = services.live
+        self.runtime = runtime
+        self.sessions = runtime.live
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
-        token = self.services.settings.server.token
+        token = self.runtime.settings.server.token
         if token and not (isinstance(auth, dict) and auth.get("token") == token) and not token_ok(environ, token):
             raise socketio.exceptions.ConnectionRefusedError({"code": "unauthorized", "message": "Нужен токен."})
-        session = LiveSession(self.services, lambda event, data: self.emit(event, data, to=sid), sid)
-        session.client = peer_address(environ, self.services.settings.server.trusted_proxies)
+        session = LiveSession(self.runtime, lambda event, data: self.emit(event, data, to=sid), sid)
+        session.client = peer_address(environ, self.runtime.settings.server.trusted_proxies)
         self.sessions[sid] = session
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
@@ -127,10 +79,10 @@ class ConversationNamespace(socketio.AsyncNamespace):
 
     async def _allowed(self, sid: str) -> bool:
         """A client may send at most ``realtime.events_per_10s`` events (audio chunks included)."""
-        limiter = self.services.limiter
+        limiter = self.runtime.limiter
         if limiter is None or sid not in self.sessions:
             return True
-        decision = await limiter.hit(f"events:{sid}", limit=self.services.settings.realtime.events_per_10s, window_s=10)
+        decision = await limiter.hit(f"events:{sid}", limit=self.runtime.settings.realtime.events_per_10s, window_s=10)
         if not decision.allowed:
             session = self.sessions[sid]
             if not session.flooding:  # one error per burst, not one per dropped message
@@ -172,13 +124,14 @@ class ConversationNamespace(socketio.AsyncNamespace):
         await self._session(sid).interrupt("stop")
 
 
-def create_sio(settings: Settings, services: Services) -> socketio.AsyncServer:
+def create_sio(runtime: Runtime) -> socketio.AsyncServer:
     """Rooms are shared through Redis when it answers now; otherwise they stay in this process."""
+    settings = runtime.settings
     manager = socketio.AsyncRedisManager(settings.redis.url) if redis_reachable(settings.redis.url) else None
     sio = socketio.AsyncServer(async_mode="asgi", client_manager=manager,
                                cors_allowed_origins=origin_check(settings.server.cors_origins),
                                max_http_buffer_size=settings.realtime.max_message_kb * 1024)
-    sio.register_namespace(ConversationNamespace(services))
+    sio.register_namespace(ConversationNamespace(runtime))
     return sio
 
 

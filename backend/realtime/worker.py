@@ -17,29 +17,41 @@ from typing import Any
 import socketio
 from arq.connections import RedisSettings
 
-from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import Settings
 from ai_pipeline.streaming import Emitted
 from backend.realtime.commands import first_segment_notice, notice_key, serve_commands
 from backend.realtime.protocol import NAMESPACE, segment_event
+from backend.runtime import RENDER_STAGES, Runtime
 
 log = logging.getLogger(__name__)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    settings = Settings()
-    pipeline = Pipeline(settings)
-    await asyncio.to_thread(pipeline.load, None, ("talking_head",))
-    ctx.update(settings=settings, pipeline=pipeline,
-               rooms=socketio.AsyncRedisManager(settings.redis.url, write_only=True))
+    """Settings as the server makes them (the web app's saved choices over the configuration), and the
+    talking head (with its enhancer) loaded from them."""
+    runtime = Runtime(Settings())
+    ctx.update(runtime=runtime, pipeline=runtime.pipeline,
+               rooms=socketio.AsyncRedisManager(runtime.settings.redis.url, write_only=True))
+    await refresh(ctx)  # choices published by a running server win over the saved file
+    await runtime.load(RENDER_STAGES)
+
+
+async def refresh(ctx: dict[str, Any]) -> None:
+    """Before each stream: a switch made in the web app since the last one (the choices the server
+    published in Redis) rebuilds the talking head first, so the video has the size and format the server
+    told the client."""
+    runtime: Runtime = ctx["runtime"]
+    await runtime.follow(ctx["redis"])
+    ctx["settings"] = runtime.settings
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    ctx["pipeline"].close()
+    await ctx["runtime"].close()
 
 
 async def avatar_stream(ctx: dict[str, Any], sid: str, avatar_id: str, sample_rate: int) -> int:
     """Run one client's avatar stream until the server says stop; returns the frames sent."""
+    await refresh(ctx)
     pipeline, rooms, redis = ctx["pipeline"], ctx["rooms"], ctx["redis"]
     avatar = await asyncio.to_thread(pipeline.avatar_by_id, avatar_id)
     first_sent: set[int] = set()

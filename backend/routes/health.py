@@ -9,19 +9,20 @@ import shutil
 import av
 import cv2
 import numpy
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from ai_pipeline import __version__, models, workers
 from ai_pipeline.gpu import gpu_manager
 from ai_pipeline.gpu.nvml import gpu_info
 from ai_pipeline.registry import engine_table
-from backend.deps import PipelineDep, SettingsDep
+from backend.deps import PipelineDep, RuntimeDep, SettingsDep
+from backend.runtime import Runtime
 
 router = APIRouter(prefix="/api", tags=["health"])
 
 
 @router.get("/health")
-def health(request: Request, pipeline: PipelineDep, settings: SettingsDep) -> dict[str, object]:
+def health(runtime: RuntimeDep, pipeline: PipelineDep, settings: SettingsDep) -> dict[str, object]:
     """What is loaded and where it runs; ``notices`` lists fallbacks to lighter engines; ``realtime``
     the conversations now, the capacity, and streams that fell behind real time."""
     status = pipeline.status()
@@ -38,28 +39,28 @@ def health(request: Request, pipeline: PipelineDep, settings: SettingsDep) -> di
         "models": models.status(settings.models_dir),
         "gpu": gpu_status(),
         "limits": settings.limits.model_dump(),
-        "realtime": realtime_status(getattr(request.app.state, "services", None)),
+        "realtime": realtime_status(runtime),
     }
 
 
 @router.get("/health/live")
-async def live(request: Request) -> dict[str, object]:
+async def live(runtime: RuntimeDep) -> dict[str, object]:
     """The realtime block alone, plus the event loop's task count (cheap: for monitors and the soak bench)."""
-    return {**(realtime_status(getattr(request.app.state, "services", None)) or {}), "tasks": len(asyncio.all_tasks())}
+    return {**(realtime_status(runtime) or {}), "tasks": len(asyncio.all_tasks())}
 
 
-def realtime_status(services) -> dict[str, object] | None:  # type: ignore[no-untyped-def]
+def realtime_status(runtime: Runtime | None) -> dict[str, object] | None:
     """Connected clients, conversations against ``max_sessions``, and how each stream keeps up
     (None for an app without the conversation server)."""
-    if services is None:
+    if runtime is None:
         return None
-    streams = [(sid, s.stream) for sid, s in list(services.live.items()) if s.stream is not None]
+    streams = [(sid, s.stream) for sid, s in list(runtime.live.items()) if s.stream is not None]
     behind = {sid: round(getattr(st, "behind_s", 0.0), 3) for sid, st in streams}
     degraded = [sid for sid, st in streams if getattr(st, "degraded", False)]
     return {
-        "clients": len(services.live),
-        "sessions": services.active_sessions(),
-        "max_sessions": services.settings.realtime.max_sessions,
+        "clients": len(runtime.live),
+        "sessions": runtime.active_sessions(),
+        "max_sessions": runtime.settings.realtime.max_sessions,
         "streams": len(streams),
         "behind_s": behind,
         "degraded": degraded,

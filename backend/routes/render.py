@@ -11,10 +11,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from ai_pipeline.chunks import AudioChunk
 from ai_pipeline.errors import InputError, InputTooLarge
-from ai_pipeline.runner import Pipeline, RenderResult
+from ai_pipeline.request import RenderRequest
+from ai_pipeline.runner import RenderResult
 from ai_pipeline.talking_head.base import Avatar
-from ai_pipeline.voice.base import Voice
-from ai_pipeline.voice.store import VoiceStore
 from backend.deps import JobsDep, PipelineDep, SettingsDep
 from backend.errors import error_response
 
@@ -62,43 +61,25 @@ async def render(
 ) -> Response:
     """Render a talking-head MP4. ``mode=auto`` answers long inputs with 202 and a job id."""
     limits = settings.limits
-    if (text is None or not text.strip()) and audio is None:
-        raise InputError("Нужен текст или аудиозапись.", "Provide text or audio.", code="empty_text")
-    if text is not None and text.strip() and audio is not None:
-        raise InputError("Укажите либо текст, либо аудио, но не оба сразу.", "Both text and audio given.",
-                         code="bad_request")
     if photo is not None and avatar_id is not None:
         raise InputError("Укажите либо фото, либо avatar_id.", "Both photo and avatar_id given.", code="bad_request")
     photo_bytes = await read_upload(photo, limits.max_upload_mb, PHOTO_TYPES, "photo") if photo is not None else None
-    clip: AudioChunk | None = None
-    if audio is not None:
-        clip = await asyncio.to_thread(pipeline.decode_audio,
-                                       await read_upload(audio, limits.max_upload_mb, AUDIO_TYPES, "audio"))
-    else:
-        text = pipeline.check_text(text or "")
-    voice: Voice | None = None
-    if voice_id:
-        if clip is not None:
-            raise InputError("Голос применяется только к тексту, а не к аудиозаписи.", "voice_id needs text.",
-                             code="bad_request")
-        voice = await asyncio.to_thread(VoiceStore(settings.voices_dir, limits=limits).get, voice_id)
+    recording = await read_upload(audio, limits.max_upload_mb, AUDIO_TYPES, "audio") if audio is not None else None
+    request = RenderRequest(text=text, audio=recording, voice=voice_id)  # text xor audio; a voice only with text
+    request = await asyncio.to_thread(pipeline.resolve, request)  # decoded, checked, the voice looked up
     if photo_bytes is not None:
         avatar: Avatar = await asyncio.to_thread(pipeline.avatar, photo_bytes)
     else:  # a prepared photo, or the default avatar
         avatar = await asyncio.to_thread(pipeline.avatar_by_id, avatar_id)
-    long_input = (clip.duration > limits.job_audio_seconds) if clip else len(text or "") > limits.job_text_chars
+    if isinstance(request.audio, AudioChunk):
+        long_input = request.audio.duration > limits.job_audio_seconds
+    else:
+        long_input = len(request.text or "") > limits.job_text_chars
     if mode == "job" or (mode == "auto" and long_input):
-        job = jobs.submit(lambda progress: _run(pipeline, avatar, text, clip, progress, voice))
+        job = jobs.submit(lambda progress: pipeline.render(avatar, request, progress=progress))
         return JSONResponse({"job_id": job.id, "status_url": f"/api/jobs/{job.id}"}, status_code=202)
-    result = await _run(pipeline, avatar, text, clip, None, voice)
+    result = await pipeline.render(avatar, request)
     return Response(result.mp4, media_type="video/mp4", headers=_headers(result))
-
-
-async def _run(pipeline: Pipeline, avatar: Avatar, text: str | None, clip: AudioChunk | None, progress,
-               voice: Voice | None = None) -> RenderResult:
-    if clip is not None:
-        return await pipeline.render(avatar, audio=clip, progress=progress)
-    return await pipeline.render(avatar, text=text, progress=progress, voice=voice)
 
 
 @router.get("/jobs/{job_id}")

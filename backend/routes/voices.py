@@ -14,38 +14,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from ai_pipeline import workers
 from ai_pipeline.errors import InputError
 from ai_pipeline.voice.base import MIN_SECONDS, Voice, VoiceReport
-from ai_pipeline.voice.enroll import Enroller
 from ai_pipeline.voice.store import Progress, Upload, VoiceNotFound, VoiceStore, check_name
-from backend.deps import JobsDep, PipelineDep, SettingsDep
+from backend.deps import JobsDep, PipelineDep, SettingsDep, VoicesDep
 from backend.routes.render import AUDIO_TYPES
 from backend.uploads import save_uploads
 
 router = APIRouter(prefix="/api/voices", tags=["voices"])
-
-
-def get_voices(request: Request) -> VoiceStore:
-    """A store on the current settings; the analyser (and its VAD model) is shared by requests.
-    The first use in a process sweeps what a crashed process left in the store (a sync
-    dependency: FastAPI runs it in its threadpool)."""
-    state = request.app.state
-    if getattr(state, "voice_enroller", None) is None:
-        services = getattr(state, "services", None)
-        state.voice_enroller = Enroller(getattr(services, "vad", None))
-    settings = state.settings
-    store = VoiceStore(settings.voices_dir, limits=settings.limits, enroller=state.voice_enroller)
-    if getattr(state, "voices_swept", None) != settings.voices_dir:
-        state.voices_swept = settings.voices_dir
-        store.sweep()
-    return store
-
-
-VoicesDep = Annotated[VoiceStore, Depends(get_voices)]
 FilesField = Annotated[list[UploadFile], File(description="Recordings of the voice: wav/mp3/ogg/m4a/webm/flac")]
 
 

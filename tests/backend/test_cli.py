@@ -81,3 +81,27 @@ def test_transcribe_json(data_dir):
     assert plain.returncode == 0 and "привет" in plain.stdout.lower()
     bad = run(["transcribe", "/nonexistent.ogg"], data_dir)
     assert bad.returncode == 2 and "[bad_audio]" in bad.stderr
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["--text", "Привет", "--audio", "{file}"], "bad_request", "не оба сразу"),
+    (["--audio", "{file}", "--voice", "Аня"], "bad_request", "Голос применяется только к тексту"),
+    ([], "empty_text", "Нужен текст или аудиозапись"),
+])
+def test_render_checks_the_same_rule_as_the_api(tmp_path, data_dir, args, code, message):
+    file = tmp_path / "a.wav"
+    file.write_bytes(b"RIFF" * 100)
+    r = run(["render", *[a.replace("{file}", str(file)) for a in args], "--out", str(tmp_path / "x.mp4")], data_dir)
+    assert r.returncode == 2 and f"[{code}]" in r.stderr and message in r.stderr
+
+
+def test_render_uses_the_choices_saved_in_the_web_app(tmp_path):
+    """The CLI lays ``ui_settings.json`` over the configuration as the server and the render workers do."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "ui_settings.json").write_text(json.dumps({"quality": "speed"}))
+    out = tmp_path / "fast.mp4"
+    r = run(["render", "--text", "Да.", "--out", str(out), "--quiet"], data)
+    assert r.returncode == 0, r.stderr
+    clip = decode_mp4(out.read_bytes())
+    assert (clip.width, clip.height) == (384, 384) and round(clip.fps) == 20

@@ -6,11 +6,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ai_pipeline.settings import Settings
 from backend.db import init_db
 from backend.db.conversations import add_message, start_session
 from backend.db.memory import upsert_facts
 from backend.errors import install_error_handlers
 from backend.routes import personas
+from backend.runtime import Runtime
 
 ANYA = {"name": "Аня", "age": 12, "temperament": "любознательная, добрая, энергичная",
         "interests": ["рисование", "музыка", "чтение"], "speech_style": "разговорный, с эмодзи, простые предложения"}
@@ -21,9 +23,10 @@ def app(tmp_path):
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(personas.router)
-    app.state.db = init_db(f"sqlite:///{tmp_path / 'avatar.db'}")
+    app.state.runtime = runtime = Runtime(Settings(data_dir=tmp_path))  # not started: only its database
+    runtime.db = init_db(f"sqlite:///{tmp_path / 'avatar.db'}")
     yield app
-    app.state.db.close()
+    runtime.db.close()
 
 
 @pytest.fixture
@@ -85,7 +88,7 @@ def test_malformed_bodies_are_rejected(client):
 
 def test_sessions_history_and_facts(app, client):
     pid = client.post("/api/personas", json=ANYA).json()["id"]
-    with app.state.db.session() as s:
+    with app.state.runtime.db.session() as s:
         old = start_session(s, pid)
         add_message(s, old.id, "user", "Привет, меня зовут Петя")
         new = start_session(s, pid)

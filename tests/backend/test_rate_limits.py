@@ -151,7 +151,7 @@ def test_rest_limit_per_client(with_redis: bool, request: pytest.FixtureRequest,
     url = request.getfixturevalue("redis_url") if with_redis else None
     app = create_app(_settings(tmp_path, url, per_minute=3))
     with TestClient(app, base_url="http://127.0.0.1") as client:  # a loopback Host
-        assert type(app.state.services.limiter) is (RateLimiter if with_redis else LocalRateLimiter)
+        assert type(app.state.runtime.limiter) is (RateLimiter if with_redis else LocalRateLimiter)
         me = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250}"}  # fresh in the shared Redis
         for _ in range(3):  # an empty chat is refused by validation, cheaply, but counts
             assert client.post("/api/chat", json={}, headers=me).status_code == 422
@@ -174,6 +174,6 @@ def test_no_limit_before_the_lifespan_or_while_redis_is_down(tmp_path: Path, cap
     client = TestClient(app, base_url="http://127.0.0.1",
                         raise_server_exceptions=False)  # no `with`: the lifespan (and the limiter) never start
     assert all(client.post("/api/chat", json={}).status_code != 429 for _ in range(3))
-    app.state.services.limiter = RateLimiter(aioredis.Redis.from_url("redis://127.0.0.1:1/0"))  # nobody listens
+    app.state.runtime.limiter = RateLimiter(aioredis.Redis.from_url("redis://127.0.0.1:1/0"))  # nobody listens
     assert all(client.post("/api/chat", json={}).status_code != 429 for _ in range(3))
     assert "rate limit not checked" in caplog.text  # the limit is skipped, the request goes on

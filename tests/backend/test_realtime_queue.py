@@ -6,8 +6,10 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ai_pipeline.settings import LlamaCppSettings, RealtimeSettings, RedisSettings, Settings
@@ -59,4 +61,42 @@ def test_two_workers_render_concurrent_turns(queued_server):
         assert c.of("timings") and c.of("timings")[0]["first_segment_s"] > 0
         clip = decode_mp4(c.video())
         assert len(clip.frames) > 25 and clip.audio_duration > 0.5
+    assert all(w.poll() is None for w in workers), "workers are still running"
+
+
+def _settings_applied(url: str, change: dict, timeout: float = 120) -> dict:
+    """PUT a settings change and wait until the server has it live (``reloading`` empty again)."""
+    r = httpx.put(f"{url}/api/settings", json=change, timeout=30)
+    assert r.status_code == 200, r.text
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        view = httpx.get(f"{url}/api/settings", timeout=30).json()
+        if not view["reloading"]:
+            return view
+        time.sleep(0.2)
+    raise AssertionError(f"the switch did not finish: {view}")
+
+
+def test_a_quality_switch_reaches_the_render_workers(queued_server):
+    """``speed`` chosen in the web app: the server rebuilds its head and publishes the choice; the worker
+    that takes the next stream rebuilds its own head first, so the video is what the server announced
+    (384 px at 20 fps, not the 512 px at 25 fps the workers started with)."""
+    url, workers = queued_server
+    assert _settings_applied(url, {"quality": "speed"})["quality"] == "speed"
+    try:
+        async def one():
+            c = await Client().connect(url)
+            await c.sio.emit("start", {}, namespace=NS)
+            ready = await c.wait_for("ready")
+            await c.wait_for("init", timeout=90)  # sent by a worker
+            await c.wait_for("segment", timeout=60, where=lambda d: d["kind"] == "idle" and d["t"] >= 1.0)
+            await c.sio.disconnect()
+            return c, ready
+
+        c, ready = asyncio.run(one())
+        clip = decode_mp4(c.video())
+        assert (clip.width, clip.height) == (384, 384) and round(clip.fps) == 20
+        assert ready["mime"].startswith("video/mp4")
+    finally:
+        assert _settings_applied(url, {"quality": "balanced"})["quality"] == "balanced"
     assert all(w.poll() is None for w in workers), "workers are still running"

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 
 from ai_pipeline.settings import LimitSettings, Settings
 from backend.app import create_app
-from backend.routes.voices import get_voices
 from backend.uploads import CHUNK, copy_limited
 from tests.voice_samples import chords, encode, festival_speech, wav_bytes, white_noise
 
@@ -58,7 +57,7 @@ def _enrol(client: TestClient, url: str, **request) -> tuple[dict, list[dict]]:
 
 
 def _uploads_left(client: TestClient) -> list[str]:
-    folder = client.app.state.settings.voices_dir / ".uploads"
+    folder = client.app.state.runtime.settings.voices_dir / ".uploads"
     return [p.name for p in folder.iterdir()] if folder.is_dir() else []
 
 
@@ -171,10 +170,8 @@ def test_leftovers_of_a_crash_are_swept_on_first_use(tmp_path):
         (folder / "x.wav").write_bytes(b"RIFF")
     for path in (*stale, stale[1].parent):
         os.utime(path, (time.time() - 7200, time.time() - 7200))
-    app = create_app(Settings(data_dir=data_dir))
-    app.state.voice_enroller = object()  # no lifespan here: the store only needs to be built
-    request = type("FakeRequest", (), {"app": app})()
-    get_voices(request)  # type: ignore[arg-type]
+    app = create_app(Settings(data_dir=data_dir))  # no lifespan here: the store only needs to be built
+    app.state.runtime.voices()
     assert not any(p.exists() for p in (*stale, stale[1].parent))
 
 

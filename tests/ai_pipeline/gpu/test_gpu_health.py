@@ -10,6 +10,7 @@ from ai_pipeline.gpu.nvml import gpu_info
 from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import Settings
 from backend.routes.health import router
+from backend.runtime import Runtime
 from tests.ai_pipeline.gpu.test_memory import SizedModel
 from tests.devices import cuda_available
 
@@ -29,7 +30,7 @@ def test_health_gpu_block(tmp_path):
     pipeline.load(stages=("talking_head",))
     app = FastAPI()
     app.include_router(router)
-    app.state.pipeline, app.state.settings = pipeline, settings
+    app.state.runtime = Runtime(settings, pipeline=pipeline)
     slot = gpu_manager().register("test-engine", SizedModel("test-engine", []), 1500)
     try:
         with slot.use(), TestClient(app) as client:
