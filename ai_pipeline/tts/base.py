@@ -6,30 +6,30 @@ normalisation, sentence splitting, running the blocking call off the event loop,
 chunk per sentence so the next stage can start on sentence one while sentence two is synthesised.
 Cancelling the consuming task stops synthesis after the sentence in flight.
 
-Voices: ``stream(text, voice=...)`` speaks in an enrolled :class:`Voice`. An engine that declares
-``capabilities.voice_cloning`` overrides :meth:`TTSEngine.synthesize_voiced` (and usually
-:meth:`TTSEngine.prepare_voice`) and receives the voice itself. For every other engine the base
-synthesises its own voice and applies light matching («подстройка голоса»,
-:class:`ai_pipeline.voice.match.VoiceMatcher`) to each sentence, timed as the ``voice`` stage.
+Voices: an engine speaks its own voice here. One that declares ``capabilities.voice_cloning``
+also speaks an enrolled :class:`Voice` itself: it overrides :meth:`TTSEngine.synthesize_voiced` and,
+when it conditions on the voice, :meth:`TTSEngine.prepare_voice`. Speaking in a voice with any
+engine - cloning, or light matching of every other engine's own voice - is the voice stage's
+wrapper, ``ai_pipeline.voice.speaker.VoicedTTS``, which dispatches on that capability; this package
+knows only the plain :class:`Voice` record (``ai_pipeline.voice.base``) and imports nothing else
+of the voice stage.
 """
 
 from __future__ import annotations
 
 import asyncio
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from ai_pipeline.chunks import AudioChunk
+from ai_pipeline.engine import Engine
 from ai_pipeline.errors import InputError
 from ai_pipeline.text.normalize import normalize_for_speech
 from ai_pipeline.text.sentences import split_sentences
 from ai_pipeline.timing import StageTimer
 from ai_pipeline.voice.base import Voice
-
-if TYPE_CHECKING:
-    from ai_pipeline.voice.match import VoiceMatcher
 
 Progress = Callable[[float, str], None]
 
@@ -42,10 +42,9 @@ class TTSCapabilities:
     voice_cloning: bool = False  # speaks in an enrolled voice itself (synthesize_voiced); else light matching
 
 
-class TTSEngine(ABC):
-    """Base class for every TTS engine."""
+class TTSEngine(Engine):
+    """Base class for every TTS engine (built from ``(settings, models_dir)`` like every engine)."""
 
-    name: ClassVar[str]
     capabilities: ClassVar[TTSCapabilities] = TTSCapabilities()
 
     @property
@@ -64,46 +63,29 @@ class TTSEngine(ABC):
         """Synthesise one normalised sentence in the engine's own voice (blocking)."""
 
     def synthesize_voiced(self, text: str, voice: Voice | None) -> AudioChunk:
-        """Synthesise one normalised sentence in ``voice`` (blocking).
+        """Synthesise one normalised sentence in ``voice`` itself (blocking; None: the engine's own voice).
 
-        Cloning engines override this. The default speaks the engine's own voice; the base then
-        matches it to the voice (see :meth:`voice_matcher`).
+        Cloning engines override this. Other engines cannot speak an enrolled voice: the voice stage
+        matches their own voice to it instead (``ai_pipeline.voice.speaker.VoicedTTS``).
         """
-        return self.synthesize_sentence(text)
-
-    def voice_matcher(self, voice: Voice | None) -> VoiceMatcher | None:
-        """The light matcher applied to each sentence spoken in ``voice`` (blocking; None: nothing to do).
-
-        None for no voice and for cloning engines. The first call for a voice may estimate its
-        profile (if preparation has not) and calibrate this engine's own voice, a few seconds.
-        """
-        if voice is None or self.capabilities.voice_cloning:
-            return None
-        from ai_pipeline.voice.match import matcher_for
-
-        return matcher_for(self, voice)
+        if voice is None:
+            return self.synthesize_sentence(text)
+        raise NotImplementedError(f"TTS engine {self.name!r} does not clone voices; "
+                                  "ai_pipeline.voice.speaker.VoicedTTS matches its own voice instead")
 
     def prepare_voice(self, voice: Voice, progress: Progress | None = None) -> dict[str, Any]:
-        """Everything this engine needs for ``voice``, done once per voice version (blocking).
+        """What a cloning engine needs to speak ``voice``, done once per voice version (blocking).
 
-        Light engines: the target profile (``profile.json``) and the similarity of matched and
-        unmatched speech to the samples (``similarity.json``). Cloning engines override this
-        (conditioning latents) and may call :func:`ai_pipeline.voice.prepare.prepare_matching`.
+        Cloning engines that condition on the voice override this (XTTS: the speaker latents); the
+        default has nothing to prepare. ``ai_pipeline.voice.prepare.prepare_voice`` calls it for
+        cloning engines only: the light matching of the others is prepared there.
         """
-        from ai_pipeline.voice.prepare import prepare_matching
+        return {}
 
-        return prepare_matching(self, voice, progress)
-
-    def synthesize(self, text: str, voice: Voice | None = None) -> list[AudioChunk]:
-        """Blocking counterpart of :meth:`stream`: every sentence of ``text``, in ``voice`` if given."""
-        matcher = self.voice_matcher(voice)
-        chunks = []
-        for index, sentence in enumerate(self.prepare_text(text)):
-            chunk = self.synthesize_voiced(sentence, voice)
-            if matcher is not None:
-                chunk = matcher.apply(chunk)
-            chunks.append(replace(chunk, index=index))
-        return chunks
+    def synthesize(self, text: str) -> list[AudioChunk]:
+        """Blocking counterpart of :meth:`stream`: every sentence of ``text``, in the engine's own voice."""
+        return [replace(self.synthesize_sentence(sentence), index=index)
+                for index, sentence in enumerate(self.prepare_text(text))]
 
     def describe(self) -> dict[str, object]:
         return {"engine": self.name, "sample_rate": self.sample_rate, "phonemes": self.capabilities.phonemes}
@@ -116,19 +98,11 @@ class TTSEngine(ABC):
             raise InputError("Текст пуст: нечего произносить.", "Text is empty after normalisation.", code="empty_text")
         return sentences
 
-    async def stream(self, text: str, timer: StageTimer | None = None,
-                     voice: Voice | None = None) -> AsyncIterator[AudioChunk]:
-        """Yield one AudioChunk per sentence (in ``voice`` if given), synthesising off the event loop."""
+    async def stream(self, text: str, timer: StageTimer | None = None) -> AsyncIterator[AudioChunk]:
+        """Yield one AudioChunk per sentence in the engine's own voice, synthesising off the event loop."""
         timer = timer or StageTimer()
         sentences = self.prepare_text(text)
-        matcher = None
-        if voice is not None and not self.capabilities.voice_cloning:
-            with timer.measure("voice"):
-                matcher = await asyncio.to_thread(self.voice_matcher, voice)
         for index, sentence in enumerate(sentences):
             with timer.measure("tts"):
-                chunk = await asyncio.to_thread(self.synthesize_voiced, sentence, voice)
-            if matcher is not None:
-                with timer.measure("voice"):
-                    chunk = await asyncio.to_thread(matcher.apply, chunk)
-            yield AudioChunk(chunk.samples, chunk.sample_rate, chunk.text, chunk.phonemes, index)
+                chunk = await asyncio.to_thread(self.synthesize_sentence, sentence)
+            yield replace(chunk, index=index)

@@ -19,16 +19,13 @@ import logging
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ai_pipeline.chunks import AudioChunk, PhonemeMark
+from ai_pipeline.tts.base import TTSEngine
 from ai_pipeline.voice.base import Voice, VoiceProfile
 from ai_pipeline.voice.profile import PRAAT_LOCK
-
-if TYPE_CHECKING:
-    from ai_pipeline.tts.base import TTSEngine
 
 log = logging.getLogger(__name__)
 

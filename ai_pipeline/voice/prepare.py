@@ -1,9 +1,11 @@
 """Preparing an enrolled voice for the configured TTS engine (the REST job and the CLI call this).
 
-:func:`prepare_voice` checks that the voice has enough speech and hands over to the engine's
-:meth:`~ai_pipeline.tts.base.TTSEngine.prepare_voice`. For light engines that is
-:func:`prepare_matching`: the speaker profile (``profile.json``), the engine's calibration, and the
-speaker similarity of matched and unmatched speech to the samples (``similarity.json``).
+:func:`prepare_voice` checks that the voice has enough speech and dispatches on the engine: a
+cloning engine (``capabilities.voice_cloning``) computes its own conditioning in
+:meth:`~ai_pipeline.tts.base.TTSEngine.prepare_voice` (XTTS: the speaker latents); any other
+engine gets :func:`prepare_matching`: the speaker profile (``profile.json``), the engine's
+calibration, and the speaker similarity of matched and unmatched speech to the samples
+(``similarity.json``).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ai_pipeline.errors import EngineUnavailable, InputError
+from ai_pipeline.tts.base import TTSEngine
 from ai_pipeline.voice.base import MIN_SECONDS, Voice
-
-if TYPE_CHECKING:
-    from ai_pipeline.tts.base import TTSEngine
+from ai_pipeline.voice.match import VoiceMatcher, source_profile
+from ai_pipeline.voice.profile import voice_profile, write_profile
+from ai_pipeline.voice.similarity import voice_similarity, write_similarity
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -36,7 +39,10 @@ def prepare_voice(voice: Voice, tts: TTSEngine, progress: Progress | None = None
                          code="voice_not_enough")
     started = time.perf_counter()
     report(0.0, "Подготовка голоса")
-    result = tts.prepare_voice(voice, report)
+    if tts.capabilities.voice_cloning:
+        result = tts.prepare_voice(voice, report)
+    else:
+        result = prepare_matching(tts, voice, report)
     report(1.0, "Голос готов")
     return {"voice": voice.key, "id": voice.id, "version": voice.version, "engine": tts.name,
             "seconds": round(time.perf_counter() - started, 2), **result}
@@ -44,10 +50,6 @@ def prepare_voice(voice: Voice, tts: TTSEngine, progress: Progress | None = None
 
 def prepare_matching(tts: TTSEngine, voice: Voice, progress: Progress | None = None) -> dict[str, Any]:
     """Light matching: profile, calibration, similarity (see the module docstring)."""
-    from ai_pipeline.voice.match import VoiceMatcher, source_profile
-    from ai_pipeline.voice.profile import voice_profile, write_profile
-    from ai_pipeline.voice.similarity import voice_similarity, write_similarity
-
     report = progress or (lambda fraction, message: None)
     report(0.05, "Анализ голоса: высота, темп и тембр")
     profile = voice_profile(voice)

@@ -12,16 +12,15 @@ import json
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ai_pipeline.chunks import AudioChunk
 from ai_pipeline.errors import EngineUnavailable
+from ai_pipeline.tts.base import TTSEngine
 from ai_pipeline.voice.base import Voice
-
-if TYPE_CHECKING:
-    from ai_pipeline.tts.base import TTSEngine
+from ai_pipeline.voice.speaker import VoicedTTS
 
 SIMILARITY_TEXT = ("Добрый вечер! Я очень рада нашей встрече. Давайте поговорим о том, что вам интересно: "
                    "о книгах, о путешествиях или о музыке. Расскажите, пожалуйста, как прошла ваша неделя?")
@@ -93,7 +92,7 @@ def voice_similarity(voice: Voice, tts: TTSEngine, text: str = SIMILARITY_TEXT) 
     """
     reference = embed(enrolled_speech(voice))
     plain = tts.synthesize(text)
-    voiced = tts.synthesize(text, voice)
+    voiced = VoicedTTS(tts, voice).synthesize(text)
     return {"matched": round(cosine(embed(voiced), reference), 4),
             "unmatched": round(cosine(embed(plain), reference), 4),
             "text": text, "engine": tts.name, "voice": voice.key}
