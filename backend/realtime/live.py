@@ -25,10 +25,13 @@ from ai_pipeline.streaming import Emitted, SpeechStream, stream_mime
 from ai_pipeline.text import normalize_for_speech
 from ai_pipeline.timing import StageTimer
 from ai_pipeline.voice.base import Voice
+from ai_pipeline.voice.speaker import VoicedTTS
 from ai_pipeline.voice.store import VoiceStore
 from backend.db.personas import first_persona_id, get_persona
 from backend.realtime.commands import pack_audio_chunk, unpack_audio_chunk
-from backend.realtime.protocol import StartMessage, error_payload, segment_event
+from backend.realtime.events import (ErrorEvent, InterruptedEvent, ProgressEvent, ReplyEvent, SpeechStartEvent,
+                                     TimingsEvent, TranscriptEvent, TurnEndEvent, media_event, to_wire)
+from backend.realtime.protocol import StartMessage
 from backend.realtime.remote_stream import RemoteStream
 
 if TYPE_CHECKING:
@@ -93,9 +96,9 @@ class LiveSession:
         pipeline, brain, settings = s.pipeline, s.brain, s.settings
         self.persona_id = msg.persona_id or await s.db.call(first_persona_id)
         self.session_id = await brain.open_session(self.persona_id, msg.session_id)
-        await self.emit("progress", {"stage": "avatar", "value": 0.0, "message": "Подготовка аватара"})
+        await self.emit(*to_wire(ProgressEvent(stage="avatar", value=0.0, message="Подготовка аватара")))
         avatar = await asyncio.to_thread(pipeline.avatar_by_id, msg.avatar_id)
-        await self.emit("progress", {"stage": "avatar", "value": 1.0, "message": "Аватар готов"})
+        await self.emit(*to_wire(ProgressEvent(stage="avatar", value=1.0, message="Аватар готов")))
         warnings = list(avatar.warnings)
         self.voice = await self._persona_voice(warnings)
         self.decoder = StreamDecoder(msg.audio_format, msg.sample_rate,
@@ -129,15 +132,15 @@ class LiveSession:
         voice_id = await s.db.call(_voice_id, self.persona_id)
         if not voice_id:
             return None
-        await self.emit("progress", {"stage": "voice", "value": 0.0, "message": "Подготовка голоса"})
+        await self.emit(*to_wire(ProgressEvent(stage="voice", value=0.0, message="Подготовка голоса")))
         try:
             voice = await asyncio.to_thread(VoiceStore(s.settings.voices_dir, limits=s.settings.limits).get, voice_id)
-            await asyncio.to_thread(s.pipeline.tts.voice_matcher, voice)  # profile + calibration, once
+            await asyncio.to_thread(VoicedTTS(s.pipeline.tts, voice).matcher)  # profile + calibration, once
         except AvatarError as exc:
             log.warning("persona %s: voice %s unusable: %s", self.persona_id, voice_id, exc)
             warnings.append(f"Голос персонажа недоступен ({exc.message_ru}); используется стандартный голос.")
             return None
-        await self.emit("progress", {"stage": "voice", "value": 1.0, "message": "Голос готов"})
+        await self.emit(*to_wire(ProgressEvent(stage="voice", value=1.0, message="Голос готов")))
         return voice
 
     async def close(self, grace_s: float = 2.0) -> None:
@@ -202,7 +205,7 @@ class LiveSession:
                 try:
                     await self._handle(events)
                 except AvatarError as exc:
-                    await self.emit("error", exc.to_dict())
+                    await self.emit(*to_wire(ErrorEvent.of(exc)))
                 except Exception:  # keep listening: one bad event must not deafen the session
                     log.exception("client %s: handling a transcript failed", self.sid)
 
@@ -221,14 +224,14 @@ class LiveSession:
             if isinstance(event, SpeechStarted):
                 if self.turn_task and not self.turn_task.done():
                     await self.interrupt("barge_in")
-                await self.emit("speech_start", {"at_s": event.at_s})
+                await self.emit(*to_wire(SpeechStartEvent(at_s=event.at_s)))
             elif isinstance(event, RecognitionFailed):  # the user is told, the microphone stays on
                 log.warning("client %s: recognition failed: %s", self.sid, event.error)
-                await self.emit("error", event.error.to_dict())
+                await self.emit(*to_wire(ErrorEvent.of(event.error)))
             elif isinstance(event, PartialTranscript):
-                await self.emit("transcript", event.transcript.to_dict())
+                await self.emit(*to_wire(TranscriptEvent(**event.transcript.to_dict())))
             elif isinstance(event, FinalTranscript):
-                await self.emit("transcript", event.transcript.to_dict())
+                await self.emit(*to_wire(TranscriptEvent(**event.transcript.to_dict())))
                 text = event.transcript.text.strip()
                 if text:
                     timer = StageTimer()
@@ -250,9 +253,9 @@ class LiveSession:
                     if time.monotonic() - self._limited_at < 2.0:
                         return  # told a moment ago: a burst gets one answer, not one per message
                     self._limited_at = time.monotonic()
-                    await self.emit("error", {**error_payload(
-                        "rate_limited", f"Слишком много вопросов подряд. Подождите {decision.retry_after_s:.0f} с."),
-                        "retry_after_s": round(decision.retry_after_s, 1)})
+                    message = f"Слишком много вопросов подряд. Подождите {decision.retry_after_s:.0f} с."
+                    await self.emit(*to_wire(ErrorEvent(code="rate_limited", message=message, detail=message,
+                                                        retry_after_s=round(decision.retry_after_s, 1))))
                     return
         await self.interrupt("new_turn")
         self.turn += 1
@@ -268,8 +271,8 @@ class LiveSession:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             if notify:
-                await self.emit("interrupted", {"turn": turn, "reason": reason,
-                                                "media_time": self.stream.media_time if self.stream else 0.0})
+                await self.emit(*to_wire(InterruptedEvent(
+                    turn=turn, reason=reason, media_time=self.stream.media_time if self.stream else 0.0)))
 
     async def _replies(self, text: str, timer: StageTimer, scripted: bool) -> AsyncIterator[ReplyChunk]:
         """The brain's streamed reply, or ``text`` itself for scripted lines (the greeting)."""
@@ -284,8 +287,8 @@ class LiveSession:
         reason, sent = "done", []
         try:
             async for chunk in self._replies(text, timer, scripted):
-                await self.emit("reply", {"turn": turn, "index": chunk.index, "text": chunk.text,
-                                          "emotion": chunk.emotion})
+                await self.emit(*to_wire(ReplyEvent(turn=turn, index=chunk.index, text=chunk.text,
+                                                    emotion=chunk.emotion)))
                 for audio in await self._speech(chunk.speech, timer):
                     sent.append(self.stream.speak(audio, turn))
             await asyncio.gather(*sent)  # the turn ends when its last segment has been sent
@@ -294,14 +297,14 @@ class LiveSession:
             raise
         except AvatarError as exc:
             reason = "error"
-            await self.emit("error", exc.to_dict())
+            await self.emit(*to_wire(ErrorEvent.of(exc)))
         except Exception as exc:  # a turn must never take the connection down
             log.exception("turn failed")
             reason = "error"
-            await self.emit("error", error_payload("internal_error", "Ошибка при ответе.", repr(exc)))
+            await self.emit(*to_wire(ErrorEvent(code="internal_error", message="Ошибка при ответе.", detail=repr(exc))))
         finally:
             if reason != "interrupted":
-                await self.emit("turn_end", {"turn": turn, "reason": reason, "timings": timer.as_dict()})
+                await self.emit(*to_wire(TurnEndEvent(turn=turn, reason=reason, timings=timer.as_dict())))
 
     async def _speech(self, text: str, timer: StageTimer) -> list[AudioChunk]:
         """TTS for one reply chunk, from the clip cache when this voice said it before."""
@@ -311,7 +314,7 @@ class LiveSession:
         if key and (hit := await s.cache.get(key)) is not None:
             timer.mark("cache_hit")
             return [unpack_audio_chunk(hit)]
-        chunks = [c async for c in s.pipeline.tts.stream(text, timer, voice=self.voice)]
+        chunks = [c async for c in VoicedTTS(s.pipeline.tts, self.voice).stream(text, timer)]
         if key and chunks:
             whole = AudioChunk(np.concatenate([c.samples for c in chunks]), chunks[0].sample_rate, text,
                                _joined_phonemes(chunks))
@@ -322,7 +325,7 @@ class LiveSession:
     async def _send_segment(self, item: Emitted) -> None:
         if item.kind == "speech":
             await self.first_segment(item.turn, item.queued_s)
-        await self.emit(*segment_event(item))
+        await self.emit(*to_wire(media_event(item)))
 
 
     async def first_segment(self, turn: int, queued_s: float) -> None:
@@ -330,7 +333,8 @@ class LiveSession:
         timer = self._timers.get(turn)
         if timer is not None and "first_segment" not in timer.milestones:
             timer.mark("first_segment")
-            await self.emit("timings", {"turn": turn, **timer.as_dict(), "queued_before_first_segment_s": round(queued_s, 3)})
+            await self.emit(*to_wire(TimingsEvent(turn=turn, **timer.as_dict(),
+                                                  queued_before_first_segment_s=round(queued_s, 3))))
 
 
 def _joined_phonemes(chunks: list[AudioChunk]) -> tuple[PhonemeMark, ...]:

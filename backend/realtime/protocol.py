@@ -12,8 +12,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ai_pipeline.streaming import Emitted
-
 NAMESPACE = "/conversation"
 MAX_ID = 2**63 - 1  # database ids are signed 64-bit
 
@@ -39,10 +37,3 @@ class TextMessage(_Message):
 
 def error_payload(code: str, message: str, detail: str = "") -> dict[str, str]:
     return {"code": code, "message": message, "detail": detail or message}
-
-
-def segment_event(item: Emitted) -> tuple[str, dict[str, object]]:
-    """The Socket.IO event carrying a segment (the same whether a server or a render worker sends it)."""
-    return ("init" if item.kind == "init" else "segment"), {
-        "data": item.segment.data, "mime": item.segment.mime, "kind": item.kind, "turn": item.turn,
-        "t": round(item.start_s, 3), "duration": round(item.segment.duration, 3), "index": item.segment.index}

@@ -19,7 +19,8 @@ from ai_pipeline.errors import AvatarError
 from backend.edge import token_ok
 from backend.edge.peer import peer_address
 from backend.realtime.live import LiveSession
-from backend.realtime.protocol import NAMESPACE, StartMessage, TextMessage, error_payload
+from backend.realtime.events import ConnectRefused, ErrorEvent, ReadyEvent, to_wire
+from backend.realtime.protocol import NAMESPACE, StartMessage, TextMessage
 from backend.realtime.redis_link import redis_reachable
 from backend.runtime import Busy, Runtime
 
@@ -39,7 +40,8 @@ class ConversationNamespace(socketio.AsyncNamespace):
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         token = self.runtime.settings.server.token
         if token and not (isinstance(auth, dict) and auth.get("token") == token) and not token_ok(environ, token):
-            raise socketio.exceptions.ConnectionRefusedError({"code": "unauthorized", "message": "Нужен токен."})
+            raise socketio.exceptions.ConnectionRefusedError(
+                ConnectRefused(code="unauthorized", message="Нужен токен.").model_dump(mode="json"))
         session = LiveSession(self.runtime, lambda event, data: self.emit(event, data, to=sid), sid)
         session.client = peer_address(environ, self.runtime.settings.server.trusted_proxies)
         self.sessions[sid] = session
@@ -68,14 +70,14 @@ class ConversationNamespace(socketio.AsyncNamespace):
         except ValidationError as exc:
             await self._error(sid, "bad_message", "Неверный формат сообщения.", str(exc.errors()))
         except AvatarError as exc:
-            await self.emit("error", exc.to_dict(), to=sid)
+            await self.emit(*to_wire(ErrorEvent.of(exc)), to=sid)
         except Exception as exc:  # never let one client's bad input crash the server
             log.exception("event %s failed", event)
             await self._error(sid, "internal_error", "Внутренняя ошибка сервера.", repr(exc))
         return None
 
     async def _error(self, sid: str, code: str, message: str, detail: str = "") -> None:
-        await self.emit("error", error_payload(code, message, detail[:300]), to=sid)
+        await self.emit(*to_wire(ErrorEvent(code=code, message=message, detail=detail[:300] or message)), to=sid)
 
     async def _allowed(self, sid: str) -> bool:
         """A client may send at most ``realtime.events_per_10s`` events (audio chunks included)."""
@@ -106,7 +108,7 @@ class ConversationNamespace(socketio.AsyncNamespace):
         session = self._session(sid, started=False)
         ready = await session.start(msg)
         if not session.closed:
-            await self.emit("ready", ready, to=sid)
+            await self.emit(*to_wire(ReadyEvent(**ready)), to=sid)
 
     async def on_audio(self, sid: str, data: Any = None) -> None:
         if not isinstance(data, bytes | bytearray):

@@ -20,7 +20,8 @@ from arq.connections import RedisSettings
 from ai_pipeline.settings import Settings
 from ai_pipeline.streaming import Emitted
 from backend.realtime.commands import first_segment_notice, notice_key, serve_commands
-from backend.realtime.protocol import NAMESPACE, segment_event
+from backend.realtime.events import media_event, to_wire
+from backend.realtime.protocol import NAMESPACE
 from backend.runtime import RENDER_STAGES, Runtime
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ async def avatar_stream(ctx: dict[str, Any], sid: str, avatar_id: str, sample_ra
     first_sent: set[int] = set()
 
     async def sink(item: Emitted) -> None:
-        event, data = segment_event(item)
+        event, data = to_wire(media_event(item))
         await rooms.emit(event, data, to=sid, namespace=NAMESPACE)
         if item.kind == "speech" and item.turn not in first_sent:
             first_sent.add(item.turn)

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from ai_pipeline.timing import StageTimer
 from backend.db.ids import DbId
 from backend.deps import BrainDep, PipelineDep
+from backend.schemas import ERRORS, ChatLine, inline_schema
 
-router = APIRouter(prefix="/api", tags=["chat"])
+router = APIRouter(prefix="/api", tags=["chat"], responses=ERRORS)
 
 
 class ChatRequest(BaseModel):
@@ -22,7 +23,9 @@ class ChatRequest(BaseModel):
     session_id: DbId | None = None
 
 
-@router.post("/chat", responses={200: {"content": {"application/x-ndjson": {}}}})
+@router.post("/chat", response_model=None, response_class=StreamingResponse, responses={200: {
+    "description": "One JSON object (a ChatLine) per line",
+    "content": {"application/x-ndjson": {"schema": inline_schema(ChatLine)}}}})
 async def chat(body: ChatRequest, brain: BrainDep, pipeline: PipelineDep) -> StreamingResponse:
     """Lines: ``{"type":"session"}``, then ``{"type":"chunk", text, speech, emotion}`` as they are ready,
     then ``{"type":"done", timings}``; an error mid-stream becomes ``{"type":"error"}``."""

@@ -17,11 +17,12 @@ from ai_pipeline.gpu.nvml import gpu_info
 from ai_pipeline.registry import engine_table
 from backend.deps import PipelineDep, RuntimeDep, SettingsDep
 from backend.runtime import Runtime
+from backend.schemas import Health, LiveHealth
 
 router = APIRouter(prefix="/api", tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=Health, response_model_exclude_unset=True)
 def health(runtime: RuntimeDep, pipeline: PipelineDep, settings: SettingsDep) -> dict[str, object]:
     """What is loaded and where it runs; ``notices`` lists fallbacks to lighter engines; ``realtime``
     the conversations now, the capacity, and streams that fell behind real time."""
@@ -43,7 +44,7 @@ def health(runtime: RuntimeDep, pipeline: PipelineDep, settings: SettingsDep) ->
     }
 
 
-@router.get("/health/live")
+@router.get("/health/live", response_model=LiveHealth, response_model_exclude_unset=True)
 async def live(runtime: RuntimeDep) -> dict[str, object]:
     """The realtime block alone, plus the event loop's task count (cheap: for monitors and the soak bench)."""
     return {**(realtime_status(runtime) or {}), "tasks": len(asyncio.all_tasks())}

@@ -14,53 +14,54 @@ from backend.db import conversations, memory, personas
 from backend.db.deps import DbSessionDep
 from backend.db.ids import DbId
 from backend.db.schemas import FactOut, MessageOut, MessagesPage, PersonaIn, PersonaOut, PersonaPatch, SessionOut
+from backend.schemas import ERRORS
 
-router = APIRouter(prefix="/api", tags=["personas"])
+router = APIRouter(prefix="/api", tags=["personas"], responses=ERRORS)
 
 
-@router.get("/personas")
+@router.get("/personas", response_model=list[PersonaOut])
 def list_personas(db: DbSessionDep) -> list[PersonaOut]:
     """All personas, oldest first."""
     return [PersonaOut.model_validate(p) for p in personas.list_personas(db)]
 
 
-@router.post("/personas", status_code=status.HTTP_201_CREATED)
+@router.post("/personas", status_code=status.HTTP_201_CREATED, response_model=PersonaOut)
 def create_persona(body: PersonaIn, db: DbSessionDep) -> PersonaOut:
     """Create a persona (name 1-60 characters, age 1-120)."""
     return PersonaOut.model_validate(personas.create_persona(db, body.model_dump()))
 
 
-@router.get("/personas/{persona_id}")
+@router.get("/personas/{persona_id}", response_model=PersonaOut)
 def get_persona(persona_id: DbId, db: DbSessionDep) -> PersonaOut:
     return PersonaOut.model_validate(personas.get_persona(db, persona_id))
 
 
-@router.put("/personas/{persona_id}")
+@router.put("/personas/{persona_id}", response_model=PersonaOut)
 def replace_persona(persona_id: DbId, body: PersonaIn, db: DbSessionDep) -> PersonaOut:
     """Replace every field (omitted ones return to their defaults)."""
     return PersonaOut.model_validate(personas.update_persona(db, persona_id, body.model_dump()))
 
 
-@router.patch("/personas/{persona_id}")
+@router.patch("/personas/{persona_id}", response_model=PersonaOut)
 def patch_persona(persona_id: DbId, body: PersonaPatch, db: DbSessionDep) -> PersonaOut:
     """Change only the fields sent."""
     return PersonaOut.model_validate(personas.update_persona(db, persona_id, body.model_dump(exclude_unset=True)))
 
 
-@router.delete("/personas/{persona_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/personas/{persona_id}", status_code=status.HTTP_204_NO_CONTENT, response_model=None)
 def delete_persona(persona_id: DbId, db: DbSessionDep) -> Response:
     """Delete the persona with all its conversations and memory."""
     personas.delete_persona(db, persona_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/personas/{persona_id}/sessions")
+@router.get("/personas/{persona_id}/sessions", response_model=list[SessionOut])
 def list_sessions(persona_id: DbId, db: DbSessionDep) -> list[SessionOut]:
     """The persona's conversations, newest first."""
     return [SessionOut.model_validate(s) for s in conversations.list_sessions(db, persona_id)]
 
 
-@router.get("/sessions/{session_id}/messages")
+@router.get("/sessions/{session_id}/messages", response_model=MessagesPage)
 def list_messages(session_id: DbId, db: DbSessionDep,
                   before: Annotated[DbId | None, Query(description="page before this message id")] = None,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50) -> MessagesPage:
@@ -69,13 +70,14 @@ def list_messages(session_id: DbId, db: DbSessionDep,
     return MessagesPage(items=[MessageOut.model_validate(m) for m in items], next_before=next_before)
 
 
-@router.get("/personas/{persona_id}/facts")
+@router.get("/personas/{persona_id}/facts", response_model=list[FactOut])
 def list_facts(persona_id: DbId, db: DbSessionDep) -> list[FactOut]:
     """What the persona remembers about the user."""
     return [FactOut.model_validate(f) for f in memory.list_facts(db, persona_id)]
 
 
-@router.delete("/personas/{persona_id}/facts/{key}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/personas/{persona_id}/facts/{key}", status_code=status.HTTP_204_NO_CONTENT,
+               response_model=None)
 def delete_fact(persona_id: DbId, key: str, db: DbSessionDep) -> Response:
     """Make the persona forget one fact."""
     memory.delete_fact(db, persona_id, key)

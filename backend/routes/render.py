@@ -16,8 +16,10 @@ from ai_pipeline.runner import RenderResult
 from ai_pipeline.talking_head.base import Avatar
 from backend.deps import JobsDep, PipelineDep, SettingsDep
 from backend.errors import error_response
+from backend.schemas import ERRORS, Job, JobCreated
 
-router = APIRouter(prefix="/api", tags=["render"])
+router = APIRouter(prefix="/api", tags=["render"], responses=ERRORS)
+MP4 = {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}
 PHOTO_TYPES = ("image/", "application/octet-stream")
 AUDIO_TYPES = ("audio/", "video/webm", "video/mp4", "video/ogg", "application/octet-stream")
 
@@ -46,7 +48,9 @@ def _headers(result: RenderResult) -> dict[str, str]:
     }
 
 
-@router.post("/render", responses={200: {"content": {"video/mp4": {}}}, 202: {"description": "job created"}})
+@router.post("/render", response_model=None, response_class=Response,
+             responses={200: {"content": MP4, "description": "the video"},
+                        202: {"model": JobCreated, "description": "job created"}})
 async def render(
     pipeline: PipelineDep,
     settings: SettingsDep,
@@ -82,7 +86,7 @@ async def render(
     return Response(result.mp4, media_type="video/mp4", headers=_headers(result))
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", response_model=Job)
 async def job_status(job_id: str, jobs: JobsDep) -> Response:
     """Status, progress (0..1) and, when done, the result URL of a render job."""
     job = jobs.jobs.get(job_id)
@@ -91,7 +95,7 @@ async def job_status(job_id: str, jobs: JobsDep) -> Response:
     return JSONResponse(job.public())
 
 
-@router.get("/jobs/{job_id}/result", responses={200: {"content": {"video/mp4": {}}}})
+@router.get("/jobs/{job_id}/result", response_model=None, response_class=Response, responses={200: {"content": MP4}})
 async def job_result(job_id: str, jobs: JobsDep) -> Response:
     job = jobs.jobs.get(job_id)
     if job is None or job.status != "done":

@@ -14,9 +14,10 @@ from fastapi import APIRouter
 
 from backend.deps import RuntimeDep
 from backend.runtime import Runtime
+from backend.schemas import ERRORS, UiSettings
 from backend.ui_settings import Choices, describe
 
-router = APIRouter(prefix="/api", tags=["settings"])
+router = APIRouter(prefix="/api", tags=["settings"], responses=ERRORS)
 
 
 def _view(runtime: Runtime) -> dict[str, Any]:
@@ -24,13 +25,13 @@ def _view(runtime: Runtime) -> dict[str, Any]:
             "notices": list(runtime.pipeline.notices)}
 
 
-@router.get("/settings")
+@router.get("/settings", response_model=UiSettings)
 def get_settings(runtime: RuntimeDep) -> dict[str, Any]:
     """Current engine per stage, every engine with a Russian label, the quality preset, reloads under way."""
     return _view(runtime)
 
 
-@router.put("/settings")
+@router.put("/settings", response_model=UiSettings)
 async def put_settings(body: Choices, runtime: RuntimeDep) -> dict[str, Any]:
     """Change engines (``{"engines": {"tts": "espeak"}}``) and/or ``quality``; applied in the background."""
     runtime.choose(body)

@@ -9,11 +9,12 @@ from fastapi import APIRouter, File, Form, UploadFile
 from ai_pipeline.asr.languages import check_language
 from backend.deps import PipelineDep, SettingsDep
 from backend.routes.render import AUDIO_TYPES, read_upload
+from backend.schemas import ERRORS, Transcript
 
-router = APIRouter(prefix="/api", tags=["speech"])
+router = APIRouter(prefix="/api", tags=["speech"], responses=ERRORS)
 
 
-@router.post("/transcribe")
+@router.post("/transcribe", response_model=Transcript)
 async def transcribe(
     pipeline: PipelineDep,
     settings: SettingsDep,

@@ -23,9 +23,10 @@ from ai_pipeline.voice.base import MIN_SECONDS, Voice, VoiceReport
 from ai_pipeline.voice.store import Progress, Upload, VoiceNotFound, VoiceStore, check_name
 from backend.deps import JobsDep, PipelineDep, SettingsDep, VoicesDep
 from backend.routes.render import AUDIO_TYPES
+from backend.schemas import ERRORS, JobCreated, VoiceInfo
 from backend.uploads import save_uploads
 
-router = APIRouter(prefix="/api/voices", tags=["voices"])
+router = APIRouter(prefix="/api/voices", tags=["voices"], responses=ERRORS)
 FilesField = Annotated[list[UploadFile], File(description="Recordings of the voice: wav/mp3/ogg/m4a/webm/flac")]
 
 
@@ -66,7 +67,7 @@ def _info(store: VoiceStore, voice_id: str) -> dict[str, Any]:
     return info
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, response_model=JobCreated)
 async def create_voice(store: VoicesDep, settings: SettingsDep, jobs: JobsDep,
                        name: Annotated[str, Form(description="Voice name")], files: FilesField) -> Response:
     """Enrol a voice in a background job: ``{"job_id", "status_url"}``. The job's result is
@@ -77,25 +78,25 @@ async def create_voice(store: VoicesDep, settings: SettingsDep, jobs: JobsDep,
         name, uploads, progress))
 
 
-@router.get("")
+@router.get("", response_model=list[VoiceInfo])
 async def list_voices(store: VoicesDep) -> list[dict[str, Any]]:
     """Every voice (current version), newest first."""
     return await workers.run("io", lambda: [_info(store, v.id) for v in store.list()])
 
 
-@router.get("/{voice_id}")
+@router.get("/{voice_id}", response_model=VoiceInfo)
 async def get_voice(voice_id: str, store: VoicesDep) -> dict[str, Any]:
     """A voice by id or name: versions, quality report, usable seconds, preparation state."""
     return await workers.run("io", _info, store, voice_id)
 
 
-@router.delete("/{voice_id}", status_code=204)
+@router.delete("/{voice_id}", status_code=204, response_model=None)
 async def delete_voice(voice_id: str, store: VoicesDep) -> Response:
     await workers.run("io", store.delete, voice_id)
     return Response(status_code=204)
 
 
-@router.post("/{voice_id}/samples", status_code=202)
+@router.post("/{voice_id}/samples", status_code=202, response_model=JobCreated)
 async def add_samples(voice_id: str, store: VoicesDep, settings: SettingsDep, jobs: JobsDep,
                       files: FilesField) -> Response:
     """More recordings, analysed in a job like enrolment: the result is a new version with all
@@ -105,7 +106,8 @@ async def add_samples(voice_id: str, store: VoicesDep, settings: SettingsDep, jo
         voice_id, uploads, progress))
 
 
-@router.get("/{voice_id}/samples/{n}.wav", responses={200: {"content": {"audio/wav": {}}}})
+@router.get("/{voice_id}/samples/{n}.wav", response_model=None, response_class=Response,
+            responses={200: {"content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}}})
 async def sample(voice_id: str, n: int, store: VoicesDep) -> Response:
     """Prepared utterance ``n`` (1-based) of the current version, to listen to in the wizard."""
     voice = store.get(voice_id)
@@ -116,7 +118,7 @@ async def sample(voice_id: str, n: int, store: VoicesDep) -> Response:
     return FileResponse(prepared[n - 1], media_type="audio/wav")
 
 
-@router.post("/{voice_id}/prepare", status_code=202)
+@router.post("/{voice_id}/prepare", status_code=202, response_model=JobCreated)
 async def prepare(voice_id: str, store: VoicesDep, pipeline: PipelineDep, jobs: JobsDep) -> Response:
     """Prepare the voice for synthesis in a background job: ``{"job_id", "status_url"}``; the job's
     status carries the preparation result when done."""

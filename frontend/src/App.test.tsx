@@ -5,6 +5,7 @@ import App from "./App";
 import { PERSONA_KEY } from "./state/persona";
 import { parseRoute } from "./state/route";
 import { persona, uiSettings } from "./test/fixtures";
+import { testQueryClient } from "./test/providers";
 import { startServer, type TestServer } from "./test/server";
 
 let server: TestServer;
@@ -29,7 +30,7 @@ describe("app shell", () => {
   it("lands on the conversation with the seeded persona and leads to the wizard", async () => {
     server.on("GET /api/personas", { json: [persona()] });
     const user = userEvent.setup();
-    render(<App client={server.client} />);
+    render(<App client={server.client} queryClient={testQueryClient()} />);
     expect(screen.getByText("Аватар", { selector: "a" })).toBeInTheDocument();
     await waitFor(() => expect(window.location.hash).toBe("#/talk"));
     const select = screen.getByTestId("persona-select");
@@ -43,7 +44,7 @@ describe("app shell", () => {
 
   it("starts with the wizard when there is no persona at all", async () => {
     server.on("GET /api/personas", { json: [] });
-    render(<App client={server.client} />);
+    render(<App client={server.client} queryClient={testQueryClient()} />);
     await waitFor(() => expect(window.location.hash).toBe("#/wizard"));
     expect(await screen.findByTestId("wizard")).toBeInTheDocument();
   });
@@ -52,7 +53,7 @@ describe("app shell", () => {
     server.on("GET /api/personas", { json: [persona(), persona({ id: 2, name: "Олег", gender: "male" })] });
     window.location.hash = "#/settings";
     const user = userEvent.setup();
-    render(<App client={server.client} />);
+    render(<App client={server.client} queryClient={testQueryClient()} />);
     const select = screen.getByTestId("persona-select");
     await waitFor(() => expect(within(select).getAllByRole("option")).toHaveLength(2));
     await user.selectOptions(select, "2");

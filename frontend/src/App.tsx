@@ -2,9 +2,10 @@
  * The application shell: header (name, tabs, persona switcher) and the three screens on hash
  * routes. The wizard stays mounted once opened, so a visit to another screen loses no input.
  */
+import type { QueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
+import { AppProviders } from "./api/AppProviders";
 import { api, type ApiClient } from "./api/client";
-import { ApiProvider } from "./api/context";
 import Conversation from "./conversation/Conversation";
 import { Header } from "./Header";
 import { Settings } from "./settings/Settings";
@@ -15,16 +16,19 @@ import { Wizard } from "./wizard/Wizard";
 function Screens() {
   const route = useRoute();
   const { personas, loading } = usePersona();
-  const [wizardOpened, setWizardOpened] = useState(false);
+  const [wizardOpened, setWizardOpened] = useState(route === "wizard");
+  const [seenRoute, setSeenRoute] = useState(route);
 
   // No route yet: talk to the default persona; only an empty persona list starts with the wizard.
   useEffect(() => {
     if (route === null && !loading) navigate(personas.length ? "talk" : "wizard");
   }, [route, loading, personas.length]);
 
-  useEffect(() => {
+  // Once opened, the wizard stays mounted (hidden on other screens) until it finishes.
+  if (route !== seenRoute) {
+    setSeenRoute(route);
     if (route === "wizard") setWizardOpened(true);
-  }, [route]);
+  }
 
   return (
     <main className="mx-auto w-full max-w-5xl flex-1 px-3 py-4 sm:px-6 sm:py-6">
@@ -39,15 +43,15 @@ function Screens() {
   );
 }
 
-export default function App({ client = api }: { client?: ApiClient }) {
+export default function App({ client = api, queryClient }: { client?: ApiClient; queryClient?: QueryClient }) {
   return (
-    <ApiProvider client={client}>
+    <AppProviders client={client} queryClient={queryClient}>
       <PersonaProvider>
         <div className="flex min-h-full flex-col">
           <Header />
           <Screens />
         </div>
       </PersonaProvider>
-    </ApiProvider>
+    </AppProviders>
   );
 }

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from ai_pipeline.media.audio_io import decode_audio, write_wav
-from ai_pipeline.settings import EspeakSettings, REPO_ROOT, Settings
-from ai_pipeline.tts.espeak import EspeakTTS
+from ai_pipeline.settings import REPO_ROOT, Settings
+from ai_pipeline.tts.espeak import EspeakSettings, EspeakTTS
 from backend.background_server import serving
 
 FRONTEND = REPO_ROOT / "frontend"

@@ -1,189 +1,50 @@
 /**
- * Shapes of the REST API (see /api/docs on the server and notes/frontend.md).
- * Field names follow the server's JSON exactly.
+ * Shapes of the REST API: names for the types generated from the server's OpenAPI schema
+ * (openapi.gen.ts, made by scripts/gen_types.py: `npm run gen:types`), plus the few client-side
+ * types that are no JSON body (multipart requests, render outcomes, the UI's stage list).
  */
+import type { components } from "./openapi.gen";
 
-export type Stage = "asr" | "llm" | "emotion" | "tts" | "talking_head";
-export const STAGES: readonly Stage[] = ["asr", "llm", "emotion", "tts", "talking_head"];
+type Schemas = components["schemas"];
 
-/** Error body of every failed API call: `{"error": {code, message, detail}}`. */
-export interface ApiErrorBody {
-  code: string;
-  /** Russian, shown to the user. */
-  message: string;
-  /** English, for logs. */
-  detail?: string;
-  /** Voice uploads refused as a whole still carry their quality report. */
-  report?: VoiceReport;
-}
+/** Error body of every failed API call: `{"error": {code, message, detail}}`; a refused voice upload adds `report`. */
+export type ApiErrorBody = Schemas["ErrorBody"] & { report?: VoiceReport };
 
 // ---- health ------------------------------------------------------------------------------------
 
-export interface Health {
-  status: "ok" | "loading" | string;
-  version?: string;
-  engines: Partial<Record<Stage, Record<string, unknown> | null>>;
-  available_engines: Record<string, string[]>;
-  notices: string[];
-  devices?: { cpu?: string; gpu?: boolean } & Record<string, unknown>;
-  models?: Record<string, unknown>;
-  limits?: Record<string, unknown>;
-}
+export type Health = Schemas["Health"];
 
 // ---- avatars -----------------------------------------------------------------------------------
 
-export interface AvatarCreated {
-  avatar_id: string;
-  warnings: string[];
-  face_px: number;
-  crop_url: string;
-}
+export type AvatarCreated = Schemas["AvatarCreated"];
 
 // ---- personas ----------------------------------------------------------------------------------
 
+/** The genders the wizard offers (the server stores any string). */
 export type Gender = "female" | "male";
-
-export interface PersonaIn {
-  name: string;
-  age: number;
-  gender: Gender;
-  temperament: string;
-  interests: string[] | string;
-  speech_style: string;
-  greeting: string;
-  notes: string;
-  language?: string;
-  avatar_id: string | null;
-  voice_id: string | null;
-}
-
-export type PersonaPatch = Partial<PersonaIn>;
-
-export interface Persona {
-  id: number;
-  name: string;
-  age: number;
-  gender: Gender | string;
-  temperament: string;
-  interests: string[];
-  speech_style: string;
-  greeting: string;
-  notes: string;
-  language: string;
-  avatar_id: string | null;
-  voice_id: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface SessionInfo {
-  id: number;
-  persona_id: number;
-  title: string | null;
-  started_at: string;
-  last_message_at: string | null;
-  message_count: number;
-}
-
-export type MessageRole = "user" | "assistant" | string;
-
-export interface Message {
-  id: number;
-  session_id?: number;
-  role: MessageRole;
-  text: string;
-  emotion: string | null;
-  timings: Record<string, number> | null;
-  created_at: string;
-}
-
-export interface MessagesPage {
-  items: Message[];
-  next_before: number | null;
-}
-
-export interface Fact {
-  key: string;
-  value: string;
-  updated_at: string;
-}
+export type PersonaIn = Schemas["PersonaIn"];
+export type PersonaPatch = Schemas["PersonaPatch"];
+export type Persona = Schemas["PersonaOut"];
+export type SessionInfo = Schemas["SessionOut"];
+export type Message = Schemas["MessageOut"];
+export type MessagesPage = Schemas["MessagesPage"];
+export type Fact = Schemas["FactOut"];
 
 // ---- voices ------------------------------------------------------------------------------------
 
-export type VoiceLevel = "not_enough" | "enough" | "good";
+export type VoiceLevel = VoiceReport["level"];
+export type VoiceFileReport = Schemas["VoiceFileReport"];
+export type VoiceReport = Schemas["VoiceReport"];
+export type VoiceSimilarity = Schemas["VoiceSimilarity"];
+export type VoiceInfo = Schemas["VoiceInfo"];
 
-export interface VoiceFileReport {
-  name: string;
-  duration_s: number;
-  usable_s: number;
-  loudness_lufs: number | null;
-  peak_dbfs: number | null;
-  clipping_pct: number;
-  snr_db: number | null;
-  utterances: number;
-  accepted: boolean;
-  /** Russian descriptions of what is wrong with the file. */
-  problems: string[];
-}
-
-export interface VoiceReport {
-  files: VoiceFileReport[];
-  usable_s: number;
-  min_s: number;
-  target_s: number;
-  enough: boolean;
-  level: VoiceLevel;
-}
-
-export interface VoiceSimilarity {
-  matched: number;
-  unmatched: number;
-}
-
-export interface VoiceInfo {
-  id: string;
-  name: string;
-  current_version: number;
-  versions: unknown[];
-  usable_s: number;
-  prepared: boolean;
-  report?: VoiceReport | null;
-  similarity?: VoiceSimilarity | null;
-  created?: number;
-  enough?: boolean;
-  /** Number of prepared utterances (cut by voice activity). */
-  utterances?: number;
-  /** URLs of the prepared utterances (`/api/voices/{id}/samples/{n}.wav`). */
-  samples?: string[];
-}
-
+/** The result of a voice enrolment job (`POST /api/voices`, `.../samples`). */
 export interface VoiceUploadResult {
   voice: VoiceInfo;
   report: VoiceReport;
 }
 
-// ---- jobs --------------------------------------------------------------------------------------
-
-export type JobStatusName = "queued" | "running" | "done" | "error";
-
-export interface JobCreated {
-  job_id: string;
-  status_url: string;
-}
-
-export interface Job<R = unknown> {
-  id: string;
-  status: JobStatusName;
-  /** 0..1 */
-  progress: number;
-  message: string;
-  error?: ApiErrorBody | null;
-  result?: R;
-  result_url?: string;
-  warnings?: string[];
-  timings?: Record<string, number> | null;
-}
-
+/** The result of a voice preparation job (`POST /api/voices/{id}/prepare`). */
 export interface VoicePrepareResult {
   mode?: string;
   similarity?: VoiceSimilarity | null;
@@ -191,15 +52,27 @@ export interface VoicePrepareResult {
   [key: string]: unknown;
 }
 
+// ---- jobs --------------------------------------------------------------------------------------
+
+export type JobCreated = Schemas["JobCreated"];
+export type JobStatusName = Schemas["Job"]["status"];
+
+/** A job's status; `R` is the shape of its `result` (voice jobs; a render's video is at `result_url`). */
+export type Job<R = unknown> = Omit<Schemas["Job"], "result" | "error"> & {
+  result?: R | null;
+  error?: ApiErrorBody | null;
+};
+
 // ---- render ------------------------------------------------------------------------------------
 
+/** The multipart form of `POST /api/render`, with Blobs for the files. */
 export interface RenderRequest {
   text?: string;
   audio?: Blob;
   photo?: Blob;
   avatar_id?: string | null;
   voice_id?: string | null;
-  mode?: "auto" | "sync" | "job";
+  mode?: Schemas["Body_render_api_render_post"]["mode"];
 }
 
 /** A finished render: either the MP4 itself, or the URL of a job's result. */
@@ -209,28 +82,15 @@ export type RenderOutcome =
 
 // ---- settings ----------------------------------------------------------------------------------
 
-export type Quality = "speed" | "balanced" | "quality";
+export type UiSettings = Schemas["UiSettings"];
+export type UiSettingsUpdate = Schemas["Choices"];
+export type Quality = UiSettings["quality"];
+export type EngineOption = Schemas["EngineOption"];
+/** A switchable pipeline stage. */
+export type Stage = keyof Schemas["StageEngines"];
 
-export interface EngineOption {
-  name: string;
-  heavy: boolean;
-  label_ru: string;
-  /** false when the engine cannot run here (missing package/weights/GPU); absent means usable. */
-  available?: boolean;
-  /** Russian reason shown when `available` is false. */
-  reason_ru?: string;
-}
-
-export interface UiSettings {
-  engines: Partial<Record<Stage | "enhance", string>>;
-  available: Partial<Record<Stage | "enhance", EngineOption[]>>;
-  quality: Quality;
-  /** Stages being rebuilt in the background, progress 0..1. */
-  reloading: Partial<Record<Stage | "enhance", number>>;
-  notices?: string[];
-}
-
-export interface UiSettingsUpdate {
-  engines?: Partial<Record<Stage, string>>;
-  quality?: Quality;
-}
+/** Every stage, in the order of the pipeline (the settings page's order). */
+export const STAGES = ["asr", "llm", "emotion", "tts", "talking_head", "enhance"] as const satisfies readonly Stage[];
+// a stage the server adds must be listed above: this fails to compile until it is
+type Listed<T extends never> = T;
+export type UnlistedStages = Listed<Exclude<Stage, (typeof STAGES)[number]>>;

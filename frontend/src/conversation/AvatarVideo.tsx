@@ -17,7 +17,9 @@ export function AvatarVideo({ client, poster, name, onShowing }: AvatarVideoProp
   const player = useRef<MsePlayer | null>(null);
   const [state, setState] = useState<MsePlayerState>({ error: null, soundBlocked: false, showing: null, waiting: false });
   const showingRef = useRef(onShowing);
-  showingRef.current = onShowing;
+  useEffect(() => {
+    showingRef.current = onShowing; // the player reports to the latest callback without being rebuilt
+  }, [onShowing]);
 
   useEffect(() => {
     const element = video.current;
@@ -45,6 +47,8 @@ export function AvatarVideo({ client, poster, name, onShowing }: AvatarVideoProp
 
   return (
     <div className="relative overflow-hidden rounded-3xl bg-slate-900 shadow-2xl ring-1 ring-slate-800">
+      {/* Captions: the reply's text appears live beside the video (the conversation panel), as it is spoken. */}
+      {/* eslint-disable-next-line jsx-a11y/media-has-caption -- see above: a live stream has no caption file */}
       <video
         ref={video}
         data-testid="avatar-video"

@@ -2,10 +2,11 @@ import { act, fireEvent, render, screen, waitFor, within } from "@testing-librar
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it } from "vitest";
 import { ApiClient } from "../api/client";
-import { ApiProvider } from "../api/context";
 import type { Persona } from "../api/types";
 import { conversationReducer, initialConversationState, type ConversationAction } from "../realtime/state";
 import { ConversationServer } from "../realtime/testing/conversationServer";
+import { errorEvent, readyEvent, timingsEvent, transcriptEvent } from "../test/fixtures";
+import { TestProviders } from "../test/providers";
 import { PersonaProvider } from "../state/persona";
 import Conversation from "./Conversation";
 import { ConversationView } from "./ConversationView";
@@ -38,7 +39,7 @@ function renderView(actions: ConversationAction[]) {
     <ConversationView
       state={stateOf(actions)}
       personaName="Алиса"
-      video={<video data-testid="avatar-video" />}
+      video={<video data-testid="avatar-video" muted />}
       mic={<button data-testid="mic-ptt">mic</button>}
       speaking={false}
       onSendText={(t) => {
@@ -54,7 +55,7 @@ function renderView(actions: ConversationAction[]) {
 
 const ready: ConversationAction = {
   type: "ready",
-  data: { persona_id: 1, session_id: 4, avatar_id: "0123456789abcdef", greeting: "Привет!", warnings: [], mime: "video/mp4" },
+  data: readyEvent({ session_id: 4 }),
 };
 
 describe("ConversationView", () => {
@@ -62,12 +63,12 @@ describe("ConversationView", () => {
     renderView([
       { type: "connection", state: "connected" },
       ready,
-      { type: "transcript", data: { text: "Как дела?", final: true } },
+      { type: "transcript", data: transcriptEvent("Как дела?", true) },
       { type: "reply", data: { turn: 1, index: 0, text: "Отлично!", emotion: "happy" } },
       { type: "reply", data: { turn: 1, index: 1, text: " А у тебя?", emotion: "surprised" } },
       { type: "turn_end", data: { turn: 1, reason: "done", timings: { asr_s: 0.25, first_token_s: 0.5, tts_s: 1.234, talking_head_s: 0.4, first_segment_s: 1.5, total_s: 3 } } },
       { type: "speech_start" },
-      { type: "transcript", data: { text: "а ещё", final: false } },
+      { type: "transcript", data: transcriptEvent("а ещё", false) },
     ]);
     const items = screen.getAllByTestId("history-item");
     expect(items.map((i) => i.dataset.role)).toEqual(["user", "assistant"]);
@@ -88,7 +89,7 @@ describe("ConversationView", () => {
 
   it("sends text with Enter, disables input while not live, and shows errors in Russian", async () => {
     const user = userEvent.setup();
-    const { sent } = renderView([{ type: "connection", state: "connected" }, ready, { type: "error", data: { code: "rate_limited", message: "Слишком много вопросов подряд. Подождите 3 с." } }]);
+    const { sent } = renderView([{ type: "connection", state: "connected" }, ready, { type: "error", data: errorEvent("rate_limited", "Слишком много вопросов подряд. Подождите 3 с.") }]);
     await user.type(screen.getByTestId("text-input"), "Привет{Enter}");
     expect(sent).toEqual(["Привет"]);
     expect(screen.getByTestId("text-input")).toHaveValue("");
@@ -119,11 +120,11 @@ describe("Conversation against a real Socket.IO server", () => {
     localStorage.setItem("avatar.session.1", "42");
     const user = userEvent.setup();
     render(
-      <ApiProvider client={new ApiClient({ baseUrl: server.url, token: null })}>
+      <TestProviders client={new ApiClient({ baseUrl: server.url, token: null })}>
         <PersonaProvider>
           <Conversation />
         </PersonaProvider>
-      </ApiProvider>,
+      </TestProviders>,
     );
     await waitFor(() => expect(screen.getByTestId("connection-state")).toHaveAttribute("data-state", "connected"), { timeout: 5000 });
     await waitFor(() => expect(screen.getAllByTestId("history-item")).toHaveLength(2), { timeout: 5000 });
@@ -140,7 +141,7 @@ describe("Conversation against a real Socket.IO server", () => {
 
     act(() => {
       s.emit("reply", { turn: 1, index: 0, text: "Я люблю книги.", emotion: "happy" });
-      s.emit("timings", { turn: 1, first_token_s: 0.2, first_segment_s: 0.7, total_s: 0.8 });
+      s.emit("timings", timingsEvent(1, { first_token_s: 0.2, first_segment_s: 0.7, total_s: 0.8 }));
     });
     await waitFor(() => expect(screen.getAllByTestId("history-item")).toHaveLength(4));
     expect(screen.getAllByTestId("history-item")[3]).toHaveTextContent("Я люблю книги.");
@@ -165,11 +166,11 @@ describe("Conversation against a real Socket.IO server", () => {
   it("greets in a new session and remembers it", async () => {
     server = await new ConversationServer({ personas: [persona] }).start();
     render(
-      <ApiProvider client={new ApiClient({ baseUrl: server.url, token: null })}>
+      <TestProviders client={new ApiClient({ baseUrl: server.url, token: null })}>
         <PersonaProvider>
           <Conversation />
         </PersonaProvider>
-      </ApiProvider>,
+      </TestProviders>,
     );
     const s = server;
     await s.waitFor(() => s.of("start").length === 1, 5000, "start");

@@ -8,10 +8,12 @@ import { io, type Socket } from "socket.io-client";
 import { getToken } from "../api/client";
 import {
   NAMESPACE,
+  type ClientToServer,
   type ErrorEvent,
   type InterruptedEvent,
   type MediaEvent,
   type ReadyEvent,
+  type ServerToClient,
   type StartMessage,
 } from "./protocol";
 import type { ConnectionState, ConversationAction } from "./state";
@@ -48,7 +50,7 @@ type Listeners = { [K in keyof ConversationClientEvents]: Set<ConversationClient
 const CONNECT_FAILED = "Нет связи с сервером. Переподключаемся…";
 
 export class ConversationClient {
-  readonly socket: Socket;
+  readonly socket: Socket<ServerToClient, ClientToServer>;
   private readonly listeners: Listeners = { action: new Set(), media: new Set(), ready: new Set(), interrupted: new Set(), lost: new Set() };
   private sessionId: number | null;
   private greetPending: boolean;

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { errorEvent, readyEvent, timingsEvent, transcriptEvent } from "../test/fixtures";
 import { conversationReducer, initialConversationState, type ConversationAction, type ConversationState } from "./state";
 
 const ready = (session_id = 5): ConversationAction => ({
   type: "ready",
-  data: { persona_id: 1, session_id, avatar_id: "0123456789abcdef", greeting: "Привет!", warnings: ["Лицо маленькое"], mime: "video/mp4" },
+  data: readyEvent({ session_id, warnings: ["Лицо маленькое"] }),
 });
 
 function run(actions: ConversationAction[], from: ConversationState = initialConversationState): ConversationState {
@@ -30,14 +31,14 @@ describe("conversationReducer", () => {
   it("shows partial transcripts live and adds the final one to the history", () => {
     let s = run([ready(), { type: "speech_start" }]);
     expect(s.listening).toBe(true);
-    s = run([{ type: "transcript", data: { text: "как тебя", final: false } }], s);
+    s = run([{ type: "transcript", data: transcriptEvent("как тебя", false) }], s);
     expect(s.transcript).toEqual({ text: "как тебя", final: false });
     expect(s.history).toHaveLength(0);
-    s = run([{ type: "transcript", data: { text: " Как тебя зовут? ", final: true } }], s);
+    s = run([{ type: "transcript", data: transcriptEvent(" Как тебя зовут? ", true) }], s);
     expect(s.transcript).toEqual({ text: " Как тебя зовут? ", final: true });
     expect(s.listening).toBe(false);
     expect(s.history).toMatchObject([{ role: "user", text: "Как тебя зовут?" }]);
-    s = run([{ type: "transcript", data: { text: "", final: true } }], s); // silence: nothing to add
+    s = run([{ type: "transcript", data: transcriptEvent("", true) }], s); // silence: nothing to add
     expect(s.history).toHaveLength(1);
   });
 
@@ -46,7 +47,7 @@ describe("conversationReducer", () => {
       ready(),
       { type: "user_text", text: "Расскажи сказку" },
       { type: "reply", data: { turn: 1, index: 0, text: "Жил-был кот.", emotion: "neutral" } },
-      { type: "timings", data: { turn: 1, first_token_s: 0.3, first_segment_s: 1.1, total_s: 1.2 } },
+      { type: "timings", data: timingsEvent(1, { first_token_s: 0.3, first_segment_s: 1.1, total_s: 1.2 }) },
       { type: "interrupted", data: { turn: 1, reason: "stop", media_time: 4.2 } },
       { type: "user_text", text: "Ещё раз" },
       { type: "reply", data: { turn: 2, index: 0, text: "Хорошо.", emotion: "happy" } },
@@ -109,17 +110,17 @@ describe("conversationReducer", () => {
   });
 
   it("drops a connection or busy error once the conversation is ready again, keeps others", () => {
-    const lost: ConversationAction = { type: "error", data: { code: "connect_failed", message: "Нет связи с сервером." } };
+    const lost: ConversationAction = { type: "error", data: errorEvent("connect_failed", "Нет связи с сервером.") };
     let s = run([ready(), { type: "connection", state: "reconnecting" }, lost, { type: "connection", state: "connected" }, ready()]);
     expect(s.error).toBeNull();
-    s = run([{ type: "error", data: { code: "busy", message: "Сервер занят.", retry_after_s: 5 } }, ready()]);
+    s = run([{ type: "error", data: errorEvent("busy", "Сервер занят.", { retry_after_s: 5 }) }, ready()]);
     expect(s.error).toBeNull();
-    s = run([{ type: "error", data: { code: "bad_audio", message: "Не удалось прочитать аудио." } }, ready()]);
+    s = run([{ type: "error", data: errorEvent("bad_audio", "Не удалось прочитать аудио.") }, ready()]);
     expect(s.error?.code).toBe("bad_audio");
   });
 
   it("keeps the latest error until dismissed", () => {
-    let s = run([{ type: "error", data: { code: "rate_limited", message: "Слишком много вопросов подряд. Подождите 5 с." } }]);
+    let s = run([{ type: "error", data: errorEvent("rate_limited", "Слишком много вопросов подряд. Подождите 5 с.") }]);
     expect(s.error?.message).toContain("Подождите");
     s = run([{ type: "dismiss_error" }], s);
     expect(s.error).toBeNull();

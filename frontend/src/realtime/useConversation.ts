@@ -39,8 +39,11 @@ export function useConversation(options: UseConversationOptions) {
   const api = useApi();
   const [state, dispatch] = useReducer(conversationReducer, initialConversationState);
   const [client, setClient] = useState<ConversationClient | null>(null);
+  // Options other than the persona are read when the client is made; changing them does not reconnect.
   const optionsRef = useRef(clientOptions);
-  optionsRef.current = clientOptions;
+  useEffect(() => {
+    optionsRef.current = clientOptions;
+  });
 
   useEffect(() => {
     const sessionId = resume ? storedSessionId(personaId) : null;

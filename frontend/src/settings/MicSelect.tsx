@@ -1,41 +1,41 @@
 /** Microphone choice (client-side, remembered in localStorage, used by the conversation). */
-import { useCallback, useEffect, useState } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
 import { describeError } from "../api/errors";
+import { queryKeys } from "../api/queries";
 import { Button } from "../components/Button";
 import { inputClass } from "../components/Field";
 import { getMicId, listMicrophones, setMicId } from "./mic";
 
+const NO_DEVICES: MediaDeviceInfo[] = [];
+
 export function MicSelect() {
-  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
+  const queryClient = useQueryClient();
+  // the browser's device list, kept like server state: listed once, listed again when devices change
+  const microphones = useQuery({ queryKey: queryKeys.microphones, queryFn: listMicrophones, retry: false, staleTime: Infinity });
+  const devices = microphones.data ?? NO_DEVICES;
   const [chosen, setChosen] = useState(() => getMicId() ?? "");
-  const [error, setError] = useState<string | null>(null);
+  const [allowError, setAllowError] = useState<string | null>(null);
+  const error = allowError ?? (microphones.error ? describeError(microphones.error) : null);
   const supported = typeof navigator !== "undefined" && !!navigator.mediaDevices?.enumerateDevices;
 
-  const refresh = useCallback(async () => {
-    try {
-      setDevices(await listMicrophones());
-    } catch (err) {
-      setError(describeError(err));
-    }
-  }, []);
-
   useEffect(() => {
-    void refresh();
     const media = navigator.mediaDevices;
-    media?.addEventListener?.("devicechange", refresh);
-    return () => media?.removeEventListener?.("devicechange", refresh);
-  }, [refresh]);
+    const changed = () => void queryClient.invalidateQueries({ queryKey: queryKeys.microphones });
+    media?.addEventListener?.("devicechange", changed);
+    return () => media?.removeEventListener?.("devicechange", changed);
+  }, [queryClient]);
 
   // Device names stay hidden until the page has been allowed to use a microphone once.
   const unnamed = devices.length > 0 && devices.every((d) => !d.label);
   const allow = async () => {
-    setError(null);
+    setAllowError(null);
     try {
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
       stream.getTracks().forEach((t) => t.stop());
-      await refresh();
+      await queryClient.invalidateQueries({ queryKey: queryKeys.microphones }); // now with their names
     } catch (err) {
-      setError(describeError(err));
+      setAllowError(describeError(err));
     }
   };
 

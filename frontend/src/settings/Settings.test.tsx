@@ -1,9 +1,9 @@
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ApiProvider } from "../api/context";
 import type { UiSettings } from "../api/types";
-import { uiSettings } from "../test/fixtures";
+import { engine, uiSettings } from "../test/fixtures";
+import { TestProviders } from "../test/providers";
 import { errorReply, startServer, type TestServer } from "../test/server";
 import { MIC_KEY, micConstraints } from "./mic";
 import { Settings } from "./Settings";
@@ -24,9 +24,9 @@ afterEach(async () => {
 function renderSettings() {
   const user = userEvent.setup();
   render(
-    <ApiProvider client={server.client}>
+    <TestProviders client={server.client}>
       <Settings />
-    </ApiProvider>,
+    </TestProviders>,
   );
   return user;
 }
@@ -46,25 +46,47 @@ function fakeDevices(devices: Partial<MediaDeviceInfo>[]) {
 describe("settings page", () => {
   it("lists engines per stage as light/heavy, marks unavailable ones and shows the server notices", async () => {
     const settings = uiSettings();
-    settings.available.talking_head!.push({ name: "sadtalker", heavy: true, label_ru: "SadTalker (видеокарта)", available: false, reason_ru: "нет весов" });
+    settings.available.talking_head.push(engine("sadtalker", "SadTalker (видеокарта)", true, { available: false, reason_ru: "нет весов" }));
     server.on("GET /api/settings", { json: settings });
     health.notices = ["Движок «xtts» не загрузился, используется «festival»."];
     renderSettings();
 
     const tts = await screen.findByTestId("engine-tts");
     expect(tts).toHaveValue("festival");
-    const labels = within(tts).getAllByRole("option").map((o) => o.textContent);
-    expect(labels).toEqual([
-      "Festival (встроенный голос) (лёгкий)",
-      "eSpeak NG (самый лёгкий) (лёгкий)",
-      "XTTS-v2 (клонирование голоса, видеокарта) (тяжёлый, видеокарты нет)",
-    ]);
+    const labels = () => within(tts).getAllByRole("option").map((o) => o.textContent);
+    await waitFor(() =>
+      expect(labels()).toEqual([
+        "Festival (встроенный голос) (лёгкий)",
+        "eSpeak NG (самый лёгкий) (лёгкий)",
+        "XTTS-v2 (клонирование голоса, видеокарта) (тяжёлый, видеокарты нет)", // once /api/health says so
+      ]),
+    );
     const sadtalker = within(screen.getByTestId("engine-talking_head")).getByRole("option", { name: /SadTalker/ });
     expect(sadtalker).toBeDisabled();
     expect(sadtalker).toHaveTextContent("недоступен: нет весов");
-    for (const stage of ["asr", "llm", "emotion", "talking_head"]) expect(screen.getByTestId(`engine-${stage}`)).toBeInTheDocument();
+    expect(screen.getByTestId("unavailable-talking_head")).toHaveTextContent("Недоступен здесь: SadTalker (видеокарта) — нет весов");
+    for (const stage of ["asr", "llm", "emotion", "talking_head", "enhance"]) expect(screen.getByTestId(`engine-${stage}`)).toBeInTheDocument();
+    expect(screen.queryByTestId("unavailable-tts")).not.toBeInTheDocument();
     expect(screen.getByTestId("quality-mode")).toHaveValue("balanced");
     expect(await screen.findByTestId("settings-notices")).toHaveTextContent("Движок «xtts» не загрузился");
+  });
+
+  it("shows the enhancement stage, with the engines this server cannot run disabled and why", async () => {
+    server.on("GET /api/settings", { json: uiSettings() });
+    server.on("PUT /api/settings", (req) => ({ json: uiSettings({ engines: { ...uiSettings().engines, ...req.json<{ engines: object }>().engines } }) }));
+    const user = renderSettings();
+    const enhance = await screen.findByTestId("engine-enhance");
+    expect(screen.getByLabelText("Улучшение изображения")).toBe(enhance);
+    expect(enhance).toHaveValue("none");
+    const gfpgan = within(enhance).getByRole("option", { name: /GFPGAN/ });
+    expect(gfpgan).toBeDisabled();
+    expect(gfpgan).toHaveTextContent("GFPGAN (восстановление лица, видеокарта) (тяжёлый, видеокарты нет) — недоступен: нет весов GFPGAN");
+    expect(screen.getByTestId("unavailable-enhance")).toHaveTextContent("Недоступен здесь: GFPGAN (восстановление лица, видеокарта) — нет весов GFPGAN");
+    expect(enhance).toHaveAccessibleDescription(/нет весов GFPGAN/);
+
+    await user.selectOptions(enhance, "realesrgan_ncnn");
+    expect(server.calls("PUT /api/settings")[0].json()).toEqual({ engines: { enhance: "realesrgan_ncnn" } });
+    await waitFor(() => expect(enhance).toHaveValue("realesrgan_ncnn"));
   });
 
   it("switches an engine, follows the background reload and then shows the fallback notice", async () => {

@@ -1,4 +1,7 @@
-/** Settings: engine per pipeline stage (light/heavy), quality vs speed, microphone; server notices. */
+/**
+ * Settings: engine per pipeline stage (light/heavy; those this server cannot run are disabled, with
+ * the reason), quality vs speed, microphone; server notices.
+ */
 import { Card } from "../components/Card";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { inputClass } from "../components/Field";
@@ -14,6 +17,7 @@ export const STAGE_LABELS: Record<Stage, string> = {
   emotion: "Эмоции",
   tts: "Синтез речи",
   talking_head: "Анимация лица",
+  enhance: "Улучшение изображения",
 };
 
 const QUALITY: { value: Quality; label: string }[] = [
@@ -25,7 +29,7 @@ const QUALITY: { value: Quality; label: string }[] = [
 export function optionLabel(option: EngineOption, gpu: boolean | undefined): string {
   const kind = option.heavy ? "тяжёлый" : "лёгкий";
   const gpuNote = option.heavy && gpu === false ? ", видеокарты нет" : "";
-  const unavailable = option.available === false ? ` — недоступен${option.reason_ru ? `: ${option.reason_ru}` : ""}` : "";
+  const unavailable = option.available ? "" : ` — недоступен${option.reason_ru ? `: ${option.reason_ru}` : ""}`;
   return `${option.label_ru} (${kind}${gpuNote})${unavailable}`;
 }
 
@@ -39,7 +43,7 @@ export function Settings() {
         Настройки
       </h1>
       <Notices notices={notices} testId="settings-notices" />
-      {loadError && <ErrorNotice message={loadError} onRetry={() => void load()} />}
+      {loadError && <ErrorNotice message={loadError} onRetry={load} />}
       {saveError && <ErrorNotice testId="settings-error" message={saveError} />}
 
       <Card className="flex flex-col gap-4">
@@ -53,7 +57,8 @@ export function Settings() {
           <div className="grid gap-4 sm:grid-cols-2">
             {STAGES.filter((stage) => settings.available[stage]?.length).map((stage) => {
               const options = settings.available[stage] ?? [];
-              const progress = settings.reloading?.[stage];
+              const unavailable = options.filter((o) => !o.available);
+              const progress = settings.reloading[stage];
               return (
                 <div key={stage} className="flex flex-col gap-1.5">
                   <label htmlFor={`engine-${stage}`} className="text-sm font-medium text-slate-200">
@@ -65,15 +70,26 @@ export function Settings() {
                     className={inputClass}
                     value={settings.engines[stage] ?? ""}
                     disabled={saving || progress !== undefined}
-                    onChange={(e) => void save({ engines: { [stage]: e.target.value } })}
+                    aria-describedby={unavailable.length ? `unavailable-${stage}` : undefined}
+                    onChange={(e) => save({ engines: { [stage]: e.target.value } })}
                   >
                     {!options.some((o) => o.name === settings.engines[stage]) && <option value={settings.engines[stage] ?? ""}>{settings.engines[stage] ?? "—"}</option>}
                     {options.map((option) => (
-                      <option key={option.name} value={option.name} disabled={option.available === false}>
+                      <option key={option.name} value={option.name} disabled={!option.available}>
                         {optionLabel(option, gpu)}
                       </option>
                     ))}
                   </select>
+                  {unavailable.length > 0 && (
+                    <ul id={`unavailable-${stage}`} data-testid={`unavailable-${stage}`} className="flex flex-col gap-0.5 text-xs text-amber-200/90">
+                      {unavailable.map((option) => (
+                        <li key={option.name}>
+                          Недоступен здесь: {option.label_ru}
+                          {option.reason_ru ? ` — ${option.reason_ru}` : ""}
+                        </li>
+                      ))}
+                    </ul>
+                  )}
                   {progress !== undefined && (
                     <div className="flex flex-col gap-1" data-testid={`reloading-${stage}`}>
                       <span className="text-xs text-indigo-200">Загружаем движок…</span>
@@ -98,7 +114,7 @@ export function Settings() {
             className={inputClass}
             value={settings?.quality ?? "balanced"}
             disabled={!settings || saving}
-            onChange={(e) => void save({ quality: e.target.value as Quality })}
+            onChange={(e) => save({ quality: e.target.value as Quality })}
           >
             {QUALITY.map((q) => (
               <option key={q.value} value={q.value}>

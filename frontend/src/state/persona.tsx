@@ -1,10 +1,13 @@
 /**
  * The selected persona, shared by the header's switcher, the wizard and the conversation.
- * The id is remembered in localStorage ("avatar.personaId").
+ * The list is the `personas` query (api/queries.ts); the chosen id is remembered in localStorage
+ * ("avatar.personaId").
  */
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from "react";
 import { useApi } from "../api/context";
 import { describeError } from "../api/errors";
+import { personasQuery, usePersonas } from "../api/queries";
 import type { Persona } from "../api/types";
 
 export const PERSONA_KEY = "avatar.personaId";
@@ -15,16 +18,18 @@ export interface PersonaState {
   /** The selected persona (the first one when nothing valid is remembered), null while loading. */
   persona: Persona | null;
   personaId: number | null;
+  /** The list has not arrived yet (nor failed). */
   loading: boolean;
   /** Russian error text when the list could not be loaded. */
   error: string | null;
   /** Select a persona (remembered across reloads). */
   select: (id: number) => void;
-  /** Reload the list (after creating/editing a persona). */
+  /** Load the list again now (a failed load's retry; after a persona was created or changed). */
   refresh: () => Promise<Persona[]>;
 }
 
 const PersonaContext = createContext<PersonaState | null>(null);
+const NO_PERSONAS: Persona[] = [];
 
 function rememberedId(): number | null {
   try {
@@ -38,36 +43,17 @@ function rememberedId(): number | null {
 
 export function PersonaProvider({ children }: { children: ReactNode }) {
   const client = useApi();
-  const [personas, setPersonas] = useState<Persona[]>([]);
+  const queryClient = useQueryClient();
+  const query = usePersonas();
   const [chosen, setChosen] = useState<number | null>(rememberedId);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<string | null>(null);
-  const alive = useRef(true);
 
   const refresh = useCallback(async () => {
-    setLoading(true);
     try {
-      const list = await client.listPersonas();
-      if (alive.current) {
-        setPersonas(list);
-        setError(null);
-      }
-      return list;
-    } catch (err) {
-      if (alive.current) setError(describeError(err));
-      return [];
-    } finally {
-      if (alive.current) setLoading(false);
+      return await queryClient.fetchQuery({ ...personasQuery(client), staleTime: 0 });
+    } catch {
+      return []; // the query holds the error, shown by whoever reads `error`
     }
-  }, [client]);
-
-  useEffect(() => {
-    alive.current = true;
-    void refresh();
-    return () => {
-      alive.current = false;
-    };
-  }, [refresh]);
+  }, [client, queryClient]);
 
   const select = useCallback((id: number) => {
     setChosen(id);
@@ -78,6 +64,9 @@ export function PersonaProvider({ children }: { children: ReactNode }) {
     }
   }, []);
 
+  const personas = query.data ?? NO_PERSONAS;
+  const error = query.error && !query.data ? describeError(query.error) : null;
+  const loading = query.isPending;
   const value = useMemo<PersonaState>(() => {
     const persona = personas.find((p) => p.id === chosen) ?? personas[0] ?? null;
     return { personas, persona, personaId: persona?.id ?? null, loading, error, select, refresh };

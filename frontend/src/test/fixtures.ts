@@ -1,5 +1,6 @@
 /** JSON bodies shaped like the server's answers, for the in-process test server. */
-import type { Persona, UiSettings, VoiceFileReport, VoiceInfo, VoiceReport } from "../api/types";
+import type { EngineOption, Persona, UiSettings, VoiceFileReport, VoiceInfo, VoiceReport } from "../api/types";
+import type { ErrorEvent, ReadyEvent, TimingsEvent, TranscriptEvent } from "../realtime/protocol";
 
 export function persona(overrides: Partial<Persona> = {}): Persona {
   return {
@@ -55,37 +56,42 @@ export function voiceInfo(overrides: Partial<VoiceInfo> = {}): VoiceInfo {
   return {
     id: "v1",
     name: "Голос",
+    created: 1735689600,
     current_version: 1,
-    versions: [1],
+    versions: [{ version: 1, created: 1735689600, source: "enroll", usable_s: 38.2 }],
     usable_s: 38.2,
+    enough: true,
+    utterances: 0,
     prepared: false,
     report: null,
     similarity: null,
+    samples: [],
     ...overrides,
   };
 }
 
+/** An engine of the settings page (usable unless `available: false` says otherwise). */
+export function engine(name: string, label_ru: string, heavy = false, overrides: Partial<EngineOption> = {}): EngineOption {
+  return { name, label_ru, heavy, available: true, reason_ru: null, ...overrides };
+}
+
 export function uiSettings(overrides: Partial<UiSettings> = {}): UiSettings {
   return {
-    engines: { asr: "faster_whisper", llm: "llama_cpp", emotion: "lexicon", tts: "festival", talking_head: "mesh_warp" },
+    engines: { asr: "faster_whisper", llm: "llama_cpp", emotion: "lexicon", tts: "festival", talking_head: "mesh_warp", enhance: "none" },
     available: {
-      asr: [
-        { name: "faster_whisper", heavy: false, label_ru: "Whisper base (быстро, CPU)" },
-        { name: "openai_whisper", heavy: true, label_ru: "Whisper large (точнее, нужна видеокарта)" },
-      ],
-      llm: [
-        { name: "llama_cpp", heavy: false, label_ru: "Qwen2.5 1.5B (встроенная, CPU)" },
-        { name: "ollama", heavy: true, label_ru: "Ollama (большие модели, свой сервер)" },
-      ],
-      emotion: [{ name: "lexicon", heavy: false, label_ru: "Словарь эмоций (CPU)" }],
+      asr: [engine("faster_whisper", "Whisper base (быстро, CPU)"), engine("openai_whisper", "Whisper large (точнее, нужна видеокарта)", true)],
+      llm: [engine("llama_cpp", "Qwen2.5 1.5B (встроенная, CPU)"), engine("ollama", "Ollama (большие модели, свой сервер)", true)],
+      emotion: [engine("lexicon", "Словарь эмоций (CPU)")],
       tts: [
-        { name: "festival", heavy: false, label_ru: "Festival (встроенный голос)" },
-        { name: "espeak", heavy: false, label_ru: "eSpeak NG (самый лёгкий)" },
-        { name: "xtts", heavy: true, label_ru: "XTTS-v2 (клонирование голоса, видеокарта)" },
+        engine("festival", "Festival (встроенный голос)"),
+        engine("espeak", "eSpeak NG (самый лёгкий)"),
+        engine("xtts", "XTTS-v2 (клонирование голоса, видеокарта)", true),
       ],
-      talking_head: [
-        { name: "mesh_warp", heavy: false, label_ru: "Лёгкая анимация лица (CPU)" },
-        { name: "wav2lip", heavy: true, label_ru: "Wav2Lip (точные губы, видеокарта)" },
+      talking_head: [engine("mesh_warp", "Лёгкая анимация лица (CPU)"), engine("wav2lip", "Wav2Lip (точные губы, видеокарта)", true)],
+      enhance: [
+        engine("none", "Без улучшения (быстрее всего)"),
+        engine("realesrgan_ncnn", "Real-ESRGAN (ncnn; быстрая модель работает и на CPU)"),
+        engine("gfpgan", "GFPGAN (восстановление лица, видеокарта)", true, { available: false, reason_ru: "нет весов GFPGAN" }),
       ],
     },
     quality: "balanced",
@@ -93,4 +99,22 @@ export function uiSettings(overrides: Partial<UiSettings> = {}): UiSettings {
     notices: [],
     ...overrides,
   };
+}
+
+// ---- conversation events (as backend/realtime/events.py sends them) ----------------------------
+
+export function readyEvent(overrides: Partial<ReadyEvent> = {}): ReadyEvent {
+  return { persona_id: 1, session_id: 5, avatar_id: "0123456789abcdef", greeting: "Привет!", warnings: [], mime: "video/mp4", voice: null, ...overrides };
+}
+
+export function transcriptEvent(text: string, final: boolean): TranscriptEvent {
+  return { text, final, language: "ru", audio_duration_s: 1.2, processing_s: 0.1, segments: [] };
+}
+
+export function errorEvent(code: string, message: string, extra: Partial<ErrorEvent> = {}): ErrorEvent {
+  return { code, message, detail: message, ...extra };
+}
+
+export function timingsEvent(turn: number, timings: Record<string, number>): TimingsEvent {
+  return { turn, queued_before_first_segment_s: 0, ...timings };
 }

@@ -75,6 +75,7 @@ export function VoiceStep({ state, onFiles, onRetry, onSkip }: VoiceStepProps) {
           <h3 className="text-sm text-slate-300">Послушайте, как сервер нарезал речь на фразы:</h3>
           <div className="flex flex-col gap-2 sm:flex-row sm:flex-wrap">
             {samples.map((url, i) => (
+              // eslint-disable-next-line jsx-a11y/media-has-caption -- the user's own recording: no transcript to caption it with
               <audio key={url} controls preload="none" src={client.url(url)} aria-label={`Фраза ${i + 1}`} className="h-9 w-full sm:w-64" />
             ))}
           </div>

@@ -20,17 +20,15 @@ export function captureFrame(video: HTMLVideoElement, quality = 0.92): Promise<B
 export function WebcamCapture({ onCapture, onClose }: { onCapture: (photo: File) => void; onClose: () => void }) {
   const videoRef = useRef<HTMLVideoElement>(null);
   const [stream, setStream] = useState<MediaStream | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
+  const supported = !!navigator.mediaDevices?.getUserMedia;
+  const error = supported ? failure : "Этот браузер не даёт доступ к камере (нужен https или localhost).";
 
   useEffect(() => {
     let cancelled = false;
     let opened: MediaStream | null = null;
-    setError(null);
-    if (!navigator.mediaDevices?.getUserMedia) {
-      setError("Этот браузер не даёт доступ к камере (нужен https или localhost).");
-      return;
-    }
+    if (!navigator.mediaDevices?.getUserMedia) return;
     navigator.mediaDevices
       .getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 960 } }, audio: false })
       .then((media) => {
@@ -41,7 +39,7 @@ export function WebcamCapture({ onCapture, onClose }: { onCapture: (photo: File)
         opened = media;
         setStream(media);
       })
-      .catch((err: unknown) => !cancelled && setError(describeError(err)));
+      .catch((err: unknown) => !cancelled && setFailure(describeError(err)));
     return () => {
       cancelled = true;
       opened?.getTracks().forEach((t) => t.stop());
@@ -63,14 +61,20 @@ export function WebcamCapture({ onCapture, onClose }: { onCapture: (photo: File)
       onCapture(new File([blob], "webcam.jpg", { type: "image/jpeg" }));
       onClose();
     } catch (err) {
-      setError(describeError(err));
+      setFailure(describeError(err));
     }
   };
 
   return (
     <div className="flex flex-col gap-3">
       {error ? (
-        <ErrorNotice message={error} onRetry={() => setAttempt((n) => n + 1)} />
+        <ErrorNotice
+          message={error}
+          onRetry={() => {
+            setFailure(null);
+            setAttempt((n) => n + 1);
+          }}
+        />
       ) : (
         <video ref={videoRef} muted playsInline autoPlay className="aspect-[4/3] w-full max-w-md -scale-x-100 rounded-xl bg-black object-cover" aria-label="Изображение с камеры" />
       )}

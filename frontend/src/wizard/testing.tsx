@@ -2,8 +2,8 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { expect } from "vitest";
-import { ApiProvider } from "../api/context";
 import { PersonaProvider } from "../state/persona";
+import { TestProviders } from "../test/providers";
 import { errorReply, type TestServer } from "../test/server";
 import { persona, voiceInfo, voiceReport } from "../test/fixtures";
 import { Wizard } from "./Wizard";
@@ -11,11 +11,11 @@ import { Wizard } from "./Wizard";
 export function renderWizard(server: TestServer) {
   const user = userEvent.setup();
   const view = render(
-    <ApiProvider client={server.client}>
+    <TestProviders client={server.client}>
       <PersonaProvider>
         <Wizard />
       </PersonaProvider>
-    </ApiProvider>,
+    </TestProviders>,
   );
   return { user, ...view };
 }

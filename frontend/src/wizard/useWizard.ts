@@ -3,9 +3,11 @@
  * request or a visit to another screen loses no input; requests still running when the wizard
  * goes away are aborted.
  */
+import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useApi } from "../api/context";
 import { ApiError, describeError } from "../api/errors";
+import { useSavePersona, voiceQuery } from "../api/queries";
 import type { VoicePrepareResult } from "../api/types";
 import { usePersona } from "../state/persona";
 import { navigate } from "../state/route";
@@ -42,7 +44,9 @@ function aborted(err: unknown): boolean {
 
 export function useWizard(onFinished?: () => void) {
   const client = useApi();
+  const queryClient = useQueryClient();
   const personas = usePersona();
+  const { mutateAsync: savePersona } = useSavePersona(); // refetches the persona list
   const [step, setStep] = useState<StepId>("photo");
   const [direction, setDirection] = useState(1);
   const [photo, setPhoto] = useState<PhotoState>(initialPhoto);
@@ -153,15 +157,14 @@ export function useWizard(onFinished?: () => void) {
     setCharacter((s) => ({ ...s, errors: {}, saving: true, error: null }));
     try {
       const body = toPersonaIn(current.form, currentPhoto.avatar?.avatar_id ?? null, voiceId);
-      const saved = current.personaId ? await client.replacePersona(current.personaId, body) : await client.createPersona(body);
+      const saved = await savePersona({ id: current.personaId, body });
       setCharacter((s) => ({ ...s, personaId: saved.id, saving: false }));
-      void personas.refresh();
       return true;
     } catch (err) {
       setCharacter((s) => ({ ...s, saving: false, error: describeError(err) }));
       return false;
     }
-  }, [client, personas, voiceId]);
+  }, [savePersona, voiceId]);
 
   // ---- step 4: voice preparation ---------------------------------------------------------------
 
@@ -180,7 +183,7 @@ export function useWizard(onFinished?: () => void) {
         onUpdate: (j) => setPrepare((s) => ({ ...s, progress: j.progress, message: j.message || s.message })),
       });
       let similarity = (job.result as VoicePrepareResult | undefined)?.similarity ?? null;
-      if (!similarity) similarity = (await client.getVoice(target.id).catch(() => null))?.similarity ?? null;
+      if (!similarity) similarity = (await queryClient.fetchQuery(voiceQuery(client, target.id)).catch(() => null))?.similarity ?? null;
       setPrepare({ status: "done", progress: 1, message: job.message || "Голос готов", similarity, error: null, preparedVersion: target.current_version });
       testKey.current = null;
     } catch (err) {
@@ -188,7 +191,7 @@ export function useWizard(onFinished?: () => void) {
     } finally {
       release(c);
     }
-  }, [client]);
+  }, [client, queryClient]);
 
   // ---- step 5: test render ---------------------------------------------------------------------
 

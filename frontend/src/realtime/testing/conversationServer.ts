@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { AddressInfo } from "node:net";
 import { Server, type Namespace, type Socket } from "socket.io";
 import streamJson from "../../media/fixtures/stream.json?raw";
+import type { ClientToServer, MediaEvent, ServerEvents, ServerToClient } from "../protocol";
 
 export interface FixtureSegment {
   kind: "init" | "idle" | "speech";
@@ -30,7 +31,7 @@ export function loadStreamFixture(): FixtureStream {
   return JSON.parse(streamJson) as FixtureStream;
 }
 
-export function segmentPayload(seg: FixtureSegment, mime: string) {
+export function segmentPayload(seg: FixtureSegment, mime: string): MediaEvent {
   return { data: Buffer.from(seg.data, "base64"), mime, kind: seg.kind, turn: seg.turn, t: seg.t, duration: seg.duration, index: seg.index };
 }
 
@@ -58,7 +59,7 @@ export interface ConversationServerOptions {
 export class ConversationServer {
   readonly received: Received[] = [];
   private http!: HttpServer;
-  private io!: Server;
+  private io!: Server<ClientToServer, ServerToClient>;
   private nextSession = 100;
   port = 0;
 
@@ -68,13 +69,13 @@ export class ConversationServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  get ns(): Namespace {
+  get ns(): Namespace<ClientToServer, ServerToClient> {
     return this.io.of("/conversation");
   }
 
   async start(port = this.options.port ?? this.port ?? 0): Promise<this> {
     this.http = createServer((req, res) => this.rest(req, res));
-    this.io = new Server(this.http, { cors: { origin: "*" }, maxHttpBufferSize: 1 << 20 });
+    this.io = new Server<ClientToServer, ServerToClient>(this.http, { cors: { origin: "*" }, maxHttpBufferSize: 1 << 20 });
     const ns = this.io.of("/conversation");
     ns.use((socket, next) => {
       const token = this.options.token;
@@ -110,18 +111,19 @@ export class ConversationServer {
     }
   }
 
-  emit(event: string, data?: unknown): void {
-    this.ns.emit(event, data);
+  /** Send a server event to every client (typed: the payload must be what the real server sends). */
+  emit<K extends keyof ServerEvents>(event: K, data: ServerEvents[K]): void {
+    (this.ns.emit as (event: K, data: ServerEvents[K]) => boolean)(event, data);
   }
 
-  private wire(socket: Socket): void {
+  private wire(socket: Socket<ClientToServer, ServerToClient>): void {
     socket.onAny((event: string, data: unknown) => {
       this.received.push({ sid: socket.id, event, data });
       if (event === "start") this.onStart(socket, (data ?? {}) as { session_id?: number; persona_id?: number; avatar_id?: string });
     });
   }
 
-  private onStart(socket: Socket, msg: { session_id?: number; persona_id?: number; avatar_id?: string }): void {
+  private onStart(socket: Socket<ClientToServer, ServerToClient>, msg: { session_id?: number; persona_id?: number; avatar_id?: string }): void {
     if ((this.options.busyStarts ?? 0) > 0) {
       this.options.busyStarts! -= 1;
       const retry = this.options.busyRetryS ?? 30;
@@ -145,6 +147,7 @@ export class ConversationServer {
       greeting: "Привет!",
       warnings: [],
       mime: fixture.mime,
+      voice: null,
     });
     if (this.options.stream === false) return;
     for (const seg of fixture.segments.filter((s) => s.kind !== "speech").slice(0, 3)) {
