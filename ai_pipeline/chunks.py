@@ -96,7 +96,9 @@ class FrameBatch:
 
     ``frames`` is (N, H, W, 3) uint8 RGB. ``audio`` holds ``N / fps`` seconds of samples, so audio
     and video share one timeline by construction: an encoder writes both and they cannot drift.
-    ``first_frame`` is the index of ``frames[0]`` within the whole clip.
+    ``first_frame`` is the index of ``frames[0]`` within the whole clip. ``landmarks``, when the
+    talking head knows them, is (N, 468, 2) float32: the face mesh of each frame in frame pixels (where
+    the face really is after head motion), for the enhancement stage; None: unknown (use the avatar's).
     """
 
     frames: np.ndarray
@@ -105,6 +107,7 @@ class FrameBatch:
     fps: int
     first_frame: int = 0
     final: bool = False
+    landmarks: np.ndarray | None = None
 
     @property
     def duration(self) -> float:

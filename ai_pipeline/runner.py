@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -29,19 +29,7 @@ from ai_pipeline.enhance.base import EnhanceEngine
 from ai_pipeline.enhance.region import FaceRegion
 from ai_pipeline.gpu import configure_gpu
 from ai_pipeline.llm.base import LLMEngine
-from ai_pipeline.registry import (
-    ASR_FALLBACK,
-    EMOTION_FALLBACK,
-    LLM_FALLBACK,
-    TALKING_HEAD_FALLBACK,
-    TTS_FALLBACK,
-    build_asr,
-    build_emotion,
-    build_enhance,
-    build_llm,
-    build_talking_head,
-    build_tts,
-)
+from ai_pipeline import registry
 from ai_pipeline.request import RenderRequest
 from ai_pipeline.settings import Settings
 from ai_pipeline.streaming import AvatarStream, Emitted, Enhance, Sink, live_encoder
@@ -50,9 +38,9 @@ from ai_pipeline.talking_head.prepare import photo_id
 from ai_pipeline.timing import StageTimer
 from ai_pipeline.tts.base import TTSEngine
 from ai_pipeline.voice.base import Voice
+from ai_pipeline.voice.speaker import VoicedTTS
 
 log = logging.getLogger(__name__)
-E = TypeVar("E")
 STAGES = ("asr", "llm", "emotion", "tts", "talking_head")
 Progress = Callable[[float, str], None]
 SECONDS_PER_CHAR = 0.075  # rough speech duration estimate, for progress before TTS is done
@@ -112,35 +100,36 @@ class Pipeline:
         report = progress or (lambda f, m: None)
         if "asr" in stages:
             report(0.0, "Загрузка распознавания речи")
-            self.asr = self._with_fallback("asr", self.settings.asr, ASR_FALLBACK,
-                                           lambda s: build_asr(s, self.settings.models_dir))
+            self.asr = self._with_fallback("asr")
         if "llm" in stages:
             report(0.2, "Загрузка языковой модели")
-            self.llm = self._with_fallback("llm", self.settings.llm, LLM_FALLBACK,
-                                           lambda s: build_llm(s, self.settings.models_dir))
+            self.llm = self._with_fallback("llm")
         if "emotion" in stages:
-            self.emotion = self._with_fallback("emotion", self.settings.emotion, EMOTION_FALLBACK,
-                                               lambda s: build_emotion(s, self.settings.models_dir))
+            self.emotion = self._with_fallback("emotion")
         if "tts" in stages:
             report(0.5, "Загрузка синтеза речи")
-            self.tts = self._with_fallback("tts", self.settings.tts, TTS_FALLBACK,
-                                           lambda s: build_tts(s, self.settings.models_dir))
+            self.tts = self._with_fallback("tts")
         if "talking_head" in stages:
             report(0.7, "Загрузка анимации лица")
-            self.head = self._with_fallback("talking_head", self.settings.talking_head, TALKING_HEAD_FALLBACK,
-                                            lambda s: build_talking_head(s, self.settings.models_dir))
+            self.head = self._with_fallback("talking_head")
             self._avatars.clear()  # prepared by the previous head (its size and state)
         if "talking_head" in stages or "enhance" in stages:
             self.enhancer = self._load_enhancer()  # the caller closes the one it replaces
         report(1.0, "Готово")
 
-    def _with_fallback(self, stage: str, settings: Any, fallbacks: dict[str, Any], build: Callable[[Any], E]) -> E:
+    def _with_fallback(self, stage: str) -> Any:
+        """The stage's configured engine, loaded; if it cannot load, its catalogue fallback (one step)."""
+        settings = getattr(self.settings, stage)
+
+        def build(section: Any) -> Any:
+            return registry.build(stage, section, self.settings.models_dir)
+
         engine = build(settings)
         try:
             engine.load()
             return engine
         except (EngineUnavailable, OSError) as exc:
-            fallback = fallbacks.get(settings.engine)
+            fallback = registry.fallback_settings(stage, settings.engine)
             if fallback is None:
                 raise
             reason = getattr(exc, "message_ru", None) or str(exc)
@@ -156,7 +145,7 @@ class Pipeline:
         """The optional enhancement stage; if it cannot load, frames go out unenhanced (with a notice)."""
         settings = self.settings.enhance
         try:
-            engine = build_enhance(settings, self.settings.models_dir)
+            engine = registry.build("enhance", settings, self.settings.models_dir)
             if engine is not None:
                 engine.load()
             return engine
@@ -330,6 +319,7 @@ class Pipeline:
         assert self.head is not None, "Pipeline.load() with the talking_head stage first"
         timer = StageTimer()
         report = progress or (lambda f, m: None)
+        speech: AsyncIterator[AudioChunk]
         if isinstance(request.audio, AudioChunk):
             expected = request.audio.duration
             speech = _one(request.audio)
@@ -337,7 +327,7 @@ class Pipeline:
             assert request.text is not None and not isinstance(request.voice, str)
             assert self.tts is not None, "Pipeline.load() with the tts stage first"
             expected = max(len(request.text) * SECONDS_PER_CHAR, 0.5)
-            speech = self.tts.stream(request.text, timer, voice=request.voice)
+            speech = VoicedTTS(self.tts, request.voice).stream(self.check_text(request.text), timer)
         files: list[Emitted] = []
 
         async def keep(item: Emitted) -> None:

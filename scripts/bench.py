@@ -203,9 +203,8 @@ def _bench_vad() -> dict[str, object]:
 
 def bench_tts(runs: int) -> dict[str, object]:
     """Warm per-sentence latency and real-time factor of each light TTS engine (what a reply chunk waits for)."""
-    from ai_pipeline.settings import EspeakSettings, FestivalSettings
-    from ai_pipeline.tts.espeak import EspeakTTS
-    from ai_pipeline.tts.festival import FestivalTTS
+    from ai_pipeline.tts.espeak import EspeakSettings, EspeakTTS
+    from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
 
     sentences = ["Завтра мы поедем на дачу к бабушке.", "Привет!", "Я люблю рисовать, читать книги про космос "
                  "и гулять с собакой, а ещё кататься на велосипеде."]
@@ -287,8 +286,7 @@ def bench_turn(runs: int) -> dict[str, object]:
 
     import socketio
 
-    from ai_pipeline.settings import FestivalSettings
-    from ai_pipeline.tts.festival import FestivalTTS
+    from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
     from backend.background_server import serving
 
     tts = FestivalTTS(FestivalSettings())
@@ -352,8 +350,7 @@ async def _turns(url: str, voices: list[np.ndarray], socketio) -> list[dict[str,
 def bench_enhance(runs: int) -> dict[str, object]:
     """Real-ESRGAN (ncnn, published weights) per model: one 128 -> 512 face upscale, and one 512 frame
     enhanced end to end (face crop -> 128 -> x scale -> back to the crop, feathered paste)."""
-    from ai_pipeline.enhance.realesrgan_ncnn import MODELS, RealEsrganNcnn
-    from ai_pipeline.settings import RealEsrganNcnnSettings
+    from ai_pipeline.enhance.realesrgan_ncnn import MODELS, RealEsrganNcnn, RealEsrganNcnnSettings
     from ai_pipeline.talking_head.prepare import prepare_face
 
     face = prepare_face(default_photo_path(Settings().avatars_dir).read_bytes(), size=512)
@@ -401,12 +398,14 @@ def bench_voice() -> dict[str, object]:
     import soundfile
     import soxr
 
+    from ai_pipeline import registry
     from ai_pipeline.asr.metrics import cer, wer
-    from ai_pipeline.registry import build_tts
-    from ai_pipeline.settings import EspeakSettings, FestivalSettings
+    from ai_pipeline.tts.espeak import EspeakSettings
+    from ai_pipeline.tts.festival import FestivalSettings
     from ai_pipeline.voice.prepare import prepare_voice
     from ai_pipeline.voice.profile import read_wav
     from ai_pipeline.voice.similarity import cosine, embed, enrolled_speech
+    from ai_pipeline.voice.speaker import VoicedTTS
     from ai_pipeline.voice.store import VoiceStore
 
     def shifted(path: Path, factor: float) -> AudioChunk:
@@ -428,7 +427,7 @@ def bench_voice() -> dict[str, object]:
     sentences = list(dict.fromkeys(r["text"] for r in refs)) + VOICE_SENTENCES
     pipeline = Pipeline(Settings())
     pipeline.load(stages=("asr",))
-    engines = {"festival": build_tts(FestivalSettings()), "espeak": build_tts(EspeakSettings())}
+    engines = {"festival": registry.build("tts", FestivalSettings()), "espeak": registry.build("tts", EspeakSettings())}
     plain: dict[str, list] = {}  # type: ignore[type-arg]
     out: dict[str, object] = {"bench": "voice", "asr": pipeline.asr.describe(), "sentences": len(sentences)}
     for name, tts in engines.items():
@@ -450,7 +449,7 @@ def bench_voice() -> dict[str, object]:
                 t0 = time.perf_counter()
                 prepared = prepare_voice(voice, tts)
                 prepare_s = time.perf_counter() - t0
-                matcher = tts.voice_matcher(voice)
+                matcher = VoicedTTS(tts, voice).matcher()
                 t0 = time.perf_counter()
                 matched = [matcher.apply(c) for c in plain[name]]
                 rtf = (time.perf_counter() - t0) / sum(c.duration for c in plain[name])

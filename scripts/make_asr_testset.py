@@ -13,9 +13,8 @@ import tempfile
 from pathlib import Path
 
 from ai_pipeline.media.audio_io import write_wav
-from ai_pipeline.settings import EspeakSettings, FestivalSettings
-from ai_pipeline.tts.espeak import EspeakTTS
-from ai_pipeline.tts.festival import FestivalTTS
+from ai_pipeline.tts.espeak import EspeakSettings, EspeakTTS
+from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
 
 PHRASES = [
     "Привет, как у тебя дела?",

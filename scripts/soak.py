@@ -206,8 +206,7 @@ async def visit(url: str, stats: Stats, voices: list[bytes], rng: random.Random,
 
 
 def _voices() -> list[bytes]:
-    from ai_pipeline.settings import FestivalSettings
-    from ai_pipeline.tts.festival import FestivalTTS
+    from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
 
     tts = FestivalTTS(FestivalSettings())
     tts.load()

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ai_pipeline.registry import build_asr
+from ai_pipeline import registry
 from ai_pipeline.settings import Settings
 from ai_pipeline.voice.base import Voice
 from ai_pipeline.voice.dataset import DatasetInfo, build_dataset
@@ -51,7 +51,7 @@ def prepare_dataset(voice: Voice, settings: Settings, out: Path, vocab: Path) ->
     global _accents
     marks = ACUTE in json.loads(vocab.read_text()).get("model", {}).get("vocab", {})
     accents = _accents = _accents or RussianAccents()  # loaded once per process (a few seconds)
-    asr = build_asr(settings.asr, settings.models_dir)
+    asr = registry.build("asr", settings.asr, settings.models_dir)
     asr.load()
     try:
         return build_dataset(voice, asr, out, language="ru", front_end=lambda text: accents.apply(text, marks=marks),

@@ -19,15 +19,16 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from ai_pipeline.asr.base import SAMPLE_RATE, ASREngine
 from ai_pipeline.asr.model_paths import missing_model, resolve_whisper_path
 from ai_pipeline.chunks import Transcript, TranscriptSegment
+from ai_pipeline.engine import EngineInfo, EngineSettings, cuda_missing, missing_files, missing_package
 from ai_pipeline.errors import EngineFailed, EngineUnavailable
-from ai_pipeline.settings import FasterWhisperSettings
 
 INSTALL = "pip install faster-whisper==1.2.1"
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
@@ -66,20 +67,40 @@ class ShortWindowEncoder:
         return super().encode(features)
 
 
+class FasterWhisperSettings(EngineSettings):
+    """CTranslate2 Whisper. ``model``: a folder name under data/models/whisper/ or an absolute path."""
+
+    engine: Literal["faster_whisper"] = "faster_whisper"
+    model: str = "base"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str | None = None  # default: int8 on CPU, float16 on CUDA
+    language: str = "ru"  # or "auto"
+    beam_size: int = Field(1, ge=1, le=10)
+    cpu_threads: int = Field(0, ge=0)  # 0: all cores
+
+
 class FasterWhisperASR(ASREngine):
     """Whisper through CTranslate2: int8 on CPU, float16 on CUDA, Russian unless told otherwise."""
 
     name = "faster_whisper"
+    settings_class = FasterWhisperSettings
+    info = EngineInfo(label_ru="Whisper base (быстро, CPU)", heavy=False, vram_mb=0)
 
     def __init__(self, settings: FasterWhisperSettings | None = None, models_dir: str | Path | None = None,
                  *, short_window: bool = True) -> None:
-        super().__init__(settings or FasterWhisperSettings(), models_dir)
+        super().__init__(settings, models_dir)
         self.short_window = short_window
         self.model_path = resolve_whisper_path(self.settings.model, models_dir)
         self.device = ""
         self.compute_type = ""
         self._model: Any = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def availability(cls, settings: FasterWhisperSettings, models_dir: Path) -> str | None:
+        return (missing_package("faster_whisper", "ctranslate2")
+                or missing_files(resolve_whisper_path(settings.model, models_dir), REQUIRED_FILES, "avatar models")
+                or cuda_missing(settings.device))
 
     def load(self) -> None:
         """Load the CTranslate2 model (about 1 s for base on CPU); a no-op when loaded."""

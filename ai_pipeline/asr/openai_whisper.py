@@ -18,15 +18,16 @@ import threading
 import time
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from ai_pipeline.asr.base import SAMPLE_RATE, ASREngine
 from ai_pipeline.asr.model_paths import missing_model, resolve_whisper_path
 from ai_pipeline.chunks import Transcript, TranscriptSegment
+from ai_pipeline.engine import EngineInfo, EngineSettings, cuda_missing, missing_file, missing_package
 from ai_pipeline.errors import EngineFailed, EngineUnavailable
-from ai_pipeline.settings import OpenAIWhisperSettings
 
 INSTALL = ("pip install --no-deps openai-whisper==20250625 && "
            "pip install tiktoken numba more-itertools tqdm (torch==2.13.0 first)")
@@ -67,20 +68,41 @@ def load_checkpoint(path: Path, device: str) -> Any:
     return model.to(device).eval()
 
 
+class OpenAIWhisperSettings(EngineSettings):
+    """openai-whisper with an official .pt checkpoint (dims + model_state_dict)."""
+
+    engine: Literal["openai_whisper"] = "openai_whisper"
+    checkpoint: str = "large-v3"  # a file name under data/models/whisper/ (without .pt) or a path
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    language: str = "ru"
+    beam_size: int = Field(1, ge=1, le=10)
+
+
 class OpenAIWhisperASR(ASREngine):
     """Whisper in PyTorch from an official checkpoint; Russian unless told otherwise (thread-safe)."""
 
     name = "openai_whisper"
+    settings_class = OpenAIWhisperSettings
+    # large-v3 in fp16 (README: ~4-5 GB); not declared to the VRAM budget by the engine itself
+    info = EngineInfo(label_ru="Whisper large (точнее, нужна видеокарта)", heavy=True, fallback="faster_whisper",
+                      vram_mb=4500)
 
     def __init__(self, settings: OpenAIWhisperSettings | None = None, models_dir: str | Path | None = None,
                  *, max_tokens: int | None = None) -> None:
         """``max_tokens`` caps the tokens decoded per 30 s window (whisper's ``sample_len``)."""
-        super().__init__(settings or OpenAIWhisperSettings(), models_dir)
+        super().__init__(settings, models_dir)
         self.checkpoint_path = resolve_whisper_path(self.settings.checkpoint, models_dir, suffix=".pt")
         self.max_tokens = max_tokens
         self.device = ""
         self._model: Any = None
         self._lock = threading.Lock()  # decoding installs kv-cache hooks on the shared model
+
+    @classmethod
+    def availability(cls, settings: OpenAIWhisperSettings, models_dir: Path) -> str | None:
+        return (missing_package("whisper", "torch")
+                or missing_file(resolve_whisper_path(settings.checkpoint, models_dir, suffix=".pt"),
+                                "python scripts/download_models.py")
+                or cuda_missing(settings.device))
 
     def load(self) -> None:
         """Load the checkpoint (tens of seconds for large-v3); a no-op when loaded."""

@@ -18,10 +18,11 @@ confidence is its share of all the weights (so a lone weak cue stays neutral).
 from __future__ import annotations
 
 import re
-from typing import Any
+from pathlib import Path
+from typing import Literal
 
 from ai_pipeline.emotion.base import EMOTIONS, EmotionEngine, EmotionResult
-from ai_pipeline.settings import LexiconEmotionSettings
+from ai_pipeline.engine import EngineInfo, EngineSettings
 
 STEM_WEIGHT, WORD_WEIGHT, EMOJI_WEIGHT, DIMINUTIVE_WEIGHT = 1.5, 2.0, 2.0, 1.0
 NEUTRAL_PRIOR = 1.0
@@ -71,13 +72,19 @@ _PHRASE_PATTERNS = {label: re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape,
                     for label, phrases in PHRASES.items()}
 
 
+class LexiconEmotionSettings(EngineSettings):
+    engine: Literal["lexicon"] = "lexicon"
+
+
 class LexiconEmotion(EmotionEngine):
     """Rule-based Russian emotion classifier (the default; no model, no load time)."""
 
     name = "lexicon"
+    settings_class = LexiconEmotionSettings
+    info = EngineInfo(label_ru="Словарь эмоций (CPU)", heavy=False, vram_mb=0)
 
-    def __init__(self, settings: LexiconEmotionSettings | None = None, models_dir: Any = None) -> None:
-        super().__init__(settings or LexiconEmotionSettings(), models_dir)
+    def __init__(self, settings: LexiconEmotionSettings | None = None, models_dir: str | Path | None = None) -> None:
+        super().__init__(settings, models_dir)
 
     def scores(self, text: str) -> dict[str, float]:
         """The weight of every label in EMOTIONS for ``text`` (neutral = the constant prior)."""

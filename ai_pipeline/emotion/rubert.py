@@ -33,11 +33,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ai_pipeline.emotion.base import EMOTIONS, EmotionEngine, EmotionResult
+from ai_pipeline.engine import EngineInfo, EngineSettings, cuda_missing, missing_package
 from ai_pipeline.errors import EngineFailed, EngineUnavailable
-from ai_pipeline.settings import RuBertEmotionSettings
 
 INSTALL = "pip install transformers"
 MAX_TOKENS = 512  # longer texts are truncated; a reply chunk is far shorter
@@ -72,19 +72,38 @@ def _unavailable(path: Path, detail: str) -> EngineUnavailable:
     )
 
 
+class RuBertEmotionSettings(EngineSettings):
+    """A BERT sequence classifier (e.g. a RuBERT sentiment model) from a local folder."""
+
+    engine: Literal["rubert"] = "rubert"
+    model: str = "emotion/rubert-tiny2-sentiment"  # under models_dir, or an absolute path
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
 class RuBertEmotion(EmotionEngine):
     """A ``transformers`` BERT classifier on CPU or CUDA; labels mapped by :data:`LABEL_MAP`."""
 
     name = "rubert"
+    settings_class = RuBertEmotionSettings
+    # rubert-tiny2 (29M parameters) with CUDA working memory; no measured figure yet
+    info = EngineInfo(label_ru="RuBERT (нейросеть)", heavy=True, fallback="lexicon", vram_mb=200)
 
     def __init__(self, settings: RuBertEmotionSettings | None = None, models_dir: str | Path | None = None) -> None:
-        super().__init__(settings or RuBertEmotionSettings(), models_dir)
+        super().__init__(settings, models_dir)
         self.model_path = resolve_model_path(self.settings.model, models_dir)
         self.device = ""
         self._model: Any = None
         self._tokenizer: Any = None
         self._emotions: list[str] = []  # EMOTIONS label of each model output
         self._lock = threading.Lock()
+
+    @classmethod
+    def availability(cls, settings: RuBertEmotionSettings, models_dir: Path) -> str | None:
+        path = resolve_model_path(settings.model, models_dir)
+        return (missing_package("transformers", "torch")
+                or (None if (path / "config.json").is_file()
+                    else f"нет модели {path} (python scripts/download_models.py)")
+                or cuda_missing(settings.device))
 
     def load(self) -> None:
         """Load tokenizer and model (blocking); a no-op when loaded."""

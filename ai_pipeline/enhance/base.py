@@ -12,16 +12,24 @@ from __future__ import annotations
 import dataclasses
 import logging
 from abc import abstractmethod
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import cv2
 import numpy as np
 
 from ai_pipeline.chunks import FrameBatch
-from ai_pipeline.engine import Engine
+from ai_pipeline.engine import Engine, EngineInfo, EngineSettings
 from ai_pipeline.enhance.region import FaceRegion
 
 log = logging.getLogger(__name__)
+
+
+class NoEnhanceSettings(EngineSettings):
+    """No enhancement: the real-time default. A settings-only choice (the catalogue's ``OFF``): no engine."""
+
+    info: ClassVar[EngineInfo] = EngineInfo(label_ru="Без улучшения (быстрее всего)", heavy=False)
+
+    engine: Literal["none"] = "none"
 
 
 class EnhanceEngine(Engine):

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
+from pydantic import Field
 
-from ai_pipeline.engine import Engine
+from ai_pipeline.engine import EngineInfo, EngineSettings, cuda_missing, missing_file, missing_package, under_models
 from ai_pipeline.enhance.base import EnhanceEngine
 from ai_pipeline.enhance.region import FaceRegion, feather_mask
 from ai_pipeline.errors import EngineUnavailable
@@ -30,6 +31,7 @@ FFHQ_TEMPLATE = np.array([[192.98138, 239.94708], [318.90277, 240.1936], [256.63
                           [201.26117, 371.41043], [313.08905, 371.15118]], np.float32)
 NOSE_TIP, MOUTH_LEFT, MOUTH_RIGHT = 1, 61, 291
 VRAM_ESTIMATE_MB = 1200
+DOWNLOAD = "python scripts/download_models.py --only gfpgan-v1.4"
 
 
 def five_points(landmarks: np.ndarray) -> np.ndarray:
@@ -54,18 +56,40 @@ def ffhq_box(landmarks: np.ndarray, frame_hw: tuple[int, int]) -> tuple[int, int
     return x, y, side
 
 
+class GfpganSettings(EngineSettings):
+    """GFPGAN v1.4 face restoration from a local checkpoint (``scripts/download_models.py --only gfpgan-v1.4``).
+
+    A GPU engine (~8 s per frame on a CPU): for renders and GPU machines, not the CPU real-time path.
+    """
+
+    engine: Literal["gfpgan"] = "gfpgan"
+    checkpoint: Path = Path("enhance/GFPGANv1.4.pth")  # under models_dir, or an absolute path
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: the GPU of gpu.device when there is one
+    precision: Literal["auto", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA
+    batch_size: int = Field(8, ge=1, le=64)
+    strength: float = Field(0.7, ge=0.0, le=1.0)  # blend of the restored face over the original
+    feather: float = Field(0.12, ge=0.0, le=0.5)
+
+
 class GfpganEngine(EnhanceEngine):
     """GFPGANv1Clean (v1.3/v1.4 checkpoints) on the FFHQ-framed face."""
 
     name = "gfpgan"
+    settings_class = GfpganSettings
+    info = EngineInfo(label_ru="GFPGAN (восстановление лица, видеокарта)", heavy=True, vram_mb=VRAM_ESTIMATE_MB)
 
-    def __init__(self, settings: Any, models_dir: Any = None) -> None:
-        Engine.__init__(self, settings, models_dir)
+    def __init__(self, settings: GfpganSettings | None = None, models_dir: str | Path | None = None) -> None:
+        super().__init__(settings, models_dir)
         self.path: Path | None = None
         self.device = "cpu"
         self.half = False
         self._net: Any = None
         self._slot: Any = None
+
+    @classmethod
+    def availability(cls, settings: GfpganSettings, models_dir: Path) -> str | None:
+        return (missing_package("torch") or missing_file(under_models(settings.checkpoint, models_dir), DOWNLOAD)
+                or cuda_missing(settings.device))
 
     def load(self) -> None:
         try:
@@ -79,7 +103,7 @@ class GfpganEngine(EnhanceEngine):
         self.path = path if path.is_absolute() or self.models_dir is None else Path(self.models_dir) / path
         if not self.path.is_file():
             raise EngineUnavailable(
-                f"Нет весов GFPGAN ({self.path}). Скачайте их: python scripts/download_models.py --only gfpgan-v1.4",
+                f"Нет весов GFPGAN ({self.path}). Скачайте их: {DOWNLOAD}",
                 f"GFPGAN checkpoint not found: {self.path}")
         self.device = engine_device(self.settings.device)
         self.half = self.device != "cpu" and self.settings.precision in ("auto", "fp16")

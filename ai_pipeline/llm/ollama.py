@@ -13,12 +13,15 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
 
 from ai_pipeline.chunks import ChatMessage, TokenChunk
+from ai_pipeline.engine import EngineInfo, EngineSettings, missing_package
 from ai_pipeline.errors import EngineFailed, EngineUnavailable
 from ai_pipeline.llm.base import LLMEngine
-from ai_pipeline.settings import OllamaSettings
 
 INSTALL = "pip install ollama==0.6.3"
 CHECK_TIMEOUT_S = 10.0
@@ -33,15 +36,36 @@ def _client_module() -> Any:
     return ollama
 
 
+class OllamaSettings(EngineSettings):
+    """An Ollama server (GPU machines): streaming /api/chat."""
+
+    engine: Literal["ollama"] = "ollama"
+    host: str = "http://127.0.0.1:11434"
+    model: str = "qwen2.5:7b-instruct"
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    max_tokens: int = Field(300, ge=16, le=4096)
+    timeout_s: float = Field(60.0, gt=0)
+    keep_alive: str = "30m"
+
+
 class OllamaLLM(LLMEngine):
     """A model served by Ollama, streamed token by token."""
 
     name = "ollama"
+    settings_class = OllamaSettings
+    # a 7-8B model at Q4 on the Ollama server's own GPU (README: ~5-6 GB), outside this process's budget
+    info = EngineInfo(label_ru="Ollama (большие модели, свой сервер)", heavy=True, fallback="llama_cpp", vram_mb=5500)
 
-    def __init__(self, settings: OllamaSettings | None = None, models_dir: Any = None) -> None:
-        super().__init__(settings or OllamaSettings(), models_dir)
+    def __init__(self, settings: OllamaSettings | None = None, models_dir: str | Path | None = None) -> None:
+        super().__init__(settings, models_dir)
         self.model_info: dict[str, object] = {}
         self.last_stats: dict[str, object] = {}
+
+    @classmethod
+    def availability(cls, settings: OllamaSettings, models_dir: Path) -> str | None:
+        """Only the client package: the server and the model are checked by ``load`` (a network call)."""
+        return missing_package("ollama")
 
     def _server_down(self, detail: object) -> EngineUnavailable:
         return EngineUnavailable(

@@ -10,15 +10,16 @@ renders alike.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from ai_pipeline.chunks import AudioChunk, FrameBatch
+from ai_pipeline.engine import Engine
 from ai_pipeline.media.image_io import DEFAULT_MAX_PIXELS
 from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
 
@@ -46,13 +47,11 @@ def frame_bounds(n_samples: int, sample_rate: int, fps: int) -> tuple[int, np.nd
     return n_frames, bounds
 
 
-class TalkingHeadEngine(ABC):
-    """Base class for talking-head engines."""
+class TalkingHeadEngine(Engine):
+    """Base class for talking-head engines (built from ``(settings, models_dir)`` like every engine).
 
-    name: ClassVar[str]
-
-    def __init__(self, settings: Any) -> None:
-        self.settings = settings
+    Their settings have at least ``size`` and ``fps``.
+    """
 
     @property
     def fps(self) -> int:

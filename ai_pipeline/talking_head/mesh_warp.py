@@ -11,12 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
+from pydantic import Field
 
 from ai_pipeline.chunks import AudioChunk, FrameBatch
-from ai_pipeline.settings import MeshWarpSettings
+from ai_pipeline.engine import EngineInfo, EngineSettings
 from ai_pipeline.talking_head import landmarks as lm
 from ai_pipeline.talking_head.articulation import mouth_track
 from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine, frame_bounds
@@ -24,7 +27,9 @@ from ai_pipeline.talking_head.eyelids import Eyelids
 from ai_pipeline.talking_head.motion import BlinkSchedule, head_pose
 from ai_pipeline.talking_head.mouth_interior import MouthInterior
 from ai_pipeline.talking_head.prepare import PreparedFace
-from ai_pipeline.talking_head.rig import FaceRig
+
+if TYPE_CHECKING:
+    from ai_pipeline.talking_head.rig import FaceRig  # scipy.spatial: imported when a face is prepared
 
 
 @dataclass
@@ -37,15 +42,30 @@ class _FaceState:
     field: np.ndarray  # scratch buffer for the displacement field
 
 
+class MeshWarpSettings(EngineSettings):
+    engine: Literal["mesh_warp"] = "mesh_warp"
+    size: int = Field(512, ge=128, le=1024)
+    fps: int = Field(25, ge=10, le=60)
+    batch_frames: int = Field(10, ge=1, le=100)
+    blink_interval_s: float = Field(3.5, gt=0.5)
+    head_motion: float = Field(1.0, ge=0.0, le=3.0)
+    mouth_gain: float = Field(1.0, ge=0.0, le=2.0)
+    seed: int = 0
+
+
 class MeshWarpEngine(TalkingHeadEngine):
     """Landmark-rig warping of the photo (the CPU default)."""
 
     name = "mesh_warp"
+    settings_class = MeshWarpSettings
+    info = EngineInfo(label_ru="Лёгкая анимация лица (CPU)", heavy=False, vram_mb=0)
 
-    def __init__(self, settings: MeshWarpSettings | None = None) -> None:
-        super().__init__(settings or MeshWarpSettings())
+    def __init__(self, settings: MeshWarpSettings | None = None, models_dir: str | Path | None = None) -> None:
+        super().__init__(settings, models_dir)
 
     def build_state(self, face: PreparedFace) -> _FaceState:
+        from ai_pipeline.talking_head.rig import FaceRig
+
         s = face.size
         ys, xs = np.mgrid[0:s, 0:s].astype(np.float32)
         return _FaceState(
@@ -69,13 +89,19 @@ class MeshWarpEngine(TalkingHeadEngine):
         step = self.settings.batch_frames
         for start in range(0, n_frames, step):
             stop = min(start + step, n_frames)
-            frames = np.stack([self.frame(avatar, first_frame + i, track[i], float(energy[i]))
-                               for i in range(start, stop)])
-            yield FrameBatch(frames, samples[bounds[start]:bounds[stop]], rate, fps,
-                             first_frame + start, final=stop == n_frames)
+            drawn = [self.frame_and_points(avatar, first_frame + i, track[i], float(energy[i]))
+                     for i in range(start, stop)]
+            yield FrameBatch(np.stack([f for f, _ in drawn]), samples[bounds[start]:bounds[stop]], rate, fps,
+                             first_frame + start, final=stop == n_frames,
+                             landmarks=np.stack([p for _, p in drawn]))
 
     def frame(self, avatar: Avatar, index: int, mouth: np.ndarray, energy: float = 0.0) -> np.ndarray:
         """One RGB frame: ``mouth`` is (open, wide, round); ``index`` drives blinks and head motion."""
+        return self.frame_and_points(avatar, index, mouth, energy)[0]
+
+    def frame_and_points(self, avatar: Avatar, index: int, mouth: np.ndarray,
+                         energy: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """One RGB frame and its 468 landmarks (float32, frame pixels) as the rig moved them."""
         st: _FaceState = avatar.state
         rig, scale = st.rig, avatar.face.size / 512
         roll, dx, dy = head_pose(index, self.fps, self.settings.head_motion, self.settings.seed, speech=energy)
@@ -95,4 +121,4 @@ class MeshWarpEngine(TalkingHeadEngine):
         verts = rig.points + disp
         st.interior.paint(out, verts[list(lm.INNER_UPPER)], verts[list(lm.INNER_LOWER)])
         st.eyelids.paint(out, blink, disp)
-        return out
+        return out, verts.astype(np.float32)

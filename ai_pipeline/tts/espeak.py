@@ -26,12 +26,15 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import threading
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
 from ai_pipeline.chunks import AudioChunk, PhonemeMark
+from ai_pipeline.engine import EngineInfo, EngineSettings
 from ai_pipeline.errors import EngineFailed, EngineUnavailable, InputError
-from ai_pipeline.settings import EspeakSettings
 from ai_pipeline.tts.base import TTSCapabilities, TTSEngine
 
 # speak_lib.h constants
@@ -74,13 +77,17 @@ class _Collector:
         self.events: list[tuple[str, int]] = []
 
 
+def _open_library() -> ctypes.CDLL:
+    """dlopen libespeak-ng (cheap: nothing is initialised); OSError when it is not installed."""
+    return ctypes.CDLL(ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1")
+
+
 class _Library:
     """The process-wide eSpeak NG instance. Use only while holding ``_LOCK``."""
 
     def __init__(self) -> None:
-        path = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
         try:
-            self.lib = ctypes.CDLL(path)
+            self.lib = _open_library()
         except OSError:
             raise EngineUnavailable("eSpeak NG не установлен.",
                                     "libespeak-ng not found; apt-get install libespeak-ng1 espeak-ng-data") from None
@@ -153,15 +160,32 @@ def _phoneme_marks(events: list[tuple[str, int]], duration: float) -> tuple[Phon
     return tuple(marks)
 
 
+class EspeakSettings(EngineSettings):
+    engine: Literal["espeak"] = "espeak"
+    voice: str = "ru"
+    rate_wpm: int = Field(165, ge=80, le=450)
+    pitch: int = Field(50, ge=0, le=99)
+
+
 class EspeakTTS(TTSEngine):
     """Russian eSpeak NG voice; fast and robotic, always available on a CPU install."""
 
     name = "espeak"
+    settings_class = EspeakSettings
+    info = EngineInfo(label_ru="eSpeak NG (самый лёгкий)", heavy=False, vram_mb=0)
     capabilities = TTSCapabilities(phonemes=True)
 
-    def __init__(self, settings: EspeakSettings | None = None) -> None:
-        self.settings = settings or EspeakSettings()
+    def __init__(self, settings: EspeakSettings | None = None, models_dir: str | Path | None = None) -> None:
+        super().__init__(settings, models_dir)
         self._sample_rate: int | None = None
+
+    @classmethod
+    def availability(cls, settings: EspeakSettings, models_dir: Path) -> str | None:
+        try:
+            _open_library()
+        except OSError:
+            return "не установлена библиотека libespeak-ng (apt-get install libespeak-ng1 espeak-ng-data)"
+        return None
 
     @property
     def sample_rate(self) -> int:

@@ -29,12 +29,14 @@ import threading
 import time
 import wave
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
 from ai_pipeline.chunks import AudioChunk, PhonemeMark
+from ai_pipeline.engine import EngineInfo, EngineSettings
 from ai_pipeline.errors import EngineFailed, EngineUnavailable, InputError
-from ai_pipeline.settings import FestivalSettings
 from ai_pipeline.tts.base import TTSCapabilities, TTSEngine
 
 SAMPLE_RATE = 16_000  # msu_ru_nsh; the rate of each wave Festival writes is read back from it
@@ -63,14 +65,23 @@ def _scheme_string(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+class FestivalSettings(EngineSettings):
+    engine: Literal["festival"] = "festival"
+    voice: str = "voice_msu_ru_nsh_clunits"
+    festival_bin: str = "festival"
+    timeout_s: float = Field(30.0, gt=0)
+
+
 class FestivalTTS(TTSEngine):
     """Russian Festival voice driven through one long-lived process (thread-safe)."""
 
     name = "festival"
+    settings_class = FestivalSettings
+    info = EngineInfo(label_ru="Festival (встроенный голос)", heavy=False, fallback="espeak", vram_mb=0)
     capabilities = TTSCapabilities(phonemes=True)
 
-    def __init__(self, settings: FestivalSettings | None = None) -> None:
-        self.settings = settings or FestivalSettings()
+    def __init__(self, settings: FestivalSettings | None = None, models_dir: str | Path | None = None) -> None:
+        super().__init__(settings, models_dir)
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
@@ -82,6 +93,12 @@ class FestivalTTS(TTSEngine):
     @property
     def sample_rate(self) -> int:
         return self._sample_rate
+
+    @classmethod
+    def availability(cls, settings: FestivalSettings, models_dir: Path) -> str | None:
+        if shutil.which(settings.festival_bin) is None:
+            return f"не найдена программа {settings.festival_bin} (apt-get install festival festvox-ru)"
+        return None
 
     @property
     def pid(self) -> int | None:

@@ -28,13 +28,14 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from ai_pipeline.chunks import AudioChunk
+from ai_pipeline.engine import EngineInfo, EngineSettings, cuda_missing, missing_files, missing_package, under_models
 from ai_pipeline.errors import EngineFailed, EngineUnavailable, InputError
-from ai_pipeline.settings import XttsSettings
 from ai_pipeline.tts.base import Progress, TTSCapabilities, TTSEngine
 from ai_pipeline.tts.russian_accents import ACUTE, RussianAccents
 from ai_pipeline.voice.base import Voice
@@ -48,6 +49,8 @@ LATENTS_FORMAT = 1
 SAMPLE_RATE = 24_000
 CODES_PER_S = 22_050 / 1024  # GPT audio tokens per second of speech
 MAX_S_PER_CHAR, MIN_S = 0.2, 2.0  # generation bound: no sentence babbles on past this
+VRAM_MB = 3000  # declared to the GPU budget by default (fp32 weights ~1.9 GB + working memory)
+DOWNLOAD = "python scripts/download_models.py --only xtts-v2"
 
 log = logging.getLogger(__name__)
 
@@ -66,22 +69,47 @@ def split_long(text: str, limit: int) -> list[str]:
     return [p for p in [*pieces, rest] if p]
 
 
+class XttsSettings(EngineSettings):
+    """Coqui XTTS-v2 (GPU): zero-shot cloning of an enrolled voice (ai_pipeline/tts/xtts.py).
+
+    ``model_dir`` is relative to ``models_dir`` (filled by ``scripts/download_models.py --only
+    xtts-v2``). Sampling options left at None take the checkpoint's config.json values. ``accents``:
+    ``auto`` restores ё and adds stress marks when the model's vocabulary has them, ``marks``/``yo``
+    force either, ``off`` passes the text as is. ``speaker`` is a built-in speaker (speakers_xtts.pth)
+    for speech without an enrolled voice.
+    """
+
+    engine: Literal["xtts"] = "xtts"
+    model_dir: Path = Path("xtts_v2")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    language: str = "ru"
+    temperature: float | None = Field(None, gt=0.0, le=2.0)
+    top_k: int | None = Field(None, ge=1)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    repetition_penalty: float | None = Field(None, ge=1.0)
+    speed: float = Field(1.0, ge=0.5, le=2.0)
+    reference_s: float = Field(30.0, ge=3.0, le=300.0)  # prepared speech used for the conditioning latents
+    accents: Literal["auto", "marks", "yo", "off"] = "auto"
+    speaker: str = "Claribel Dervla"
+    vram_mb: int = Field(VRAM_MB, ge=256)  # declared to the GPU budget
+
+
 class XttsTTS(TTSEngine):
     """XTTS-v2 through coqui-tts; one model per process, thread-safe (one synthesis at a time)."""
 
     name = "xtts"
+    settings_class = XttsSettings
+    info = EngineInfo(label_ru="XTTS-v2 (клонирование голоса, видеокарта)", heavy=True, fallback="festival",
+                      vram_mb=VRAM_MB)
     capabilities = TTSCapabilities(phonemes=False, voice_cloning=True)
-    uses_models_dir = True
 
     def __init__(self, settings: XttsSettings | None = None, models_dir: str | Path | None = None) -> None:
-        self.settings = settings or XttsSettings()
-        model_dir = Path(self.settings.model_dir).expanduser()
-        if not model_dir.is_absolute():
+        super().__init__(settings, models_dir)
+        if models_dir is None:
             from ai_pipeline.settings import Settings
 
-            base = Path(models_dir) if models_dir is not None else Settings.model_fields["models_dir"].default
-            model_dir = base / model_dir
-        self.model_dir = model_dir
+            models_dir = Settings.model_fields["models_dir"].default
+        self.model_dir = under_models(self.settings.model_dir, models_dir)
         self.device = "cpu"
         self._model: Any = None
         self._config: Any = None
@@ -93,6 +121,12 @@ class XttsTTS(TTSEngine):
         self._fingerprint = ""
         self._active_gpt: Path | None = None  # the fine-tuned GPT now in the model (None: the base one)
         self._base_gpt: dict[str, Any] | None = None
+
+    @classmethod
+    def availability(cls, settings: XttsSettings, models_dir: Path) -> str | None:
+        return (missing_package("TTS", "torch")
+                or missing_files(under_models(settings.model_dir, models_dir), REQUIRED_FILES, DOWNLOAD)
+                or cuda_missing(settings.device))
 
     @property
     def sample_rate(self) -> int:
@@ -112,7 +146,7 @@ class XttsTTS(TTSEngine):
             missing = [name for name in REQUIRED_FILES if not (self.model_dir / name).is_file()]
             if missing:
                 raise EngineUnavailable(
-                    "Модель XTTS-v2 не скачана: запустите python scripts/download_models.py --only xtts-v2.",
+                    f"Модель XTTS-v2 не скачана: запустите {DOWNLOAD}.",
                     f"{self.model_dir} lacks {', '.join(missing)}")
             try:
                 from TTS.tts.configs.xtts_config import XttsConfig

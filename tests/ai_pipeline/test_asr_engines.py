@@ -13,17 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ai_pipeline import models
+from ai_pipeline import models, registry
 from ai_pipeline.asr.base import SAMPLE_RATE
-from ai_pipeline.asr.faster_whisper import FasterWhisperASR, trim_window
+from ai_pipeline.asr.faster_whisper import FasterWhisperASR, FasterWhisperSettings, trim_window
 from ai_pipeline.asr.metrics import cer, wer
-from ai_pipeline.asr.openai_whisper import OpenAIWhisperASR
+from ai_pipeline.asr.openai_whisper import OpenAIWhisperASR, OpenAIWhisperSettings
 from ai_pipeline.chunks import Transcript
 from ai_pipeline.errors import EngineUnavailable, InputError
-from ai_pipeline.registry import build_asr
 from ai_pipeline.runner import Pipeline
-from ai_pipeline.settings import FasterWhisperSettings, FestivalSettings, OpenAIWhisperSettings, Settings
-from ai_pipeline.tts.festival import FestivalTTS
+from ai_pipeline.settings import Settings
+from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
 from tests.devices import cuda_available, expected_device
 
 SENTENCES = ("Мне нужно купить хлеб, молоко и немного сыра.", "Вчера вечером мы смотрели новый фильм про собак.")
@@ -135,7 +134,7 @@ class TestFasterWhisper:
             FasterWhisperASR(FasterWhisperSettings(model=str(tmp_path))).load()
 
     def test_registry_builds_it(self, models_dir: Path) -> None:
-        asr = build_asr(FasterWhisperSettings(), models_dir)
+        asr = registry.build("asr", FasterWhisperSettings(), models_dir)
         assert isinstance(asr, FasterWhisperASR) and asr.name == "faster_whisper"
 
 
@@ -184,7 +183,7 @@ class TestOpenAIWhisper:
         from whisper.tokenizer import LANGUAGES
 
         settings = OpenAIWhisperSettings(checkpoint="tiny-random", language="auto", beam_size=2)
-        asr = build_asr(settings, tiny_checkpoint.parent.parent)
+        asr = registry.build("asr", settings, tiny_checkpoint.parent.parent)
         assert isinstance(asr, OpenAIWhisperASR)
         asr.max_tokens = 4
         t = asr.transcribe(speech[: SAMPLE_RATE * 2])

@@ -11,9 +11,9 @@ import pytest
 
 from ai_pipeline.assets import default_photo_path
 from ai_pipeline.chunks import AudioChunk
-from ai_pipeline.settings import EncoderSettings, MeshWarpSettings, RealtimeSettings
+from ai_pipeline.settings import EncoderSettings, RealtimeSettings
 from ai_pipeline.streaming import AvatarStream, live_encoder
-from ai_pipeline.talking_head.mesh_warp import MeshWarpEngine
+from ai_pipeline.talking_head.mesh_warp import MeshWarpEngine, MeshWarpSettings
 
 
 class SlowHead(MeshWarpEngine):

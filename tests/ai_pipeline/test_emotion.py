@@ -14,12 +14,11 @@ import pytest
 import torch
 import transformers
 
+from ai_pipeline import registry
 from ai_pipeline.emotion.base import EMOTIONS, EmotionResult
-from ai_pipeline.emotion.lexicon import LexiconEmotion
-from ai_pipeline.emotion.rubert import RuBertEmotion
+from ai_pipeline.emotion.lexicon import LexiconEmotion, LexiconEmotionSettings
+from ai_pipeline.emotion.rubert import RuBertEmotion, RuBertEmotionSettings
 from ai_pipeline.errors import EngineUnavailable
-from ai_pipeline.registry import build_emotion
-from ai_pipeline.settings import LexiconEmotionSettings, RuBertEmotionSettings
 
 # --- lexicon -------------------------------------------------------------------------------------
 
@@ -66,7 +65,7 @@ def test_lexicon_confidence_grows_with_cues() -> None:
 
 
 def test_lexicon_from_registry(tmp_path: Path) -> None:
-    engine = build_emotion(LexiconEmotionSettings(), tmp_path)
+    engine = registry.build("emotion", LexiconEmotionSettings(), tmp_path)
     assert isinstance(engine, LexiconEmotion) and engine.name == "lexicon"
     engine.load()
     assert engine.classify("Ура!").label in EMOTIONS
@@ -140,7 +139,8 @@ def test_rubert_multi_label_emotion_model(tmp_path: Path) -> None:
 
 
 def test_rubert_relative_path_under_models_dir_and_registry(sentiment_model: Path) -> None:
-    engine = build_emotion(RuBertEmotionSettings(model=sentiment_model.name, device="cpu"), sentiment_model.parent)
+    engine = registry.build("emotion", RuBertEmotionSettings(model=sentiment_model.name, device="cpu"),
+                            sentiment_model.parent)
     assert isinstance(engine, RuBertEmotion) and engine.name == "rubert"
     assert engine.model_path == sentiment_model
     assert engine.classify("Привет").label in EMOTIONS

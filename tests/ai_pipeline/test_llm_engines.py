@@ -15,14 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from ai_pipeline import models
+from ai_pipeline import models, registry
 from ai_pipeline.chunks import ChatMessage, TokenChunk
 from ai_pipeline.errors import EngineFailed, EngineUnavailable
 from ai_pipeline.llm.base import LLMEngine
-from ai_pipeline.llm.llama_cpp import LlamaCppLLM
-from ai_pipeline.llm.ollama import OllamaLLM
-from ai_pipeline.registry import build_llm
-from ai_pipeline.settings import LlamaCppSettings, OllamaSettings, Settings
+from ai_pipeline.llm.llama_cpp import LlamaCppLLM, LlamaCppSettings
+from ai_pipeline.llm.ollama import OllamaLLM, OllamaSettings
+from ai_pipeline.settings import Settings
 from tests.ollama_server import OllamaServer, reply_pieces
 
 SYSTEM = ChatMessage("system", "Ты — дружелюбный собеседник по имени Анна. Отвечай только по-русски, коротко.")
@@ -137,8 +136,8 @@ def test_closing_the_stream_stops_generation(subject: Subject) -> None:
 
 
 def test_registry_builds_both(models_dir: Path) -> None:
-    assert isinstance(build_llm(LlamaCppSettings(), models_dir), LlamaCppLLM)
-    assert isinstance(build_llm(OllamaSettings(), models_dir), OllamaLLM)
+    assert isinstance(registry.build("llm", LlamaCppSettings(), models_dir), LlamaCppLLM)
+    assert isinstance(registry.build("llm", OllamaSettings(), models_dir), OllamaLLM)
 
 
 # -- llama.cpp --------------------------------------------------------------------------------

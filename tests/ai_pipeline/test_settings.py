@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ai_pipeline.registry import TALKING_HEAD_ENGINES, TTS_ENGINES, build_talking_head, build_tts
+from ai_pipeline import registry
 from ai_pipeline.runner import Pipeline
-from ai_pipeline.settings import FestivalSettings, Settings
+from ai_pipeline.settings import Settings
+from ai_pipeline.tts.festival import FestivalSettings
 
 
 def test_defaults_are_the_light_engines():
@@ -48,14 +49,41 @@ def test_missing_config_file_is_an_error(monkeypatch):
 
 
 def test_registry_builds_every_engine():
-    from ai_pipeline.settings import EspeakSettings, MeshWarpSettings, Wav2LipSettings, XttsSettings
+    for stage in registry.stages():
+        for name, cls in registry.engine_classes(stage).items():
+            assert registry.build(stage, cls.settings_class()).name == name
 
-    defaults = {"festival": FestivalSettings(), "espeak": EspeakSettings(), "mesh_warp": MeshWarpSettings(),
-                "xtts": XttsSettings(), "wav2lip": Wav2LipSettings()}
-    for name in TTS_ENGINES:
-        assert build_tts(defaults[name]).name == name
-    for name in TALKING_HEAD_ENGINES:
-        assert build_talking_head(defaults[name]).name == name
+
+def test_stage_defaults_are_unchanged():
+    """Settings() defaults, and what a section without ``engine`` configures (enhance: options turn it on)."""
+    s = Settings()
+    assert {stage: getattr(s, stage).engine for stage in registry.stages()} == {
+        "asr": "faster_whisper", "llm": "llama_cpp", "emotion": "lexicon", "tts": "festival",
+        "talking_head": "mesh_warp", "enhance": "none"}
+    assert registry.build("enhance", s.enhance) is None
+    sections = Settings(asr={"beam_size": 2}, llm={"max_tokens": 64}, emotion={}, tts={"voice": "x"},
+                        talking_head={"fps": 30}, enhance={"strength": 0.5})
+    assert {stage: getattr(sections, stage).engine for stage in registry.stages()} == {
+        "asr": "faster_whisper", "llm": "llama_cpp", "emotion": "lexicon", "tts": "festival",
+        "talking_head": "mesh_warp", "enhance": "realesrgan_ncnn"}
+    assert sections.enhance.strength == 0.5 and sections.talking_head.fps == 30
+
+
+def test_fallbacks_come_from_the_catalogue():
+    fallbacks = {(stage, name): registry.fallback_settings(stage, name)
+                 for stage in registry.stages() for name in registry.engine_table()[stage]}
+    assert {k: v.engine for k, v in fallbacks.items() if v is not None} == {
+        ("asr", "openai_whisper"): "faster_whisper", ("llm", "ollama"): "llama_cpp",
+        ("emotion", "rubert"): "lexicon", ("tts", "festival"): "espeak", ("tts", "xtts"): "festival",
+        ("talking_head", "wav2lip"): "mesh_warp"}
+    assert registry.fallback_settings("tts", "xtts") == FestivalSettings()
+
+
+def test_engine_settings_are_not_reexported_by_settings():
+    """Engine settings live beside their engines only: one place per fact."""
+    import ai_pipeline.settings as module
+
+    assert not hasattr(module, "FestivalSettings")
 
 
 def test_broken_engine_falls_back_and_says_so(data_dir):

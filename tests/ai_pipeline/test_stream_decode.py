@@ -14,8 +14,7 @@ import pytest
 from ai_pipeline.errors import InputError, InputTooLarge
 from ai_pipeline.media import decode_audio, write_wav
 from ai_pipeline.media.stream_decode import StreamDecoder
-from ai_pipeline.settings import FestivalSettings
-from ai_pipeline.tts.festival import FestivalTTS
+from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
 from tests.ai_pipeline.bombs import FLAC_MAX_RATE, high_rate_flac
 
 RATE = 16_000

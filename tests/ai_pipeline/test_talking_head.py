@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 import torch
 
+from ai_pipeline import registry
 from ai_pipeline.chunks import AudioChunk, PhonemeMark
 from ai_pipeline.errors import FaceNotFound, InputError
 from ai_pipeline.media.image_io import encode_png
-from ai_pipeline.registry import TALKING_HEAD_ENGINES, build_talking_head
-from ai_pipeline.settings import MeshWarpSettings, Wav2LipSettings
 from ai_pipeline.talking_head import landmarks as lm
 from ai_pipeline.talking_head.articulation import mouth_track, viseme_for
 from ai_pipeline.talking_head.landmarks import face_mesh, inner_lip_gap
+from ai_pipeline.talking_head.mesh_warp import MeshWarpSettings
 from ai_pipeline.talking_head.prepare import prepare_face
+from ai_pipeline.talking_head.wav2lip.engine import Wav2LipSettings
 from ai_pipeline.talking_head.wav2lip.net import Wav2Lip
 from tests.ai_pipeline.talking_head.test_wav2lip import save_official
 from tests.streams import streamed_batches
@@ -32,9 +33,9 @@ def engine_settings(name: str, folder) -> object:
     return {"mesh_warp": MeshWarpSettings()}[name]
 
 
-@pytest.fixture(scope="module", params=sorted(TALKING_HEAD_ENGINES))
+@pytest.fixture(scope="module", params=registry.engine_names("talking_head"))
 def engine(request, tmp_path_factory):
-    head = build_talking_head(engine_settings(request.param, tmp_path_factory.mktemp("head")))
+    head = registry.build("talking_head", engine_settings(request.param, tmp_path_factory.mktemp("head")))
     head.load()
     yield head
     head.close()

@@ -15,10 +15,9 @@ import pytest
 
 from ai_pipeline.chunks import AudioChunk
 from ai_pipeline.errors import EngineFailed, EngineUnavailable, InputError
-from ai_pipeline.settings import EspeakSettings, FestivalSettings
 from ai_pipeline.tts.base import TTSEngine
-from ai_pipeline.tts.espeak import EspeakTTS
-from ai_pipeline.tts.festival import FestivalTTS
+from ai_pipeline.tts.espeak import EspeakSettings, EspeakTTS
+from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
 
 ENGINES = [FestivalTTS, EspeakTTS]
 VOWELS = set("aeiouy")

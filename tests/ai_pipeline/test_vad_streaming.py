@@ -27,8 +27,8 @@ from ai_pipeline.asr.streaming import (
 )
 from ai_pipeline.asr.vad import SAMPLE_RATE, WINDOW, SileroVAD, bundled_model_path
 from ai_pipeline.chunks import Transcript
-from ai_pipeline.settings import FestivalSettings, VADSettings
-from ai_pipeline.tts.festival import FestivalTTS
+from ai_pipeline.settings import VADSettings
+from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
 
 SR = SAMPLE_RATE
 CHUNK = int(0.16 * SR)  # 160 ms, as a browser sends
@@ -373,11 +373,10 @@ def test_real_whisper_streaming_two_utterances(settings):
     """Festival speech, a pause, more speech -> two final transcripts from the real default recogniser."""
     import asyncio
 
+    from ai_pipeline import registry
     from ai_pipeline.asr.metrics import cer
     from ai_pipeline.asr.streaming import FinalTranscript, StreamingRecognizer
-    from ai_pipeline.registry import build_asr
-    from ai_pipeline.settings import FestivalSettings
-    from ai_pipeline.tts.festival import FestivalTTS
+    from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
 
     tts = FestivalTTS(FestivalSettings())
     tts.load()
@@ -386,7 +385,7 @@ def test_real_whisper_streaming_two_utterances(settings):
     tts.close()
     gap = np.zeros(int(1.2 * 16000), np.float32)
     audio = np.concatenate([gap[:8000], first, gap, second, gap])
-    asr = build_asr(settings.asr, settings.models_dir)
+    asr = registry.build("asr", settings.asr, settings.models_dir)
     asr.load()
 
     async def run():

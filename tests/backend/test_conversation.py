@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ai_pipeline.registry import build_emotion, build_llm
+from ai_pipeline import registry
 from ai_pipeline.settings import ChunkerSettings, MemorySettings, Settings
 from backend.conversation import Brain, collect_reply
 from backend.db import init_db
@@ -17,8 +17,8 @@ from backend.db.seed import seed_default_persona
 
 @pytest.fixture(scope="module")
 def engines(settings):
-    llm = build_llm(settings.llm.model_copy(update={"max_tokens": 40}), settings.models_dir)
-    emotion = build_emotion(settings.emotion, settings.models_dir)
+    llm = registry.build("llm", settings.llm.model_copy(update={"max_tokens": 40}), settings.models_dir)
+    emotion = registry.build("emotion", settings.emotion, settings.models_dir)
     llm.load()
     emotion.load()
     yield llm, emotion

@@ -17,7 +17,8 @@ import httpx
 import pytest
 import socketio
 
-from ai_pipeline.settings import LlamaCppSettings, RealtimeSettings, RedisSettings, Settings
+from ai_pipeline.llm.llama_cpp import LlamaCppSettings
+from ai_pipeline.settings import RealtimeSettings, RedisSettings, Settings
 from backend.background_server import free_port, serving
 from tests.backend.test_realtime import NS, Client
 
@@ -170,8 +171,8 @@ def test_transcript_arrives_when_the_client_sends_nothing_more(server):
     still reach the client (a PCM client that stops sending, a phone that locks its screen)."""
     import numpy as np
 
-    from ai_pipeline.settings import FestivalSettings, VADSettings
-    from ai_pipeline.tts.festival import FestivalTTS
+    from ai_pipeline.settings import VADSettings
+    from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
 
     tts = FestivalTTS(FestivalSettings())
     tts.load()
@@ -199,8 +200,7 @@ def spoken_webm(tmp_path, text: str) -> bytes:
     import numpy as np
 
     from ai_pipeline.media.audio_io import write_wav
-    from ai_pipeline.settings import FestivalSettings
-    from ai_pipeline.tts.festival import FestivalTTS
+    from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
 
     tts = FestivalTTS(FestivalSettings())
     tts.load()

@@ -9,7 +9,8 @@ import time
 import pytest
 import socketio
 
-from ai_pipeline.settings import LlamaCppSettings, RedisSettings, Settings
+from ai_pipeline.llm.llama_cpp import LlamaCppSettings
+from ai_pipeline.settings import RedisSettings, Settings
 from backend.background_server import serving
 from tests.redis_server import redis_url  # noqa: F401 - the fixture
 from tests.support import decode_mp4
@@ -98,8 +99,7 @@ def test_spoken_question_as_webm_chunks(server, tmp_path):
     import numpy as np
 
     from ai_pipeline.media.audio_io import write_wav
-    from ai_pipeline.settings import FestivalSettings
-    from ai_pipeline.tts.festival import FestivalTTS
+    from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
 
     tts = FestivalTTS(FestivalSettings())
     tts.load()

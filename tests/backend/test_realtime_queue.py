@@ -12,9 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ai_pipeline.settings import LlamaCppSettings, RealtimeSettings, RedisSettings, Settings
-from tests.backend.test_realtime import NS, Client
+from ai_pipeline.llm.llama_cpp import LlamaCppSettings
+from ai_pipeline.settings import RealtimeSettings, RedisSettings, Settings
 from backend.background_server import serving
+from tests.backend.test_realtime import NS, Client
 from tests.redis_server import redis_url  # noqa: F401 - the fixture
 from tests.support import decode_mp4
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ai_pipeline.settings import LlamaCppSettings, RedisSettings, Settings
+from ai_pipeline.llm.llama_cpp import LlamaCppSettings
+from ai_pipeline.settings import RedisSettings, Settings
 from ai_pipeline.voice.store import VoiceStore
 from backend.background_server import serving
 from tests.ai_pipeline.voice.speech import NSH_WAVS

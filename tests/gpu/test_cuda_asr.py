@@ -14,10 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from ai_pipeline.asr.faster_whisper import FasterWhisperASR
+from ai_pipeline.asr.faster_whisper import FasterWhisperASR, FasterWhisperSettings
 from ai_pipeline.asr.metrics import cer
-from ai_pipeline.asr.openai_whisper import OpenAIWhisperASR
-from ai_pipeline.settings import FasterWhisperSettings, OpenAIWhisperSettings
+from ai_pipeline.asr.openai_whisper import OpenAIWhisperASR, OpenAIWhisperSettings
 from tests.ai_pipeline.test_asr_engines import (  # noqa: F401 - models_dir, speech, tiny_checkpoint: fixtures
     REFERENCE,
     _assert_well_formed,

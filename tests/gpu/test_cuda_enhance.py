@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from ai_pipeline.enhance.base import EnhanceEngine
-from ai_pipeline.enhance.gfpgan import GfpganEngine
-from ai_pipeline.enhance.realesrgan_torch import RealEsrganTorch
-from ai_pipeline.settings import GfpganSettings, RealEsrganTorchSettings
+from ai_pipeline.enhance.gfpgan import GfpganEngine, GfpganSettings
+from ai_pipeline.enhance.realesrgan_torch import RealEsrganTorch, RealEsrganTorchSettings
 from ai_pipeline.talking_head.prepare import PreparedFace
 from tests.ai_pipeline.enhance.test_gfpgan import face, small_checkpoint  # noqa: F401 - the fixtures
 from tests.gpu.compare import DEVICE, assert_images_close, device_kind

@@ -14,10 +14,9 @@ import pytest
 
 from ai_pipeline.chunks import AudioChunk
 from ai_pipeline.gpu import gpu_manager
-from ai_pipeline.settings import Wav2LipSettings
 from ai_pipeline.talking_head.prepare import PreparedFace
 from ai_pipeline.talking_head.sadtalker.prepare import crop_box, make_base_loop
-from ai_pipeline.talking_head.wav2lip.engine import Wav2LipEngine, cpu_has_native_bf16
+from ai_pipeline.talking_head.wav2lip.engine import Wav2LipEngine, Wav2LipSettings, cpu_has_native_bf16
 from tests.ai_pipeline.talking_head.test_sadtalker import SIZE, SMALL, checkpoints, face, nets  # noqa: F401 - fixtures
 from tests.ai_pipeline.talking_head.test_wav2lip import checkpoint, random_model, speech  # noqa: F401 - the fixtures
 from tests.gpu.compare import DEVICE, assert_images_close, device_kind

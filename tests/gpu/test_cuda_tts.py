@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from ai_pipeline.settings import XttsSettings
-from ai_pipeline.tts.xtts import LATENTS_FILE, XttsTTS
+from ai_pipeline.tts.xtts import LATENTS_FILE, XttsSettings, XttsTTS
 from ai_pipeline.voice.base import Voice
 from tests.ai_pipeline.tts.test_xtts import checkpoint  # noqa: F401 - the fixture
 from tests.ai_pipeline.voice.speech import make_voice, nsh

@@ -11,9 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ai_pipeline.settings import Settings, Wav2LipSettings
+from ai_pipeline.settings import Settings
 from ai_pipeline.talking_head.prepare import prepare_face
 from ai_pipeline.talking_head.sadtalker.prepare import make_base_loop
+from ai_pipeline.talking_head.wav2lip.engine import Wav2LipSettings
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,12 +15,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ai_pipeline.settings import MeshWarpSettings
 from ai_pipeline.talking_head import landmarks as lm
 from ai_pipeline.talking_head.prepare import PreparedFace
+
+if TYPE_CHECKING:
+    from ai_pipeline.talking_head.mesh_warp import MeshWarpSettings
 
 Progress = Callable[[float, str], None]
 LOOP_VERSION = 1

@@ -17,24 +17,29 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Literal
 
 import cv2
 import numpy as np
+from pydantic import Field
 
 from ai_pipeline.chunks import AudioChunk, FrameBatch
+from ai_pipeline.engine import EngineInfo, EngineSettings, cuda_missing, missing_file, missing_package, under_models
 from ai_pipeline.errors import EngineUnavailable
 from ai_pipeline.gpu import gpu_manager, resolve_device
-from ai_pipeline.settings import REPO_ROOT, MeshWarpSettings, Wav2LipSettings
-from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine, frame_bounds
 from ai_pipeline.media.image_io import DEFAULT_MAX_PIXELS
+from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine, frame_bounds
+from ai_pipeline.talking_head.mesh_warp import MeshWarpSettings
 from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
-from ai_pipeline.talking_head.wav2lip.audio import mel_windows
 from ai_pipeline.talking_head.wav2lip.base_loop import BaseLoop, loop_path, mesh_warp_loop, mouth_boxes
-from ai_pipeline.talking_head.wav2lip.net import FACE_SIZE
+
+# torch (wav2lip.net) and scipy.signal (wav2lip.audio) are imported where the engine loads and renders.
 
 log = logging.getLogger(__name__)
-DEFAULT_MODELS_DIR = REPO_ROOT / "data" / "models"
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[3] / "data" / "models"  # Settings().models_dir's default
+FACE_SIZE = 96  # the generator's crop side (wav2lip.net.FACE_SIZE)
+VRAM_MB = 700  # 145 MB fp32 weights + activations of a 32-frame batch + margin
+DOWNLOAD = "python scripts/download_models.py --only wav2lip"
 
 
 def paste_mask(size: int = FACE_SIZE) -> np.ndarray:
@@ -67,22 +72,51 @@ class _LoopState:
     boxes: np.ndarray  # (N, 4) x0, y0, x1, y1 per base frame
 
 
+class Wav2LipSettings(EngineSettings):
+    """Wav2Lip mouths over the avatar's base loop (SadTalker-made when prepared, else mesh_warp).
+
+    Relative paths are under ``models_dir``. ``base_loop``: ``auto`` uses a cached SadTalker loop when
+    the avatar has one, else the mesh_warp loop; ``sadtalker`` makes the SadTalker loop at preparation
+    (slow, once per photo) from the checkpoints in ``sadtalker_dir``.
+    """
+
+    engine: Literal["wav2lip"] = "wav2lip"
+    checkpoint: Path = Path("wav2lip/wav2lip_gan.pth")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: fp16 on CUDA; on CPU bf16 if native, else fp32
+    batch_size: int = Field(16, ge=1, le=128)  # frames per generator call (and per FrameBatch)
+    size: int = Field(512, ge=128, le=1024)
+    fps: int = Field(25, ge=10, le=60)
+    base_loop: Literal["auto", "sadtalker", "mesh_warp"] = "auto"
+    base_loop_seconds: float = Field(4.0, ge=0.5, le=30.0)
+    sadtalker_dir: Path = Path("sadtalker")
+    sadtalker_size: Literal[256, 512] = 256
+    blink_interval_s: float = Field(3.5, gt=0.5)
+    head_motion: float = Field(1.0, ge=0.0, le=3.0)
+    seed: int = 0
+
+
 class Wav2LipEngine(TalkingHeadEngine):
     """Lip-sync over the base loop with the published Wav2Lip generator (``wav2lip_gan.pth``)."""
 
     name = "wav2lip"
-    uses_models_dir: ClassVar[bool] = True
-    vram_mb: ClassVar[int] = 700  # 145 MB fp32 weights + activations of a 32-frame batch + margin
+    settings_class = Wav2LipSettings
+    info = EngineInfo(label_ru="Wav2Lip (точные губы, видеокарта)", heavy=True, fallback="mesh_warp", vram_mb=VRAM_MB)
 
-    def __init__(self, settings: Wav2LipSettings | None = None, models_dir: Path | None = None) -> None:
-        super().__init__(settings or Wav2LipSettings())
-        self.models_dir = Path(models_dir) if models_dir is not None else DEFAULT_MODELS_DIR
+    def __init__(self, settings: Wav2LipSettings | None = None, models_dir: str | Path | None = None) -> None:
+        super().__init__(settings, models_dir if models_dir is not None else DEFAULT_MODELS_DIR)
         self.net = None
         self.device = "cpu"
         self._slot = None
         self._mask = paste_mask()
 
     # -- paths and loading ------------------------------------------------------------------
+
+    @classmethod
+    def availability(cls, settings: Wav2LipSettings, models_dir: Path) -> str | None:
+        return (missing_package("torch")
+                or missing_file(under_models(settings.checkpoint, models_dir), DOWNLOAD)
+                or cuda_missing(settings.device))
 
     def _under_models(self, path: Path) -> Path:
         return path if path.is_absolute() else self.models_dir / path
@@ -98,15 +132,14 @@ class Wav2LipEngine(TalkingHeadEngine):
     def load(self) -> None:
         if not self.checkpoint.is_file():
             raise EngineUnavailable(
-                f"Нет весов Wav2Lip ({self.checkpoint}): скачайте их командой "
-                "`python scripts/download_models.py --only wav2lip`.",
+                f"Нет весов Wav2Lip ({self.checkpoint}): скачайте их командой `{DOWNLOAD}`.",
                 f"Wav2Lip checkpoint not found: {self.checkpoint}")
         manager = gpu_manager()
         self.device = manager.device if self.settings.device == "auto" else resolve_device(self.settings.device)
         try:
-            self._slot = manager.register(self.name, self, estimate_mb=self.vram_mb)
+            self._slot = manager.register(self.name, self, estimate_mb=self.info.vram_mb)
         except ValueError:  # another instance (a second pipeline in this process) holds the name
-            self._slot = manager.register(f"{self.name}-{id(self):x}", self, estimate_mb=self.vram_mb)
+            self._slot = manager.register(f"{self.name}-{id(self):x}", self, estimate_mb=self.info.vram_mb)
         with self._slot.use():  # load now: a broken file falls back at start-up, not mid-turn
             pass
 
@@ -208,13 +241,16 @@ class Wav2LipEngine(TalkingHeadEngine):
         n_frames, bounds = frame_bounds(len(audio.samples), rate, fps)
         samples = np.zeros(bounds[-1], np.float32)
         samples[: len(audio.samples)] = audio.samples
+        from ai_pipeline.talking_head.wav2lip.audio import mel_windows  # scipy.signal
+
         mels = mel_windows(samples, rate, fps, n_frames)
         step = self.settings.batch_size
         for start in range(0, n_frames, step):
             stop = min(start + step, n_frames)
-            frames = self._lip_sync(st, range(first_frame + start, first_frame + stop), mels[start:stop])
+            numbers = range(first_frame + start, first_frame + stop)
+            frames = self._lip_sync(st, numbers, mels[start:stop])
             yield FrameBatch(frames, samples[bounds[start]:bounds[stop]], rate, fps, first_frame + start,
-                             final=stop == n_frames)
+                             final=stop == n_frames, landmarks=self._landmarks(st, numbers))
 
     def idle(self, avatar: Avatar, seconds: float, sample_rate: int, first_frame: int = 0) -> Iterator[FrameBatch]:
         """Listening: the base loop itself (mouth closed as in the photo), no generator call."""
@@ -224,9 +260,15 @@ class Wav2LipEngine(TalkingHeadEngine):
         step = self.settings.batch_size
         for start in range(0, n_frames, step):
             stop = min(start + step, n_frames)
-            frames = np.stack([st.loop.frames[st.loop.index(first_frame + i)] for i in range(start, stop)])
+            numbers = range(first_frame + start, first_frame + stop)
+            frames = np.stack([st.loop.frames[st.loop.index(n)] for n in numbers])
             yield FrameBatch(frames, silence[bounds[start]:bounds[stop]], sample_rate, self.fps, first_frame + start,
-                             final=stop == n_frames)
+                             final=stop == n_frames, landmarks=self._landmarks(st, numbers))
+
+    @staticmethod
+    def _landmarks(st: _LoopState, frame_numbers: range) -> np.ndarray:
+        """The base loop's landmarks of these frames (the mouth is redrawn, the face does not move)."""
+        return st.loop.landmarks[[st.loop.index(n) for n in frame_numbers]].astype(np.float32)
 
     def _lip_sync(self, st: _LoopState, frame_numbers: range, mels: np.ndarray) -> np.ndarray:
         loop = st.loop

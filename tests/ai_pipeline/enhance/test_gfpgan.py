@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from ai_pipeline.enhance.gfpgan import GfpganEngine, ffhq_box, five_points
+from ai_pipeline.enhance.gfpgan import GfpganEngine, GfpganSettings, ffhq_box, five_points
 from ai_pipeline.enhance.gfpgan_arch import GFPGANv1Clean
 from ai_pipeline.errors import EngineUnavailable
 from ai_pipeline.runner import Pipeline
-from ai_pipeline.settings import GfpganSettings, Settings
+from ai_pipeline.settings import Settings
 from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
 from tests.devices import cuda_available
 

@@ -9,11 +9,15 @@ import numpy as np
 import pytest
 
 from ai_pipeline.chunks import AudioChunk, FrameBatch
-from ai_pipeline.enhance.realesrgan_ncnn import MODELS, RealEsrganNcnn, find_model, packaged_model_dirs
+from ai_pipeline.enhance.realesrgan_ncnn import MODELS
+from ai_pipeline.enhance.realesrgan_ncnn import RealEsrganNcnn
+from ai_pipeline.enhance.realesrgan_ncnn import RealEsrganNcnnSettings
+from ai_pipeline.enhance.realesrgan_ncnn import find_model
+from ai_pipeline.enhance.realesrgan_ncnn import packaged_model_dirs
 from ai_pipeline.enhance.region import FaceRegion, feather_mask
 from ai_pipeline.errors import EngineUnavailable
 from ai_pipeline.runner import Pipeline
-from ai_pipeline.settings import RealEsrganNcnnSettings, Settings
+from ai_pipeline.settings import Settings
 from ai_pipeline.talking_head.base import Avatar
 from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
 from ai_pipeline.timing import StageTimer
@@ -161,14 +165,14 @@ def test_pipeline_falls_back_to_no_enhancement_with_a_notice(tmp_path, photo_byt
 def test_registry_builds_every_enhance_engine():
     from pydantic import TypeAdapter
 
-    from ai_pipeline.registry import ENHANCE_ENGINES, build_enhance, engine_table
+    from ai_pipeline.registry import build, engine_names, engine_table
     from ai_pipeline.settings import EnhanceSettings
 
-    assert build_enhance(Settings().enhance) is None  # the default: no enhancement stage
-    for name in ENHANCE_ENGINES:
+    assert build("enhance", Settings().enhance) is None  # the default: no enhancement stage
+    for name in engine_names("enhance"):
         settings = TypeAdapter(EnhanceSettings).validate_python({"engine": name})
-        assert build_enhance(settings).name == name
-    assert engine_table()["enhance"] == ["none", *sorted(ENHANCE_ENGINES)]
+        assert build("enhance", settings).name == name
+    assert engine_table()["enhance"] == ["none", *sorted(engine_names("enhance"))]
 
 
 def test_two_instances_register_with_the_gpu_budget_side_by_side():

@@ -9,10 +9,9 @@ import pytest
 import torch
 
 from ai_pipeline.enhance.esrgan_arch import RRDBNet, SRVGGNetCompact, build, state_dict_from_ncnn
-from ai_pipeline.enhance.realesrgan_ncnn import RealEsrganNcnn, find_model, packaged_model_dirs
-from ai_pipeline.enhance.realesrgan_torch import RealEsrganTorch
+from ai_pipeline.enhance.realesrgan_ncnn import RealEsrganNcnn, RealEsrganNcnnSettings, find_model, packaged_model_dirs
+from ai_pipeline.enhance.realesrgan_torch import RealEsrganTorch, RealEsrganTorchSettings
 from ai_pipeline.errors import EngineUnavailable
-from ai_pipeline.settings import RealEsrganNcnnSettings, RealEsrganTorchSettings
 from tests.devices import cuda_available
 
 

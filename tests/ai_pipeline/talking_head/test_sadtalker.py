@@ -11,10 +11,10 @@ import torch
 from safetensors.torch import save_file
 
 from ai_pipeline.errors import EngineUnavailable
-from ai_pipeline.settings import Wav2LipSettings
 from ai_pipeline.talking_head.prepare import prepare_face
 from ai_pipeline.talking_head.sadtalker.checkpoint import LEGACY, MAPPING, load_renderer, safetensors_name
 from ai_pipeline.talking_head.sadtalker.motion import idle_pose, rotation_matrix, transform_keypoints
+from ai_pipeline.talking_head.wav2lip.engine import Wav2LipSettings
 from ai_pipeline.talking_head.sadtalker.networks import (
     HEEstimator,
     KPDetector,

@@ -14,9 +14,9 @@ from scipy.signal import lfilter
 
 from ai_pipeline.chunks import AudioChunk
 from ai_pipeline.runner import Pipeline
-from ai_pipeline.settings import Settings, Wav2LipSettings
+from ai_pipeline.settings import Settings
 from ai_pipeline.talking_head.wav2lip import audio as w2l_audio
-from ai_pipeline.talking_head.wav2lip.engine import Wav2LipEngine
+from ai_pipeline.talking_head.wav2lip.engine import Wav2LipEngine, Wav2LipSettings
 from ai_pipeline.talking_head.wav2lip.net import Wav2Lip, load_wav2lip, parameter_count
 from ai_pipeline.tts.festival import FestivalTTS
 from tests.streams import streamed_batches

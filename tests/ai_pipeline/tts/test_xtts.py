@@ -17,12 +17,20 @@ import numpy as np
 import pytest
 import torch
 
+from ai_pipeline import registry
 from ai_pipeline.errors import EngineUnavailable, InputError
-from ai_pipeline.registry import TTS_FALLBACK, build_tts
-from ai_pipeline.settings import FestivalSettings, Settings, XttsSettings
+from ai_pipeline.settings import Settings
+from ai_pipeline.tts.festival import FestivalSettings
 from ai_pipeline.tts.russian_accents import ACUTE
-from ai_pipeline.tts.xtts import LATENTS_FILE, MAX_S_PER_CHAR, MIN_S, TRAINED_GPT_FILE, XttsTTS, split_long
+from ai_pipeline.tts.xtts import LATENTS_FILE
+from ai_pipeline.tts.xtts import MAX_S_PER_CHAR
+from ai_pipeline.tts.xtts import MIN_S
+from ai_pipeline.tts.xtts import TRAINED_GPT_FILE
+from ai_pipeline.tts.xtts import XttsSettings
+from ai_pipeline.tts.xtts import XttsTTS
+from ai_pipeline.tts.xtts import split_long
 from ai_pipeline.voice.base import Voice
+from ai_pipeline.voice.speaker import VoicedTTS
 from tests.ai_pipeline.voice.speech import make_voice, nsh
 from tests.xtts_tiny import write_checkpoint
 
@@ -39,7 +47,8 @@ def voice(tmp_path_factory: pytest.TempPathFactory) -> Voice:
 
 @pytest.fixture(scope="module")
 def engine(checkpoint: Path) -> XttsTTS:
-    tts = build_tts(XttsSettings(model_dir=Path(checkpoint.name), device="cpu", reference_s=8.0), checkpoint.parent)
+    tts = registry.build("tts", XttsSettings(model_dir=Path(checkpoint.name), device="cpu", reference_s=8.0),
+                         checkpoint.parent)
     assert isinstance(tts, XttsTTS) and tts.model_dir == checkpoint
     tts.load()
     yield tts
@@ -49,8 +58,8 @@ def engine(checkpoint: Path) -> XttsTTS:
 def test_settings_registry_and_fallback(tmp_path):
     settings = Settings(data_dir=tmp_path, tts={"engine": "xtts", "temperature": 0.6})
     assert isinstance(settings.tts, XttsSettings) and settings.tts.model_dir == Path("xtts_v2")
-    assert TTS_FALLBACK["xtts"] == FestivalSettings()
-    missing = build_tts(settings.tts, tmp_path)
+    assert registry.fallback_settings("tts", "xtts") == FestivalSettings()
+    missing = registry.build("tts", settings.tts, tmp_path)
     assert missing.capabilities.voice_cloning and not missing.capabilities.phonemes
     with pytest.raises(EngineUnavailable) as info:
         missing.load()
@@ -127,7 +136,7 @@ def test_stream_yields_one_chunk_per_sentence_and_stops_when_cancelled(engine, v
     try:
         async def first_of(text: str) -> list:
             got = []
-            stream = engine.stream(text, voice=voice)
+            stream = VoicedTTS(engine, voice).stream(text)
             async for chunk in stream:
                 got.append(chunk)
                 if len(got) == 1 and "Третье" in text:

@@ -17,8 +17,8 @@ import pytest
 import torch
 
 from ai_pipeline import models
-from ai_pipeline.asr.faster_whisper import FasterWhisperASR
-from ai_pipeline.settings import FasterWhisperSettings, Settings
+from ai_pipeline.asr.faster_whisper import FasterWhisperASR, FasterWhisperSettings
+from ai_pipeline.settings import Settings
 from ai_pipeline.voice.dataset import build_dataset
 from ai_pipeline.voice.store import VoiceStore
 from tests.ai_pipeline.voice.speech import NSH_WAVS
