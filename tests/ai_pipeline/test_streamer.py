@@ -67,7 +67,7 @@ def avatar(pipeline, photo_bytes):
 SPEECH = AudioChunk((0.3 * np.sin(np.linspace(0, 3000, 16000))).astype(np.float32), 16000)  # 1 s
 
 
-async def _live(pipeline: Pipeline, avatar, idle_s: float):  # type: ignore[no-untyped-def]
+async def _live(pipeline: Pipeline, avatar, idle_batches: int):  # type: ignore[no-untyped-def]
     sent: list[Emitted] = []
 
     async def sink(item: Emitted) -> None:
@@ -78,7 +78,10 @@ async def _live(pipeline: Pipeline, avatar, idle_s: float):  # type: ignore[no-u
     spoken = stream.speak(SPEECH, 1)  # queued before the stream runs: speech from frame 0
     task = asyncio.create_task(stream.run())
     await asyncio.wait_for(spoken, 30)
-    await asyncio.sleep(idle_s)
+    # idle follows once playback nears the end of the speech (its lead ahead of playback): wait for it
+    async with asyncio.timeout(30):
+        while sum(item.kind == "idle" for item in sent) < idle_batches:
+            await asyncio.sleep(0.05)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     return stream, sent
@@ -98,7 +101,7 @@ def test_render_and_live_stream_enhance_the_same_batches_in_one_place(pipeline, 
 
     enhancer.seen.clear()
     head.idle_batches.clear()
-    stream, sent = asyncio.run(_live(pipeline, avatar, idle_s=0.6))
+    stream, sent = asyncio.run(_live(pipeline, avatar, idle_batches=2))
     live = list(enhancer.seen)
     speech, idle = live[:len(rendered)], live[len(rendered):]
     for a, b in zip(rendered, speech, strict=True):
