@@ -62,7 +62,6 @@ def _run(cmd: list[str], stdin: str | None = None) -> str:
 
 def openapi_schema() -> dict[str, Any]:
     """The REST app's OpenAPI document (nothing is loaded: the app is built, not started)."""
-    sys.path.insert(0, str(REPO))
     from ai_pipeline.settings import Settings
     from backend.app import create_app
 
@@ -93,7 +92,6 @@ def _untitled(node: Any, top: bool = False) -> Any:
 
 
 def events_ts() -> str:
-    sys.path.insert(0, str(REPO))
     from backend.realtime.events import protocol_schema
 
     schema = _untitled(copy.deepcopy(protocol_schema()), top=True)

@@ -18,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 
 from ai_pipeline.errors import AvatarError
 from backend.realtime.protocol import StartMessage, TextMessage
+from backend.schemas import TranscriptSegment  # the same segment as POST /api/transcribe's
 
 __all__ = [
     "CLIENT_EVENTS", "SERVER_EVENTS", "ConnectRefused", "ErrorEvent", "InterruptedEvent", "MediaEvent",
@@ -107,12 +108,6 @@ class SpeechStartEvent(ServerEvent):
 
     EVENT: ClassVar[str] = "speech_start"
     at_s: Seconds
-
-
-class TranscriptSegment(BaseModel):
-    text: str
-    start: Seconds
-    end: Seconds
 
 
 class TranscriptEvent(ServerEvent):

@@ -256,9 +256,8 @@ def test_adding_an_engine_is_one_file_and_one_line(tmp_path):
     fallback and build all know it, and it passes the same contract as the built-in engines."""
     (tmp_path / "beep_tts.py").write_text(BEEP_ENGINE)
     program = textwrap.dedent(f"""
-        import asyncio, json, sys
+        import asyncio, json
         from pathlib import Path
-        sys.path.insert(0, {str(tmp_path)!r})
         from ai_pipeline import registry
         registry.CATALOGUE["tts"]["beep"] = "beep_tts:BeepTTS"  # the one line
 
@@ -282,7 +281,9 @@ def test_adding_an_engine_is_one_file_and_one_line(tmp_path):
                            "fallback": registry.fallback_settings("tts", "beep") == EspeakSettings(),
                            "env": Settings().tts.engine}}))
     """)
-    env = {**os.environ, "AVATAR_CONFIG": "", "AVATAR_TTS__ENGINE": "beep"}
+    # the new module is importable like any installed one: its folder is on PYTHONPATH
+    path = os.pathsep.join(p for p in (str(tmp_path), str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "AVATAR_CONFIG": "", "AVATAR_TTS__ENGINE": "beep", "PYTHONPATH": path}
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=REPO, env=env,
                             timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
