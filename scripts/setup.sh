@@ -28,6 +28,17 @@ done
 wants() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 step() { printf '\n[setup %s/%s] %s\n' "$1" "$STEPS" "$2"; }
 
+# Downloads are retried (a dropped connection mid-wheel failed a CI run): pip resumes a partial file,
+# and a whole install that still fails is tried again after a pause (pip reuses what it already has).
+retry() {
+  local n
+  for n in 1 2 3; do
+    "$@" && return 0
+    [ "$n" -lt 3 ] && { echo "setup: attempt $n failed, retrying in $((n * 15)) s: $*" >&2; sleep $((n * 15)); }
+  done
+  return 1
+}
+
 APT_PACKAGES=(ffmpeg espeak-ng libespeak-ng1 festival festvox-ru redis-server)
 if wants apt; then
 step 1 "system packages: ${APT_PACKAGES[*]}"
@@ -35,25 +46,28 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+  retry $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive retry $SUDO apt-get install -y -q "${missing[@]}"
 else
   echo "all present"
 fi
 fi
 
-PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+# --resume-retries needs pip >= 25.1: the venv's bundled pip bootstraps the pinned one without it
+PIP=(.venv/bin/python -m pip --disable-pip-version-check -q --retries 10 --timeout 60)
+pip_resumes() { .venv/bin/python -m pip install --help 2>/dev/null | grep -c -- --resume-retries >/dev/null; }
 if wants venv; then
 step 2 "virtual environment .venv"
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-"${PIP[@]}" install pip==26.3 wheel==0.48.0 setuptools==80.10.2  # the lock's versions (a test checks)
+retry "${PIP[@]}" install pip==26.3 wheel==0.48.0 setuptools==80.10.2  # the lock's versions (a test checks)
 fi
+if [ -x .venv/bin/python ] && pip_resumes; then PIP+=(--resume-retries 30); fi
 
 if wants torch; then
 step 3 "torch==2.13.0 (CPU) first, so nothing pulls CUDA wheels"
-"${PIP[@]}" install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} torch==2.13.0
+retry "${PIP[@]}" install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} torch==2.13.0
 fi
 
 if wants deps; then
@@ -62,8 +76,8 @@ step 4 "Python dependencies (the lock: requirements.txt) and the project"
 # beside this script), so a new release on PyPI cannot change what gets installed.
 # llama-cpp-python has no prebuilt wheel: build it portable (the native build enables AMX code that
 # crashes on some CPUs); pip caches the built wheel, so re-runs are fast
-CMAKE_ARGS="-DGGML_NATIVE=OFF" "${PIP[@]}" install -r requirements.txt
-"${PIP[@]}" install --no-deps -r requirements-nodeps.txt
+CMAKE_ARGS="-DGGML_NATIVE=OFF" retry "${PIP[@]}" install -r requirements.txt
+retry "${PIP[@]}" install --no-deps -r requirements-nodeps.txt
 # coqui-tts (XTTS) needs torchaudio: no release pairs with torch 2.13 and PyPI's are CUDA builds, so
 # the official wheel is repacked without its C++ extension (pure Python; see the script)
 "${PIP[@]}" install --no-deps "$(.venv/bin/python scripts/torchaudio_wheel.py)"
@@ -92,7 +106,7 @@ fi
 # npm ci installs exactly package-lock.json (which lists every platform's native binaries); skip it when
 # node_modules already matches the lock, so re-runs stay fast
 (cd frontend && { [ node_modules/.package-lock.json -nt package-lock.json ] \
-   || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent)
+   || retry npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent)
 fi
 
 echo
