@@ -67,6 +67,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "rubert": "ai_pipeline.emotion.rubert:RuBertEmotion",
     },
     "tts": {
+        "rhvoice": "ai_pipeline.tts.rhvoice:RhvoiceTTS",
         "festival": "ai_pipeline.tts.festival:FestivalTTS",
         "espeak": "ai_pipeline.tts.espeak:EspeakTTS",
         "xtts": "ai_pipeline.tts.xtts:XttsTTS",

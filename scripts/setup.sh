@@ -40,14 +40,37 @@ retry() {
 }
 
 APT_PACKAGES=(ffmpeg espeak-ng libespeak-ng1 festival festvox-ru redis-server)
+# The default voice, RHVoice: Debian 12 packages it in bookworm-backports, section non-free. On another
+# system (or without the source) they are skipped with a notice and the product speaks with Festival.
+RHVOICE_PACKAGES=(rhvoice rhvoice-russian librhvoice5)
+BACKPORTS_SOURCE=/etc/apt/sources.list.d/avatar-bookworm-backports.sources
 if wants apt; then
-step 1 "system packages: ${APT_PACKAGES[*]}"
+step 1 "system packages: ${APT_PACKAGES[*]} ${RHVOICE_PACKAGES[*]}"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
-for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+for p in "${APT_PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
+missing_rhvoice=()
+for p in "${RHVOICE_PACKAGES[@]}"; do installed "$p" || missing_rhvoice+=("$p"); done
+if [ ${#missing[@]} -gt 0 ] || [ ${#missing_rhvoice[@]} -gt 0 ]; then
+  if [ ${#missing_rhvoice[@]} -gt 0 ] && [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" = bookworm ] \
+     && ! grep -Rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    # deb822 source for bookworm-backports (main + non-free); written once, left alone afterwards
+    printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" "Suites: bookworm-backports" \
+      "Components: main non-free" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" \
+      | $SUDO tee "$BACKPORTS_SOURCE" >/dev/null
+    echo "added $BACKPORTS_SOURCE (for ${RHVOICE_PACKAGES[*]})"
+  fi
   retry $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive retry $SUDO apt-get install -y -q "${missing[@]}"
+  [ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive retry $SUDO apt-get install -y -q "${missing[@]}"
+  if [ ${#missing_rhvoice[@]} -gt 0 ]; then
+    if apt-cache show "${missing_rhvoice[@]}" >/dev/null 2>&1; then
+      DEBIAN_FRONTEND=noninteractive retry $SUDO apt-get install -y -q "${missing_rhvoice[@]}"
+    else
+      echo "NOTICE: ${missing_rhvoice[*]} not available from apt here (Debian 12 bookworm-backports non-free" \
+           "has them); the avatar speaks with Festival instead of RHVoice" >&2
+    fi
+  fi
 else
   echo "all present"
 fi

@@ -35,6 +35,17 @@ Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
+class StandardVoice:
+    """A voice an engine ships with (not an enrolled one): what a persona or the user picks from."""
+
+    name: str  # the engine's id of the voice ("anna")
+    label_ru: str  # shown to the user ("Анна")
+    gender: str  # "female" | "male"
+    licence: str  # SPDX-like id of the voice data's licence
+    commercial: bool  # the licence allows commercial use (False: CC-BY-NC-*)
+
+
+@dataclass(frozen=True)
 class TTSCapabilities:
     """What an engine can do; callers adapt to this instead of branching on engine names."""
 
@@ -61,6 +72,33 @@ class TTSEngine(Engine):
     @abstractmethod
     def synthesize_sentence(self, text: str) -> AudioChunk:
         """Synthesise one normalised sentence in the engine's own voice (blocking)."""
+
+    def standard_voices(self) -> list[StandardVoice]:
+        """The voices this engine can speak, in the order to offer them (those the settings allow).
+
+        Engines with one voice return nothing; pick one with :meth:`with_voice`.
+        """
+        return []
+
+    def with_voice(self, name: str | None) -> TTSEngine:
+        """This engine speaking the standard voice ``name`` (None or an engine without voices: itself).
+
+        The result shares what is loaded (an engine with voices returns a light view of itself);
+        closing it closes nothing. An unknown name raises InputError.
+        """
+        return self
+
+    def voice_for(self, gender: str | None) -> str | None:
+        """The standard voice for a persona without one: the configured voice when it has that
+        gender (or no gender is given), else the first allowed voice of the gender."""
+        voices = self.standard_voices()
+        if not voices:
+            return None
+        configured = getattr(self.settings, "voice", None)
+        chosen = next((v for v in voices if v.name == configured), voices[0])
+        if gender in ("female", "male") and chosen.gender != gender:
+            chosen = next((v for v in voices if v.gender == gender), chosen)
+        return chosen.name
 
     def synthesize_voiced(self, text: str, voice: Voice | None) -> AudioChunk:
         """Synthesise one normalised sentence in ``voice`` itself (blocking; None: the engine's own voice).

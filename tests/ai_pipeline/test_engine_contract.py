@@ -288,7 +288,7 @@ def test_adding_an_engine_is_one_file_and_one_line(tmp_path):
                             timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["table"] == ["beep", "espeak", "festival", "xtts"]
+    assert report["table"] == ["beep", "espeak", "festival", "rhvoice", "xtts"]
     assert report["page"] == [{"name": "beep", "label_ru": "Писк (пример движка)", "heavy": False,
                                "available": True, "reason_ru": None}]
     assert report["fallback"] is True and report["env"] == "beep"
@@ -346,7 +346,8 @@ def _defaults(stage: str, name: str, **update: Any) -> Callable[[Path], Any]:
 
 
 # How each engine runs on this machine's CPU: settings made in a tmp folder.
-TTS_RUNS: dict[str, Callable[[Path], Any]] = {"festival": _defaults("tts", "festival"),
+TTS_RUNS: dict[str, Callable[[Path], Any]] = {"rhvoice": _defaults("tts", "rhvoice"),
+                                              "festival": _defaults("tts", "festival"),
                                               "espeak": _defaults("tts", "espeak")}
 HEAD_RUNS: dict[str, Callable[[Path], Any]] = {"mesh_warp": _defaults("talking_head", "mesh_warp", size=256),
                                                "wav2lip": _wav2lip_settings}
