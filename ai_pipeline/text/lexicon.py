@@ -24,6 +24,7 @@ PREPOSITION_CASE = {
          "без", "у", "вокруг", "против", "среди", "вместо", "возле", "больше", "меньше", "порядка"),
         "g",
     ),
+    "нет": "g",
     **dict.fromkeys(("к", "ко", "согласно", "благодаря"), "d"),
     **dict.fromkeys(("о", "об", "при"), "p"),
 }
@@ -35,6 +36,16 @@ YEAR_PREPOSITION_CASE = {
     **dict.fromkeys(("к", "ко"), "d"),
     **dict.fromkeys(("за", "на", "через", "про"), "a"),
 }
+
+# The case of a day of the month after a preposition ("на 8 марта", "по 10 мая"); "n" is nominative.
+DATE_PREPOSITION_CASE = {**PREPOSITION_CASE, **dict.fromkeys(("на", "по", "за", "через", "про"), "a")}
+
+# Words after which a date is a name ("Сегодня 1 сентября"), read in the nominative. Elsewhere a date
+# with no preposition is an adverbial of time ("Родился 12 апреля") and takes the genitive.
+DATE_NOMINATIVE_CUES = frozenset(
+    ("сегодня", "завтра", "вчера", "послезавтра", "позавчера", "это", "был", "была", "было", "будет",
+     "наступило", "наступит", "дата", "число", "наступает", "является")
+)
 
 # Ordinal suffixes after a hyphen ("5-й", "1-го") -> (case, gender, plural).
 ORDINAL_SUFFIXES = {
@@ -76,6 +87,8 @@ CURRENCY_MINOR: dict[str, tuple[Forms, str]] = {
 # Measurement units after a number: pattern -> (forms, gender). Longer patterns first.
 UNITS: dict[str, tuple[Forms, str]] = {
     r"км/ч": (("километр в час", "километра в час", "километров в час"), "m"),
+    r"[МM]бит/с": (("мегабит в секунду", "мегабита в секунду", "мегабит в секунду"), "m"),
+    r"[ГG]бит/с": (("гигабит в секунду", "гигабита в секунду", "гигабит в секунду"), "m"),
     r"м/с": (("метр в секунду", "метра в секунду", "метров в секунду"), "m"),
     r"°\s?[CС]|℃": (("градус Цельсия", "градуса Цельсия", "градусов Цельсия"), "m"),
     r"°": (("градус", "градуса", "градусов"), "m"),
@@ -117,7 +130,9 @@ ABBREVIATIONS: tuple[tuple[str, str], ...] = (
     (r"\bт\.\s?ч\.", "том числе"),
     (r"\bн\.\s?э\.", "нашей эры"),
     (r"\bдр\.", "другие"),
+    (r"\bпр\.(?=\s*(?-i:[А-ЯЁ]))", "проспект"),
     (r"\bпр\.", "прочее"),
+    (r"\bтел\.", "телефон"),
     (r"\bнапр\.", "например"),
     (r"(?<!\d)(?<!\d\s)\bсм\.", "смотри"),
     (r"\bрис\.", "рисунок"),
@@ -175,6 +190,33 @@ LETTER_NAMES = {
 # Symbols with a spoken name; everything else non-verbal is dropped later.
 SYMBOL_WORDS = {
     "&": " и ", "+": " плюс ", "=": " равно ", "~": " примерно ", "@": " собака ", "%": " процентов ", "×": " на ",
+    "−": " минус ", ">": " больше ", "<": " меньше ", "≈": " примерно ", "≤": " не больше ", "≥": " не меньше ",
+}
+
+# Latin brand names and loan words said the Russian way; matched as whole words, case-insensitively.
+# Other Latin words are left as they are (each engine decides how to read them).
+LATIN_WORDS = {
+    "google": "гугл", "iphone": "айфон", "ipad": "айпад", "youtube": "ютуб", "telegram": "телеграм",
+    "whatsapp": "вотсап", "instagram": "инстаграм", "microsoft": "майкрософт", "windows": "виндоус",
+    "apple": "эпл", "samsung": "самсунг", "android": "андроид", "ios": "ай о эс", "linux": "линукс",
+    "chatgpt": "чат джи пи ти", "openai": "оупен эй ай", "wi-fi": "вай-фай", "wifi": "вай-фай",
+    "bluetooth": "блютус", "ok": "окей", "okay": "окей", "zoom": "зум", "skype": "скайп",
+    "excel": "эксель", "e-mail": "имейл", "email": "имейл", "online": "онлайн",
+    "offline": "офлайн", "xiaomi": "сяоми", "huawei": "хуавей", "tesla": "тесла", "netflix": "нетфликс",
+    "python": "пайтон", "github": "гитхаб",
+}
+
+# English letter names for Latin acronyms spelled letter by letter ("USB" -> "ю эс би").
+LATIN_LETTER_NAMES = {
+    "A": "эй", "B": "би", "C": "си", "D": "ди", "E": "и", "F": "эф", "G": "джи", "H": "эйч", "I": "ай",
+    "J": "джей", "K": "кей", "L": "эл", "M": "эм", "N": "эн", "O": "оу", "P": "пи", "Q": "кью", "R": "ар",
+    "S": "эс", "T": "ти", "U": "ю", "V": "ви", "W": "дабл ю", "X": "икс", "Y": "уай", "Z": "зед",
+}
+
+# Unicode vulgar fractions.
+VULGAR_FRACTIONS = {
+    "½": "одна вторая", "⅓": "одна третья", "⅔": "две третьих", "¼": "одна четвёртая",
+    "¾": "три четвёртых", "⅕": "одна пятая", "⅛": "одна восьмая",
 }
 
 CYRILLIC_VOWELS = frozenset("АЕЁИОУЫЭЮЯ")

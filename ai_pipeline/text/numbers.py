@@ -53,15 +53,35 @@ def _number(token: str, case: str, gender: str) -> str:
     return spoken if value is None else cardinal(value, case, gender)
 
 
+def _date_case(m: re.Match[str]) -> str:
+    """Case of a day of the month: after a preposition its case; nominative where the date is a name
+    (text start, after ":" or a dash, "сегодня", "это"); otherwise genitive ("Родился 12 апреля")."""
+    before = m.string[: m.start()].rstrip()
+    if not before or before[-1] in ":—–-(«\"":
+        return "n"
+    word = _preposition(m)
+    if word in lx.DATE_PREPOSITION_CASE:
+        return lx.DATE_PREPOSITION_CASE[word]
+    if word in lx.DATE_NOMINATIVE_CUES or before[-1] in ".!?,;":
+        return "n"
+    return "g"
+
+
 def _date_numeric(m: re.Match[str]) -> str:
     day, month, year = int(m["d"]), int(m["m"]), m["y"]
     if not (1 <= day <= 31 and 1 <= month <= 12):
         return m.group(0)
-    return f"{ordinal(day, _case_after(m), 'n')} {lx.MONTHS_GENITIVE[month - 1]} {ordinal(int(year), 'g')} года"
+    spoken = f"{ordinal(day, _date_case(m), 'n')} {lx.MONTHS_GENITIVE[month - 1]}"
+    return f"{spoken} {ordinal(int(year), 'g')} года" if year else spoken
+
+
+def _date_first_day(m: re.Match[str]) -> str:
+    """The first day of "с 1 по 10 апреля", whose month is written only after the second."""
+    return ordinal(int(m["a"]), _date_case(m), "n")
 
 
 def _date_text(m: re.Match[str]) -> str:
-    case = _case_after(m)
+    case = _date_case(m)
     days = "-".join(ordinal(int(d), case, "n") for d in re.split(r"\s?[-–—]\s?", m["d"]))
     spoken = f"{days} {m['month']}"
     if m["y"]:
@@ -84,11 +104,26 @@ def _year(m: re.Match[str]) -> str:
 
 
 def _time(m: re.Match[str]) -> str:
-    hours = cardinal(int(m["h"]), _case_after(m))
+    case = _case_after(m)
+    hours = cardinal(int(m["h"]), case)
     minutes = int(m["min"])
     if minutes == 0:
         return f"{hours} ноль ноль"
-    return f"{hours} {'ноль ' if minutes < 10 else ''}{cardinal(minutes, 'n', 'f')}"
+    # "с 10:30" -> "с десяти тридцати": the minutes agree with the hours.
+    return f"{hours} {'ноль ' if minutes < 10 else ''}{cardinal(minutes, case, 'f')}"
+
+
+def _phone_group(group: str) -> str:
+    """A group of a phone number: "345" -> "триста сорок пять", "012" -> "ноль двенадцать"."""
+    if group.startswith("0"):
+        rest = group[1:]
+        return "ноль" + (" " + _phone_group(rest) if rest else "")
+    return cardinal(int(group))
+
+
+def _phone(m: re.Match[str]) -> str:
+    head = "плюс семь" if m["cc"] == "+7" else "восемь"
+    return ", ".join([head, *(_phone_group(m[g]) for g in ("a", "b", "c", "d"))])
 
 
 def _money_with_cents(m: re.Match[str]) -> str:
@@ -147,6 +182,8 @@ def _digit_groups(m: re.Match[str]) -> str:
 def _agreement(m: re.Match[str], value: int, case: str) -> tuple[str, str]:
     """Guess (case, gender) of a numeral from the noun after it: "1 книгу" -> accusative feminine."""
     following = re.match(r"\s*([а-яё]+)", m.string[m.end():])
+    if case == "i":
+        return case, "m"
     if not following or abs(value) % 100 in (11, 12) or case != "n":
         return case, "m"
     word, last_digit = following.group(1), abs(value) % 10
@@ -161,6 +198,13 @@ def _agreement(m: re.Match[str], value: int, case: str) -> tuple[str, str]:
     return "n", "m"
 
 
+def _plain_case(m: re.Match[str]) -> str:
+    """Preposition case, except "с 2 друзьями": "с" before an instrumental plural noun."""
+    if _preposition(m) in ("с", "со") and re.match(r"\s*[а-яё]+(?:ами|ями)\b", m.string[m.end():]):
+        return "i"
+    return _case_after(m)
+
+
 def _plain(m: re.Match[str]) -> str:
     token = m.group(0)
     if re.fullmatch(r"0\d+", token):
@@ -168,7 +212,7 @@ def _plain(m: re.Match[str]) -> str:
     value, spoken = parse_number(token)
     if value is None:
         return spoken
-    return cardinal(value, *_agreement(m, value, _case_after(m)))
+    return cardinal(value, *_agreement(m, value, _plain_case(m)))
 
 
 def _plain_range(m: re.Match[str]) -> str:
@@ -187,14 +231,26 @@ def _rule(pattern: str, handler: Callable[[re.Match[str]], str], ignore_case: bo
     return re.compile(pattern, re.IGNORECASE if ignore_case else 0), handler
 
 
+# Russian phone numbers: +7 or 8, then 3-3-2-2 digits with optional spaces, hyphens, brackets.
+_PHONE = re.compile(
+    r"(?<![\w+.])(?P<cc>\+7|8)[\s-]*\(?(?P<a>\d{3})\)?[\s-]*(?P<b>\d{3})[\s-]*(?P<c>\d\d)[\s-]*(?P<d>\d\d)(?![\d-])"
+)
+
 # Most specific first: a date must be read before its parts look like plain numbers.
 RULES: tuple[Rule, ...] = (
     _rule(r"(?<![\d.])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4}|\d{2})(?![\d.]\d)(?:\s*(?:г\.|года?|году))?",
           _date_numeric),
     _rule(r"\b(?P<y>\d{4})-(?P<m>\d\d)-(?P<d>\d\d)\b", _date_numeric),
+    # "03.04": a day with a leading zero and a month, no year (a decimal never starts with "0" + digit).
+    _rule(r"(?<![\d.,])(?P<d>0[1-9])\.(?P<m>0[1-9]|1[0-2])(?![\d.,]?\d)(?P<y>)", _date_numeric),
+    _rule(rf"\b(?P<a>\d{{1,2}})(?=\s+(?:по|до|и|или)\s+\d{{1,2}}\s+(?:{_MONTH})\b)", _date_first_day,
+          ignore_case=True),
     _rule(rf"\b(?P<d>\d{{1,2}}(?:\s?[-–—]\s?\d{{1,2}})?)\s+(?P<month>{_MONTH})\b"
           rf"(?:\s+(?P<y>\d{{4}})(?:\s*(?:г\.|года|году|год)(?!\w))?)?", _date_text, ignore_case=True),
     _rule(r"\b(?P<a>\d{4})\s?[-–—]\s?(?P<b>\d{4})\s*(?:гг\.|годы|годах|годов)", _year_range),
+    _rule(r"\b(?P<a>\d{4})(?=\s+(?:по|и|или)\s+\d{4}\s*(?:г\.|год|года|году)(?!\w))",
+          lambda m: ordinal(int(m["a"]), _case_after(m, lx.YEAR_PREPOSITION_CASE, "n"))),
+    _rule(r"\b(?P<y>\d{1,4})\s*(?P<word>г\.)(?=\s*(?:до\s+)?нашей\s+эры)", _year),
     _rule(r"\b(?P<y>\d{4})\s*(?P<word>г\.|гг\.|годом|году|года|год)(?!\w)", _year),
     _rule(r"\b(?P<y>\d{3})\s*(?P<word>годом|году|года|год)(?!\w)", _year),
     _rule(r"(?<![\d:])\b(?P<h>[01]?\d|2[0-3]):(?P<min>[0-5]\d)\b(?::\d\d)?", _time),
@@ -214,7 +270,11 @@ RULES: tuple[Rule, ...] = (
 
 def expand_numbers(text: str) -> str:
     """Replace every number in ``text`` with Russian words."""
-    text = re.sub(r"(?<![\d,.])(\d{1,3})((?:[ \u00a0\u202f]\d{3})+)(?![\d])(?![.,]\d)",
+    text = re.sub(r"(?<=\d)\s*>\s*(?=[-−]?\d)", " больше ", text)
+    text = re.sub(r"(?<=\d)\s*<\s*(?=[-−]?\d)", " меньше ", text)
+    text = re.sub(r"(?<=\d)\s+−\s+(?=\d)", " минус ", text)  # U+2212; a spaced hyphen is a range
+    text = _PHONE.sub(_phone, text)  # before digit groups are joined into thousands
+    text = re.sub(r"(?<![\d,.])(\d{1,3})((?:[ \u00a0\u202f]\d{3})+)(?![\d])(?![.,]\d{3})",
                   lambda m: m.group(0).replace(" ", "").replace("\u00a0", "").replace("\u202f", ""), text)
     text = re.sub(r"(\d)(?=[^\W\d_])", r"\1 ", text)
     text = re.sub(r"(?<=[^\W\d_])(\d)", r" \1", text)

@@ -6,6 +6,8 @@ Cases use num2words' one-letter codes: ``n`` nominative, ``g`` genitive, ``d`` d
 
 from __future__ import annotations
 
+import re
+
 from num2words import num2words
 
 # A noun's three counting forms: (1 рубль, 2 рубля, 5 рублей).
@@ -29,10 +31,13 @@ def plural_form(number: int | None, forms: Forms) -> str:
     return forms[2]
 
 
+_LEADING_ONE_THOUSAND = re.compile(r"^одн\w*\s+(?=тысяч)")
+
+
 def _drop_leading_one(words: str, number: int) -> str:
-    """num2words says "одна тысяча" for 1000..1999; speech says just "тысяча"."""
-    if 1000 <= number < 2000 and words.startswith("одна тысяча"):
-        return words[len("одна ") :]
+    """num2words says "одна тысяча" ("одной тысячи", ...) for 1000..1999; speech says just "тысяча"."""
+    if 1000 <= number < 2000:
+        return _LEADING_ONE_THOUSAND.sub("", words)
     return words
 
 
