@@ -118,28 +118,25 @@ class Pipeline:
         report(1.0, "Готово")
 
     def _with_fallback(self, stage: str) -> Any:
-        """The stage's configured engine, loaded; if it cannot load, its catalogue fallback (one step)."""
+        """The stage's configured engine, loaded; if it cannot load, its catalogue fallbacks in turn
+        (RHVoice -> Festival -> eSpeak), each step said in a notice."""
         settings = getattr(self.settings, stage)
-
-        def build(section: Any) -> Any:
-            return registry.build(stage, section, self.settings.models_dir)
-
-        engine = build(settings)
-        try:
-            engine.load()
-            return engine
-        except (EngineUnavailable, OSError) as exc:
-            fallback = registry.fallback_settings(stage, settings.engine)
-            if fallback is None:
-                raise
-            reason = getattr(exc, "message_ru", None) or str(exc)
-            notice = (f"Этап «{stage}»: движок «{settings.engine}» недоступен ({reason}); "
-                      f"используется «{fallback.engine}»")
-            log.warning(notice)
-            self.notices.append(notice)
-            engine = build(fallback)
-            engine.load()
-            return engine
+        while True:
+            engine = registry.build(stage, settings, self.settings.models_dir)
+            try:
+                engine.load()
+                return engine
+            except (EngineUnavailable, OSError) as exc:
+                engine.close()
+                fallback = registry.fallback_settings(stage, settings.engine)
+                if fallback is None:
+                    raise
+                reason = getattr(exc, "message_ru", None) or str(exc)
+                notice = (f"Этап «{stage}»: движок «{settings.engine}» недоступен ({reason}); "
+                          f"используется «{fallback.engine}»")
+                log.warning(notice)
+                self.notices.append(notice)
+                settings = fallback
 
     def _load_enhancer(self) -> EnhanceEngine | None:
         """The optional enhancement stage; if it cannot load, frames go out unenhanced (with a notice)."""

@@ -18,8 +18,9 @@ from ai_pipeline.errors import EngineFailed, EngineUnavailable, InputError
 from ai_pipeline.tts.base import TTSEngine
 from ai_pipeline.tts.espeak import EspeakSettings, EspeakTTS
 from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
+from ai_pipeline.tts.rhvoice import RhvoiceTTS
 
-ENGINES = [FestivalTTS, EspeakTTS]
+ENGINES = [RhvoiceTTS, FestivalTTS, EspeakTTS]
 VOWELS = set("aeiouy")
 BILABIALS = set("pbm")
 
