@@ -1,8 +1,9 @@
-"""What one render is asked to do: speak a text (optionally in an enrolled voice) or lip-sync a recording.
+"""What one render is asked to do: speak a text (optionally in a standard and/or an enrolled voice) or
+lip-sync a recording.
 
 The rule is checked here once, for the API (``POST /api/render``), the CLI (``avatar render``) and
-``Pipeline.render`` alike: text or audio, not both; a voice only with text. A blank text counts as no
-text. Callers hand over what they have (the recording as uploaded, a voice's id or name);
+``Pipeline.render`` alike: text or audio, not both; a voice (enrolled or standard) only with text. A
+blank text counts as no text. Callers hand over what they have (the recording as uploaded, a voice's id or name);
 ``Pipeline.resolve`` decodes the recording, checks the text against the limits and looks the voice up.
 """
 
@@ -25,8 +26,9 @@ class RenderRequest(BaseModel):
     text: str | None = None
     audio: bytes | InstanceOf[AudioChunk] | None = None  # an encoded recording (any format), or decoded samples
     voice: str | InstanceOf[Voice] | None = None  # an enrolled voice's id or name, or the voice itself
+    tts_voice: str | None = None  # a standard voice of the TTS engine (None: its configured voice)
 
-    @field_validator("text", "voice", mode="before")
+    @field_validator("text", "voice", "tts_voice", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -38,7 +40,7 @@ class RenderRequest(BaseModel):
         if self.text is not None and self.audio is not None:
             raise InputError("Укажите либо текст, либо аудио, но не оба сразу.", "Both text and audio given.",
                              code="bad_request")
-        if self.voice is not None and self.audio is not None:
+        if (self.voice is not None or self.tts_voice is not None) and self.audio is not None:
             raise InputError("Голос применяется только к тексту, а не к аудиозаписи.", "A voice needs text.",
                              code="bad_request")
         return self

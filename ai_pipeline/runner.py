@@ -292,8 +292,11 @@ class Pipeline:
 
     def resolve(self, request: RenderRequest) -> RenderRequest:
         """``request`` ready to render (blocking): the recording decoded, the text checked against the
-        limits, the voice looked up among the enrolled ones (by id or name)."""
+        limits, the voice looked up among the enrolled ones (by id or name), the standard voice checked
+        against the TTS engine's (when it is loaded; InputError ``unknown_voice``)."""
         text = self.check_text(request.text) if request.text is not None else None
+        if request.tts_voice is not None and self.tts is not None:
+            self.tts.with_voice(request.tts_voice)
         audio, voice = request.audio, request.voice
         if isinstance(audio, bytes):
             audio = self.decode_audio(audio)
@@ -324,7 +327,8 @@ class Pipeline:
             assert request.text is not None and not isinstance(request.voice, str)
             assert self.tts is not None, "Pipeline.load() with the tts stage first"
             expected = max(len(request.text) * SECONDS_PER_CHAR, 0.5)
-            speech = VoicedTTS(self.tts, request.voice).stream(self.check_text(request.text), timer)
+            tts = self.tts.with_voice(request.tts_voice)  # a light view speaking the standard voice
+            speech = VoicedTTS(tts, request.voice).stream(self.check_text(request.text), timer)
         files: list[Emitted] = []
 
         async def keep(item: Emitted) -> None:

@@ -22,7 +22,7 @@ from backend.errors import install_error_handlers
 from backend.realtime.server import create_sio
 from backend.routes import avatars, chat, health, personas, render, transcribe
 from backend.routes import settings as settings_routes
-from backend.routes import voices
+from backend.routes import tts, voices
 from backend.runtime import Runtime
 from backend.web import mount_web
 
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(settings_routes.router)
     app.include_router(voices.router)
+    app.include_router(tts.router)
     return app
 
 

@@ -203,6 +203,44 @@ class VoiceInfo(BaseModel):
     samples: list[str] = Field(description="URLs of the prepared utterances")
 
 
+# -- standard TTS voices ---------------------------------------------------------------------------
+
+
+class TtsVoice(BaseModel):
+    """A voice the TTS engine ships with (not an enrolled one)."""
+
+    name: str = Field(description="the engine's id of the voice: a persona's tts_voice")
+    label: str = Field(description="Russian, shown to the user")
+    gender: Literal["female", "male"]
+    licence: str = Field(description="SPDX-like id of the voice data's licence")
+    commercial: bool = Field(description="false: the licence forbids commercial use (CC-BY-NC-*)")
+
+
+class TtsDefaults(BaseModel):
+    """The voice a persona without its own ``tts_voice`` speaks, by gender (null: the engine has no voices)."""
+
+    female: str | None
+    male: str | None
+
+
+class TtsVoices(BaseModel):
+    """The standard voices of the current TTS engine (empty for an engine with one voice)."""
+
+    engine: str
+    voices: list[TtsVoice]
+    default: TtsDefaults
+    allow_noncommercial: bool = Field(description="the settings offer the non-commercial voices too")
+
+
+class TtsPreviewIn(BaseModel):
+    """``POST /api/tts/preview``: a text spoken in a standard voice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    voice: str | None = Field(None, description="a name from GET /api/tts/voices; null: the engine's configured voice")
+    text: str | None = Field(None, description="at most 300 characters; null: a short greeting")
+
+
 # -- settings -------------------------------------------------------------------------------------
 
 

@@ -74,7 +74,8 @@ class Persona(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(8), default="ru")
     avatar_id: Mapped[str | None] = mapped_column(String(64))  # prepared photo hash
-    voice_id: Mapped[str | None] = mapped_column(String(64))
+    voice_id: Mapped[str | None] = mapped_column(String(64))  # an enrolled voice, matched on top of tts_voice
+    tts_voice: Mapped[str | None] = mapped_column(String(64))  # the TTS engine's standard voice (None: by gender)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

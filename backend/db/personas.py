@@ -30,7 +30,8 @@ INTEREST_CHARS = 60
 TEXT_LIMITS = {"temperament": 300, "speech_style": 300, "greeting": 300, "notes": 2000}
 TEXT_LABELS = {"temperament": "Характер", "speech_style": "Стиль речи", "greeting": "Приветствие", "notes": "Заметки"}
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # fullmatch: "abc\n" is not an id
-FIELDS = ("name", "age", "gender", *TEXT_LIMITS, "interests", "language", "avatar_id", "voice_id")
+_TTS_VOICE_RE = re.compile(r"[a-z0-9-]{1,64}")  # a TTS engine's voice name; the engine's list is checked by the API
+FIELDS = ("name", "age", "gender", *TEXT_LIMITS, "interests", "language", "avatar_id", "voice_id", "tts_voice")
 REQUIRED = ("name", "age")
 
 
@@ -96,6 +97,11 @@ def _clean_field(field: str, value: Any) -> Any:
     if field in ("avatar_id", "voice_id"):
         if value is not None and not (isinstance(value, str) and _ID_RE.fullmatch(value)):
             raise _bad(field, "Неверный идентификатор фото или голоса (латиница, цифры, «-» и «_», до 64 символов).")
+        return value
+    if field == "tts_voice":
+        value = value or None  # "" from a form: the default voice
+        if value is not None and not (isinstance(value, str) and _TTS_VOICE_RE.fullmatch(value)):
+            raise _bad(field, "Неверное имя голоса синтеза речи (строчная латиница, цифры и «-», до 64 символов).")
         return value
     if field == "interests":
         return _clean_interests(value)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class PersonaIn(BaseModel):
@@ -26,10 +26,12 @@ class PersonaIn(BaseModel):
     language: str = "ru"
     avatar_id: str | None = None
     voice_id: str | None = None
+    tts_voice: str | None = Field(None, description="A standard voice of the TTS engine (GET /api/tts/voices); "
+                                  "null: the engine's voice for the persona's gender")
 
 
 class PersonaPatch(BaseModel):
-    """Some persona fields (PATCH); ``avatar_id``/``voice_id`` may be set to null."""
+    """Some persona fields (PATCH); ``avatar_id``/``voice_id``/``tts_voice`` may be set to null."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -44,6 +46,7 @@ class PersonaPatch(BaseModel):
     language: str | None = None
     avatar_id: str | None = None
     voice_id: str | None = None
+    tts_voice: str | None = None
 
 
 class PersonaOut(BaseModel):
@@ -61,6 +64,7 @@ class PersonaOut(BaseModel):
     language: str
     avatar_id: str | None
     voice_id: str | None
+    tts_voice: str | None
     created_at: datetime
     updated_at: datetime
 

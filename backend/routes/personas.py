@@ -14,7 +14,9 @@ from backend.db import conversations, memory, personas
 from backend.db.deps import DbSessionDep
 from backend.db.ids import DbId
 from backend.db.schemas import FactOut, MessageOut, MessagesPage, PersonaIn, PersonaOut, PersonaPatch, SessionOut
+from backend.deps import RuntimeDep
 from backend.schemas import ERRORS
+from backend.tts_voices import check_tts_voice, current_tts
 
 router = APIRouter(prefix="/api", tags=["personas"], responses=ERRORS)
 
@@ -26,8 +28,9 @@ def list_personas(db: DbSessionDep) -> list[PersonaOut]:
 
 
 @router.post("/personas", status_code=status.HTTP_201_CREATED, response_model=PersonaOut)
-def create_persona(body: PersonaIn, db: DbSessionDep) -> PersonaOut:
-    """Create a persona (name 1-60 characters, age 1-120)."""
+def create_persona(body: PersonaIn, db: DbSessionDep, runtime: RuntimeDep) -> PersonaOut:
+    """Create a persona (name 1-60 characters, age 1-120; ``tts_voice`` one of GET /api/tts/voices)."""
+    _check_tts_voice(runtime, body.tts_voice)
     return PersonaOut.model_validate(personas.create_persona(db, body.model_dump()))
 
 
@@ -37,15 +40,24 @@ def get_persona(persona_id: DbId, db: DbSessionDep) -> PersonaOut:
 
 
 @router.put("/personas/{persona_id}", response_model=PersonaOut)
-def replace_persona(persona_id: DbId, body: PersonaIn, db: DbSessionDep) -> PersonaOut:
+def replace_persona(persona_id: DbId, body: PersonaIn, db: DbSessionDep, runtime: RuntimeDep) -> PersonaOut:
     """Replace every field (omitted ones return to their defaults)."""
+    _check_tts_voice(runtime, body.tts_voice)
     return PersonaOut.model_validate(personas.update_persona(db, persona_id, body.model_dump()))
 
 
 @router.patch("/personas/{persona_id}", response_model=PersonaOut)
-def patch_persona(persona_id: DbId, body: PersonaPatch, db: DbSessionDep) -> PersonaOut:
+def patch_persona(persona_id: DbId, body: PersonaPatch, db: DbSessionDep, runtime: RuntimeDep) -> PersonaOut:
     """Change only the fields sent."""
+    _check_tts_voice(runtime, body.tts_voice)
     return PersonaOut.model_validate(personas.update_persona(db, persona_id, body.model_dump(exclude_unset=True)))
+
+
+def _check_tts_voice(runtime: RuntimeDep, name: str | None) -> None:
+    """A standard voice must be one the current TTS engine offers (422 ``unknown_voice``); an engine
+    without voices stores any well-formed name and ignores it."""
+    if name:
+        check_tts_voice(current_tts(runtime), name)
 
 
 @router.delete("/personas/{persona_id}", status_code=status.HTTP_204_NO_CONTENT, response_model=None)

@@ -14,9 +14,10 @@ from ai_pipeline.errors import InputError, InputTooLarge
 from ai_pipeline.request import RenderRequest
 from ai_pipeline.runner import RenderResult
 from ai_pipeline.talking_head.base import Avatar
-from backend.deps import JobsDep, PipelineDep, SettingsDep
+from backend.deps import JobsDep, PipelineDep, RuntimeDep, SettingsDep
 from backend.errors import error_response
 from backend.schemas import ERRORS, Job, JobCreated
+from backend.tts_voices import check_tts_voice, current_tts
 
 router = APIRouter(prefix="/api", tags=["render"], responses=ERRORS)
 MP4 = {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}
@@ -52,6 +53,7 @@ def _headers(result: RenderResult) -> dict[str, str]:
              responses={200: {"content": MP4, "description": "the video"},
                         202: {"model": JobCreated, "description": "job created"}})
 async def render(
+    runtime: RuntimeDep,
     pipeline: PipelineDep,
     settings: SettingsDep,
     jobs: JobsDep,
@@ -62,6 +64,8 @@ async def render(
     avatar_id: Annotated[str | None, Form(pattern=r"^[0-9a-f]{16}$",
                                           description="A photo prepared by POST /api/avatars")] = None,
     voice_id: Annotated[str | None, Form(description="Speak the text in an enrolled voice (id or name)")] = None,
+    tts_voice: Annotated[str | None, Form(description="A standard voice of the TTS engine (GET /api/tts/voices); "
+                                          "an enrolled voice is matched on top of it")] = None,
 ) -> Response:
     """Render a talking-head MP4. ``mode=auto`` answers long inputs with 202 and a job id."""
     limits = settings.limits
@@ -69,7 +73,10 @@ async def render(
         raise InputError("Укажите либо фото, либо avatar_id.", "Both photo and avatar_id given.", code="bad_request")
     photo_bytes = await read_upload(photo, limits.max_upload_mb, PHOTO_TYPES, "photo") if photo is not None else None
     recording = await read_upload(audio, limits.max_upload_mb, AUDIO_TYPES, "audio") if audio is not None else None
-    request = RenderRequest(text=text, audio=recording, voice=voice_id)  # text xor audio; a voice only with text
+    request = RenderRequest(text=text, audio=recording, voice=voice_id,  # text xor audio; voices only with text
+                            tts_voice=tts_voice)
+    if request.tts_voice is not None:
+        check_tts_voice(current_tts(runtime), request.tts_voice)  # 422 listing the voices
     request = await asyncio.to_thread(pipeline.resolve, request)  # decoded, checked, the voice looked up
     if photo_bytes is not None:
         avatar: Avatar = await asyncio.to_thread(pipeline.avatar, photo_bytes)

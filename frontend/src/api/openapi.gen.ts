@@ -174,7 +174,7 @@ export interface paths {
         put?: never;
         /**
          * Create Persona
-         * @description Create a persona (name 1-60 characters, age 1-120).
+         * @description Create a persona (name 1-60 characters, age 1-120; ``tts_voice`` one of GET /api/tts/voices).
          */
         post: operations["create_persona_api_personas_post"];
         delete?: never;
@@ -446,6 +446,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tts/voices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Standard Voices
+         * @description The standard voices of the current TTS engine (those its settings allow), and each gender's default.
+         */
+        get: operations["standard_voices_api_tts_voices_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tts/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Voice
+         * @description ``text`` (default: a short greeting; at most 300 characters) spoken in the standard voice ``voice``
+         *     (null: the engine's configured voice). 422 ``unknown_voice`` for a voice the engine does not offer,
+         *     503 ``busy`` while two previews are being synthesised.
+         */
+        post: operations["preview_voice_api_tts_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -526,6 +568,11 @@ export interface components {
              * @description Speak the text in an enrolled voice (id or name)
              */
             voice_id?: string | null;
+            /**
+             * Tts Voice
+             * @description A standard voice of the TTS engine (GET /api/tts/voices); an enrolled voice is matched on top of it
+             */
+            tts_voice?: string | null;
         };
         /** Body_transcribe_api_transcribe_post */
         Body_transcribe_api_transcribe_post: {
@@ -878,6 +925,11 @@ export interface components {
             avatar_id?: string | null;
             /** Voice Id */
             voice_id?: string | null;
+            /**
+             * Tts Voice
+             * @description A standard voice of the TTS engine (GET /api/tts/voices); null: the engine's voice for the persona's gender
+             */
+            tts_voice?: string | null;
         };
         /** PersonaOut */
         PersonaOut: {
@@ -905,6 +957,8 @@ export interface components {
             avatar_id: string | null;
             /** Voice Id */
             voice_id: string | null;
+            /** Tts Voice */
+            tts_voice: string | null;
             /**
              * Created At
              * Format: date-time
@@ -918,7 +972,7 @@ export interface components {
         };
         /**
          * PersonaPatch
-         * @description Some persona fields (PATCH); ``avatar_id``/``voice_id`` may be set to null.
+         * @description Some persona fields (PATCH); ``avatar_id``/``voice_id``/``tts_voice`` may be set to null.
          */
         PersonaPatch: {
             /** Name */
@@ -943,6 +997,8 @@ export interface components {
             avatar_id?: string | null;
             /** Voice Id */
             voice_id?: string | null;
+            /** Tts Voice */
+            tts_voice?: string | null;
         };
         /**
          * RealtimeStatus
@@ -1053,6 +1109,79 @@ export interface components {
             start: number;
             /** End */
             end: number;
+        };
+        /**
+         * TtsDefaults
+         * @description The voice a persona without its own ``tts_voice`` speaks, by gender (null: the engine has no voices).
+         */
+        TtsDefaults: {
+            /** Female */
+            female: string | null;
+            /** Male */
+            male: string | null;
+        };
+        /**
+         * TtsPreviewIn
+         * @description ``POST /api/tts/preview``: a text spoken in a standard voice.
+         */
+        TtsPreviewIn: {
+            /**
+             * Voice
+             * @description a name from GET /api/tts/voices; null: the engine's configured voice
+             */
+            voice?: string | null;
+            /**
+             * Text
+             * @description at most 300 characters; null: a short greeting
+             */
+            text?: string | null;
+        };
+        /**
+         * TtsVoice
+         * @description A voice the TTS engine ships with (not an enrolled one).
+         */
+        TtsVoice: {
+            /**
+             * Name
+             * @description the engine's id of the voice: a persona's tts_voice
+             */
+            name: string;
+            /**
+             * Label
+             * @description Russian, shown to the user
+             */
+            label: string;
+            /**
+             * Gender
+             * @enum {string}
+             */
+            gender: "female" | "male";
+            /**
+             * Licence
+             * @description SPDX-like id of the voice data's licence
+             */
+            licence: string;
+            /**
+             * Commercial
+             * @description false: the licence forbids commercial use (CC-BY-NC-*)
+             */
+            commercial: boolean;
+        };
+        /**
+         * TtsVoices
+         * @description The standard voices of the current TTS engine (empty for an engine with one voice).
+         */
+        TtsVoices: {
+            /** Engine */
+            engine: string;
+            /** Voices */
+            voices: components["schemas"]["TtsVoice"][];
+            default: components["schemas"]["TtsDefaults"];
+            /**
+             * Allow Noncommercial
+             * @description the settings offer the non-commercial voices too
+             */
+            allow_noncommercial: boolean;
         };
         /** UiSettings */
         UiSettings: {
@@ -2306,6 +2435,86 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobCreated"];
+                };
+            };
+            /** @description Refused: the Russian reason is in error.message */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Server error (or busy: 503) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    standard_voices_api_tts_voices_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TtsVoices"];
+                };
+            };
+            /** @description Refused: the Russian reason is in error.message */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Server error (or busy: 503) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    preview_voice_api_tts_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TtsPreviewIn"];
+            };
+        };
+        responses: {
+            /** @description 16-bit PCM WAV at the engine's rate */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/wav": string;
                 };
             };
             /** @description Refused: the Russian reason is in error.message */

@@ -1,0 +1,145 @@
+"""Standard TTS voices (RHVoice): the voice list and preview API, a persona's pick, and that it is spoken."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import wave
+
+import numpy as np
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from ai_pipeline.settings import Settings
+from ai_pipeline.tts.festival import FestivalSettings
+from ai_pipeline.tts.rhvoice import RhvoiceSettings
+from backend.db import init_db
+from backend.db.seed import seed_default_persona
+from backend.errors import install_error_handlers
+from backend.routes import personas, tts
+from backend.runtime import Runtime
+
+FREE = ["anna", "irina", "elena", "aleksandr", "aleksandr-hq"]
+
+
+def _app(tmp_path, settings: Settings, *, load_tts: bool = True):  # type: ignore[no-untyped-def]
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(personas.router)
+    app.include_router(tts.router)
+    app.state.runtime = runtime = Runtime(settings)  # not started: its database and (maybe) its TTS
+    runtime.db = init_db(f"sqlite:///{tmp_path / 'avatar.db'}")
+    if load_tts:
+        runtime.pipeline.load(stages=("tts",))
+    return app, runtime
+
+
+@pytest.fixture(scope="module")
+def rt(tmp_path_factory):  # type: ignore[no-untyped-def]
+    tmp = tmp_path_factory.mktemp("tts_voices")
+    app, runtime = _app(tmp, Settings(data_dir=tmp))
+    with TestClient(app) as client:
+        yield client, runtime
+    runtime.pipeline.close()
+    runtime.db.close()
+
+
+def _wav(data: bytes) -> tuple[np.ndarray, int]:
+    with wave.open(io.BytesIO(data)) as w:
+        assert (w.getnchannels(), w.getsampwidth()) == (1, 2)
+        return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768.0, w.getframerate()
+
+
+def test_voice_list_offers_the_free_voices(rt):
+    client, _ = rt
+    body = client.get("/api/tts/voices").json()
+    assert body["engine"] == "rhvoice" and body["allow_noncommercial"] is False
+    assert [v["name"] for v in body["voices"]] == FREE
+    assert all(v["licence"] and v["commercial"] is True and v["gender"] in ("female", "male") for v in body["voices"])
+    anna = body["voices"][0]
+    assert (anna["label"], anna["gender"]) == ("Анна", "female")
+    assert body["default"] == {"female": "anna", "male": "aleksandr"}
+
+
+def test_noncommercial_voices_only_when_allowed(tmp_path):
+    settings = Settings(data_dir=tmp_path, tts=RhvoiceSettings(allow_noncommercial_voices=True))
+    app, runtime = _app(tmp_path, settings, load_tts=False)  # the list needs no loaded engine
+    with TestClient(app) as client:
+        body = client.get("/api/tts/voices").json()
+    runtime.db.close()
+    names = [v["name"] for v in body["voices"]]
+    assert body["allow_noncommercial"] is True and names[:5] == FREE and len(names) > 5
+    assert all(not v["commercial"] and v["licence"].startswith("CC-BY-NC") for v in body["voices"][5:])
+
+
+def test_preview_is_a_wav_in_the_voice(rt):
+    client, _ = rt
+    r = client.post("/api/tts/preview", json={"voice": "aleksandr", "text": None})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "audio/wav"
+    male, rate = _wav(r.content)
+    assert rate == 24_000 and len(male) > rate  # the greeting lasts over a second
+    assert np.sqrt(np.mean(male ** 2)) > 0.01  # audible
+    anna, _ = _wav(client.post("/api/tts/preview", json={"voice": "anna", "text": None}).content)
+    assert len(anna) != len(male) or not np.allclose(anna, male)
+    short, _ = _wav(client.post("/api/tts/preview", json={"voice": None, "text": "Да."}).content)
+    assert 0 < len(short) < len(anna)
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"voice": "nobody", "text": None}, "unknown_voice"),
+    ({"voice": "tatiana", "text": None}, "unknown_voice"),  # non-commercial, not allowed by default
+    ({"voice": "anna", "text": "а" * 301}, "too_long"),
+    ({"voice": "anna", "text": "   "}, "empty_text"),
+])
+def test_preview_refuses_bad_requests(rt, body, code):
+    client, _ = rt
+    r = client.post("/api/tts/preview", json=body)
+    assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
+    if code == "unknown_voice":
+        assert "anna (Анна)" in r.json()["error"]["message"]  # the voices there are, in Russian
+
+
+def test_persona_tts_voice_is_stored_and_checked(rt):
+    client, _ = rt
+    r = client.post("/api/personas", json={"name": "Боря", "age": 10, "gender": "male", "tts_voice": "aleksandr"})
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    assert r.json()["tts_voice"] == "aleksandr"
+    assert client.patch(f"/api/personas/{pid}", json={"tts_voice": "aleksandr-hq"}).json()["tts_voice"] == \
+        "aleksandr-hq"
+    assert client.patch(f"/api/personas/{pid}", json={"age": 11}).json()["tts_voice"] == "aleksandr-hq"
+    assert client.patch(f"/api/personas/{pid}", json={"tts_voice": None}).json()["tts_voice"] is None
+    for bad in ("nobody", "tatiana", "Anna Maria"):
+        r = client.patch(f"/api/personas/{pid}", json={"tts_voice": bad})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_voice", r.text
+        assert "Доступные голоса" in r.json()["error"]["message"]
+    r = client.post("/api/personas", json={"name": "Вера", "age": 30, "tts_voice": "nobody"})
+    assert r.status_code == 422
+    r = client.put(f"/api/personas/{pid}", json={"name": "Боря", "age": 10, "tts_voice": "nobody"})
+    assert r.status_code == 422
+    assert client.get(f"/api/personas/{pid}").json()["tts_voice"] is None
+
+
+def test_an_engine_without_voices_stores_any_well_formed_name(tmp_path):
+    app, runtime = _app(tmp_path, Settings(data_dir=tmp_path, tts=FestivalSettings()), load_tts=False)
+    with TestClient(app) as client:
+        assert client.get("/api/tts/voices").json() == {
+            "engine": "festival", "voices": [], "default": {"female": None, "male": None},
+            "allow_noncommercial": False}
+        r = client.post("/api/personas", json={"name": "Аня", "age": 12, "tts_voice": "whatever-1"})
+        assert r.status_code == 201 and r.json()["tts_voice"] == "whatever-1"
+        r = client.post("/api/personas", json={"name": "Аня", "age": 12, "tts_voice": "Bad Name"})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "bad_persona"
+    runtime.db.close()
+
+
+def test_default_persona_speaks_anna(tmp_path):
+    db = init_db(f"sqlite:///{tmp_path / 'avatar.db'}")
+    try:
+        with db.session() as s:
+            anya = seed_default_persona(s)
+            assert anya is not None and (anya.gender, anya.tts_voice) == ("female", "anna")
+    finally:
+        db.close()
