@@ -35,7 +35,7 @@ def test_saved_choices_are_laid_over_the_configuration(tmp_path):
     base = Settings(data_dir=tmp_path)
     save_choices(base, Choices(engines={"tts": "espeak"}, quality="speed"))
     runtime = Runtime(base)
-    assert runtime.base is base and base.tts.engine == "festival"
+    assert runtime.base is base and base.tts.engine == "rhvoice"
     assert runtime.settings.tts.engine == "espeak" and runtime.settings.talking_head.size == 384
     assert runtime.pipeline.settings == runtime.settings
     assert runtime.choices == Choices(engines={"tts": "espeak"}, quality="speed")

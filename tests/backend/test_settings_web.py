@@ -46,9 +46,9 @@ def _settled(client, timeout=60.0):
 
 def test_settings_lists_engines_with_labels(client):
     body = client.get("/api/settings").json()
-    assert body["engines"]["tts"] == "festival" and body["engines"]["talking_head"] == "mesh_warp"
+    assert body["engines"]["tts"] == "rhvoice" and body["engines"]["talking_head"] == "mesh_warp"
     tts = {e["name"]: e for e in body["available"]["tts"]}
-    assert tts["festival"]["heavy"] is False and tts["festival"]["label_ru"]
+    assert tts["rhvoice"]["heavy"] is False and tts["rhvoice"]["label_ru"] and tts["festival"]["label_ru"]
     assert body["quality"] == "balanced"
 
 
@@ -64,8 +64,8 @@ def test_switching_tts_swaps_the_live_engine_and_persists(client, app_dir):
     saved = json.loads((app_dir / "ui_settings.json").read_text())
     assert saved["engines"] == {"tts": "espeak"}
     # back to the default for the other tests
-    client.put("/api/settings", json={"engines": {"tts": "festival"}})
-    assert _settled(client)["engines"]["tts"] == "festival"
+    client.put("/api/settings", json={"engines": {"tts": "rhvoice"}})
+    assert _settled(client)["engines"]["tts"] == "rhvoice"
 
 
 def test_quality_preset_changes_frames_and_encoder(client):
