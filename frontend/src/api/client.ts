@@ -17,6 +17,8 @@ import type {
   RenderOutcome,
   RenderRequest,
   SessionInfo,
+  TtsPreviewRequest,
+  TtsVoices,
   UiSettings,
   UiSettingsUpdate,
   VoiceInfo,
@@ -320,6 +322,24 @@ export class ApiClient {
     return this.json<JobCreated>(`/api/voices/${encodeURIComponent(voiceId)}/prepare`, { method: "POST" });
   }
 
+  // ---- standard TTS voices ------------------------------------------------------------------
+
+  /** The TTS engine's standard voices, with the default per gender. */
+  ttsVoices(signal?: AbortSignal): Promise<TtsVoices> {
+    return this.json<TtsVoices>("/api/tts/voices", { signal });
+  }
+
+  /** A short WAV of a standard voice. */
+  async ttsPreview(request: TtsPreviewRequest, signal?: AbortSignal): Promise<Blob> {
+    const response = await this.send("/api/tts/preview", {
+      method: "POST",
+      body: JSON.stringify(request),
+      headers: { "Content-Type": "application/json" },
+      signal,
+    });
+    return response.blob();
+  }
+
   // ---- jobs ----------------------------------------------------------------------------------
 
   getJob<R = unknown>(jobId: string, signal?: AbortSignal): Promise<Job<R>> {
@@ -362,6 +382,7 @@ export class ApiClient {
     if (request.photo) form.append("photo", request.photo, fileName(request.photo, "photo.jpg"));
     if (request.avatar_id) form.append("avatar_id", request.avatar_id);
     if (request.voice_id) form.append("voice_id", request.voice_id);
+    if (request.tts_voice) form.append("tts_voice", request.tts_voice);
     if (request.text !== undefined) form.append("text", request.text);
     if (request.audio) form.append("audio", request.audio, fileName(request.audio, "audio.webm"));
     if (request.mode) form.append("mode", request.mode);

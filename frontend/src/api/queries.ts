@@ -14,6 +14,7 @@ export const queryKeys = {
   settings: ["settings"] as const,
   personas: ["personas"] as const,
   voice: (id: string) => ["voices", id] as const,
+  ttsVoices: ["tts", "voices"] as const,
   microphones: ["microphones"] as const,
 } satisfies Record<string, QueryKey | ((...args: never[]) => QueryKey)>;
 
@@ -72,15 +73,27 @@ export function voiceQuery(client: ApiClient, id: string) {
   return { queryKey: queryKeys.voice(id), queryFn: (): Promise<VoiceInfo> => client.getVoice(id), staleTime: 0 };
 }
 
+/** The TTS engine's standard voices (they change with the engine and its settings). */
+export function useTtsVoices() {
+  const client = useApi();
+  return useQuery({ queryKey: queryKeys.ttsVoices, queryFn: ({ signal }) => client.ttsVoices(signal) });
+}
+
 // ---- mutations ---------------------------------------------------------------------------------
 
-/** PUT /api/settings; the answer (with the stages now reloading) replaces the cached settings. */
+/**
+ * PUT /api/settings; the answer (with the stages now reloading) replaces the cached settings, and the
+ * standard voices are fetched again (another engine, or the non-commercial ones allowed).
+ */
 export function useSaveSettings() {
   const client = useApi();
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (update: UiSettingsUpdate) => client.putSettings(update),
-    onSuccess: (settings) => queryClient.setQueryData(queryKeys.settings, settings),
+    onSuccess: (settings) => {
+      queryClient.setQueryData(queryKeys.settings, settings);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.ttsVoices }); // not waited for
+    },
   });
 }
 

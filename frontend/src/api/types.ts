@@ -52,6 +52,15 @@ export interface VoicePrepareResult {
   [key: string]: unknown;
 }
 
+// ---- standard TTS voices -----------------------------------------------------------------------
+
+/** A standard voice of the TTS engine: `name` is what a persona's `tts_voice` holds; `commercial: false` = non-commercial licence. */
+export type StandardVoice = Schemas["TtsVoice"];
+/** `GET /api/tts/voices`: the current engine's standard voices (none for engines without them), the default per gender. */
+export type TtsVoices = Schemas["TtsVoices"];
+/** `POST /api/tts/preview`: a sample of `voice` (null: the engine's voice) saying `text` (null: a stock phrase). */
+export type TtsPreviewRequest = Schemas["TtsPreviewIn"];
+
 // ---- jobs --------------------------------------------------------------------------------------
 
 export type JobCreated = Schemas["JobCreated"];
@@ -72,6 +81,8 @@ export interface RenderRequest {
   photo?: Blob;
   avatar_id?: string | null;
   voice_id?: string | null;
+  /** A standard voice of the TTS engine (an enrolled voice is matched on top of it). */
+  tts_voice?: string | null;
   mode?: Schemas["Body_render_api_render_post"]["mode"];
 }
 

@@ -24,6 +24,7 @@ const persona: Persona = {
   language: "ru",
   avatar_id: "0123456789abcdef",
   voice_id: null,
+  tts_voice: null,
   created_at: "2024-01-01T00:00:00",
   updated_at: "2024-01-01T00:00:00",
 };

@@ -15,10 +15,14 @@ export function useSettings() {
   const settings = settingsQuery.data ?? null;
   const reloading = Object.keys(settings?.reloading ?? {}).length > 0;
 
-  // A reload that just finished may have fallen back to a lighter engine: the notices are in health.
+  // A reload that just finished may have fallen back to a lighter engine: the notices are in health,
+  // and the voices are those of the engine now running.
   const wasReloading = useRef(reloading);
   useEffect(() => {
-    if (wasReloading.current && !reloading) void queryClient.invalidateQueries({ queryKey: queryKeys.health });
+    if (wasReloading.current && !reloading) {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.health });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.ttsVoices }); // the new engine's voices
+    }
     wasReloading.current = reloading;
   }, [reloading, queryClient]);
 

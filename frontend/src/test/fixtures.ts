@@ -1,5 +1,5 @@
 /** JSON bodies shaped like the server's answers, for the in-process test server. */
-import type { EngineOption, Persona, UiSettings, VoiceFileReport, VoiceInfo, VoiceReport } from "../api/types";
+import type { EngineOption, Gender, Persona, StandardVoice, TtsVoices, UiSettings, VoiceFileReport, VoiceInfo, VoiceReport } from "../api/types";
 import type { ErrorEvent, ReadyEvent, TimingsEvent, TranscriptEvent } from "../realtime/protocol";
 
 export function persona(overrides: Partial<Persona> = {}): Persona {
@@ -16,6 +16,7 @@ export function persona(overrides: Partial<Persona> = {}): Persona {
     language: "ru",
     avatar_id: null,
     voice_id: null,
+    tts_voice: null,
     created_at: "2025-01-01T00:00:00",
     updated_at: "2025-01-01T00:00:00",
     ...overrides,
@@ -66,6 +67,28 @@ export function voiceInfo(overrides: Partial<VoiceInfo> = {}): VoiceInfo {
     report: null,
     similarity: null,
     samples: [],
+    ...overrides,
+  };
+}
+
+/** A standard TTS voice (free unless `commercial` is false). */
+export function standardVoice(name: string, label: string, gender: Gender, commercial = true, licence = commercial ? "GPL-2+" : "CC-BY-NC-ND-4.0"): StandardVoice {
+  return { name, label, gender, licence, commercial };
+}
+
+/** `GET /api/tts/voices` of RHVoice with the non-commercial voices allowed. */
+export function ttsVoices(overrides: Partial<TtsVoices> = {}): TtsVoices {
+  return {
+    engine: "rhvoice",
+    voices: [
+      standardVoice("anna", "Анна", "female"),
+      standardVoice("elena", "Елена", "female", true, "GPL-3"),
+      standardVoice("aleksandr", "Александр", "male"),
+      standardVoice("arina", "Арина", "female", false),
+      standardVoice("pavel", "Павел", "male", false),
+    ],
+    default: { female: "anna", male: "aleksandr" },
+    allow_noncommercial: true,
     ...overrides,
   };
 }

@@ -58,7 +58,7 @@ describe("character step", () => {
     await screen.findByTestId("voice-prepare-progress");
     expect(server.calls("POST /api/personas")[0].json()).toEqual({
       name: "Маша", age: 30, gender: "female", temperament: "весёлая", interests: ["книги", "кино"], speech_style: "на «ты»",
-      greeting: "Привет!", notes: "любит кошек", language: "ru", avatar_id: "a1", voice_id: "v1",
+      greeting: "Привет!", notes: "любит кошек", language: "ru", avatar_id: "a1", voice_id: "v1", tts_voice: "anna",
     });
 
     // Back, change a field, forward again: the same persona is updated, nothing is typed twice.

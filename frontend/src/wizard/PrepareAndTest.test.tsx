@@ -48,7 +48,7 @@ describe("voice preparation and the test greeting", () => {
     const video = await screen.findByTestId("test-video", {}, { timeout: 4000 });
     expect(video).toHaveAttribute("src", `${server.url}/api/jobs/r1/result`);
     const render = await server.calls("POST /api/render")[0].form();
-    expect(Object.fromEntries(render.entries())).toEqual({ avatar_id: "a1", voice_id: "v1", text: "Привет, я Маша!" });
+    expect(Object.fromEntries(render.entries())).toEqual({ avatar_id: "a1", voice_id: "v1", tts_voice: "anna", text: "Привет, я Маша!" });
 
     server.on("GET /api/personas", { json: [persona(), persona({ id: 5, name: "Маша" })] });
     window.location.hash = "#/wizard";

@@ -1,10 +1,11 @@
-/** Step 2: voice samples (files or a browser recording) and the server's quality report; may be skipped. */
+/** Step 2: voice samples (files or a browser recording) and the server's quality report, may be skipped; the standard voice. */
 import { useApi } from "../api/context";
 import { Button } from "../components/Button";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { ProgressBar } from "../components/ProgressBar";
 import type { VoiceState } from "./state";
 import { VoiceRecorder } from "./VoiceRecorder";
+import { StandardVoicePicker } from "./StandardVoicePicker";
 import { VoiceReportView } from "./VoiceReportView";
 
 export const VOICE_ACCEPT = "audio/*,video/webm,.wav,.mp3,.ogg,.oga,.opus,.m4a,.webm,.flac";
@@ -14,9 +15,12 @@ export interface VoiceStepProps {
   onFiles: (files: File[]) => void;
   onRetry: () => void;
   onSkip: () => void;
+  /** The persona's standard voice as selected now (null: none known). */
+  ttsVoice?: string | null;
+  onTtsVoice?: (name: string) => void;
 }
 
-export function VoiceStep({ state, onFiles, onRetry, onSkip }: VoiceStepProps) {
+export function VoiceStep({ state, onFiles, onRetry, onSkip, ttsVoice = null, onTtsVoice }: VoiceStepProps) {
   const client = useApi();
   const samples = state.voice?.samples?.slice(0, 3) ?? [];
   return (
@@ -81,6 +85,8 @@ export function VoiceStep({ state, onFiles, onRetry, onSkip }: VoiceStepProps) {
           </div>
         </div>
       )}
+
+      {onTtsVoice && <StandardVoicePicker selected={ttsVoice} onSelect={onTtsVoice} />}
 
       <div className="flex flex-col gap-2 border-t border-slate-800 pt-4 sm:flex-row sm:items-center">
         <Button variant="ghost" data-testid="voice-skip" onClick={onSkip}>

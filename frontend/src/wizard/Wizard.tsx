@@ -31,7 +31,16 @@ export function Wizard({ onFinished }: { onFinished?: () => void }) {
       body = <PhotoStep state={w.photo} onPhoto={(f) => void w.uploadPhoto(f)} onRetry={w.retryPhoto} />;
       break;
     case "voice":
-      body = <VoiceStep state={w.voice} onFiles={(f) => void w.uploadVoice(f)} onRetry={w.retryVoice} onSkip={w.skipVoice} />;
+      body = (
+        <VoiceStep
+          state={w.voice}
+          onFiles={(f) => void w.uploadVoice(f)}
+          onRetry={w.retryVoice}
+          onSkip={w.skipVoice}
+          ttsVoice={w.ttsVoice}
+          onTtsVoice={w.chooseTtsVoice}
+        />
+      );
       break;
     case "character":
       body = <CharacterStep state={w.character} onChange={w.changeField} />;

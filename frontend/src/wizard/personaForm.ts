@@ -1,5 +1,5 @@
 /** Checks of the character form, with the server's limits and Russian messages. */
-import type { PersonaIn } from "../api/types";
+import type { Gender, PersonaIn, TtsVoices } from "../api/types";
 import type { PersonaErrors, PersonaForm } from "./state";
 
 export const LIMITS = { name: 60, temperament: 300, speech_style: 300, greeting: 300, notes: 2000, interests: 20, interest: 60 };
@@ -39,7 +39,18 @@ export function greetingOf(form: PersonaForm): string {
   );
 }
 
-export function toPersonaIn(form: PersonaForm, avatarId: string | null, voiceId: string | null): PersonaIn {
+/**
+ * The persona's standard voice: the one the user picked while the engine still offers it, else the
+ * engine's default for the persona's gender; null when the voices are not known (the server decides).
+ */
+export function standardVoiceOf(voices: TtsVoices | undefined, picked: string | null, gender: Gender): string | null {
+  if (!voices) return picked;
+  if (!voices.voices.length) return null;
+  if (picked && voices.voices.some((v) => v.name === picked)) return picked;
+  return voices.default[gender] ?? null;
+}
+
+export function toPersonaIn(form: PersonaForm, avatarId: string | null, voiceId: string | null, ttsVoice: string | null = null): PersonaIn {
   return {
     name: form.name.trim(),
     age: Number(form.age),
@@ -52,5 +63,6 @@ export function toPersonaIn(form: PersonaForm, avatarId: string | null, voiceId:
     language: "ru",
     avatar_id: avatarId,
     voice_id: voiceId,
+    tts_voice: ttsVoice,
   };
 }

@@ -37,6 +37,8 @@ export interface VoiceState {
   error: string | null;
   /** The user chose the standard voice. */
   skipped: boolean;
+  /** The standard voice the user picked (null: the default for the persona's gender). */
+  ttsVoice: string | null;
 }
 
 export interface PersonaForm {
@@ -84,7 +86,7 @@ export interface TestState {
 export const initialPhoto: PhotoState = { file: null, localUrl: null, avatar: null, uploading: false, progress: null, error: null };
 
 export const initialVoice: VoiceState = {
-  voice: null, report: null, rejected: [], pending: [], uploading: false, progress: null, analysis: null, error: null, skipped: false,
+  voice: null, report: null, rejected: [], pending: [], uploading: false, progress: null, analysis: null, error: null, skipped: false, ttsVoice: null,
 };
 
 export const initialForm: PersonaForm = {

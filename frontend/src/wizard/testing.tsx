@@ -5,7 +5,7 @@ import { expect } from "vitest";
 import { PersonaProvider } from "../state/persona";
 import { TestProviders } from "../test/providers";
 import { errorReply, type TestServer } from "../test/server";
-import { persona, voiceInfo, voiceReport } from "../test/fixtures";
+import { persona, ttsVoices, voiceInfo, voiceReport } from "../test/fixtures";
 import { Wizard } from "./Wizard";
 
 export function renderWizard(server: TestServer) {
@@ -43,9 +43,10 @@ export function voiceJob(server: TestServer, route: string, id: string, outcome:
   });
 }
 
-/** Handlers for a happy path: avatar, voice (enough), personas. */
+/** Handlers for a happy path: avatar, voice (enough), personas, the standard voices. */
 export function happyServer(server: TestServer) {
   server.on("GET /api/personas", { json: [persona()] });
+  server.on("GET /api/tts/voices", { json: ttsVoices() });
   server.on("POST /api/avatars", { json: { avatar_id: "a1", warnings: [], face_px: 256, crop_url: "/api/avatars/a1/crop.png" } });
   voiceJob(server, "POST /api/voices", "e1", { result: { voice: voiceInfo(), report: voiceReport() } });
   server.on("POST /api/personas", (req) => ({ status: 201, json: persona({ id: 5, ...req.json<object>() }) }));

@@ -7,11 +7,11 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useApi } from "../api/context";
 import { ApiError, describeError } from "../api/errors";
-import { useSavePersona, voiceQuery } from "../api/queries";
+import { useSavePersona, useTtsVoices, voiceQuery } from "../api/queries";
 import type { VoicePrepareResult } from "../api/types";
 import { usePersona } from "../state/persona";
 import { navigate } from "../state/route";
-import { greetingOf, toPersonaIn, validatePersona } from "./personaForm";
+import { greetingOf, standardVoiceOf, toPersonaIn, validatePersona } from "./personaForm";
 import {
   initialCharacter,
   initialPhoto,
@@ -74,6 +74,9 @@ export function useWizard(onFinished?: () => void) {
   }, []);
 
   const voiceId = !voice.skipped && voice.voice ? voice.voice.id : null;
+  // The standard voice follows the gender of the character step until the user picks one.
+  const ttsVoices = useTtsVoices().data;
+  const ttsVoice = standardVoiceOf(ttsVoices, voice.ttsVoice, character.form.gender);
 
   const goTo = useCallback((next: StepId) => {
     setDirection(ORDER.indexOf(next) >= ORDER.indexOf(step) ? 1 : -1);
@@ -130,6 +133,8 @@ export function useWizard(onFinished?: () => void) {
     }
   }, [client]);
 
+  const chooseTtsVoice = useCallback((name: string) => setVoice((s) => ({ ...s, ttsVoice: name })), []);
+
   const retryVoice = useCallback(() => {
     const files = latest.current.voice.pending;
     if (files.length) void uploadVoice(files);
@@ -156,7 +161,7 @@ export function useWizard(onFinished?: () => void) {
     }
     setCharacter((s) => ({ ...s, errors: {}, saving: true, error: null }));
     try {
-      const body = toPersonaIn(current.form, currentPhoto.avatar?.avatar_id ?? null, voiceId);
+      const body = toPersonaIn(current.form, currentPhoto.avatar?.avatar_id ?? null, voiceId, ttsVoice);
       const saved = await savePersona({ id: current.personaId, body });
       setCharacter((s) => ({ ...s, personaId: saved.id, saving: false }));
       return true;
@@ -164,7 +169,7 @@ export function useWizard(onFinished?: () => void) {
       setCharacter((s) => ({ ...s, saving: false, error: describeError(err) }));
       return false;
     }
-  }, [savePersona, voiceId]);
+  }, [savePersona, voiceId, ttsVoice]);
 
   // ---- step 4: voice preparation ---------------------------------------------------------------
 
@@ -198,14 +203,15 @@ export function useWizard(onFinished?: () => void) {
   const startTest = useCallback(async (force = false) => {
     const { photo: p, character: ch, test: current } = latest.current;
     const greeting = greetingOf(ch.form);
-    const key = `${p.avatar?.avatar_id}|${voiceId}|${greeting}`;
+    const key = `${p.avatar?.avatar_id}|${voiceId}|${ttsVoice}|${greeting}`;
     if (!force && testKey.current === key && current.status !== "error") return;
     testKey.current = key;
     revoke(current.videoUrl);
     setTest({ status: "running", progress: null, message: "Аватар готовит приветствие…", videoUrl: null, error: null });
     const c = controller();
     try {
-      const outcome = await client.render({ avatar_id: p.avatar?.avatar_id, voice_id: voiceId, text: greeting }, { signal: c.signal });
+      const request = { avatar_id: p.avatar?.avatar_id, voice_id: voiceId, tts_voice: ttsVoice, text: greeting };
+      const outcome = await client.render(request, { signal: c.signal });
       let videoUrl: string | null;
       if (outcome.kind === "video") {
         videoUrl = objectUrl(outcome.blob);
@@ -223,7 +229,7 @@ export function useWizard(onFinished?: () => void) {
     } finally {
       release(c);
     }
-  }, [client, voiceId]);
+  }, [client, voiceId, ttsVoice]);
 
   // ---- navigation ------------------------------------------------------------------------------
 
@@ -293,7 +299,7 @@ export function useWizard(onFinished?: () => void) {
   return {
     step, direction, goTo, next, back, canNext, finish,
     photo, uploadPhoto, retryPhoto,
-    voice, uploadVoice, retryVoice, skipVoice, voiceId,
+    voice, uploadVoice, retryVoice, skipVoice, voiceId, ttsVoice, chooseTtsVoice,
     character, changeField,
     prepare, startPrepare,
     test, startTest,
