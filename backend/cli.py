@@ -40,6 +40,7 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
     from ai_pipeline.request import RenderRequest
     from ai_pipeline.runner import Pipeline
     from ai_pipeline.voice.base import Voice
+    from backend.tts_voices import check_tts_voice, standard_voice_name
 
     text = sys.stdin.read() if args.text == "-" else args.text
     audio_bytes = None
@@ -49,14 +50,23 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
         except OSError as exc:
             raise InputError(f"Не удалось открыть аудио {args.audio}: {exc.strerror}.", str(exc),
                              code="bad_audio") from exc
-    request = RenderRequest(text=text, audio=audio_bytes, voice=args.voice)  # text xor audio; --voice with text
+    request = RenderRequest(text=text, audio=audio_bytes, voice=args.voice,  # text xor audio; voices with text
+                            tts_voice=args.tts_voice)
     photo = _read_photo(args.photo, settings)
     pipeline = Pipeline(settings)
     started = time.perf_counter()
     request = pipeline.resolve(request)  # decoded, checked against the limits, the voice looked up
     voice = request.voice if isinstance(request.voice, Voice) else None
-    pipeline.load(stages=("tts", "talking_head"))
+    pipeline.load(stages=("tts",))
     try:
+        assert pipeline.tts is not None
+        if request.tts_voice is not None:
+            if check_tts_voice(pipeline.tts, request.tts_voice) is None:  # unknown: InputError listing the voices
+                print(f"Внимание: у движка синтеза «{pipeline.tts.name}» нет голосов на выбор; "
+                      f"--tts-voice {request.tts_voice} не используется.", file=sys.stderr)
+                request = request.model_copy(update={"tts_voice": None})
+        tts_voice = standard_voice_name(pipeline.tts.with_voice(request.tts_voice))
+        pipeline.load(stages=("talking_head",))
         avatar = pipeline.avatar(photo)
         for warning in avatar.warnings:
             print(f"Внимание: {warning}", file=sys.stderr)
@@ -67,6 +77,7 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
     Path(args.out).write_bytes(result.mp4)
     summary = {"out": str(args.out), "duration_s": round(result.duration, 3), "frames": result.frames,
                "avatar_id": result.avatar_id, "voice": voice.key if voice else None,
+               "tts_voice": tts_voice,
                "wall_s": round(time.perf_counter() - started, 3),
                "timings": result.timings, "warnings": list(result.warnings)}
     print(json.dumps(summary, ensure_ascii=False))
@@ -180,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--text", help="Russian text to speak ('-' reads stdin)")
     r.add_argument("--audio", help="a recording to lip-sync instead of text")
     r.add_argument("--voice", help="speak in an enrolled voice (name or id; see `avatar voice list`)")
+    r.add_argument("--tts-voice", help="the TTS engine's standard voice to speak (RHVoice: anna, irina, elena, "
+                   "aleksandr, aleksandr-hq; an enrolled --voice is matched on top of it)")
     r.add_argument("--out", required=True, help="output .mp4")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_render)

@@ -65,6 +65,12 @@ def persona_tts(tts: TTSEngine, tts_voice: str | None, gender: str | None, *, wh
         return tts.with_voice(tts.voice_for(gender))
 
 
+def standard_voice_name(tts: TTSEngine) -> str | None:
+    """The standard voice ``tts`` speaks (None: an engine without voices to pick from)."""
+    voice = tts.describe().get("voice") if tts.standard_voices() else None
+    return str(voice) if voice is not None else None
+
+
 def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
     """Float mono samples in [-1, 1] as a 16-bit PCM WAV file."""
     pcm = (np.clip(np.nan_to_num(np.asarray(samples, np.float32)), -1.0, 1.0) * 32767.0).round().astype("<i2")

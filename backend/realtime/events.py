@@ -66,6 +66,8 @@ class ReadyEvent(ServerEvent):
     warnings: list[str]
     mime: str = Field(description='MediaSource type of the stream, e.g. video/mp4; codecs="avc1.42C01E, mp4a.40.2"')
     voice: str | None = Field(description="The persona's enrolled voice (null: the engine's own voice)")
+    tts_voice: str | None = Field(None, description="The standard TTS voice the persona speaks (enrolled voices are "
+                                  "matched on top of it); null: the engine has no voices to pick from")
 
 
 class ProgressEvent(ServerEvent):

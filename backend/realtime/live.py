@@ -24,6 +24,7 @@ from ai_pipeline.media.stream_decode import StreamDecoder
 from ai_pipeline.streaming import Emitted, SpeechStream, stream_mime
 from ai_pipeline.text import normalize_for_speech
 from ai_pipeline.timing import StageTimer
+from ai_pipeline.tts.base import TTSEngine
 from ai_pipeline.voice.base import Voice
 from ai_pipeline.voice.speaker import VoicedTTS
 from ai_pipeline.voice.store import VoiceStore
@@ -33,6 +34,7 @@ from backend.realtime.events import (ErrorEvent, InterruptedEvent, ProgressEvent
                                      TimingsEvent, TranscriptEvent, TurnEndEvent, media_event, to_wire)
 from backend.realtime.protocol import StartMessage
 from backend.realtime.remote_stream import RemoteStream
+from backend.tts_voices import persona_tts, standard_voice_name
 
 if TYPE_CHECKING:
     from backend.runtime import Runtime
@@ -58,6 +60,9 @@ class LiveSession:
         self.decoder: StreamDecoder | None = None
         self.persona_id = 0
         self.voice: Voice | None = None  # the persona's enrolled voice
+        self.tts_voice: str | None = None  # the persona's standard voice (None: the engine's for its gender)
+        self.gender: str | None = None
+        self._tts: tuple[TTSEngine, TTSEngine] | None = None  # (the pipeline's engine, its view in the persona's voice)
         self.session_id = 0
         self.client = "anonymous"  # the peer address, the key of its rate limits
         self._timers: dict[int, StageTimer] = {}
@@ -122,20 +127,31 @@ class LiveSession:
             self.warm_task = asyncio.create_task(brain.warm(self.persona_id, self.session_id))
         return {"persona_id": self.persona_id, "session_id": self.session_id, "avatar_id": avatar.id,
                 "greeting": greeting, "warnings": warnings, "mime": self.stream.mime,
-                "voice": self.voice.key if self.voice else None}
+                "voice": self.voice.key if self.voice else None, "tts_voice": standard_voice_name(self.tts())}
+
+    def tts(self) -> TTSEngine:
+        """The pipeline's TTS engine speaking the persona's standard voice (followed across engine switches)."""
+        base = self.services.pipeline.tts
+        assert base is not None, "the tts stage is loaded"
+        if self._tts is None or self._tts[0] is not base:
+            self._tts = (base, persona_tts(base, self.tts_voice, self.gender, who=self.persona_id))
+        return self._tts[1]
 
     async def _persona_voice(self, warnings: list[str]) -> Voice | None:
-        """The persona's enrolled voice, made ready before the first turn (None: the engine's own voice).
+        """The persona's voices: its standard one (``tts_voice``, else the engine's for its gender) and
+        its enrolled one, made ready before the first turn (None: the standard voice as is).
 
         A voice that is gone or cannot be used is a warning, not a failed connection."""
         s = self.services
-        voice_id = await s.db.call(_voice_id, self.persona_id)
+        voice_id, self.tts_voice, self.gender = await s.db.call(_persona_voices, self.persona_id)
+        self._tts = None
+        tts = self.tts()
         if not voice_id:
             return None
         await self.emit(*to_wire(ProgressEvent(stage="voice", value=0.0, message="Подготовка голоса")))
         try:
             voice = await asyncio.to_thread(VoiceStore(s.settings.voices_dir, limits=s.settings.limits).get, voice_id)
-            await asyncio.to_thread(VoicedTTS(s.pipeline.tts, voice).matcher)  # profile + calibration, once
+            await asyncio.to_thread(VoicedTTS(tts, voice).matcher)  # profile + calibration, once
         except AvatarError as exc:
             log.warning("persona %s: voice %s unusable: %s", self.persona_id, voice_id, exc)
             warnings.append(f"Голос персонажа недоступен ({exc.message_ru}); используется стандартный голос.")
@@ -309,12 +325,13 @@ class LiveSession:
     async def _speech(self, text: str, timer: StageTimer) -> list[AudioChunk]:
         """TTS for one reply chunk, from the clip cache when this voice said it before."""
         s = self.services
-        key = s.cache.key(voice=s.pipeline.tts.describe(), voice_settings=s.settings.tts.model_dump(),
+        tts = self.tts()
+        key = s.cache.key(voice=tts.describe(), voice_settings=s.settings.tts.model_dump(),
                           speaker=self.voice.key if self.voice else None, text=text) if s.cache else None
         if key and (hit := await s.cache.get(key)) is not None:
             timer.mark("cache_hit")
             return [unpack_audio_chunk(hit)]
-        chunks = [c async for c in VoicedTTS(s.pipeline.tts, self.voice).stream(text, timer)]
+        chunks = [c async for c in VoicedTTS(tts, self.voice).stream(text, timer)]
         if key and chunks:
             whole = AudioChunk(np.concatenate([c.samples for c in chunks]), chunks[0].sample_rate, text,
                                _joined_phonemes(chunks))
@@ -345,5 +362,7 @@ def _joined_phonemes(chunks: list[AudioChunk]) -> tuple[PhonemeMark, ...]:
     return tuple(marks)
 
 
-def _voice_id(db: Any, persona_id: int) -> str | None:
-    return get_persona(db, persona_id).voice_id
+def _persona_voices(db: Any, persona_id: int) -> tuple[str | None, str | None, str]:
+    """The persona's enrolled voice id, standard voice and gender."""
+    persona = get_persona(db, persona_id)
+    return persona.voice_id, persona.tts_voice, persona.gender

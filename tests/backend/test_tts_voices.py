@@ -143,3 +143,85 @@ def test_default_persona_speaks_anna(tmp_path):
             assert anya is not None and (anya.gender, anya.tts_voice) == ("female", "anna")
     finally:
         db.close()
+
+
+# -- the persona's voice is the one spoken -------------------------------------------------------
+
+
+def test_live_session_speaks_the_personas_voice(rt, caplog):
+    from ai_pipeline.timing import StageTimer
+    from backend.db.personas import create_persona
+    from backend.realtime.live import LiveSession
+    from backend.tts_voices import standard_voice_name
+
+    _, runtime = rt
+    with runtime.db.session() as s:
+        ids = {name: create_persona(s, fields).id for name, fields in {
+            "default": {"name": "Аня", "age": 12, "gender": "female"},
+            "male": {"name": "Боря", "age": 10, "gender": "male"},
+            "irina": {"name": "Ира", "age": 20, "gender": "female", "tts_voice": "irina"},
+            "aleksandr": {"name": "Саша", "age": 20, "gender": "female", "tts_voice": "aleksandr"},
+            "gone": {"name": "Таня", "age": 20, "gender": "female", "tts_voice": "tatiana"},  # not allowed now
+        }.items()}
+
+    async def emit(event: str, data: object) -> None:
+        pass
+
+    async def speak(key: str) -> tuple[str | None, np.ndarray]:
+        session = LiveSession(runtime, emit, sid=key)
+        session.persona_id = ids[key]
+        assert await session._persona_voice([]) is None  # no enrolled voice
+        chunks = await session._speech("Добрый день! Рада вас видеть.", StageTimer())
+        assert session.tts().describe()["voice"] == standard_voice_name(session.tts())
+        return standard_voice_name(session.tts()), np.concatenate([c.samples for c in chunks])
+
+    async def all_voices() -> dict[str, tuple[str | None, np.ndarray]]:
+        return {key: await speak(key) for key in ids}
+
+    with caplog.at_level("WARNING", logger="backend.tts_voices"):
+        spoken = asyncio.run(all_voices())
+    assert {key: name for key, (name, _) in spoken.items()} == {
+        "default": "anna", "male": "aleksandr", "irina": "irina", "aleksandr": "aleksandr", "gone": "anna"}
+    assert "tatiana" in caplog.text  # the voice no longer allowed is logged, the gender's voice speaks
+    anna, male = spoken["default"][1], spoken["male"][1]
+    assert len(anna) != len(male) or not np.allclose(anna, male)
+    assert np.array_equal(male, spoken["aleksandr"][1])  # the same voice says the same text the same way
+    assert np.array_equal(anna, spoken["gone"][1])
+
+
+def test_render_request_takes_a_standard_voice(rt):
+    from ai_pipeline.errors import InputError
+    from ai_pipeline.request import RenderRequest
+
+    _, runtime = rt
+    pipeline = runtime.pipeline
+    assert pipeline.resolve(RenderRequest(text="Привет", tts_voice="aleksandr")).tts_voice == "aleksandr"
+    assert RenderRequest(text="Привет", tts_voice=" ").tts_voice is None
+    with pytest.raises(InputError) as bad:
+        pipeline.resolve(RenderRequest(text="Привет", tts_voice="nobody"))
+    assert bad.value.code == "unknown_voice"
+    with pytest.raises(InputError) as both:
+        RenderRequest(audio=b"RIFF", tts_voice="anna")
+    assert both.value.code == "bad_request"
+
+
+def test_cli_render_picks_the_standard_voice(tmp_path, data_dir):
+    import json
+
+    from tests.backend.test_cli import run
+    from tests.support import decode_mp4
+
+    text = "Добрый день! Рада вас видеть."
+    clips = {}
+    for voice in ("aleksandr", None):
+        out = tmp_path / f"{voice}.mp4"
+        r = run(["render", "--text", text, *(["--tts-voice", voice] if voice else []), "--out", str(out), "--quiet"],
+                data_dir)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["tts_voice"] == (voice or "anna")
+        clips[voice] = decode_mp4(out.read_bytes()).audio
+    assert len(clips["aleksandr"]) != len(clips[None]) or not np.allclose(clips["aleksandr"], clips[None], atol=1e-3)
+    bad = run(["render", "--text", text, "--tts-voice", "nobody", "--out", str(tmp_path / "x.mp4")], data_dir)
+    assert bad.returncode == 2 and "[unknown_voice]" in bad.stderr
+    assert "Доступные голоса: anna (Анна)" in bad.stderr and "aleksandr-hq" in bad.stderr
+    assert not (tmp_path / "x.mp4").exists()

@@ -52,6 +52,10 @@ export interface ReadyEvent {
    * The persona's enrolled voice (null: the engine's own voice)
    */
   voice: string | null;
+  /**
+   * The standard TTS voice the persona speaks (enrolled voices are matched on top of it); null: the engine has no voices to pick from
+   */
+  tts_voice?: string | null;
 }
 /**
  * Preparation before ``ready``: the avatar, then the persona's voice (0..1).
