@@ -9,7 +9,8 @@ the talking head + encoder alone.
 asr: WER/CER and real-time factor on the committed Russian test set (tests/data/asr), a ~5 s clip,
 the streaming recogniser's end-of-speech -> final-text latency, and silero VAD's cost per window.
 
-tts: each light TTS engine, warm: per-sentence wall time and real-time factor (short, medium, long).
+tts (scripts/bench_tts.py): each light TTS engine and RHVoice voice, warm, on held-out sentences: time
+to the first audio and to a ready sentence, real-time factor, WER/CER through Whisper base.
 
 llm: the default persona answers a few questions with its prefix cache warm: time to the first
 speakable clause (what TTS can start on), tokens/s, prompt vs evaluated tokens.
@@ -199,38 +200,6 @@ def _bench_vad() -> dict[str, object]:
     batched_ms = (time.perf_counter() - t0) / count * 1000
     return {"window_ms": WINDOW / 16, "per_window_ms_streaming": round(one_ms, 3),
             "per_window_ms_batched": round(batched_ms, 3), "target": "streaming < 3.2 ms (a tenth of real time)"}
-
-
-def bench_tts(runs: int) -> dict[str, object]:
-    """Warm per-sentence latency and real-time factor of each light TTS engine (what a reply chunk waits for)."""
-    from ai_pipeline.tts.espeak import EspeakSettings, EspeakTTS
-    from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
-
-    sentences = ["Завтра мы поедем на дачу к бабушке.", "Привет!", "Я люблю рисовать, читать книги про космос "
-                 "и гулять с собакой, а ещё кататься на велосипеде."]
-    out: dict[str, object] = {"bench": "tts", "runs": runs, "engines": {}}
-    for name, engine in (("festival", FestivalTTS(FestivalSettings())), ("espeak", EspeakTTS(EspeakSettings()))):
-        t0 = time.perf_counter()
-        engine.load()
-        load_s = time.perf_counter() - t0
-        engine.synthesize_sentence("Сегодня хорошая погода, пойдём гулять.")  # warm
-        rows = []
-        for text in sentences:
-            walls, duration = [], 0.0
-            for _ in range(runs):
-                t0 = time.perf_counter()
-                chunk = engine.synthesize_sentence(text)
-                walls.append(time.perf_counter() - t0)
-                duration = chunk.duration
-            wall = float(np.median(walls))
-            rows.append({"chars": len(text), "audio_s": round(duration, 2), "wall_s": round(wall, 3),
-                         "rtf": round(wall / duration, 3)})
-        engine.close()
-        out["engines"][name] = {"load_s": round(load_s, 3), "sentences": rows}  # type: ignore[index]
-        _progress(f"tts {name}: {rows}")
-    out["target"] = "a warm sentence in < 0.5 s and < 1/5 of its duration"
-    out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
-    return out
 
 
 QUESTIONS = ["Привет! Как тебя зовут?", "А что ты любишь делать после школы?",
@@ -476,6 +445,14 @@ def _joined(chunks: list) -> AudioChunk:  # type: ignore[type-arg]
                       " ".join(c.text for c in chunks))
 
 
+def _bench_tts(runs: int) -> dict[str, object]:
+    import bench_tts  # scripts/bench_tts.py, beside this file
+
+    result = bench_tts.bench_tts(runs, _progress)
+    result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["render", "asr", "llm", "turn", "enhance", "voice", "tts", "capacity", "soak"])
@@ -490,7 +467,7 @@ def main() -> int:
         return 0
     result = {"render": lambda: bench_render(args.runs), "asr": bench_asr, "llm": bench_llm,
               "turn": lambda: bench_turn(args.runs), "enhance": lambda: bench_enhance(args.runs),
-              "voice": bench_voice, "tts": lambda: bench_tts(args.runs)}[args.what]()
+              "voice": bench_voice, "tts": lambda: _bench_tts(args.runs)}[args.what]()
     print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
 

@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -192,6 +193,13 @@ class _Shared:
         self.native: _Native | None = None
         self.accents: Any = None
         self.reference: TTSEngine | None = None  # Festival or eSpeak NG, for phoneme timings
+        self.pool: ThreadPoolExecutor | None = None  # runs the reference voice beside RHVoice
+
+    def submit(self, fn: Any, *args: Any) -> Future:
+        with self.lock:
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rhvoice-reference")
+            return self.pool.submit(fn, *args)
 
 
 class RhvoiceTTS(TTSEngine):
@@ -240,12 +248,17 @@ class RhvoiceTTS(TTSEngine):
             return
         shared = self._shared
         with shared.lock:
+            pool, shared.pool = shared.pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)  # a reference sentence in flight finishes before its engine closes
+        with shared.lock:
             native, shared.native = shared.native, None
-            if native is not None:
-                with native.lock:
-                    native.close()
-            if shared.reference is not None:
-                shared.reference.close()
+            reference, shared.reference = shared.reference, None
+        if native is not None:
+            with native.lock:
+                native.close()
+        if reference is not None:
+            reference.close()
 
     # -- voices ---------------------------------------------------------------------------------
 
@@ -278,12 +291,18 @@ class RhvoiceTTS(TTSEngine):
         t0 = time.perf_counter()
         spoken = self._accented(plain)
         native = self._native()
+        # the reference voice speaks the sentence in another thread meanwhile (a Festival process or
+        # eSpeak's library: neither holds the GIL while it works)
+        reference = self._shared.submit(self._reference_speech, plain) if self.settings.phonemes else None
         t1 = time.perf_counter()
-        with native.lock:
-            raw, rate, first = native.speak(spoken, self.settings)
+        try:
+            with native.lock:
+                raw, rate, first = native.speak(spoken, self.settings)
+        finally:
+            ref_chunk = reference.result() if reference is not None else None
         samples = raw.astype(np.float32) / 32768.0
         t2 = time.perf_counter()
-        marks = self._phonemes(plain, samples, rate) if self.settings.phonemes else ()
+        marks = self._phonemes(ref_chunk, samples, rate)
         self.last_timing = {"accents_s": t1 - t0, "first_audio_s": first, "synth_s": t2 - t1,
                             "align_s": time.perf_counter() - t2}
         return AudioChunk(samples, rate, text, marks)
@@ -307,10 +326,10 @@ class RhvoiceTTS(TTSEngine):
         marked = shared.accents.apply(text, marks=self.settings.accents == "marks")
         return _STRESSED.sub(lambda m: "+" + m.group(1), marked)
 
-    def _phonemes(self, text: str, samples: np.ndarray, rate: int) -> tuple:
+    @staticmethod
+    def _phonemes(reference: AudioChunk | None, samples: np.ndarray, rate: int) -> tuple:
         from ai_pipeline.tts.align import transfer_marks
 
-        reference = self._reference_speech(text)
         if reference is None:
             return ()  # neither Festival nor eSpeak: the mouth follows the audio alone
         return transfer_marks(reference.phonemes, reference.samples, reference.sample_rate, samples, rate)
