@@ -93,8 +93,17 @@ export type RenderOutcome =
 
 // ---- settings ----------------------------------------------------------------------------------
 
-export type UiSettings = Schemas["UiSettings"];
-export type UiSettingsUpdate = Schemas["Choices"];
+export type UiSettings = Schemas["UiSettings"] & { options?: { tts?: TtsEngineOptions } };
+/**
+ * Options of the TTS engine that the settings page changes: RHVoice's `voice` (the voice of personas
+ * without their own) and `allow_noncommercial_voices`. Not in the generated schema yet: the server's
+ * `Choices` has to accept `options.tts` (and `UiSettings` report it) for these to be saved and shown.
+ */
+export interface TtsEngineOptions {
+  voice?: string;
+  allow_noncommercial_voices?: boolean;
+}
+export type UiSettingsUpdate = Schemas["Choices"] & { options?: { tts?: TtsEngineOptions } };
 export type Quality = UiSettings["quality"];
 export type EngineOption = Schemas["EngineOption"];
 /** A switchable pipeline stage. */

@@ -1,6 +1,6 @@
 /**
  * Settings: engine per pipeline stage (light/heavy; those this server cannot run are disabled, with
- * the reason), quality vs speed, microphone; server notices.
+ * the reason), the standard voice of RHVoice, quality vs speed, microphone; server notices.
  */
 import { Card } from "../components/Card";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -9,6 +9,7 @@ import { Notices } from "../components/Notices";
 import { ProgressBar } from "../components/ProgressBar";
 import { STAGES, type EngineOption, type Quality, type Stage } from "../api/types";
 import { MicSelect } from "./MicSelect";
+import { TtsVoiceSettings } from "./TtsVoiceSettings";
 import { useSettings } from "./useSettings";
 
 export const STAGE_LABELS: Record<Stage, string> = {
@@ -95,6 +96,9 @@ export function Settings() {
                       <span className="text-xs text-indigo-200">Загружаем движок…</span>
                       <ProgressBar value={progress} label={`Загрузка: ${STAGE_LABELS[stage]}`} />
                     </div>
+                  )}
+                  {stage === "tts" && settings.engines.tts === "rhvoice" && (
+                    <TtsVoiceSettings settings={settings} disabled={saving || progress !== undefined} save={save} />
                   )}
                 </div>
               );
