@@ -225,3 +225,44 @@ def test_cli_render_picks_the_standard_voice(tmp_path, data_dir):
     assert bad.returncode == 2 and "[unknown_voice]" in bad.stderr
     assert "Доступные голоса: anna (Анна)" in bad.stderr and "aleksandr-hq" in bad.stderr
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_previews_are_bounded(rt):
+    client, _ = rt
+    taken = [tts._slots.acquire(blocking=False) for _ in range(tts.MAX_PREVIEWS)]  # as if two were synthesising
+    try:
+        assert all(taken)
+        r = client.post("/api/tts/preview", json={"voice": "anna", "text": None})
+        assert r.status_code == 503 and r.json()["error"]["code"] == "busy", r.text
+        assert "Попробуйте снова" in r.json()["error"]["message"]
+    finally:
+        for _ in taken:
+            tts._slots.release()
+    assert client.post("/api/tts/preview", json={"voice": "anna", "text": "Да."}).status_code == 200
+
+
+def test_render_api_takes_a_standard_voice(tmp_path):
+    from backend.jobs import JobStore
+    from backend.routes import render
+    from tests.support import decode_mp4
+
+    app, runtime = _app(tmp_path, Settings(data_dir=tmp_path), load_tts=False)
+    app.include_router(render.router)
+    runtime.pipeline.load(stages=("tts", "talking_head"))
+    runtime.jobs = JobStore(tmp_path / "renders")
+    text = "Добрый день! Рада вас видеть."
+    try:
+        with TestClient(app) as client:
+            audio = {}
+            for voice in ("aleksandr", ""):  # "" from a form: the engine's voice
+                r = client.post("/api/render", data={"text": text, "tts_voice": voice, "mode": "sync"})
+                assert r.status_code == 200 and r.headers["content-type"] == "video/mp4", r.text
+                audio[voice] = decode_mp4(r.content).audio
+            assert len(audio["aleksandr"]) != len(audio[""]) or \
+                not np.allclose(audio["aleksandr"], audio[""], atol=1e-3)
+            r = client.post("/api/render", data={"text": text, "tts_voice": "tatiana"})
+            assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_voice"
+            assert "anna (Анна)" in r.json()["error"]["message"]
+    finally:
+        runtime.pipeline.close()
+        runtime.db.close()
