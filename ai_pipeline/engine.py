@@ -35,6 +35,10 @@ class EngineSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # fields the web app's settings page may change (``options`` of PUT /api/settings); paths and
+    # devices stay in the configuration file
+    user_options: ClassVar[tuple[str, ...]] = ()
+
     engine: str
 
 

@@ -31,6 +31,7 @@ from ai_pipeline.gpu import configure_gpu
 from ai_pipeline.llm.base import LLMEngine
 from ai_pipeline import registry
 from ai_pipeline.request import RenderRequest
+from ai_pipeline.text.normalize import warm_up as warm_up_normaliser
 from ai_pipeline.settings import Settings
 from ai_pipeline.streaming import AvatarStream, Emitted, Enhance, Sink, live_encoder
 from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine
@@ -109,6 +110,7 @@ class Pipeline:
         if "tts" in stages:
             report(0.5, "Загрузка синтеза речи")
             self.tts = self._with_fallback("tts")
+            warm_up_normaliser()  # ru-normalizr's dictionaries now, not in the first reply
         if "talking_head" in stages:
             report(0.7, "Загрузка анимации лица")
             self.head = self._with_fallback("talking_head")

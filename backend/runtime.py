@@ -220,9 +220,12 @@ class Runtime:
     def choose(self, body: Choices) -> None:
         """A change from the web app: validated, merged into the saved choices and saved; the stages it
         changes are rebuilt in the background (``reloading`` shows them until each is swapped in)."""
-        validate_choices(body)
+        validate_choices(body, apply_choices(self.base, load_choices(self.base)))
         saved = load_choices(self.base)
-        merged = Choices(engines={**saved.engines, **body.engines}, quality=body.quality or saved.quality)
+        options = {stage: {**saved.options.get(stage, {}), **body.options.get(stage, {})}
+                   for stage in {*saved.options, *body.options}}
+        merged = Choices(engines={**saved.engines, **body.engines}, quality=body.quality or saved.quality,
+                         options=options)
         new = apply_choices(self.base, merged)
         save_choices(self.base, merged)
         changed = changed_stages(self.settings, new)

@@ -284,6 +284,8 @@ class UiSettings(BaseModel):
     quality: Quality
     reloading: dict[str, float] = Field(description="stages being rebuilt in the background, progress 0..1")
     notices: list[str]
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per stage, the engine fields the page may change, with their values")
 
 
 # -- chat (NDJSON lines) --------------------------------------------------------------------------

@@ -53,6 +53,9 @@ class Choices(BaseModel):
 
     engines: dict[str, str] = {}
     quality: Quality | None = None
+    # per stage, engine fields the settings page may change (the engine's ``user_options``, e.g.
+    # RHVoice's voice); kept when the engine changes and applied whenever the engine has those fields
+    options: dict[str, dict[str, Any]] = {}
 
 
 def choices_path(settings: Settings) -> Path:
@@ -78,7 +81,9 @@ def save_choices(settings: Settings, choices: Choices) -> None:
     tmp.replace(path)
 
 
-def validate_choices(choices: Choices) -> None:
+def validate_choices(choices: Choices, base: Settings | None = None) -> None:
+    """Known stages and engines; with ``base``, the options must be fields the engine in effect lets
+    the user change, with values its settings accept (RHVoice: a known, allowed voice)."""
     table = engine_table()
     for stage, engine in choices.engines.items():
         if stage not in STAGE_UNIONS:
@@ -86,6 +91,48 @@ def validate_choices(choices: Choices) -> None:
         if engine not in table.get(stage, []):
             raise InputError(f"Движок «{engine}» недоступен для этапа «{stage}».", f"unknown engine {engine}",
                              code="bad_settings")
+    for stage in choices.options:
+        if stage not in STAGE_UNIONS:
+            raise InputError(f"Этап «{stage}» нельзя настроить.", f"unknown stage {stage}", code="bad_settings")
+    if base is None:
+        return
+    for stage, options in choices.options.items():
+        engine = choices.engines.get(stage, getattr(base, stage).engine)
+        section = section_for(base, stage, engine)
+        unknown = sorted(set(options) - set(getattr(type(section), "user_options", ())))
+        if unknown:
+            raise InputError(f"Параметры {', '.join(unknown)} движка «{engine}» нельзя менять здесь.",
+                             f"{stage}.{engine} options not changeable from the web app: {unknown}",
+                             code="bad_settings")
+        try:
+            with_options(section, options, strict=True)
+        except ValueError as exc:
+            raise InputError(f"Недопустимое значение параметров «{engine}»: {_first_error(exc)}",
+                             f"{stage}.{engine} options rejected: {exc}", code="bad_settings") from None
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        return str(first.get("msg", exc))[:300]
+    return str(exc)[:300]
+
+
+def with_options(section: Any, options: dict[str, Any], *, strict: bool = False) -> Any:
+    """``section`` with the options its engine lets the user change (others ignored), re-validated.
+    Saved options that no longer validate (e.g. a voice the configuration now forbids) are skipped
+    with a warning unless ``strict``."""
+    allowed = {k: v for k, v in options.items() if k in getattr(type(section), "user_options", ())}
+    if not allowed:
+        return section
+    try:
+        return type(section).model_validate({**section.model_dump(), **allowed})
+    except ValueError as exc:
+        if strict:
+            raise
+        log.warning("ignoring saved %s options %s: %s", section.engine, allowed, exc)
+        return section
 
 
 def section_for(base: Settings, stage: str, engine: str) -> Any:
@@ -99,6 +146,9 @@ def section_for(base: Settings, stage: str, engine: str) -> Any:
 def apply_choices(base: Settings, choices: Choices) -> Settings:
     """``base`` with the user's engines and quality preset laid over it (a new frozen Settings)."""
     update: dict[str, Any] = {stage: section_for(base, stage, engine) for stage, engine in choices.engines.items()}
+    for stage, options in choices.options.items():
+        if stage in STAGE_UNIONS:
+            update[stage] = with_options(update.get(stage, getattr(base, stage)), options)
     if choices.quality:
         preset = QUALITY_PRESETS[choices.quality]
         head = update.get("talking_head", base.talking_head)
@@ -142,8 +192,14 @@ def describe(settings: Settings) -> dict[str, Any]:
             info, reason = ENGINE_INFO[stage][name], availability(settings, stage, name)
             available[stage].append({"name": name, "label_ru": info.label_ru, "heavy": info.heavy,
                                      "available": reason is None, "reason_ru": reason})
+    options = {}
+    for stage in STAGE_UNIONS:
+        section = getattr(settings, stage)
+        if fields := getattr(type(section), "user_options", ()):
+            options[stage] = {field: getattr(section, field) for field in fields}
     return {
         "engines": {stage: getattr(settings, stage).engine for stage in STAGE_UNIONS},
         "available": available,
         "quality": current_quality(settings),
+        "options": options,
     }

@@ -28,7 +28,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -61,6 +61,8 @@ _STRESSED = re.compile("([аеёиоуыэюяАЕЁИОУЫЭЮЯ])\u0301")
 
 
 class RhvoiceSettings(EngineSettings):
+    user_options: ClassVar[tuple[str, ...]] = ("voice", "allow_noncommercial_voices", "rate", "pitch")
+
     engine: Literal["rhvoice"] = "rhvoice"
     voice: str = "anna"
     allow_noncommercial_voices: bool = False  # offer (and allow) the CC-BY-NC-ND voices

@@ -610,6 +610,15 @@ export interface components {
             };
             /** Quality */
             quality?: ("speed" | "balanced" | "quality") | null;
+            /**
+             * Options
+             * @default {}
+             */
+            options?: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            };
         };
         /** Devices */
         Devices: {
@@ -1201,6 +1210,15 @@ export interface components {
             };
             /** Notices */
             notices: string[];
+            /**
+             * Options
+             * @description per stage, the engine fields the page may change, with their values
+             */
+            options?: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            };
         };
         /** VoiceFileReport */
         VoiceFileReport: {
