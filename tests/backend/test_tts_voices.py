@@ -19,6 +19,7 @@ from backend.db.seed import seed_default_persona
 from backend.errors import install_error_handlers
 from backend.routes import personas, tts
 from backend.runtime import Runtime
+from tests.redis_server import redis_url  # noqa: F401 - the fixture
 
 FREE = ["anna", "irina", "elena", "aleksandr", "aleksandr-hq"]
 
@@ -266,3 +267,32 @@ def test_render_api_takes_a_standard_voice(tmp_path):
     finally:
         runtime.pipeline.close()
         runtime.db.close()
+
+
+def test_live_conversation_reports_and_speaks_the_personas_voice(tmp_path_factory, redis_url):  # noqa: F811
+    import httpx
+
+    from ai_pipeline.llm.llama_cpp import LlamaCppSettings
+    from ai_pipeline.settings import RedisSettings
+    from backend.background_server import serving
+    from tests.backend.test_realtime import NS, Client
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("live_tts"), redis=RedisSettings(url=redis_url),
+                        llm=LlamaCppSettings(max_tokens=24))
+    with serving(settings) as url:
+        boris = httpx.post(f"{url}/api/personas", json={"name": "Боря", "age": 10, "gender": "male",
+                                                        "greeting": "Привет! Я Боря."}, timeout=30).json()
+
+        async def greet(persona_id: int | None) -> tuple[dict, dict]:
+            c = await Client().connect(url)
+            await c.sio.emit("start", {"greet": True, **({"persona_id": persona_id} if persona_id else {})},
+                             namespace=NS)
+            ready = await c.wait_for("ready", timeout=120)
+            end = await c.wait_for("turn_end", timeout=240)
+            await c.sio.disconnect()
+            return ready, end
+
+        anya_ready, anya_end = asyncio.run(greet(None))  # the seeded Аня
+        boris_ready, boris_end = asyncio.run(greet(boris["id"]))
+    assert anya_ready["tts_voice"] == "anna" and anya_end["reason"] == "done"
+    assert boris_ready["tts_voice"] == "aleksandr" and boris_end["reason"] == "done"  # by gender, no pick
