@@ -273,13 +273,14 @@ class RhvoiceTTS(TTSEngine):
     def with_voice(self, name: str | None) -> TTSEngine:
         if name is None or name.lower() == self.settings.voice:
             return self
+        offered = ", ".join(v.name for v in self.standard_voices())
         try:
             check_voice(name, self.settings.allow_noncommercial_voices)
         except ValueError as exc:
-            raise InputError(f"Голос «{name}» недоступен.", str(exc), code="unknown_voice") from None
-        if name.lower() not in {v.name for v in self.standard_voices()}:
-            raise InputError(f"Голос «{name}» не установлен.", f"RHVoice voice {name!r} is not installed",
-                             code="unknown_voice")
+            raise InputError(f"Голос «{name}» недоступен; есть: {offered}.", str(exc), code="unknown_voice") from None
+        if name.lower() not in offered.split(", "):
+            raise InputError(f"Голос «{name}» не установлен; есть: {offered}.",
+                             f"RHVoice voice {name!r} is not installed", code="unknown_voice")
         return RhvoiceTTS(self.settings.model_copy(update={"voice": name.lower()}), self.models_dir,
                           _shared=self._shared)
 
