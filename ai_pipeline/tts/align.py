@@ -38,6 +38,7 @@ N_FFT = 512
 N_MELS = 32
 BILABIALS = ("p", "b", "m")  # first letters of п/б/м in eSpeak's and Festival's names
 SNAP_S = 0.04
+MIN_S = 0.02  # the shortest mark kept
 N_CEPS = 8  # c1..c8: the spectral envelope, little of the speaker
 STEP_PENALTY = 0.5  # added to a non-diagonal step: keeps the path from long stalls
 
@@ -134,19 +135,36 @@ def transfer_marks(marks: tuple[PhonemeMark, ...], ref_samples: np.ndarray, ref_
         position = min(max(t * RATE / HOP, 0.0), len(ref) - 1.0)
         return float(min(np.interp(position, np.arange(len(ref)), frame_time), duration))
 
-    moved_marks = [(mark.phoneme, moved(mark.start), moved(mark.end)) for mark in marks]
+    spans = [[mark.phoneme, moved(mark.start), moved(mark.end)] for mark in marks]
     loudness = _frame_rms(target_samples, target_rate)
-    out: list[PhonemeMark] = []
-    last_end = 0.0
-    for k, (name, start, end) in enumerate(moved_marks):
-        if name[:1].lower() in BILABIALS:
-            start, end = _on_closure(loudness, start, end, last_end,
-                                     moved_marks[k + 1][2] if k + 1 < len(moved_marks) else duration)
-        start = max(start, last_end)
-        if end > start:
-            out.append(PhonemeMark(name, start, end))
-            last_end = end
-    return tuple(out)
+    for k, span in enumerate(spans):
+        if span[0][:1].lower() in BILABIALS:
+            lower = spans[k - 1][1] + MIN_S if k else 0.0  # the neighbours keep MIN_S each
+            upper = spans[k + 1][2] - MIN_S if k + 1 < len(spans) else duration
+            span[1], span[2] = _on_closure(loudness, span[1], span[2], lower, upper)
+            if k:  # the neighbours give way to the closure
+                spans[k - 1][2] = min(spans[k - 1][2], span[1])
+            if k + 1 < len(spans):
+                spans[k + 1][1] = max(spans[k + 1][1], span[2])
+    return _keep_every_mark(spans, duration)
+
+
+def _keep_every_mark(spans: list[list], duration: float) -> tuple[PhonemeMark, ...]:
+    """Marks in order, none overlapping, each at least MIN_S long (a DTW stall can squeeze one to
+    nothing; a dropped vowel would leave the mouth shut), all inside the audio."""
+    starts = [float(s[1]) for s in spans]
+    ends = [float(s[2]) for s in spans]
+    for k in range(len(spans)):  # forward: no overlap, a minimum length
+        if k:
+            starts[k] = max(starts[k], ends[k - 1])
+        ends[k] = max(ends[k], starts[k] + MIN_S)
+    limit = duration
+    for k in reversed(range(len(spans))):  # backward: back inside the audio
+        ends[k] = min(ends[k], limit)
+        starts[k] = min(starts[k], ends[k] - MIN_S)
+        limit = starts[k]
+    return tuple(PhonemeMark(spans[k][0], max(starts[k], 0.0), ends[k]) for k in range(len(spans))
+                 if ends[k] > max(starts[k], 0.0))
 
 
 def _frame_rms(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -157,7 +175,9 @@ def _frame_rms(samples: np.ndarray, rate: int) -> np.ndarray:
 
 def _on_closure(loudness: np.ndarray, start: float, end: float, lower: float, upper: float) -> tuple[float, float]:
     """Move a п/б/м span (keeping its length) onto the quietest 10 ms within ``SNAP_S`` of it: the
-    lips are closed there. It stays between the previous mark's end and the next mark's end."""
+    lips are closed there. It stays within ``lower`` .. ``upper``."""
+    if upper - lower < end - start:
+        return start, end
     lo = max(int((start - SNAP_S) * 100), int(lower * 100), 0)
     hi = min(int((end + SNAP_S) * 100) + 1, int(upper * 100), len(loudness))
     if hi - lo < 2:

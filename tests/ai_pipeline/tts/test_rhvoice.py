@@ -162,6 +162,17 @@ class TestLipSync:
                   if viseme_for(m.phoneme).open >= 0.5]
         assert np.median(closed) < 0.5 * np.median(opened)
 
+    def test_every_reference_phoneme_survives_the_alignment(self, tts: RhvoiceTTS) -> None:
+        festival = FestivalTTS()
+        try:
+            for text in LABIAL:
+                ours, reference = tts.synthesize_sentence(text), festival.synthesize_sentence(text)
+                assert [m.phoneme for m in ours.phonemes] == [m.phoneme for m in reference.phonemes]
+                assert all(m.end - m.start >= 0.019 for m in ours.phonemes)
+                assert all(a.end <= b.start + 1e-9 for a, b in zip(ours.phonemes, ours.phonemes[1:]))
+        finally:
+            festival.close()
+
     def test_alignment_beats_stretching_the_reference(self, tts: RhvoiceTTS) -> None:
         """The same check fails for eSpeak's times stretched linearly onto the audio: the test can fail."""
         espeak = EspeakTTS()
