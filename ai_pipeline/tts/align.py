@@ -12,7 +12,7 @@ dynamic time warping (DTW) of their spectra maps each reference time onto the ot
    to a running minimum over cumulative sums, so a row is a few numpy calls (a 10 s sentence, about
    1000 x 1000 cells, takes tens of milliseconds);
 3. every reference mark's start and end moves to the mean target frame its reference frame is
-   matched to; a п/б/м mark then moves (at most 40 ms) onto the quietest 10 ms near it, where the
+   matched to; a п/б mark then moves (at most 40 ms) onto the quietest 10 ms near it, where the
    lips are closed.
 
 The best reference is Festival's voice (recorded speech, so its spectra resemble RHVoice's); eSpeak
@@ -36,7 +36,7 @@ HOP = 160  # 10 ms
 WIN = 400  # 25 ms
 N_FFT = 512
 N_MELS = 32
-BILABIALS = ("p", "b", "m")  # first letters of п/б/м in eSpeak's and Festival's names
+STOPS = ("p", "b")  # п/б: the lips closed and the sound silent; м sounds through the nose
 SNAP_S = 0.04
 MIN_S = 0.02  # the shortest mark kept
 N_CEPS = 8  # c1..c8: the spectral envelope, little of the speaker
@@ -138,7 +138,7 @@ def transfer_marks(marks: tuple[PhonemeMark, ...], ref_samples: np.ndarray, ref_
     spans = [[mark.phoneme, moved(mark.start), moved(mark.end)] for mark in marks]
     loudness = _frame_rms(target_samples, target_rate)
     for k, span in enumerate(spans):
-        if span[0][:1].lower() in BILABIALS:
+        if span[0][:1].lower() in STOPS:
             lower = spans[k - 1][1] + MIN_S if k else 0.0  # the neighbours keep MIN_S each
             upper = spans[k + 1][2] - MIN_S if k + 1 < len(spans) else duration
             span[1], span[2] = _on_closure(loudness, span[1], span[2], lower, upper)
@@ -174,7 +174,7 @@ def _frame_rms(samples: np.ndarray, rate: int) -> np.ndarray:
 
 
 def _on_closure(loudness: np.ndarray, start: float, end: float, lower: float, upper: float) -> tuple[float, float]:
-    """Move a п/б/м span (keeping its length) onto the quietest 10 ms within ``SNAP_S`` of it: the
+    """Move a п/б span (keeping its length) onto the quietest 10 ms within ``SNAP_S`` of it: the
     lips are closed there. It stays within ``lower`` .. ``upper``."""
     if upper - lower < end - start:
         return start, end

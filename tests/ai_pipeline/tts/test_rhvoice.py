@@ -152,15 +152,24 @@ class TestLipSync:
         assert np.median(ours_closures) < 0.1 and np.median(ours_closures) < 2 * np.median(ref_closures)
         assert np.mean(np.array(ours_vowels) > 0.5) > 0.85 and np.mean(np.array(ref_vowels) > 0.5) > 0.85
 
-        # the mouth track built from them is closed on п/б/м and open on vowels
-        chunk = ours[3]  # "Мама мыла пол, а папа мыл машину."
-        fps = 25
-        track = mouth_track(chunk.samples, chunk.sample_rate, fps, int(chunk.duration * fps), chunk.phonemes)
-        closed = [track[min(int((m.start + m.end) / 2 * fps), len(track) - 1), 0] for m in chunk.phonemes
-                  if m.phoneme[0].lower() in "pbm" and viseme_for(m.phoneme).open == 0.0]
-        opened = [track[min(int((m.start + m.end) / 2 * fps), len(track) - 1), 0] for m in chunk.phonemes
-                  if viseme_for(m.phoneme).open >= 0.5]
-        assert np.median(closed) < 0.5 * np.median(opened)
+        # the mouth track built from them is closed on п/б/м and open on vowels, per voice, as with Festival
+        def shut_and_open(chunks: list[AudioChunk]) -> tuple[float, float]:
+            shut, opened = [], []
+            for chunk in chunks:
+                track = mouth_track(chunk.samples, chunk.sample_rate, 25, int(chunk.duration * 25), chunk.phonemes)
+                for m in chunk.phonemes:
+                    openness = track[min(int((m.start + m.end) / 2 * 25), len(track) - 1), 0]
+                    if m.phoneme[0].lower() in "pbm" and viseme_for(m.phoneme).open == 0.0:
+                        shut.append(openness)
+                    elif viseme_for(m.phoneme).open >= 0.5:
+                        opened.append(openness)
+            return float(np.median(shut)), float(np.median(opened))
+
+        festival_shut, festival_open = shut_and_open(reference)
+        assert festival_shut < 0.4 * festival_open
+        for voice_chunks in (ours[:len(LABIAL)], ours[len(LABIAL):]):  # anna (speaks fast), aleksandr
+            shut, opened = shut_and_open(voice_chunks)
+            assert shut < 0.6 * opened and shut < festival_shut + 0.05, (shut, opened, festival_shut, festival_open)
 
     def test_every_reference_phoneme_survives_the_alignment(self, tts: RhvoiceTTS) -> None:
         festival = FestivalTTS()
