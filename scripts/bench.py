@@ -18,7 +18,7 @@ speakable clause (what TTS can start on), tokens/s, prompt vs evaluated tokens.
 enhance: Real-ESRGAN (ncnn, the published weights) per model: ms per 128 -> 512 face upscale and per
 512 frame enhanced end to end (face region only).
 
-voice: light voice matching («подстройка голоса») of festival and espeak towards three enrolled targets
+voice: light voice matching («подстройка голоса») of rhvoice, festival and espeak towards three enrolled targets
 made from real studio recordings of a Russian speaker (festvox-ru's nsh database): as recorded, and
 played 1.19x faster / 0.87x slower (pitch, formants and tempo scaled together: a "different
 speaker"). Per engine and target: matching RTF, speaker similarity (resemblyzer cosine to the
@@ -371,6 +371,7 @@ def bench_voice() -> dict[str, object]:
     from ai_pipeline.asr.metrics import cer, wer
     from ai_pipeline.tts.espeak import EspeakSettings
     from ai_pipeline.tts.festival import FestivalSettings
+    from ai_pipeline.tts.rhvoice import RhvoiceSettings
     from ai_pipeline.voice.prepare import prepare_voice
     from ai_pipeline.voice.profile import read_wav
     from ai_pipeline.voice.similarity import cosine, embed, enrolled_speech
@@ -396,7 +397,10 @@ def bench_voice() -> dict[str, object]:
     sentences = list(dict.fromkeys(r["text"] for r in refs)) + VOICE_SENTENCES
     pipeline = Pipeline(Settings())
     pipeline.load(stages=("asr",))
-    engines = {"festival": registry.build("tts", FestivalSettings()), "espeak": registry.build("tts", EspeakSettings())}
+    engines = {"rhvoice": registry.build("tts", RhvoiceSettings()),
+               "rhvoice-aleksandr": registry.build("tts", RhvoiceSettings(voice="aleksandr")),
+               "festival": registry.build("tts", FestivalSettings()),
+               "espeak": registry.build("tts", EspeakSettings())}
     plain: dict[str, list] = {}  # type: ignore[type-arg]
     out: dict[str, object] = {"bench": "voice", "asr": pipeline.asr.describe(), "sentences": len(sentences)}
     for name, tts in engines.items():

@@ -3,9 +3,12 @@
 :func:`prepare_voice` checks that the voice has enough speech and dispatches on the engine: a
 cloning engine (``capabilities.voice_cloning``) computes its own conditioning in
 :meth:`~ai_pipeline.tts.base.TTSEngine.prepare_voice` (XTTS: the speaker latents); any other
-engine gets :func:`prepare_matching`: the speaker profile (``profile.json``), the engine's
-calibration, and the speaker similarity of matched and unmatched speech to the samples
-(``similarity.json``).
+engine gets :func:`prepare_matching`: the speaker profile (``profile.json``), for an engine with
+standard voices the one closest to the samples (``base_voice``: matching moves pitch, formants and
+tempo but not timbre, so the base matters; measured with ``scripts/bench.py voice``: towards a male
+speaker, RHVoice's anna reaches 0.69-0.72 and aleksandr 0.86-0.92; the voices are ranked by their
+similarity after matching), the engine's calibration, and
+the speaker similarity of matched and unmatched speech to the samples (``similarity.json``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ai_pipeline.tts.base import TTSEngine
 from ai_pipeline.voice.base import MIN_SECONDS, Voice
 from ai_pipeline.voice.match import VoiceMatcher, source_profile
 from ai_pipeline.voice.profile import voice_profile, write_profile
-from ai_pipeline.voice.similarity import voice_similarity, write_similarity
+from ai_pipeline.voice.similarity import SIMILARITY_TEXT, rank_standard_voices, voice_similarity, write_similarity
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -49,19 +52,37 @@ def prepare_voice(voice: Voice, tts: TTSEngine, progress: Progress | None = None
 
 
 def prepare_matching(tts: TTSEngine, voice: Voice, progress: Progress | None = None) -> dict[str, Any]:
-    """Light matching: profile, calibration, similarity (see the module docstring)."""
+    """Light matching: profile, the closest standard voice as the base (engines with several),
+    calibration, similarity (see the module docstring)."""
     report = progress or (lambda fraction, message: None)
     report(0.05, "Анализ голоса: высота, темп и тембр")
     profile = voice_profile(voice)
     write_profile(voice, profile)
-    report(0.5, "Настройка синтеза речи под голос")
+    ranking: list[dict[str, Any]] = []
+    similarity: dict[str, Any] | None = None
+    if tts.standard_voices():
+        def ranking_progress(fraction: float, message: str) -> None:
+            report(0.1 + 0.8 * fraction, message)
+
+        try:
+            ranking = rank_standard_voices(voice, tts, progress=ranking_progress)
+            tts = tts.with_voice(ranking[0]["name"])
+            best = ranking[0]
+            similarity = {"matched": best["matched"], "unmatched": best["unmatched"], "text": SIMILARITY_TEXT,
+                          "engine": tts.name, "voice": voice.key, "base_voice": best["name"],
+                          "standard_voices": ranking}
+        except EngineUnavailable as exc:  # no speaker encoder: the configured voice stays the base
+            log.warning("standard voice ranking skipped: %s", exc)
+    report(0.9 if ranking else 0.5, "Настройка синтеза речи под голос")
     matcher = VoiceMatcher(source_profile(tts, cache_dir=voice.folder), profile)
-    report(0.65, "Оценка похожести голоса")
-    try:
-        similarity: dict[str, Any] | None = voice_similarity(voice, tts)
+    if similarity is None:
+        report(0.65, "Оценка похожести голоса")
+        try:
+            similarity = voice_similarity(voice, tts)
+        except EngineUnavailable as exc:  # the speaker encoder is optional: matching works without it
+            log.warning("voice similarity skipped: %s", exc)
+    if similarity is not None:
         write_similarity(voice, similarity)
-    except EngineUnavailable as exc:  # the speaker encoder is optional: matching works without it
-        log.warning("voice similarity skipped: %s", exc)
-        similarity = None
     return {"mode": "matching", "profile": profile.to_dict(), "matching": matcher.describe(),
-            "similarity": similarity}
+            "similarity": similarity, "base_voice": ranking[0]["name"] if ranking else None,
+            "standard_voices": ranking}

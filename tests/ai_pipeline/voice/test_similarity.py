@@ -39,3 +39,28 @@ def test_preparation_writes_the_profile_and_matching_raises_similarity(tmp_path)
     fractions = [f for f, _ in steps]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert all(any("а" <= ch <= "я" for ch in m.lower()) for _, m in steps)  # Russian progress messages
+
+
+def test_rhvoice_preparation_picks_the_closest_standard_voice_as_the_base(tmp_path):
+    """A male speaker (festvox-ru's nsh, played 1.19x: higher and quicker) enrolled with RHVoice, whose
+    default voice is Anna: preparation ranks the five free voices by their similarity once matched,
+    bases the matching on the best one and gets closer than matching Anna would."""
+    from ai_pipeline.tts.rhvoice import RhvoiceTTS
+    from ai_pipeline.voice.similarity import voice_similarity
+
+    voice = make_voice(tmp_path, "faster", [speed(c, 1.19) for c in nsh(100, 4)])
+    tts = RhvoiceTTS()
+    try:
+        result = prepare_voice(voice, tts)
+        anna = voice_similarity(voice, tts)
+    finally:
+        tts.close()
+    ranking = result["standard_voices"]
+    assert [row["name"] for row in ranking] and len(ranking) == 5
+    assert [row["matched"] for row in ranking] == sorted((row["matched"] for row in ranking), reverse=True)
+    assert result["base_voice"] == ranking[0]["name"] != "anna"
+    saved = json.loads((voice.folder / "similarity.json").read_text())
+    assert saved["base_voice"] == result["base_voice"] and saved["standard_voices"] == ranking
+    assert saved["matched"] == ranking[0]["matched"] > anna["matched"] + 0.05, (saved, anna)
+    # the closest before matching is not the closest after: a higher male voice is nearest Irina as is
+    assert max(ranking, key=lambda row: row["unmatched"])["name"] != result["base_voice"]
