@@ -308,6 +308,17 @@ class Pipeline:
             voice = VoiceStore(self.settings.voices_dir, limits=self.settings.limits).get(voice)
         return request.model_copy(update={"text": text, "audio": audio, "voice": voice})
 
+    def speaking_tts(self, request: RenderRequest) -> TTSEngine:
+        """The TTS engine as a light view speaking the request's standard voice; without one, an enrolled
+        voice's prepared base (the standard voice closest once matched), else the configured voice."""
+        assert self.tts is not None, "Pipeline.load() with the tts stage first"
+        tts = self.tts.with_voice(request.tts_voice)
+        voice = request.voice if isinstance(request.voice, Voice) else None
+        if request.tts_voice is None and voice is not None and (base := voice.base_voice()):
+            with contextlib.suppress(InputError):  # a base this engine no longer offers: the configured voice
+                tts = self.tts.with_voice(base)
+        return tts
+
     async def render(self, avatar: Avatar, request: RenderRequest | None = None, *, text: str | None = None,
                      audio: AudioChunk | None = None, progress: Progress | None = None,
                      voice: Voice | None = None) -> RenderResult:
@@ -329,8 +340,7 @@ class Pipeline:
             assert request.text is not None and not isinstance(request.voice, str)
             assert self.tts is not None, "Pipeline.load() with the tts stage first"
             expected = max(len(request.text) * SECONDS_PER_CHAR, 0.5)
-            tts = self.tts.with_voice(request.tts_voice)  # a light view speaking the standard voice
-            speech = VoicedTTS(tts, request.voice).stream(self.check_text(request.text), timer)
+            speech = VoicedTTS(self.speaking_tts(request), request.voice).stream(self.check_text(request.text), timer)
         files: list[Emitted] = []
 
         async def keep(item: Emitted) -> None:

@@ -112,3 +112,12 @@ class Voice:
     def profile(self) -> VoiceProfile | None:
         path = self.folder / "profile.json"
         return VoiceProfile.from_dict(json.loads(path.read_text())) if path.is_file() else None
+
+    def base_voice(self) -> str | None:
+        """The standard TTS voice preparation found closest once matched (``similarity.json``), if any."""
+        path = self.folder / "similarity.json"
+        try:
+            value = json.loads(path.read_text()).get("base_voice") if path.is_file() else None
+        except (OSError, ValueError, AttributeError):
+            return None
+        return value if isinstance(value, str) else None

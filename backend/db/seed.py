@@ -17,7 +17,7 @@ ANYA = {
     "greeting": "Привет! Я Аня 😊 Как у тебя дела? Расскажешь, что интересного было сегодня?",
     "notes": "",
     "language": "ru",
-    "tts_voice": "anna",  # RHVoice's «Анна»; engines without voices ignore it
+    "tts_voice": "irina",  # RHVoice's «Ирина»; engines without voices ignore it
 }
 
 

@@ -138,8 +138,9 @@ class LiveSession:
         return self._tts[1]
 
     async def _persona_voice(self, warnings: list[str]) -> Voice | None:
-        """The persona's voices: its standard one (``tts_voice``, else the engine's for its gender) and
-        its enrolled one, made ready before the first turn (None: the standard voice as is).
+        """The persona's voices: its standard one (``tts_voice``; else, with an enrolled voice, the base its
+        preparation found closest; else the engine's for its gender) and its enrolled one, made ready
+        before the first turn (None: the standard voice as is).
 
         A voice that is gone or cannot be used is a warning, not a failed connection."""
         s = self.services
@@ -151,6 +152,9 @@ class LiveSession:
         await self.emit(*to_wire(ProgressEvent(stage="voice", value=0.0, message="Подготовка голоса")))
         try:
             voice = await asyncio.to_thread(VoiceStore(s.settings.voices_dir, limits=s.settings.limits).get, voice_id)
+            if self.tts_voice is None and (base := voice.base_voice()):
+                self.tts_voice, self._tts = base, None  # no pick: the base preparation found closest
+                tts = self.tts()
             await asyncio.to_thread(VoicedTTS(tts, voice).matcher)  # profile + calibration, once
         except AvatarError as exc:
             log.warning("persona %s: voice %s unusable: %s", self.persona_id, voice_id, exc)

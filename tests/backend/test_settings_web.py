@@ -54,17 +54,17 @@ def test_settings_lists_engines_with_labels(client):
 
 def test_the_rhvoice_voice_is_an_option_of_the_settings_page(client, app_dir):
     body = client.get("/api/settings").json()
-    assert body["options"]["tts"] == {"voice": "anna", "allow_noncommercial_voices": False, "rate": 1.0, "pitch": 1.0}
+    assert body["options"]["tts"] == {"voice": "irina", "allow_noncommercial_voices": False, "rate": 1.0, "pitch": 1.0}
     # a non-commercial voice needs the switch; paths are not options; both refusals leave everything as it was
     r = client.put("/api/settings", json={"options": {"tts": {"voice": "pavel"}}})
     assert r.status_code == 422 and r.json()["error"]["code"] == "bad_settings", r.text
     r = client.put("/api/settings", json={"options": {"tts": {"lib_path": "/tmp/x.so"}}})
     assert r.status_code == 422 and "lib_path" in r.text
-    r = client.put("/api/settings", json={"options": {"tts": {"voice": "irina"}}})
+    r = client.put("/api/settings", json={"options": {"tts": {"voice": "elena"}}})
     assert r.status_code == 200, r.text
     body = _settled(client)
-    assert body["options"]["tts"]["voice"] == "irina"
-    assert client.get("/api/health").json()["engines"]["tts"]["voice"] == "irina"
+    assert body["options"]["tts"]["voice"] == "elena"
+    assert client.get("/api/health").json()["engines"]["tts"]["voice"] == "elena"
     assert [v["name"] for v in client.get("/api/tts/voices").json()["voices"]][:5] == [
         "anna", "irina", "elena", "aleksandr", "aleksandr-hq"]
     r = client.put("/api/settings", json={"options": {"tts": {"allow_noncommercial_voices": True, "voice": "pavel"}}})
@@ -75,10 +75,11 @@ def test_the_rhvoice_voice_is_an_option_of_the_settings_page(client, app_dir):
     assert saved["options"] == {"tts": {"voice": "pavel", "allow_noncommercial_voices": True}}
     # options of another engine's fields are kept but not applied to an engine without them
     client.put("/api/settings", json={"engines": {"tts": "espeak"}})
-    assert "tts" not in _settled(client)["options"]
+    settled = _settled(client)
+    assert "tts" not in settled["options"], settled
     client.put("/api/settings", json={"engines": {"tts": "rhvoice"},
-                                      "options": {"tts": {"allow_noncommercial_voices": False, "voice": "anna"}}})
-    assert _settled(client)["options"]["tts"]["voice"] == "anna"
+                                      "options": {"tts": {"allow_noncommercial_voices": False, "voice": "irina"}}})
+    assert _settled(client)["options"]["tts"]["voice"] == "irina"
 
 
 def test_switching_tts_swaps_the_live_engine_and_persists(client, app_dir):

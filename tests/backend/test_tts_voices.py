@@ -60,7 +60,7 @@ def test_voice_list_offers_the_free_voices(rt):
     assert all(v["licence"] and v["commercial"] is True and v["gender"] in ("female", "male") for v in body["voices"])
     anna = body["voices"][0]
     assert (anna["label"], anna["gender"]) == ("Анна", "female")
-    assert body["default"] == {"female": "anna", "male": "aleksandr"}
+    assert body["default"] == {"female": "irina", "male": "aleksandr"}
 
 
 def test_noncommercial_voices_only_when_allowed(tmp_path):
@@ -136,12 +136,12 @@ def test_an_engine_without_voices_stores_any_well_formed_name(tmp_path):
     runtime.db.close()
 
 
-def test_default_persona_speaks_anna(tmp_path):
+def test_default_persona_speaks_irina(tmp_path):
     db = init_db(f"sqlite:///{tmp_path / 'avatar.db'}")
     try:
         with db.session() as s:
             anya = seed_default_persona(s)
-            assert anya is not None and (anya.gender, anya.tts_voice) == ("female", "anna")
+            assert anya is not None and (anya.gender, anya.tts_voice) == ("female", "irina")
     finally:
         db.close()
 
@@ -160,7 +160,7 @@ def test_live_session_speaks_the_personas_voice(rt, caplog):
         ids = {name: create_persona(s, fields).id for name, fields in {
             "default": {"name": "Аня", "age": 12, "gender": "female"},
             "male": {"name": "Боря", "age": 10, "gender": "male"},
-            "irina": {"name": "Ира", "age": 20, "gender": "female", "tts_voice": "irina"},
+            "anna": {"name": "Ира", "age": 20, "gender": "female", "tts_voice": "anna"},
             "aleksandr": {"name": "Саша", "age": 20, "gender": "female", "tts_voice": "aleksandr"},
             "gone": {"name": "Таня", "age": 20, "gender": "female", "tts_voice": "tatiana"},  # not allowed now
         }.items()}
@@ -182,12 +182,12 @@ def test_live_session_speaks_the_personas_voice(rt, caplog):
     with caplog.at_level("WARNING", logger="backend.tts_voices"):
         spoken = asyncio.run(all_voices())
     assert {key: name for key, (name, _) in spoken.items()} == {
-        "default": "anna", "male": "aleksandr", "irina": "irina", "aleksandr": "aleksandr", "gone": "anna"}
+        "default": "irina", "male": "aleksandr", "anna": "anna", "aleksandr": "aleksandr", "gone": "irina"}
     assert "tatiana" in caplog.text  # the voice no longer allowed is logged, the gender's voice speaks
-    anna, male = spoken["default"][1], spoken["male"][1]
-    assert len(anna) != len(male) or not np.allclose(anna, male)
+    irina, male = spoken["default"][1], spoken["male"][1]
+    assert len(irina) != len(male) or not np.allclose(irina, male)
     assert np.array_equal(male, spoken["aleksandr"][1])  # the same voice says the same text the same way
-    assert np.array_equal(anna, spoken["gone"][1])
+    assert np.array_equal(irina, spoken["gone"][1])
 
 
 def test_render_request_takes_a_standard_voice(rt):
@@ -219,7 +219,7 @@ def test_cli_render_picks_the_standard_voice(tmp_path, data_dir):
         r = run(["render", "--text", text, *(["--tts-voice", voice] if voice else []), "--out", str(out), "--quiet"],
                 data_dir)
         assert r.returncode == 0, r.stderr
-        assert json.loads(r.stdout)["tts_voice"] == (voice or "anna")
+        assert json.loads(r.stdout)["tts_voice"] == (voice or "irina")
         clips[voice] = decode_mp4(out.read_bytes()).audio
     assert len(clips["aleksandr"]) != len(clips[None]) or not np.allclose(clips["aleksandr"], clips[None], atol=1e-3)
     bad = run(["render", "--text", text, "--tts-voice", "nobody", "--out", str(tmp_path / "x.mp4")], data_dir)
@@ -294,5 +294,5 @@ def test_live_conversation_reports_and_speaks_the_personas_voice(tmp_path_factor
 
         anya_ready, anya_end = asyncio.run(greet(None))  # the seeded Аня
         boris_ready, boris_end = asyncio.run(greet(boris["id"]))
-    assert anya_ready["tts_voice"] == "anna" and anya_end["reason"] == "done"
+    assert anya_ready["tts_voice"] == "irina" and anya_end["reason"] == "done"
     assert boris_ready["tts_voice"] == "aleksandr" and boris_end["reason"] == "done"  # by gender, no pick
