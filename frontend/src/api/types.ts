@@ -44,10 +44,27 @@ export interface VoiceUploadResult {
   report: VoiceReport;
 }
 
+/**
+ * A standard voice ranked by a voice preparation: cosine similarities (0..1) of its speech to the
+ * samples, once matched towards them («подстройка голоса») and as it is.
+ */
+export interface StandardVoiceScore {
+  name: string;
+  label: string;
+  gender: Gender;
+  matched: number;
+  unmatched: number;
+}
+
 /** The result of a voice preparation job (`POST /api/voices/{id}/prepare`). */
 export interface VoicePrepareResult {
   mode?: string;
+  /** The similarity of the base voice (with `base_voice` and `standard_voices` too). */
   similarity?: VoiceSimilarity | null;
+  /** The standard voice that, once matched, comes closest to the samples (null: the engine has none). */
+  base_voice?: string | null;
+  /** The standard voices, best first. */
+  standard_voices?: StandardVoiceScore[];
   profile?: unknown;
   [key: string]: unknown;
 }

@@ -1,9 +1,10 @@
-import { screen, waitFor } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PERSONA_KEY } from "../state/persona";
 import { persona } from "../test/fixtures";
 import { startServer, type TestServer } from "../test/server";
-import { errorReply, fillCharacter, happyServer, passPhoto, passVoice, renderWizard } from "./testing";
+import { accusative } from "./PrepareStep";
+import { errorReply, fillCharacter, happyServer, passPhoto, passVoice, renderWizard, wav } from "./testing";
 
 let server: TestServer;
 beforeEach(async () => {
@@ -41,7 +42,7 @@ describe("voice preparation and the test greeting", () => {
     }
     await screen.findByTestId("voice-prepare-done", {}, { timeout: 3000 });
     expect(bar).toHaveAttribute("aria-valuenow", "100");
-    expect(screen.getByTestId("voice-similarity")).toHaveTextContent("сходство с образцом: 0.82 (без подстройки 0.71)");
+    expect(screen.getByTestId("voice-similarity")).toHaveTextContent("сходство с образцом: 0,82 (без подстройки 0,71)");
     expect(server.calls("GET /api/jobs/p1").length).toBe(5);
 
     await user.click(screen.getByTestId("wizard-next"));
@@ -88,5 +89,114 @@ describe("voice preparation and the test greeting", () => {
     await screen.findByTestId("test-video");
     expect(server.calls("POST /api/voices/v1/prepare")).toHaveLength(2);
     expect(server.calls("POST /api/render")).toHaveLength(2);
+  });
+});
+
+/** A preparation that found Aleksandr closest to the samples once matched. */
+const RANKED = {
+  similarity: { matched: 0.8612, unmatched: 0.6, base_voice: "aleksandr" },
+  base_voice: "aleksandr",
+  standard_voices: [
+    { name: "aleksandr", label: "Александр", gender: "male", matched: 0.8612, unmatched: 0.6 },
+    { name: "anna", label: "Анна", gender: "female", matched: 0.69, unmatched: 0.55 },
+    { name: "elena", label: "Елена", gender: "female", matched: 0.654, unmatched: 0.5 },
+  ],
+};
+
+/** The `tts_voice` of the persona as last sent (POST, then PUTs). */
+function savedTtsVoices(): (string | null)[] {
+  return [...server.calls("POST /api/personas"), ...server.calls("PUT /api/personas/5")].map((r) => r.json<{ tts_voice: string | null }>().tts_voice);
+}
+
+describe("the base voice found by the preparation", () => {
+  beforeEach(() => {
+    server.on("GET /api/jobs/p1", { json: { id: "p1", status: "done", progress: 1, message: "Голос готов", result: RANKED } });
+    server.on("POST /api/render", { body: Buffer.from("mp4"), headers: { "Content-Type": "video/mp4" } });
+  });
+
+  it("becomes the persona's voice when the user picked none, and the greeting speaks it", async () => {
+    const { user } = renderWizard(server);
+    await passPhoto(user);
+    await passVoice(user);
+    await fillCharacter(user);
+    await user.click(screen.getByTestId("wizard-next"));
+
+    await screen.findByTestId("voice-prepare-done");
+    expect(screen.getByTestId("voice-similarity")).toHaveTextContent("сходство с образцом: 0,86 (без подстройки 0,60)");
+    expect(screen.getByTestId("voice-base-line")).toHaveTextContent(
+      "Основа голоса: Александр — ближе всего к вашей записи после подстройки (сходство 0,86).",
+    );
+    expect(screen.queryByTestId("voice-base-use")).not.toBeInTheDocument();
+    // The other voices, collapsed.
+    const ranking = screen.getByTestId("voice-ranking");
+    expect(ranking).not.toHaveAttribute("open");
+    expect(within(ranking).getAllByTestId("voice-rank").map((li) => li.textContent)).toEqual(["Анна0,69", "Елена0,65"]);
+
+    // Saved with the gender's default first, then with the base voice.
+    await waitFor(() => expect(savedTtsVoices()).toEqual(["anna", "aleksandr"]));
+
+    await user.click(screen.getByTestId("wizard-next"));
+    await screen.findByTestId("test-video");
+    const render = await server.calls("POST /api/render")[0].form();
+    expect(render.get("tts_voice")).toBe("aleksandr");
+    expect(render.get("voice_id")).toBe("v1");
+    expect(savedTtsVoices()).toEqual(["anna", "aleksandr"]);
+  });
+
+  it("keeps the voice the user picked and offers the base voice with a button", async () => {
+    const { user } = renderWizard(server);
+    await passPhoto(user);
+    await user.upload(screen.getByTestId("voice-input"), [wav()]);
+    await waitFor(() => expect(screen.getByTestId("wizard-next")).toBeEnabled());
+    const elena = (await screen.findAllByTestId("tts-voice")).find((li) => li.dataset.voice === "elena") as HTMLElement;
+    await user.click(within(elena).getByRole("radio"));
+    await user.click(screen.getByTestId("wizard-next"));
+    await screen.findByTestId("persona-name");
+    await fillCharacter(user);
+    await user.click(screen.getByTestId("wizard-next"));
+
+    await screen.findByTestId("voice-prepare-done");
+    expect(screen.getByTestId("voice-base")).toHaveAttribute("data-used", "false");
+    expect(screen.getByTestId("voice-base-line")).toHaveTextContent(
+      "Ближе всего к вашей записи после подстройки — Александр (сходство 0,86). Сейчас выбран голос Елена (сходство 0,65).",
+    );
+    expect(savedTtsVoices()).toEqual(["elena"]);
+
+    await user.click(screen.getByRole("button", { name: "Взять Александра" }));
+    expect(screen.getByTestId("voice-base")).toHaveAttribute("data-used", "true");
+    expect(screen.getByTestId("voice-base-line")).toHaveTextContent("Основа голоса: Александр — ближе всего к вашей записи после подстройки (сходство 0,86).");
+    expect(screen.queryByTestId("voice-base-use")).not.toBeInTheDocument();
+    await waitFor(() => expect(savedTtsVoices()).toEqual(["elena", "aleksandr"]));
+
+    await user.click(screen.getByTestId("wizard-next"));
+    await screen.findByTestId("test-video");
+    expect((await server.calls("POST /api/render")[0].form()).get("tts_voice")).toBe("aleksandr");
+  });
+
+  it("speaks the picked voice when the user keeps it", async () => {
+    const { user } = renderWizard(server);
+    await passPhoto(user);
+    await user.upload(screen.getByTestId("voice-input"), [wav()]);
+    await waitFor(() => expect(screen.getByTestId("wizard-next")).toBeEnabled());
+    const elena = (await screen.findAllByTestId("tts-voice")).find((li) => li.dataset.voice === "elena") as HTMLElement;
+    await user.click(within(elena).getByRole("radio"));
+    await user.click(screen.getByTestId("wizard-next"));
+    await screen.findByTestId("persona-name");
+    await fillCharacter(user);
+    await user.click(screen.getByTestId("wizard-next"));
+
+    await screen.findByTestId("voice-base-use");
+    await user.click(screen.getByTestId("wizard-next"));
+    await screen.findByTestId("test-video");
+    expect((await server.calls("POST /api/render")[0].form()).get("tts_voice")).toBe("elena");
+    expect(savedTtsVoices()).toEqual(["elena"]);
+  });
+});
+
+describe("accusative", () => {
+  it("declines the standard voices' names for «Взять …»", () => {
+    expect(["Александр", "Александр HQ", "Анна", "Ирина", "Елена", "Виталий NG", "Всеволод"].map(accusative)).toEqual([
+      "Александра", "Александра HQ", "Анну", "Ирину", "Елену", "Виталия NG", "Всеволода",
+    ]);
   });
 });

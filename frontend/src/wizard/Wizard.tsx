@@ -46,7 +46,16 @@ export function Wizard({ onFinished }: { onFinished?: () => void }) {
       body = <CharacterStep state={w.character} onChange={w.changeField} />;
       break;
     case "prepare":
-      body = <PrepareStep state={w.prepare} onRetry={() => void w.startPrepare()} />;
+      body = (
+        <PrepareStep
+          state={w.prepare}
+          onRetry={() => void w.startPrepare()}
+          ttsVoice={w.ttsVoice}
+          baseVoice={w.baseVoice}
+          onUseBase={w.adoptBaseVoice}
+          onRetrySave={w.retrySaveTtsVoice}
+        />
+      );
       break;
     case "test":
       body = <TestStep state={w.test} greeting={greetingOf(w.character.form)} onRetry={() => void w.startTest(true)} />;

@@ -1,5 +1,5 @@
 /** What each wizard step keeps, so that going back and forth or a failed request loses nothing. */
-import type { AvatarCreated, Gender, VoiceFileReport, VoiceInfo, VoiceReport, VoiceSimilarity } from "../api/types";
+import type { AvatarCreated, Gender, StandardVoiceScore, VoiceFileReport, VoiceInfo, VoiceReport, VoiceSimilarity } from "../api/types";
 
 export type StepId = "photo" | "voice" | "character" | "prepare" | "test";
 
@@ -69,7 +69,13 @@ export interface PrepareState {
   progress: number;
   message: string;
   similarity: VoiceSimilarity | null;
+  /** The standard voice closest to the samples once matched (the persona's voice unless the user picked one). */
+  baseVoice: string | null;
+  /** The standard voices ranked by the preparation, best first. */
+  standardVoices: StandardVoiceScore[];
   error: string | null;
+  /** Saving the persona with the voice chosen here failed. */
+  saveError: string | null;
   /** Voice version the preparation was done for (a new sample upload makes it stale). */
   preparedVersion: number | null;
 }
@@ -96,7 +102,7 @@ export const initialForm: PersonaForm = {
 export const initialCharacter: CharacterState = { form: initialForm, errors: {}, personaId: null, saving: false, error: null };
 
 export const initialPrepare: PrepareState = {
-  status: "idle", progress: 0, message: "", similarity: null, error: null, preparedVersion: null,
+  status: "idle", progress: 0, message: "", similarity: null, baseVoice: null, standardVoices: [], error: null, saveError: null, preparedVersion: null,
 };
 
 export const initialTest: TestState = { status: "idle", progress: null, message: "", videoUrl: null, error: null };

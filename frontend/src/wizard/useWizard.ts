@@ -60,6 +60,9 @@ export function useWizard(onFinished?: () => void) {
   latest.current = { photo, voice, character, prepare, test };
   const controllers = useRef(new Set<AbortController>());
   const testKey = useRef<string | null>(null);
+  // The standard voice the persona was last saved with (undefined: not saved yet), and a save on its way.
+  const savedTts = useRef<string | null | undefined>(undefined);
+  const ttsSave = useRef<{ tts: string | null; done: Promise<boolean> } | null>(null);
 
   const controller = () => {
     const c = new AbortController();
@@ -74,9 +77,13 @@ export function useWizard(onFinished?: () => void) {
   }, []);
 
   const voiceId = !voice.skipped && voice.voice ? voice.voice.id : null;
-  // The standard voice follows the gender of the character step until the user picks one.
+  // The standard voice the preparation found closest to the samples (for the current samples only).
+  const baseVoice =
+    voiceId && prepare.status === "done" && prepare.preparedVersion === voice.voice?.current_version ? prepare.baseVoice : null;
+  // The standard voice: the user's pick, else the prepared base voice, else the default for the
+  // gender of the character step.
   const ttsVoices = useTtsVoices().data;
-  const ttsVoice = standardVoiceOf(ttsVoices, voice.ttsVoice, character.form.gender);
+  const ttsVoice = standardVoiceOf(ttsVoices, voice.ttsVoice ?? baseVoice, character.form.gender);
 
   const goTo = useCallback((next: StepId) => {
     setDirection(ORDER.indexOf(next) >= ORDER.indexOf(step) ? 1 : -1);
@@ -163,6 +170,7 @@ export function useWizard(onFinished?: () => void) {
     try {
       const body = toPersonaIn(current.form, currentPhoto.avatar?.avatar_id ?? null, voiceId, ttsVoice);
       const saved = await savePersona({ id: current.personaId, body });
+      savedTts.current = body.tts_voice;
       setCharacter((s) => ({ ...s, personaId: saved.id, saving: false }));
       return true;
     } catch (err) {
@@ -187,9 +195,19 @@ export function useWizard(onFinished?: () => void) {
         signal: c.signal,
         onUpdate: (j) => setPrepare((s) => ({ ...s, progress: j.progress, message: j.message || s.message })),
       });
-      let similarity = (job.result as VoicePrepareResult | undefined)?.similarity ?? null;
+      const result = job.result as VoicePrepareResult | undefined;
+      let similarity = result?.similarity ?? null;
       if (!similarity) similarity = (await queryClient.fetchQuery(voiceQuery(client, target.id)).catch(() => null))?.similarity ?? null;
-      setPrepare({ status: "done", progress: 1, message: job.message || "Голос готов", similarity, error: null, preparedVersion: target.current_version });
+      setPrepare({
+        ...initialPrepare,
+        status: "done",
+        progress: 1,
+        message: job.message || "Голос готов",
+        similarity,
+        baseVoice: result?.base_voice ?? null,
+        standardVoices: result?.standard_voices ?? [],
+        preparedVersion: target.current_version,
+      });
       testKey.current = null;
     } catch (err) {
       if (!aborted(err)) setPrepare((s) => ({ ...s, status: "error", error: describeError(err) }));
@@ -197,6 +215,46 @@ export function useWizard(onFinished?: () => void) {
       release(c);
     }
   }, [client, queryClient]);
+
+  /**
+   * Save the persona with the standard voice `tts` unless it already has it (the base voice adopted
+   * after the preparation, or the one the user took instead); false when saving failed.
+   */
+  const persistTtsVoice = useCallback((tts: string | null): Promise<boolean> => {
+    const { character: ch, photo: p } = latest.current;
+    if (ch.personaId === null || savedTts.current === tts) return Promise.resolve(true);
+    if (ttsSave.current?.tts === tts) return ttsSave.current.done;
+    const body = toPersonaIn(ch.form, p.avatar?.avatar_id ?? null, voiceId, tts);
+    const done: Promise<boolean> = savePersona({ id: ch.personaId, body })
+      .then(
+        () => {
+          savedTts.current = tts;
+          setPrepare((s) => (s.saveError ? { ...s, saveError: null } : s));
+          return true;
+        },
+        (err: unknown) => {
+          setPrepare((s) => ({ ...s, saveError: describeError(err) }));
+          return false;
+        },
+      )
+      .finally(() => {
+        if (ttsSave.current?.done === done) ttsSave.current = null;
+      });
+    ttsSave.current = { tts, done };
+    return done;
+  }, [savePersona, voiceId]);
+
+  // Once prepared, the persona follows the voice chosen on this step.
+  useEffect(() => {
+    if (step === "prepare" && prepare.status === "done") void persistTtsVoice(ttsVoice);
+  }, [step, prepare.status, ttsVoice, persistTtsVoice]);
+
+  /** Take the prepared base voice instead of the one the user picked. */
+  const adoptBaseVoice = useCallback(() => {
+    if (baseVoice) chooseTtsVoice(baseVoice);
+  }, [baseVoice, chooseTtsVoice]);
+
+  const retrySaveTtsVoice = useCallback(() => void persistTtsVoice(ttsVoice), [persistTtsVoice, ttsVoice]);
 
   // ---- step 5: test render ---------------------------------------------------------------------
 
@@ -253,10 +311,11 @@ export function useWizard(onFinished?: () => void) {
         void startTest();
       }
     } else if (step === "prepare") {
+      if (!(await persistTtsVoice(ttsVoice))) return;
       goTo("test");
       void startTest();
     }
-  }, [step, goTo, saveCharacter, startPrepare, startTest, voiceId]);
+  }, [step, goTo, saveCharacter, startPrepare, startTest, voiceId, persistTtsVoice, ttsVoice]);
 
   const back = useCallback(() => {
     if (step === "voice") goTo("photo");
@@ -276,6 +335,8 @@ export function useWizard(onFinished?: () => void) {
     revoke(latest.current.photo.localUrl);
     revoke(latest.current.test.videoUrl);
     testKey.current = null;
+    savedTts.current = undefined;
+    ttsSave.current = null;
     setPhoto(initialPhoto);
     setVoice(initialVoice);
     setCharacter(initialCharacter);
@@ -301,7 +362,7 @@ export function useWizard(onFinished?: () => void) {
     photo, uploadPhoto, retryPhoto,
     voice, uploadVoice, retryVoice, skipVoice, voiceId, ttsVoice, chooseTtsVoice,
     character, changeField,
-    prepare, startPrepare,
+    prepare, startPrepare, baseVoice, adoptBaseVoice, retrySaveTtsVoice,
     test, startTest,
   };
 }
