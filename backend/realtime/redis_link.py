@@ -36,16 +36,17 @@ async def connect_redis(runtime: Runtime) -> None:
     settings = runtime.settings.redis
     runtime.limiter = LocalRateLimiter()
     if not settings.url:
-        runtime.notices.append("Redis disabled: no clip cache or shared rooms; rate limits kept in this process")
+        runtime.notices.append("Redis отключён: без кэша фраз и общих комнат, ограничения частоты запросов — в этом процессе.")
         return
     client = aioredis.Redis.from_url(settings.url, socket_connect_timeout=1.0)
     try:
         await client.ping()
     except (redis.RedisError, OSError) as exc:
         await client.aclose()
-        notice = f"Redis at {settings.url} unreachable ({exc}): running without clip cache; rate limits kept in this process"
-        log.warning(notice)
-        runtime.notices.append(notice)
+        log.warning("Redis at %s unreachable (%s): running without clip cache; rate limits kept in this process",
+                    settings.url, exc)
+        runtime.notices.append(f"Redis по адресу {settings.url} не отвечает: работаем без кэша фраз, ограничения "
+                               "частоты запросов — в этом процессе.")
         return
     runtime.redis = client
     runtime.cache = ClipCache(client, max_bytes=settings.cache_mb * 1024 * 1024, ttl_s=settings.cache_ttl_s)
