@@ -20,6 +20,8 @@ explicit library, data and configuration paths, so nothing is looked up in ``/us
 from __future__ import annotations
 
 import ctypes
+import functools
+import logging
 import ctypes.util
 import re
 import shutil
@@ -38,6 +40,7 @@ from ai_pipeline.engine import EngineInfo, EngineSettings, missing_package
 from ai_pipeline.errors import EngineFailed, EngineUnavailable, InputError
 from ai_pipeline.tts.base import StandardVoice, TTSCapabilities, TTSEngine
 
+log = logging.getLogger(__name__)
 SAMPLE_RATE = 24_000  # every Russian voice has a 24 kHz model; the rate is read back per message
 INSTALL = ("apt-get install -t bookworm-backports rhvoice rhvoice-russian librhvoice5 "
            "(Debian 12, section non-free; bash scripts/setup.sh adds the source)")
@@ -69,9 +72,11 @@ class RhvoiceSettings(EngineSettings):
     rate: float = Field(1.0, ge=0.5, le=2.0)  # relative speaking rate
     pitch: float = Field(1.0, ge=0.5, le=2.0)  # relative pitch
     volume: float = Field(1.0, ge=0.25, le=2.0)  # relative volume
-    # stress and ё from silero-stress: "marks" stresses every word of two syllables or more, "yo"
-    # only restores ё, "off" leaves RHVoice's own dictionary alone
-    accents: Literal["marks", "yo", "off"] = "off"
+    # stress and ё from silero-stress, by context: "homographs" restores ё («всё готово», «слёзы») and
+    # stresses the words whose stress depends on the context («зам+ок на двери»), ~4 ms a sentence but
+    # ~6 s and ~400 MB to load; "marks" stresses every word of two syllables or more; "yo" only
+    # restores ё; "off" leaves it all to RHVoice's dictionary (which restores ё only where it is certain)
+    accents: Literal["homographs", "marks", "yo", "off"] = "homographs"
     phonemes: bool = True  # align eSpeak NG's phonemes to the audio, for lip sync
     lib_path: str = "libRHVoice.so.5"  # a name the loader finds, or a path
     data_path: str = "/usr/share/RHVoice"
@@ -187,13 +192,27 @@ class _Native:
         shutil.rmtree(self.config_dir, ignore_errors=True)
 
 
+@functools.lru_cache(maxsize=1)
+def _accents() -> Any:
+    """One silero-stress model per process (thread-safe; loaded on first use, ~6 s); None when it
+    cannot load (RHVoice's dictionary alone then, said once in the log)."""
+    from ai_pipeline.tts.russian_accents import RussianAccents
+
+    accents = RussianAccents()
+    try:
+        accents.load()
+    except EngineUnavailable as exc:
+        log.warning("RHVoice speaks without silero-stress: %s", exc.message_en)
+        return None
+    return accents
+
+
 class _Shared:
-    """What an engine and its voice views share: the native engine (lazy) and the stress model."""
+    """What an engine and its voice views share: the native engine (lazy) and the reference voice."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.native: _Native | None = None
-        self.accents: Any = None
         self.reference: TTSEngine | None = None  # Festival or eSpeak NG, for phoneme timings
         self.pool: ThreadPoolExecutor | None = None  # runs the reference voice beside RHVoice
 
@@ -291,12 +310,12 @@ class RhvoiceTTS(TTSEngine):
         plain = text.replace("+", " ")
         if not any(ch.isalnum() for ch in plain):
             raise InputError("Текст пуст: нечего произносить.", "Nothing speakable for RHVoice.", code="empty_text")
-        t0 = time.perf_counter()
-        spoken = self._accented(plain)
-        native = self._native()
         # the reference voice speaks the sentence in another thread meanwhile (a Festival process or
         # eSpeak's library: neither holds the GIL while it works)
         reference = self._shared.submit(self._reference_speech, plain) if self.settings.phonemes else None
+        t0 = time.perf_counter()
+        spoken = self._accented(plain)
+        native = self._native()
         t1 = time.perf_counter()
         try:
             with native.lock:
@@ -318,15 +337,13 @@ class RhvoiceTTS(TTSEngine):
             return shared.native
 
     def _accented(self, text: str) -> str:
-        if self.settings.accents == "off":
+        mode = self.settings.accents
+        if mode == "off":
             return text
-        shared = self._shared
-        with shared.lock:
-            if shared.accents is None:
-                from ai_pipeline.tts.russian_accents import RussianAccents
-
-                shared.accents = RussianAccents()
-        marked = shared.accents.apply(text, marks=self.settings.accents == "marks")
+        accents = _accents()
+        if accents is None:
+            return text
+        marked = accents.apply(text, marks=mode != "yo", homographs_only=mode == "homographs")
         return _STRESSED.sub(lambda m: "+" + m.group(1), marked)
 
     @staticmethod

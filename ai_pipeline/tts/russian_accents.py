@@ -56,8 +56,9 @@ class RussianAccents:
                 torch.set_num_threads(threads)
                 torch.set_grad_enabled(grad)
 
-    def apply(self, text: str, *, marks: bool = True) -> str:
-        """``text`` with ``ё`` restored and, if ``marks``, an acute accent after each stressed vowel.
+    def apply(self, text: str, *, marks: bool = True, homographs_only: bool = False) -> str:
+        """``text`` with ``ё`` restored and, if ``marks``, an acute accent after each stressed vowel
+        (``homographs_only``: only on words whose stress depends on the context, «з+амок»/«зам+ок»).
 
         One-syllable words get no mark (their stress is not in doubt, and fewer marks keep the
         text closer to what a model saw in training).
@@ -69,7 +70,7 @@ class RussianAccents:
 
         text = text.replace("+", _PLUS)  # the model's own marker; a literal plus must survive
         with self._lock, torch.inference_mode():
-            marked = self._model(text, put_stress=marks, put_stress_homo=marks, put_yo=True, put_yo_homo=True,
+            marked = self._model(text, put_stress=marks and not homographs_only, put_stress_homo=marks, put_yo=True, put_yo_homo=True,
                                  stress_single_vowel=False)
         if marks:
             marked = _MARKED.sub(lambda m: m.group(1) + ACUTE, marked)

@@ -30,6 +30,13 @@ FREE = ["anna", "irina", "elena", "aleksandr", "aleksandr-hq"]
 LABIAL = ["Папа купил маме большую белую панаму.", "Бабушка пекла пироги с капустой и брусникой.",
           "Мы пойдём по парку, потом обедать.", "Мама мыла пол, а папа мыл машину.",
           "Бегемот пил воду из большого ведра.", "Эта книга про обезьян и попугаев на пальмах."]
+VSE = [("Все ушли домой.", "все"), ("Все готово.", "всё"), ("Я все понял.", "всё"), ("Все мои друзья любят кино.", "все"),
+       ("Спасибо, все хорошо!", "всё"), ("Все дети играли во дворе.", "все"), ("Это все, что я знаю.", "всё"),
+       ("Мы все были рады.", "все"), ("Все будет хорошо.", "всё"), ("Все люди разные.", "все"),
+       ("Я все еще думаю об этом.", "всё"), ("Все пришли вовремя.", "все"), ("Расскажи мне все.", "всё"),
+       ("Все смеялись.", "все"), ("Все равно приходи.", "всё"), ("Все книги на полке.", "все"),
+       ("Он все время шутит.", "всё"), ("Все вместе мы справимся.", "все"), ("Ты все сделал правильно.", "всё"),
+       ("Они все знают.", "все")]
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +131,20 @@ class TestStressAndText:
     def test_a_literal_plus_is_never_a_stress_mark(self, tts: RhvoiceTTS) -> None:
         chunk = tts.synthesize_sentence("Два + два.")
         assert chunk.duration > 0.5 and chunk.text == "Два + два."
+
+    def test_by_default_yo_and_homographs_come_from_context(self, tts: RhvoiceTTS) -> None:
+        assert tts.settings.accents == "homographs"
+        assert tts._accented("Все готово, и слезы высохли.") == "Всё готово, и слёзы высохли."
+        # «все» (everybody) or «всё» (everything) by context: right far more often than never writing ё
+        right = sum(("всё" in tts._accented(text).lower()) == (want == "всё") for text, want in VSE)
+        assert right >= 17 and right > sum(want == "все" for _, want in VSE) + 5, right
+        assert "зам+ок" in tts._accented("Я закрыл замок на двери.")
+        text = "Вечером над рекой поднялся густой белый туман, и мы долго сидели на берегу."
+        every = RhvoiceTTS(RhvoiceSettings(accents="marks"), _shared=tts._shared)._accented(text)
+        assert tts._accented(text).count("+") < every.count("+") // 2  # only the words the context decides
+        # RHVoice itself gets ё only where it is certain: «все»/«всё» needs the context
+        native = tts._native()
+        assert not np.array_equal(native.speak("Всё готово.", tts.settings)[0], native.speak("Все готово.", tts.settings)[0])
 
     def test_accents_from_silero_stress_restore_yo(self) -> None:
         engine = RhvoiceTTS(RhvoiceSettings(accents="marks", phonemes=False))
