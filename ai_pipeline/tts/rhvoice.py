@@ -102,12 +102,11 @@ def _library_path(settings: RhvoiceSettings) -> str | None:
     path = Path(settings.lib_path)
     if path.is_absolute():
         return str(path) if path.is_file() else None
-    if ctypes.util.find_library("RHVoice"):
-        return settings.lib_path
     for folder in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/local/lib"):
         if (Path(folder) / settings.lib_path).is_file():
             return str(Path(folder) / settings.lib_path)
-    return None
+    # elsewhere: ask the loader's cache (runs ldconfig, so only when the usual folders miss)
+    return settings.lib_path if ctypes.util.find_library("RHVoice") else None
 
 
 class _Native:

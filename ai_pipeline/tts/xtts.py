@@ -99,7 +99,7 @@ class XttsTTS(TTSEngine):
 
     name = "xtts"
     settings_class = XttsSettings
-    info = EngineInfo(label_ru="XTTS-v2 (клонирование голоса, видеокарта)", heavy=True, fallback="festival",
+    info = EngineInfo(label_ru="XTTS-v2 (клонирование голоса, видеокарта)", heavy=True, fallback="rhvoice",
                       vram_mb=VRAM_MB)
     capabilities = TTSCapabilities(phonemes=False, voice_cloning=True)
 

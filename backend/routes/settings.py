@@ -21,8 +21,11 @@ router = APIRouter(prefix="/api", tags=["settings"], responses=ERRORS)
 
 
 def _view(runtime: Runtime) -> dict[str, Any]:
-    return {**describe(runtime.settings), "reloading": dict(runtime.reloading),
-            "notices": list(runtime.pipeline.notices)}
+    # reloading first: a switch assigns the settings before it leaves ``reloading``, so when nothing is
+    # reloading here the settings read next are the new ones (GET runs in a thread beside the switch)
+    reloading = dict(runtime.reloading)
+    settings = runtime.settings
+    return {**describe(settings), "reloading": reloading, "notices": list(runtime.pipeline.notices)}
 
 
 @router.get("/settings", response_model=UiSettings)

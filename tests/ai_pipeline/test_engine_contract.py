@@ -153,7 +153,7 @@ def test_settings_page_lists_every_engine_with_its_availability(tmp_path):
 
     settings = Settings(data_dir=tmp_path, models_dir=tmp_path / "models")
     view = describe(settings)
-    assert set(view) == {"engines", "available", "quality"}
+    assert set(view) == {"engines", "available", "quality", "options"}
     assert set(STAGE_UNIONS) == set(view["available"]) == set(registry.stages())
     for stage, options in view["available"].items():
         assert [o["name"] for o in options] == registry.engine_table()[stage]

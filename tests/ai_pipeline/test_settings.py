@@ -9,11 +9,12 @@ from ai_pipeline import registry
 from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import Settings
 from ai_pipeline.tts.festival import FestivalSettings
+from ai_pipeline.tts.rhvoice import RhvoiceSettings
 
 
 def test_defaults_are_the_light_engines():
     s = Settings()
-    assert s.tts.engine == "festival" and s.talking_head.engine == "mesh_warp"
+    assert s.tts.engine == "rhvoice" and s.talking_head.engine == "mesh_warp"
     assert s.server.host == "127.0.0.1" and s.server.token is None
 
 
@@ -58,13 +59,13 @@ def test_stage_defaults_are_unchanged():
     """Settings() defaults, and what a section without ``engine`` configures (enhance: options turn it on)."""
     s = Settings()
     assert {stage: getattr(s, stage).engine for stage in registry.stages()} == {
-        "asr": "faster_whisper", "llm": "llama_cpp", "emotion": "lexicon", "tts": "festival",
+        "asr": "faster_whisper", "llm": "llama_cpp", "emotion": "lexicon", "tts": "rhvoice",
         "talking_head": "mesh_warp", "enhance": "none"}
     assert registry.build("enhance", s.enhance) is None
-    sections = Settings(asr={"beam_size": 2}, llm={"max_tokens": 64}, emotion={}, tts={"voice": "x"},
+    sections = Settings(asr={"beam_size": 2}, llm={"max_tokens": 64}, emotion={}, tts={"voice": "elena"},
                         talking_head={"fps": 30}, enhance={"strength": 0.5})
     assert {stage: getattr(sections, stage).engine for stage in registry.stages()} == {
-        "asr": "faster_whisper", "llm": "llama_cpp", "emotion": "lexicon", "tts": "festival",
+        "asr": "faster_whisper", "llm": "llama_cpp", "emotion": "lexicon", "tts": "rhvoice",
         "talking_head": "mesh_warp", "enhance": "realesrgan_ncnn"}
     assert sections.enhance.strength == 0.5 and sections.talking_head.fps == 30
 
@@ -74,9 +75,10 @@ def test_fallbacks_come_from_the_catalogue():
                  for stage in registry.stages() for name in registry.engine_table()[stage]}
     assert {k: v.engine for k, v in fallbacks.items() if v is not None} == {
         ("asr", "openai_whisper"): "faster_whisper", ("llm", "ollama"): "llama_cpp",
-        ("emotion", "rubert"): "lexicon", ("tts", "festival"): "espeak", ("tts", "xtts"): "festival",
+        ("emotion", "rubert"): "lexicon", ("tts", "rhvoice"): "festival", ("tts", "festival"): "espeak",
+        ("tts", "xtts"): "rhvoice",
         ("talking_head", "wav2lip"): "mesh_warp"}
-    assert registry.fallback_settings("tts", "xtts") == FestivalSettings()
+    assert registry.fallback_settings("tts", "xtts") == RhvoiceSettings()
 
 
 def test_engine_settings_are_not_reexported_by_settings():

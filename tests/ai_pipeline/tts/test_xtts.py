@@ -20,7 +20,7 @@ import torch
 from ai_pipeline import registry
 from ai_pipeline.errors import EngineUnavailable, InputError
 from ai_pipeline.settings import Settings
-from ai_pipeline.tts.festival import FestivalSettings
+from ai_pipeline.tts.rhvoice import RhvoiceSettings
 from ai_pipeline.tts.russian_accents import ACUTE
 from ai_pipeline.tts.xtts import LATENTS_FILE
 from ai_pipeline.tts.xtts import MAX_S_PER_CHAR
@@ -58,7 +58,7 @@ def engine(checkpoint: Path) -> XttsTTS:
 def test_settings_registry_and_fallback(tmp_path):
     settings = Settings(data_dir=tmp_path, tts={"engine": "xtts", "temperature": 0.6})
     assert isinstance(settings.tts, XttsSettings) and settings.tts.model_dir == Path("xtts_v2")
-    assert registry.fallback_settings("tts", "xtts") == FestivalSettings()
+    assert registry.fallback_settings("tts", "xtts") == RhvoiceSettings()
     missing = registry.build("tts", settings.tts, tmp_path)
     assert missing.capabilities.voice_cloning and not missing.capabilities.phonemes
     with pytest.raises(EngineUnavailable) as info:
