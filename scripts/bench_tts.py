@@ -1,6 +1,7 @@
 """``python scripts/bench.py tts``: every light TTS engine and voice, warm, on held-out sentences.
 
-Per engine/voice: load time; per sentence the time to the first audio (RHVoice hands out audio while
+Per engine/voice (RHVoice with its default accents, ё and homograph stress from silero-stress, plus
+Irina without them and with every word stressed): load time; per sentence the time to the first audio (RHVoice hands out audio while
 it synthesises: its first callback; the others give the whole sentence at once), the time until
 the sentence is ready for the talking head (synthesis plus, for RHVoice, the phoneme alignment),
 real-time factor; and intelligibility: WER/CER of Whisper base (faster-whisper, int8, beam 5, the
@@ -35,7 +36,8 @@ def configurations() -> dict[str, TTSEngine]:
     out: dict[str, TTSEngine] = {}
     for voice in ("anna", "irina", "elena", "aleksandr", "aleksandr-hq"):
         out[f"rhvoice/{voice}"] = RhvoiceTTS(RhvoiceSettings(voice=voice))
-    out["rhvoice/anna+accents"] = RhvoiceTTS(RhvoiceSettings(voice="anna", accents="marks"))
+    out["rhvoice/irina, accents off"] = RhvoiceTTS(RhvoiceSettings(voice="irina", accents="off"))
+    out["rhvoice/irina, every word stressed"] = RhvoiceTTS(RhvoiceSettings(voice="irina", accents="marks"))
     out["festival"] = FestivalTTS(FestivalSettings())
     out["espeak"] = EspeakTTS(EspeakSettings())
     return out
