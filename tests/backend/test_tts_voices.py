@@ -296,3 +296,38 @@ def test_live_conversation_reports_and_speaks_the_personas_voice(tmp_path_factor
         boris_ready, boris_end = asyncio.run(greet(boris["id"]))
     assert anya_ready["tts_voice"] == "irina" and anya_end["reason"] == "done"
     assert boris_ready["tts_voice"] == "aleksandr" and boris_end["reason"] == "done"  # by gender, no pick
+
+
+def test_live_session_with_an_enrolled_voice_speaks_its_prepared_base(rt):
+    """A persona with recordings and no standard voice of its own speaks the base its preparation found
+    closest once matched (a lower male voice: not the female default)."""
+    from ai_pipeline.voice.prepare import prepare_voice
+    from ai_pipeline.voice.store import VoiceStore
+    from backend.db.personas import create_persona
+    from backend.realtime.live import LiveSession
+    from tests.ai_pipeline.voice.speech import nsh, speed
+    from tests.voice_samples import wav_bytes
+
+    _, runtime = rt
+    settings = runtime.settings
+    store = VoiceStore(settings.voices_dir, limits=settings.limits)
+    files = [(f"utt{i}.wav", wav_bytes(c.samples, c.sample_rate)) for i, c in enumerate(
+        speed(c, 0.87) for c in nsh(130, 5))]
+    voice, _ = store.create("Низкий", files)
+    base = prepare_voice(voice, runtime.pipeline.tts)["base_voice"]
+    assert base in ("aleksandr", "aleksandr-hq")
+    with runtime.db.session() as s:
+        persona_id = create_persona(s, {"name": "Гена", "age": 30, "gender": "female", "voice_id": voice.id}).id
+
+    async def emit(event: str, data: object) -> None:
+        pass
+
+    async def voices() -> tuple[object, str]:
+        session = LiveSession(runtime, emit, sid="enrolled")
+        session.persona_id = persona_id
+        enrolled = await session._persona_voice([])
+        return enrolled, session.tts().describe()["voice"]
+
+    enrolled, spoken = asyncio.run(voices())
+    assert enrolled is not None and enrolled.id == voice.id
+    assert spoken == base  # not irina, the default for the persona's gender
