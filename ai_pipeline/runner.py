@@ -340,7 +340,8 @@ class Pipeline:
             assert request.text is not None and not isinstance(request.voice, str)
             assert self.tts is not None, "Pipeline.load() with the tts stage first"
             expected = max(len(request.text) * SECONDS_PER_CHAR, 0.5)
-            speech = VoicedTTS(self.speaking_tts(request), request.voice).stream(self.check_text(request.text), timer)
+            tts = await asyncio.to_thread(self.speaking_tts, request)  # reads the voice folder
+            speech = VoicedTTS(tts, request.voice).stream(self.check_text(request.text), timer)
         files: list[Emitted] = []
 
         async def keep(item: Emitted) -> None:

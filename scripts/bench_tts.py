@@ -45,9 +45,7 @@ def configurations() -> dict[str, TTSEngine]:
 
 def _asr() -> FasterWhisperASR:
     folder = Settings().models_dir
-    for model in models.MANIFEST:
-        if model.dest and model.dest.startswith("whisper/base/"):
-            models.assemble(model, folder)
+    models.assemble_folder("whisper/base", folder)
     asr = FasterWhisperASR(FasterWhisperSettings(), folder)
     asr.load()
     return asr

@@ -105,7 +105,7 @@ def rank_standard_voices(voice: Voice, tts: TTSEngine, text: str = SIMILARITY_TE
     Matching moves pitch, formants and tempo, not timbre, so the base voice matters, and the closest
     voice before matching is not always the closest after (a higher male voice: Irina is nearer as
     she is, Aleksandr once matched). Each row has ``matched`` and ``unmatched`` cosines. Blocking:
-    per voice a calibration (cached in the voice folder) and two sentences, about 2 s.
+    per voice a calibration (cached in the voice folder) and one sentence, spoken and matched.
     """
     voices = tts.standard_voices()
     reference = embed(enrolled_speech(voice)) if voices else None
@@ -114,9 +114,12 @@ def rank_standard_voices(voice: Voice, tts: TTSEngine, text: str = SIMILARITY_TE
         if progress is not None:
             progress(index / len(voices), f"Пробуем голос «{standard.label_ru}»")
         base = tts.with_voice(standard.name)
+        plain = base.synthesize(text)  # spoken once, matched from it
+        matcher = VoicedTTS(base, voice).matcher()
+        matched = [matcher.apply(chunk) for chunk in plain] if matcher is not None else plain
         ranked.append({"name": standard.name, "label": standard.label_ru, "gender": standard.gender,
-                       "matched": round(cosine(embed(VoicedTTS(base, voice).synthesize(text)), reference), 4),
-                       "unmatched": round(cosine(embed(base.synthesize(text)), reference), 4)})
+                       "matched": round(cosine(embed(matched), reference), 4),
+                       "unmatched": round(cosine(embed(plain), reference), 4)})
     return sorted(ranked, key=lambda row: -row["matched"])
 
 

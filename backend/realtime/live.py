@@ -151,8 +151,9 @@ class LiveSession:
             return None
         await self.emit(*to_wire(ProgressEvent(stage="voice", value=0.0, message="Подготовка голоса")))
         try:
-            voice = await asyncio.to_thread(VoiceStore(s.settings.voices_dir, limits=s.settings.limits).get, voice_id)
-            if self.tts_voice is None and (base := voice.base_voice()):
+            voice, base = await asyncio.to_thread(_enrolled, VoiceStore(s.settings.voices_dir, limits=s.settings.limits),
+                                                  voice_id)
+            if self.tts_voice is None and base:
                 self.tts_voice, self._tts = base, None  # no pick: the base preparation found closest
                 tts = self.tts()
             await asyncio.to_thread(VoicedTTS(tts, voice).matcher)  # profile + calibration, once
@@ -364,6 +365,12 @@ def _joined_phonemes(chunks: list[AudioChunk]) -> tuple[PhonemeMark, ...]:
         marks += [PhonemeMark(p.phoneme, p.start + offset, p.end + offset) for p in c.phonemes]
         offset += c.duration
     return tuple(marks)
+
+
+def _enrolled(store: VoiceStore, voice_id: str) -> tuple[Voice, str | None]:
+    """An enrolled voice and the standard voice its preparation found closest (file reads: a thread)."""
+    voice = store.get(voice_id)
+    return voice, voice.base_voice()
 
 
 def _persona_voices(db: Any, persona_id: int) -> tuple[str | None, str | None, str]:

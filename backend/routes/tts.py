@@ -1,15 +1,14 @@
 """``/api/tts``: the standard voices of the current TTS engine, and a short preview of one.
 
 A persona picks one of these voices (``tts_voice``); an enrolled voice is matched on top of it.
-Previews are bounded: at most :data:`MAX_PREVIEWS` synthesise at once (their own small thread pool,
-a slot is freed when its synthesis really ends), the next is refused with 503 ``busy``.
+Previews are bounded: at most :data:`MAX_PREVIEWS` synthesise at once (on the default executor, like
+every model call; a slot is freed when its synthesis really ends), the next is refused with 503 ``busy``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import APIRouter
@@ -28,7 +27,6 @@ RETRY_S = 2.0
 WAV = {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}
 
 _slots = threading.BoundedSemaphore(MAX_PREVIEWS)
-_pool = ThreadPoolExecutor(MAX_PREVIEWS, thread_name_prefix="avatar-tts-preview")
 
 
 class PreviewBusy(AvatarError):
@@ -77,10 +75,11 @@ async def preview_voice(body: TtsPreviewIn, runtime: RuntimeDep) -> Response:
     if not _slots.acquire(blocking=False):
         raise PreviewBusy()
     try:
-        job = _pool.submit(synthesize_wav, voiced, text)
+        job = asyncio.get_running_loop().run_in_executor(None, synthesize_wav, voiced, text)
     except BaseException:
         _slots.release()
         raise
-    job.add_done_callback(lambda _: _slots.release())  # when synthesis ends, not when the client leaves
-    wav = await asyncio.wrap_future(job)
+    job.add_done_callback(lambda _: _slots.release())
+    # shielded: a client that leaves does not cancel the job, so its slot frees when synthesis really ends
+    wav = await asyncio.shield(job)
     return Response(wav, media_type="audio/wav", headers={"Cache-Control": "no-store"})

