@@ -9,22 +9,46 @@ from __future__ import annotations
 
 import threading
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from ai_pipeline.chunks import ChatMessage, TokenChunk
 from ai_pipeline.engine import Engine
 
 
+@dataclass(frozen=True)
+class PrefillResult:
+    """What a prefill did: of ``prompt_tokens``, ``restored_tokens`` came from a stored state, the
+    cache already held some, and ``evaluated_tokens`` were computed now; ``stored`` says whether the
+    result was saved for the next time."""
+
+    prompt_tokens: int
+    evaluated_tokens: int
+    restored_tokens: int
+    seconds: float
+    stored: bool
+
+
+Progress = Callable[[float], None]  # fraction 0..1 of a prefill's evaluation
+
+
 class LLMEngine(Engine):
     """Base class for every LLM engine."""
+
+    def use_state_folder(self, folder: Path, max_bytes: int) -> None:
+        """Keep evaluated prompt states under ``folder`` (engines without a local KV cache ignore it)."""
 
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text``; engines with a tokenizer override this rough Cyrillic estimate."""
         return max(1, int(len(text) / 2.6))
 
-    def prefill(self, messages: Sequence[ChatMessage], stop: threading.Event | None = None) -> None:
+    def prefill(self, messages: Sequence[ChatMessage], stop: threading.Event | None = None,
+                progress: Progress | None = None, *, store: bool = False) -> PrefillResult | None:
         """Warm the engine's cache with the stable prefix of a coming prompt (blocking; optional).
-        Setting ``stop`` ends the work early (the caller went away)."""
+        Setting ``stop`` ends the work early (the caller went away); ``store`` saves the evaluated
+        state for later (a persona prepared ahead of its first conversation). None: nothing to do."""
+        return None
 
     @abstractmethod
     def stream(self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None) -> AsyncIterator[TokenChunk]:

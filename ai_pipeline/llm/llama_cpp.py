@@ -21,7 +21,9 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import ctypes
 import functools
+import logging
 import os
 import threading
 import time
@@ -35,12 +37,18 @@ from pydantic import Field
 from ai_pipeline.chunks import ChatMessage, TokenChunk
 from ai_pipeline.engine import EngineInfo, EngineSettings, missing_file, missing_package, under_models
 from ai_pipeline.errors import EngineFailed, EngineUnavailable, InputError
-from ai_pipeline.llm.base import LLMEngine
+from ai_pipeline.llm.base import LLMEngine, PrefillResult, Progress
+from ai_pipeline.llm.state_store import PromptStateStore, StoredState, common_prefix
+
+log = logging.getLogger(__name__)
 
 LLAMA_CPP_VERSION = "0.3.36"
 INSTALL = f'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-python=={LLAMA_CPP_VERSION}'
 REPEAT_PENALTY = 1.1  # small models loop without it
 PREFILL_SLICE = 64  # prompt tokens per decode call: a stop request waits at most one slice (~1 s on 2 cores)
+RESTORE_GAIN = 16  # load a stored state when it covers this many more prompt tokens than the cache holds
+STORE_MIN = 128  # a prefill that evaluated at least this many tokens is worth saving
+EVICT_MIN = 256  # a cache this large is saved before an unrelated prompt overwrites it
 _DONE = object()
 
 
@@ -77,6 +85,7 @@ def _interruptible_llama() -> type:
     class InterruptibleLlama(Llama):
         decoded = 0  # tokens handed to llama.cpp: the uncached prompt, then one per generated token
         stop: threading.Event | None = None
+        on_slice: Callable[[int, int], None] | None = None  # (tokens done, tokens in this eval)
 
         def eval(self, tokens: Sequence[int]) -> None:
             for start in range(0, len(tokens), PREFILL_SLICE):
@@ -85,6 +94,8 @@ def _interruptible_llama() -> type:
                 piece = tokens[start:start + PREFILL_SLICE]
                 super().eval(piece)  # keeps n_tokens and the KV cache consistent after every slice
                 self.decoded += len(piece)
+                if self.on_slice is not None:
+                    self.on_slice(start + len(piece), len(tokens))
 
     return InterruptibleLlama
 
@@ -125,6 +136,7 @@ class LlamaCppLLM(LLMEngine):
         self.n_threads = self.settings.n_threads or os.cpu_count() or 1
         self.load_s = 0.0
         self.last_stats: GenerationStats | None = None
+        self.store: PromptStateStore | None = None
 
     @property
     def model_path(self) -> Path:
@@ -140,6 +152,10 @@ class LlamaCppLLM(LLMEngine):
     @classmethod
     def availability(cls, settings: LlamaCppSettings, models_dir: Path) -> str | None:
         return missing_package("llama_cpp") or missing_file(under_models(settings.model, models_dir), "avatar models")
+
+    def use_state_folder(self, folder: Path, max_bytes: int) -> None:
+        if self.model_path.is_file():
+            self.store = PromptStateStore.for_model(folder, self.model_path, max_bytes)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -205,23 +221,103 @@ class LlamaCppLLM(LLMEngine):
         prompt = self._template([{"role": m.role, "content": m.content} for m in messages])
         return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
-    def prefill(self, messages: Sequence[ChatMessage], stop: threading.Event | None = None) -> None:
+    def prefill(self, messages: Sequence[ChatMessage], stop: threading.Event | None = None,
+                progress: Progress | None = None, *, store: bool = False) -> PrefillResult | None:
         """Evaluate persona + history now, so the next turn only pays for the user's new words.
-        A set ``stop`` ends it within one decode slice (what was evaluated stays cached)."""
+
+        A stored state with a longer common prefix than the cache holds is loaded first; what is
+        left is evaluated in slices (``progress`` gets the fraction done). A set ``stop`` ends it
+        within one slice (what was evaluated stays cached). With ``store`` (or after a long
+        evaluation) the result is saved for the next time the same prompt comes."""
         if self._llm is None:
-            return
+            return None
         with self._lock:
+            llm, started = self._llm, time.perf_counter()
             tokens = self.prompt_tokens([*messages, ChatMessage("user", "")])
-            self._llm.stop = stop
-            steps = self._llm.generate(tokens, temp=self.settings.temperature, top_p=self.settings.top_p,
-                                       repeat_penalty=REPEAT_PENALTY)
+            restored = self._sync_cache(tokens)
+            before, decoded_before = common_prefix(llm.input_ids[:llm.n_tokens], tokens), llm.decoded
+            if progress is not None:
+                left = max(1, len(tokens) - before)
+                llm.on_slice = lambda done, _total: progress(min(1.0, done / left))
+            llm.stop = stop
+            steps = llm.generate(tokens, temp=self.settings.temperature, top_p=self.settings.top_p,
+                                 repeat_penalty=REPEAT_PENALTY)
+            interrupted = False
             try:
                 next(steps)  # evaluating the prompt happens before the first token is sampled
             except _Interrupted:
-                pass
+                interrupted = True
             finally:
                 steps.close()
-                self._llm.stop = None
+                llm.stop, llm.on_slice = None, None
+            evaluated = llm.decoded - decoded_before
+            saved = False
+            if not interrupted and self.store is not None and (store or evaluated >= STORE_MIN):
+                saved = self.store.has(tokens) or self._save(tokens) is not None
+            if progress is not None and not interrupted:
+                progress(1.0)
+            return PrefillResult(len(tokens), evaluated, restored, time.perf_counter() - started, saved)
+
+    # -- stored states (the lock is held) -----------------------------------------------------
+
+    def _sync_cache(self, tokens: Sequence[int]) -> int:
+        """Make the KV cache hold the longest prefix of ``tokens`` that is known: load a stored state
+        that beats what the cache holds, and save a large cache before an unrelated prompt evicts it.
+        Returns how many tokens were loaded from the store (0: none)."""
+        llm, store = self._llm, self.store
+        if store is None:
+            return 0
+        held = llm.n_tokens
+        current = common_prefix(llm.input_ids[:held], tokens)
+        entry, stored = store.best(tokens)
+        replacing = entry is not None and stored >= current + RESTORE_GAIN
+        if held - current >= EVICT_MIN and (replacing or current < PREFILL_SLICE):
+            held_tokens = llm.input_ids[:held].tolist()
+            if not store.has(held_tokens):
+                self._save(held_tokens)
+        if not replacing or entry is None:
+            return 0
+        return self._load(entry)
+
+    def _save(self, tokens: Sequence[int]) -> StoredState | None:
+        """Save the cache to the store; it must hold exactly ``tokens`` (the file covers every cell)."""
+        from llama_cpp import llama_cpp as lib
+
+        llm, store = self._llm, self.store
+        n = len(tokens)
+        if store is None or n == 0 or n != llm.n_tokens:
+            return None
+        ids = [int(t) for t in tokens]
+        array = (lib.llama_token * n)(*ids)
+
+        def write(path: Path) -> bool:
+            return lib.llama_state_seq_save_file(llm.ctx, str(path).encode(), 0, array, n) > 0
+
+        return store.save(ids, write)
+
+    def _load(self, entry: StoredState) -> int:
+        """Replace the cache with ``entry``'s state; on a bad file the cache is emptied and 0 returned."""
+        from llama_cpp import llama_cpp as lib
+
+        llm, store = self._llm, self.store
+        n = entry.size
+        if n > self.settings.n_ctx:
+            return 0
+        out = (lib.llama_token * n)()
+        count = ctypes.c_size_t(0)
+        llm._ctx.kv_cache_clear()
+        read = lib.llama_state_seq_load_file(llm.ctx, str(entry.path).encode(), 0, out, n, ctypes.byref(count))
+        if read == 0 or count.value != n or list(out) != entry.tokens.tolist():
+            log.warning("prompt state %s could not be loaded; evaluating instead", entry.path.name)
+            llm._ctx.kv_cache_clear()
+            llm.n_tokens = 0
+            return 0
+        llm.input_ids[:n] = entry.tokens
+        llm.n_tokens = n
+        llm._requires_eval = True  # the logits of the last position are not part of the state
+        if store is not None:
+            store.touch(entry)
+        return n
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -278,6 +374,7 @@ class LlamaCppLLM(LLMEngine):
         if stop.is_set():  # closed while waiting for the model
             return
         tokens = self.prompt_tokens(messages)
+        self._sync_cache(tokens)
         room = self.settings.n_ctx - len(tokens)
         if room < 1:
             raise InputError("Диалог слишком длинный для контекста языковой модели.",
