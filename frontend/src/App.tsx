@@ -1,6 +1,7 @@
 /**
- * The application shell: header (name, tabs, persona switcher) and the three screens on hash
- * routes. The wizard stays mounted once opened, so a visit to another screen loses no input.
+ * The application shell: header (name, tabs, persona switcher) and the screens on hash routes.
+ * The wizard stays mounted once opened, so a visit to another screen loses no input (while hidden
+ * it holds no camera, microphone or player open).
  */
 import type { QueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
@@ -8,6 +9,7 @@ import { AppProviders } from "./api/AppProviders";
 import { api, type ApiClient } from "./api/client";
 import Conversation from "./conversation/Conversation";
 import { Header } from "./Header";
+import { PersonasPage } from "./personas/PersonasPage";
 import { Settings } from "./settings/Settings";
 import { PersonaProvider, usePersona } from "./state/persona";
 import { navigate, useRoute } from "./state/route";
@@ -34,10 +36,11 @@ function Screens() {
     <main className="mx-auto w-full max-w-5xl flex-1 px-3 py-4 sm:px-6 sm:py-6">
       {(wizardOpened || route === "wizard") && (
         <div hidden={route !== "wizard"}>
-          <Wizard onFinished={() => setWizardOpened(false)} />
+          <Wizard active={route === "wizard"} onFinished={() => setWizardOpened(false)} />
         </div>
       )}
       {route === "talk" && <Conversation />}
+      {route === "personas" && <PersonasPage />}
       {route === "settings" && <Settings />}
     </main>
   );

@@ -4,6 +4,7 @@ import { navigate, useRoute, type Route } from "./state/route";
 const TABS: { route: Route; label: string }[] = [
   { route: "wizard", label: "Мастер" },
   { route: "talk", label: "Разговор" },
+  { route: "personas", label: "Персонажи" },
   { route: "settings", label: "Настройки" },
 ];
 
@@ -25,7 +26,7 @@ export function Header() {
               key={tab.route}
               href={`#/${tab.route}`}
               aria-current={route === tab.route ? "page" : undefined}
-              className="flex-1 rounded-lg px-3 py-1.5 text-center text-sm text-slate-300 hover:bg-slate-800 hover:text-white aria-[current=page]:bg-slate-800 aria-[current=page]:text-white sm:flex-none"
+              className="flex-1 rounded-lg px-2 py-1.5 text-center text-sm sm:px-3 text-slate-300 hover:bg-slate-800 hover:text-white aria-[current=page]:bg-slate-800 aria-[current=page]:text-white sm:flex-none"
             >
               {tab.label}
             </a>

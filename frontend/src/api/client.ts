@@ -14,6 +14,7 @@ import type {
   Persona,
   PersonaIn,
   PersonaPatch,
+  PersonaWarmup,
   RenderOutcome,
   RenderRequest,
   SessionInfo,
@@ -254,20 +255,25 @@ export class ApiClient {
     await this.send(`/api/personas/${id}`, { method: "DELETE" });
   }
 
-  listSessions(personaId: number): Promise<SessionInfo[]> {
-    return this.json<SessionInfo[]>(`/api/personas/${personaId}/sessions`);
+  /** The state of the persona's prompt warm-up (404: unknown persona, or a server without warm-ups). */
+  personaWarmup(id: number, signal?: AbortSignal): Promise<PersonaWarmup> {
+    return this.json<PersonaWarmup>(`/api/personas/${id}/warmup`, { signal });
   }
 
-  listMessages(sessionId: number, page: { before?: number | null; limit?: number } = {}): Promise<MessagesPage> {
+  listSessions(personaId: number, signal?: AbortSignal): Promise<SessionInfo[]> {
+    return this.json<SessionInfo[]>(`/api/personas/${personaId}/sessions`, { signal });
+  }
+
+  listMessages(sessionId: number, page: { before?: number | null; limit?: number } = {}, signal?: AbortSignal): Promise<MessagesPage> {
     const query = new URLSearchParams();
     if (page.before != null) query.set("before", String(page.before));
     if (page.limit != null) query.set("limit", String(page.limit));
     const suffix = query.toString() ? `?${query}` : "";
-    return this.json<MessagesPage>(`/api/sessions/${sessionId}/messages${suffix}`);
+    return this.json<MessagesPage>(`/api/sessions/${sessionId}/messages${suffix}`, { signal });
   }
 
-  listFacts(personaId: number): Promise<Fact[]> {
-    return this.json<Fact[]>(`/api/personas/${personaId}/facts`);
+  listFacts(personaId: number, signal?: AbortSignal): Promise<Fact[]> {
+    return this.json<Fact[]>(`/api/personas/${personaId}/facts`, { signal });
   }
 
   async deleteFact(personaId: number, key: string): Promise<void> {
@@ -302,8 +308,8 @@ export class ApiClient {
     return job.result as VoiceUploadResult;
   }
 
-  listVoices(): Promise<VoiceInfo[]> {
-    return this.json<VoiceInfo[]>("/api/voices");
+  listVoices(signal?: AbortSignal): Promise<VoiceInfo[]> {
+    return this.json<VoiceInfo[]>("/api/voices", { signal });
   }
 
   getVoice(voiceId: string): Promise<VoiceInfo> {

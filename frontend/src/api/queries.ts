@@ -3,16 +3,22 @@
  * in one place, and hooks for the server state the screens share. A change made through a mutation
  * updates or invalidates the queries it affects, so every screen sees it.
  */
-import { QueryClient, useMutation, useQuery, useQueryClient, type QueryKey } from "@tanstack/react-query";
+import { QueryClient, useInfiniteQuery, useMutation, useQuery, useQueryClient, type QueryKey } from "@tanstack/react-query";
 import type { ApiClient } from "./client";
 import { useApi } from "./context";
 import { ApiError } from "./errors";
-import type { Persona, PersonaIn, UiSettings, UiSettingsUpdate, VoiceInfo } from "./types";
+import type { MessagesPage, Persona, PersonaIn, PersonaPatch, PersonaWarmup, UiSettings, UiSettingsUpdate, VoiceInfo } from "./types";
 
 export const queryKeys = {
   health: ["health"] as const,
   settings: ["settings"] as const,
   personas: ["personas"] as const,
+  // under "personas": a change to the persona list refetches what hangs off a persona too
+  warmup: (personaId: number) => ["personas", personaId, "warmup"] as const,
+  facts: (personaId: number) => ["personas", personaId, "facts"] as const,
+  sessions: (personaId: number) => ["personas", personaId, "sessions"] as const,
+  messages: (sessionId: number) => ["sessions", sessionId, "messages"] as const,
+  voices: ["voices"] as const,
   voice: (id: string) => ["voices", id] as const,
   ttsVoices: ["tts", "voices"] as const,
   microphones: ["microphones"] as const,
@@ -20,6 +26,10 @@ export const queryKeys = {
 
 /** How often the settings are polled while engines reload in the background. */
 export const RELOAD_POLL_MS = 500;
+/** How often a persona's warm-up is polled while it is queued or running. */
+export const WARMUP_POLL_MS = 500;
+/** Messages per page of a conversation's history. */
+export const HISTORY_PAGE = 20;
 
 /**
  * The app's query cache. A failed request is tried again only when that can help (network, 5xx,
@@ -79,6 +89,54 @@ export function useTtsVoices() {
   return useQuery({ queryKey: queryKeys.ttsVoices, queryFn: ({ signal }) => client.ttsVoices(signal) });
 }
 
+/** A persona's prompt warm-up, polled while queued or running (none for `id` null). */
+export function usePersonaWarmup(id: number | null) {
+  const client = useApi();
+  return useQuery({
+    queryKey: queryKeys.warmup(id ?? 0),
+    queryFn: ({ signal }) => client.personaWarmup(id as number, signal),
+    enabled: id !== null,
+    staleTime: 0,
+    refetchInterval: (query) => {
+      const status = (query.state.data as PersonaWarmup | undefined)?.status;
+      return status === "queued" || status === "running" ? WARMUP_POLL_MS : false;
+    },
+  });
+}
+
+/** What the persona learnt about the user. */
+export function useFacts(personaId: number) {
+  const client = useApi();
+  return useQuery({ queryKey: queryKeys.facts(personaId), queryFn: ({ signal }) => client.listFacts(personaId, signal), staleTime: 0 });
+}
+
+/** The persona's conversations, newest first. */
+export function useSessions(personaId: number) {
+  const client = useApi();
+  return useQuery({ queryKey: queryKeys.sessions(personaId), queryFn: ({ signal }) => client.listSessions(personaId, signal), staleTime: 0 });
+}
+
+/** The recorded voices (`GET /api/voices`). */
+export function useVoices() {
+  const client = useApi();
+  return useQuery({ queryKey: queryKeys.voices, queryFn: ({ signal }) => client.listVoices(signal) });
+}
+
+/**
+ * A conversation's history, newest page first: every next page holds the messages before the
+ * previous one (`?before=<next_before>`); `hasNextPage` while older messages remain.
+ */
+export function useHistory(sessionId: number) {
+  const client = useApi();
+  return useInfiniteQuery({
+    queryKey: queryKeys.messages(sessionId),
+    queryFn: ({ pageParam, signal }): Promise<MessagesPage> => client.listMessages(sessionId, { before: pageParam, limit: HISTORY_PAGE }, signal),
+    initialPageParam: null as number | null,
+    getNextPageParam: (last) => last.next_before,
+    staleTime: 0,
+  });
+}
+
 // ---- mutations ---------------------------------------------------------------------------------
 
 /**
@@ -105,5 +163,41 @@ export function useSavePersona() {
     mutationFn: ({ id, body }: { id: number | null; body: PersonaIn }): Promise<Persona> =>
       id === null ? client.createPersona(body) : client.replacePersona(id, body),
     onSuccess: () => void queryClient.invalidateQueries({ queryKey: queryKeys.personas }), // not waited for
+  });
+}
+
+/** Change some fields of a persona; the persona list (and what hangs off a persona) is refetched. */
+export function usePatchPersona() {
+  const client = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, patch }: { id: number; patch: PersonaPatch }): Promise<Persona> => client.patchPersona(id, patch),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.personas }),
+  });
+}
+
+/** Delete a persona with its conversations and memory; resolves with the personas left. */
+export function useDeletePersona() {
+  const client = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (id: number): Promise<Persona[]> => {
+      await client.deletePersona(id);
+      queryClient.removeQueries({ queryKey: ["personas", id] });
+      // the list as the server has it now; if that fails, the cached one without the deleted persona
+      return queryClient
+        .fetchQuery({ ...personasQuery(client), staleTime: 0 })
+        .catch(() => (queryClient.getQueryData<Persona[]>(queryKeys.personas) ?? []).filter((p) => p.id !== id));
+    },
+  });
+}
+
+/** Make a persona forget one fact. */
+export function useDeleteFact(personaId: number) {
+  const client = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (key: string) => client.deleteFact(personaId, key),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.facts(personaId) }),
   });
 }

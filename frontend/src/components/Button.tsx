@@ -1,4 +1,4 @@
-import type { ButtonHTMLAttributes } from "react";
+import { forwardRef, type ButtonHTMLAttributes } from "react";
 
 type Variant = "primary" | "secondary" | "ghost" | "danger";
 
@@ -15,9 +15,13 @@ export interface ButtonProps extends ButtonHTMLAttributes<HTMLButtonElement> {
 }
 
 /** The app's button: a few variants, a spinner when busy, never submits forms by accident. */
-export function Button({ variant = "secondary", busy = false, className = "", children, disabled, type = "button", ...rest }: ButtonProps) {
+export const Button = forwardRef<HTMLButtonElement, ButtonProps>(function Button(
+  { variant = "secondary", busy = false, className = "", children, disabled, type = "button", ...rest },
+  ref,
+) {
   return (
     <button
+      ref={ref}
       type={type}
       disabled={disabled || busy}
       aria-busy={busy || undefined}
@@ -28,4 +32,4 @@ export function Button({ variant = "secondary", busy = false, className = "", ch
       {children}
     </button>
   );
-}
+});

@@ -1,17 +1,29 @@
-/** Hash routing: `#/wizard`, `#/talk`, `#/settings` (no router library needed). */
+/** Hash routing: `#/wizard`, `#/talk`, `#/personas`, `#/settings`, with an optional `?query` (no router library needed). */
 import { useEffect, useState } from "react";
 
-export type Route = "wizard" | "talk" | "settings";
-export const ROUTES: readonly Route[] = ["wizard", "talk", "settings"];
+export type Route = "wizard" | "talk" | "personas" | "settings";
+export const ROUTES: readonly Route[] = ["wizard", "talk", "personas", "settings"];
 
-/** The route in the current hash, or null when the hash names none. */
+/** The route in the current hash (`#/talk?session=5` is "talk"), or null when the hash names none. */
 export function parseRoute(hash: string): Route | null {
   const name = hash.replace(/^#\/?/, "").split(/[/?]/)[0];
   return (ROUTES as readonly string[]).includes(name) ? (name as Route) : null;
 }
 
-export function navigate(route: Route): void {
-  window.location.hash = `#/${route}`;
+/** The query of a hash route: `#/talk?session=5` -> session=5. */
+export function routeParams(hash: string): URLSearchParams {
+  const at = hash.indexOf("?");
+  return new URLSearchParams(at < 0 ? "" : hash.slice(at + 1));
+}
+
+/** The hash of a route with its query: `routeHash("talk", {session: 5})` -> `#/talk?session=5`. */
+export function routeHash(route: Route, params: Record<string, string | number> = {}): string {
+  const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
+  return `#/${route}${query ? `?${query}` : ""}`;
+}
+
+export function navigate(route: Route, params: Record<string, string | number> = {}): void {
+  window.location.hash = routeHash(route, params);
 }
 
 /** The current route (null for an empty or unknown hash), following hash changes. */

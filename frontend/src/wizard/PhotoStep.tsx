@@ -1,5 +1,5 @@
 /** Step 1: a face photo, uploaded or taken with the webcam; the server's crop or its refusal. */
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { useApi } from "../api/context";
 import { Button } from "../components/Button";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -15,6 +15,7 @@ export interface PhotoStepProps {
 
 export function PhotoStep({ state, onPhoto, onRetry }: PhotoStepProps) {
   const client = useApi();
+  const input = useRef<HTMLInputElement>(null);
   const [camera, setCamera] = useState(false);
   const crop = state.avatar ? client.url(state.avatar.crop_url) : null;
 
@@ -28,6 +29,7 @@ export function PhotoStep({ state, onPhoto, onRetry }: PhotoStepProps) {
         <label className="inline-flex cursor-pointer items-center rounded-lg bg-indigo-500 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-400 focus-within:outline-2 focus-within:outline-indigo-300">
           Выбрать фото
           <input
+            ref={input}
             type="file"
             accept="image/jpeg,image/png,image/webp,image/*"
             data-testid="photo-input"
@@ -53,7 +55,12 @@ export function PhotoStep({ state, onPhoto, onRetry }: PhotoStepProps) {
         </div>
       )}
 
-      {state.error && <ErrorNotice testId="photo-error" message={state.error} onRetry={state.file ? onRetry : undefined} />}
+      {state.error &&
+        (state.retryable && state.file ? (
+          <ErrorNotice testId="photo-error" message={state.error} onRetry={onRetry} />
+        ) : (
+          <ErrorNotice testId="photo-error" message={state.error} onRetry={() => input.current?.click()} retryLabel="Выбрать другое фото" />
+        ))}
 
       <div className="flex flex-wrap items-start gap-4">
         {state.localUrl && !state.avatar && (

@@ -45,8 +45,21 @@ export function VoiceRecorder({ onRecorded, disabled }: { onRecorded: (file: Fil
     return () => clearInterval(timer);
   }, [recording]);
 
-  // Leaving the step stops the microphone.
-  useEffect(() => () => recorder.current?.stream.getTracks().forEach((t) => t.stop()), []);
+  // Leaving the step (or hiding the wizard) stops the microphone and drops a recording under way.
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+      const rec = recorder.current;
+      recorder.current = null;
+      if (!rec) return;
+      rec.ondataavailable = null;
+      rec.onstop = null;
+      if (rec.state !== "inactive") rec.stop();
+      rec.stream.getTracks().forEach((t) => t.stop());
+    };
+  }, []);
 
   const start = async () => {
     setError(null);
@@ -58,6 +71,10 @@ export function VoiceRecorder({ onRecorded, disabled }: { onRecorded: (file: Fil
       const stream = await navigator.mediaDevices.getUserMedia({
         audio: micConstraints({ echoCancellation: false, noiseSuppression: false, autoGainControl: true }),
       });
+      if (!mounted.current) {
+        stream.getTracks().forEach((t) => t.stop()); // the step went away while the browser asked
+        return;
+      }
       const mimeType = pickMimeType();
       const rec = new MediaRecorder(stream, mimeType ? { mimeType } : undefined);
       const chunks: Blob[] = [];

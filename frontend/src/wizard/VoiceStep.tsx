@@ -92,7 +92,13 @@ export function VoiceStep({ state, onFiles, onRetry, onSkip, ttsVoice = null, on
         <Button variant="ghost" data-testid="voice-skip" onClick={onSkip}>
           Пропустить: говорить стандартным голосом
         </Button>
-        <p className="text-xs text-slate-400">Без записей аватар будет говорить встроенным синтезированным голосом. Голос можно добавить позже.</p>
+        <p className="text-xs text-slate-400">
+          Без записей аватар будет говорить встроенным синтезированным голосом. Голос можно добавить позже на странице{" "}
+          <a href="#/personas" className="text-indigo-300 underline hover:text-indigo-200">
+            «Персонажи»
+          </a>
+          .
+        </p>
       </div>
     </div>
   );

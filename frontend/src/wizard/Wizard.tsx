@@ -1,7 +1,12 @@
-/** The setup wizard: photo -> voice -> character -> voice preparation -> test greeting. */
+/**
+ * The setup wizard: photo -> voice -> character -> voice preparation -> test greeting. While hidden
+ * (`active` false: another screen is shown) the step's body is unmounted, so no webcam, microphone
+ * or video stays on; the inputs live in useWizard and come back with it.
+ */
 import { AnimatePresence, motion } from "framer-motion";
 import { Button } from "../components/Button";
 import { Card } from "../components/Card";
+import { PersonaWarmupStatus } from "../components/PersonaWarmupStatus";
 import { CharacterStep } from "./CharacterStep";
 import { greetingOf } from "./personaForm";
 import { PhotoStep } from "./PhotoStep";
@@ -9,21 +14,32 @@ import { PrepareStep } from "./PrepareStep";
 import { STEPS } from "./state";
 import { StepIndicator } from "./StepIndicator";
 import { TestStep } from "./TestStep";
-import { useWizard } from "./useWizard";
+import { useWizard, type WizardModel } from "./useWizard";
 import { VoiceStep } from "./VoiceStep";
 
-const HINTS = {
-  photo: "Загрузите фото, на котором сервер найдёт лицо.",
-  voice: "Нужно хотя бы 30 секунд пригодной речи — или пропустите шаг.",
-  character: "",
-  prepare: "Дождитесь окончания подготовки голоса.",
-  test: "",
-} as const;
+/** Why «Далее» is disabled on the current step (null: it is not). */
+export function nextHint(w: WizardModel): string | null {
+  if (w.canNext) return null;
+  switch (w.step) {
+    case "photo":
+      return w.photo.uploading ? "Дождитесь проверки фото" : "Сначала загрузите фото";
+    case "voice":
+      return w.voice.uploading ? "Дождитесь анализа записей" : "Нужно 30 секунд речи — или пропустите шаг";
+    case "character":
+      return w.character.saving ? "Сохраняем…" : null;
+    case "prepare":
+      return w.prepare.status === "error" ? "Подготовка не удалась: повторите её" : "Дождитесь окончания подготовки голоса";
+    default:
+      return null;
+  }
+}
 
-export function Wizard({ onFinished }: { onFinished?: () => void }) {
+export function Wizard({ onFinished, active = true }: { onFinished?: () => void; active?: boolean }) {
   const w = useWizard(onFinished);
   const index = STEPS.findIndex((s) => s.id === w.step);
   const title = STEPS[index].title;
+  const hint = nextHint(w);
+  const warmup = (w.step === "prepare" || w.step === "test") && w.character.personaId !== null;
 
   let body;
   switch (w.step) {
@@ -78,21 +94,37 @@ export function Wizard({ onFinished }: { onFinished?: () => void }) {
             exit={{ opacity: 0, x: -32 * w.direction }}
             transition={{ duration: 0.18, ease: "easeOut" }}
           >
-            {body}
+            {active && body}
           </motion.div>
         </AnimatePresence>
+        {warmup && (
+          <div className="mt-5">
+            <PersonaWarmupStatus personaId={w.character.personaId} />
+          </div>
+        )}
       </Card>
-      <nav className="flex items-center justify-between gap-3" aria-label="Навигация мастера">
+      <nav className="flex flex-wrap items-center justify-between gap-x-3 gap-y-2" aria-label="Навигация мастера">
         <Button data-testid="wizard-back" variant="ghost" onClick={w.back} disabled={index === 0}>
           ← Назад
         </Button>
-        {!w.canNext && HINTS[w.step] && <span className="hidden text-xs text-slate-400 sm:block">{HINTS[w.step]}</span>}
+        {hint && (
+          <span id="wizard-next-hint" data-testid="wizard-next-hint" className="order-last w-full text-right text-xs text-slate-300 sm:order-none sm:w-auto sm:flex-1">
+            {hint}
+          </span>
+        )}
         {w.step === "test" ? (
           <Button data-testid="wizard-finish" variant="primary" onClick={() => void w.finish()} disabled={w.character.personaId === null}>
             Начать разговор →
           </Button>
         ) : (
-          <Button data-testid="wizard-next" variant="primary" onClick={() => void w.next()} disabled={!w.canNext} busy={w.character.saving}>
+          <Button
+            data-testid="wizard-next"
+            variant="primary"
+            onClick={() => void w.next()}
+            disabled={!w.canNext}
+            busy={w.character.saving}
+            aria-describedby={hint ? "wizard-next-hint" : undefined}
+          >
             Далее →
           </Button>
         )}

@@ -20,6 +20,8 @@ export interface PhotoState {
   uploading: boolean;
   progress: number | null;
   error: string | null;
+  /** The upload failed on the way (network, server busy): the same photo may pass when sent again. */
+  retryable: boolean;
 }
 
 export interface VoiceState {
@@ -89,7 +91,7 @@ export interface TestState {
   error: string | null;
 }
 
-export const initialPhoto: PhotoState = { file: null, localUrl: null, avatar: null, uploading: false, progress: null, error: null };
+export const initialPhoto: PhotoState = { file: null, localUrl: null, avatar: null, uploading: false, progress: null, error: null, retryable: false };
 
 export const initialVoice: VoiceState = {
   voice: null, report: null, rejected: [], pending: [], uploading: false, progress: null, analysis: null, error: null, skipped: false, ttsVoice: null,

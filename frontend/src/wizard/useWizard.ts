@@ -94,14 +94,16 @@ export function useWizard(onFinished?: () => void) {
 
   const uploadPhoto = useCallback(async (file: Blob) => {
     revoke(latest.current.photo.localUrl);
-    setPhoto({ file, localUrl: objectUrl(file), avatar: null, uploading: true, progress: 0, error: null });
+    setPhoto({ file, localUrl: objectUrl(file), avatar: null, uploading: true, progress: 0, error: null, retryable: false });
     testKey.current = null;
     const c = controller();
     try {
       const avatar = await client.createAvatar(file, { signal: c.signal, onProgress: (p) => setPhoto((s) => ({ ...s, progress: p.fraction })) });
       setPhoto((s) => (s.file === file ? { ...s, avatar, uploading: false, progress: 1 } : s));
     } catch (err) {
-      if (!aborted(err)) setPhoto((s) => (s.file === file ? { ...s, uploading: false, error: describeError(err) } : s));
+      // a refused photo (no face, too small...) would be refused again: only a failed upload is retried
+      const retryable = !(err instanceof ApiError) || err.retryable;
+      if (!aborted(err)) setPhoto((s) => (s.file === file ? { ...s, uploading: false, error: describeError(err), retryable } : s));
     } finally {
       release(c);
     }
