@@ -125,6 +125,9 @@ class Pipeline:
         settings = getattr(self.settings, stage)
         while True:
             engine = registry.build(stage, settings, self.settings.models_dir)
+            states_mb = self.settings.memory.prompt_states_mb
+            if stage == "llm" and states_mb:
+                engine.use_state_folder(self.settings.data_dir / "llm_states", states_mb << 20)
             try:
                 engine.load()
                 return engine

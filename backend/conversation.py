@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ai_pipeline.chunks import ChatMessage, ReplyChunk
 from ai_pipeline.emotion.base import EmotionEngine
-from ai_pipeline.llm.base import LLMEngine
+from ai_pipeline.llm.base import LLMEngine, PrefillResult, Progress
 from ai_pipeline.llm.facts import extract_facts
 from ai_pipeline.llm.prompt import build_messages
 from ai_pipeline.settings import Settings
@@ -32,6 +33,7 @@ from backend.db.memory import get_facts, get_summary, remember_facts, set_summar
 from backend.db.personas import get_persona, persona_card
 
 SUMMARY_CHARS = 900  # the rolling summary keeps its newest part
+IDLE_BEFORE_BACKGROUND_S = 1.5  # background prefills start only after the LLM was idle this long
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Brain:
         self.emotion = emotion
         self.settings = settings
         self._llm_lock = asyncio.Lock()  # one generation at a time: the CPU is the bottleneck anyway
+        self._background_stop: threading.Event | None = None  # set to make a background prefill give way
+        self._last_use = 0.0  # monotonic time a conversation last wanted the LLM
 
     @asynccontextmanager
     async def llm_exclusive(self) -> AsyncIterator[None]:
@@ -103,29 +107,57 @@ class Brain:
         messages = self._messages(db, persona_id, session_id, user_text)
         return TurnPrompt(messages, message.id)
 
-    async def warm_persona(self, persona_id: int) -> None:
-        """Prefill the persona's system prompt alone (at start-up, before any session exists)."""
-        def messages(db: Session) -> list[ChatMessage]:
-            persona = persona_card(get_persona(db, persona_id))
-            return build_messages(persona, user_text="", history=[], summary=None, facts=get_facts(db, persona_id),
-                                  budget_tokens=self.settings.memory.context_tokens, count_tokens=self.llm.count_tokens)
+    def _persona_messages(self, db: Session, persona_id: int) -> list[ChatMessage]:
+        """The persona's prompt as a new conversation starts it (character and facts, no history)."""
+        persona = persona_card(get_persona(db, persona_id))
+        return build_messages(persona, user_text="", history=[], summary=None, facts=get_facts(db, persona_id),
+                              budget_tokens=self.settings.memory.context_tokens,
+                              count_tokens=self.llm.count_tokens)[:-1]
 
-        prompt = await self.db.call(messages)
-        async with self._llm_lock:
-            await self._prefill(prompt[:-1])
+    async def prepare_persona(self, persona_id: int, progress: Progress | None = None) -> PrefillResult | None:
+        """Evaluate the persona's prompt and store the state, so its first conversation starts warm.
 
-    async def warm(self, persona_id: int, session_id: int) -> None:
-        """Prefill the LLM with this session's persona + history (call when a session opens or goes idle)."""
+        Runs in the background: it waits until conversations leave the LLM idle and gives way as
+        soon as one wants it (a turn or a session's warm-up), then goes on from what was saved."""
+        messages = await self.db.call(self._persona_messages, persona_id)
+        while True:
+            while (idle := time.monotonic() - self._last_use) < IDLE_BEFORE_BACKGROUND_S:
+                await asyncio.sleep(IDLE_BEFORE_BACKGROUND_S - idle)
+            async with self._llm_lock:
+                if time.monotonic() - self._last_use < IDLE_BEFORE_BACKGROUND_S:
+                    continue  # someone used the LLM while this waited for the lock
+                stop = self._background_stop = threading.Event()
+                try:
+                    result = await self._prefill(messages, stop, progress, store=True)
+                finally:
+                    self._background_stop = None
+            if not stop.is_set():
+                return result
+
+    def _claim(self) -> None:
+        """A conversation wants the LLM: background prefills give way (within one prompt slice)."""
+        self._last_use = time.monotonic()
+        if self._background_stop is not None:
+            self._background_stop.set()
+
+    async def warm(self, persona_id: int, session_id: int) -> PrefillResult | None:
+        """Prefill the LLM with this session's persona + history (call when a session opens or goes idle);
+        a stored state of the persona is loaded instead of evaluated where one fits."""
         messages = await self.db.call(self._messages, persona_id, session_id, "")
-        async with self._llm_lock:
-            await self._prefill(messages[:-1])
-
-    async def _prefill(self, messages: list[ChatMessage]) -> None:
-        """A prefill that stops soon after its task is cancelled (the thread is told, not abandoned)."""
-        stop = threading.Event()
-        work = asyncio.ensure_future(asyncio.to_thread(self.llm.prefill, messages, stop))
+        self._claim()
         try:
-            await asyncio.shield(work)
+            async with self._llm_lock:
+                return await self._prefill(messages[:-1])
+        finally:
+            self._last_use = time.monotonic()
+
+    async def _prefill(self, messages: list[ChatMessage], stop: threading.Event | None = None,
+                       progress: Progress | None = None, store: bool = False) -> PrefillResult | None:
+        """A prefill that stops soon after its task is cancelled (the thread is told, not abandoned)."""
+        stop = stop or threading.Event()
+        work = asyncio.ensure_future(asyncio.to_thread(self.llm.prefill, messages, stop, progress, store=store))
+        try:
+            return await asyncio.shield(work)
         except asyncio.CancelledError:
             stop.set()
             raise
@@ -134,6 +166,7 @@ class Brain:
                     timer: StageTimer | None = None) -> AsyncIterator[ReplyChunk]:
         """Stream the persona's reply to ``user_text`` as speakable chunks with emotions."""
         timer = timer or StageTimer()
+        self._claim()  # a background prefill gives way while the prompt is built
         with timer.measure("memory"):
             prompt = await self.db.call(self._prompt, persona_id, session_id, user_text)
         chunker = ReplyChunker(self.settings.chunker)
@@ -151,6 +184,7 @@ class Brain:
                             yield said[-1]
                 finally:
                     await tokens.aclose()  # stops generation on barge-in
+                    self._last_use = time.monotonic()
             for chunk in chunker.flush():
                 said.append(await self._tag(chunk, timer))
                 message_id = await self._store(session_id, said, timer, message_id)

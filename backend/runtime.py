@@ -33,13 +33,14 @@ from ai_pipeline.voice.enroll import Enroller
 from ai_pipeline.voice.store import VoiceStore
 from backend.conversation import Brain
 from backend.db import Database, init_db
-from backend.db.personas import first_persona_id
+from backend.db.personas import list_personas
 from backend.db.seed import seed_default_persona
 from backend.jobs import JobStore
 from backend.realtime.cache import ClipCache
 from backend.realtime.ratelimit import LocalRateLimiter, RateLimiter
 from backend.realtime.redis_link import connect_redis
 from backend.ui_settings import Choices, apply_choices, load_choices, save_choices, validate_choices
+from backend.warmup import PersonaWarmups
 
 if TYPE_CHECKING:
     from arq.connections import ArqRedis
@@ -133,6 +134,7 @@ class Runtime:
         self._db: Database | None = None
         self._brain: Brain | None = None
         self._jobs: JobStore | None = None
+        self.warmups = PersonaWarmups(lambda: self.brain)  # personas' prompt states, made in the background
         self._enroller: Enroller | None = None
         self._swept: Path | None = None
 
@@ -180,8 +182,10 @@ class Runtime:
         await connect_redis(self)
         self.pipeline.notices.extend(self.notices)
         await self.publish_choices()
-        # the first persona's prompt goes into the LLM cache now, so the first reply is not the slow one
-        self.spawn(self._brain.warm_persona(await self._db.call(first_persona_id)))
+        # every persona's prompt state is made (or found stored) in the background, the first persona first
+        for persona_id in await self._db.call(lambda db: [p.id for p in list_personas(db)]):
+            self.warmups.request(persona_id, first=False)
+        self.warmups.start(self.spawn)
         self._jobs = JobStore(self.settings.data_dir / "renders")
 
     async def close(self) -> None:

@@ -54,7 +54,7 @@ class LiveSession:
         self.turn_task: asyncio.Task[None] | None = None
         self.stream: SpeechStream | None = None  # local (AvatarStream) or on a render worker (RemoteStream)
         self.stream_task: asyncio.Task[None] | None = None
-        self.warm_task: asyncio.Task[None] | None = None
+        self.warm_task: asyncio.Task[Any] | None = None
         self.listen_task: asyncio.Task[None] | None = None  # transcripts that finish between chunks
         self.recognizer: StreamingRecognizer | None = None
         self.decoder: StreamDecoder | None = None
@@ -123,8 +123,9 @@ class LiveSession:
         greeting = await brain.greeting(self.persona_id)
         if msg.greet:
             await self.start_turn(greeting, StageTimer(), scripted=True)
-        else:
-            self.warm_task = asyncio.create_task(brain.warm(self.persona_id, self.session_id))
+        # the persona's prompt state (stored when the persona was made) goes into the KV cache while
+        # the greeting plays or the user thinks, so the first answer does not wait for it
+        self.warm_task = asyncio.create_task(brain.warm(self.persona_id, self.session_id))
         return {"persona_id": self.persona_id, "session_id": self.session_id, "avatar_id": avatar.id,
                 "greeting": greeting, "warnings": warnings, "mime": self.stream.mime,
                 "voice": self.voice.key if self.voice else None, "tts_voice": standard_voice_name(self.tts())}

@@ -17,8 +17,11 @@ from backend.db.schemas import FactOut, MessageOut, MessagesPage, PersonaIn, Per
 from backend.deps import RuntimeDep
 from backend.schemas import ERRORS
 from backend.tts_voices import check_tts_voice, current_tts
+from backend.warmup import PersonaWarmup
 
 router = APIRouter(prefix="/api", tags=["personas"], responses=ERRORS)
+# the fields the LLM's prompt is made of (persona_prompt): changing one makes a new prompt state
+PROMPT_FIELDS = {"name", "age", "gender", "temperament", "interests", "speech_style", "notes", "language"}
 
 
 @router.get("/personas", response_model=list[PersonaOut])
@@ -31,7 +34,9 @@ def list_personas(db: DbSessionDep) -> list[PersonaOut]:
 def create_persona(body: PersonaIn, db: DbSessionDep, runtime: RuntimeDep) -> PersonaOut:
     """Create a persona (name 1-60 characters, age 1-120; ``tts_voice`` one of GET /api/tts/voices)."""
     _check_tts_voice(runtime, body.tts_voice)
-    return PersonaOut.model_validate(personas.create_persona(db, body.model_dump()))
+    created = PersonaOut.model_validate(personas.create_persona(db, body.model_dump()))
+    runtime.warmups.request(created.id)  # its prompt state is made now, before the first conversation
+    return created
 
 
 @router.get("/personas/{persona_id}", response_model=PersonaOut)
@@ -43,14 +48,28 @@ def get_persona(persona_id: DbId, db: DbSessionDep) -> PersonaOut:
 def replace_persona(persona_id: DbId, body: PersonaIn, db: DbSessionDep, runtime: RuntimeDep) -> PersonaOut:
     """Replace every field (omitted ones return to their defaults)."""
     _check_tts_voice(runtime, body.tts_voice)
-    return PersonaOut.model_validate(personas.update_persona(db, persona_id, body.model_dump()))
+    updated = PersonaOut.model_validate(personas.update_persona(db, persona_id, body.model_dump()))
+    runtime.warmups.request(persona_id)
+    return updated
 
 
 @router.patch("/personas/{persona_id}", response_model=PersonaOut)
 def patch_persona(persona_id: DbId, body: PersonaPatch, db: DbSessionDep, runtime: RuntimeDep) -> PersonaOut:
     """Change only the fields sent."""
     _check_tts_voice(runtime, body.tts_voice)
-    return PersonaOut.model_validate(personas.update_persona(db, persona_id, body.model_dump(exclude_unset=True)))
+    changes = body.model_dump(exclude_unset=True)
+    updated = PersonaOut.model_validate(personas.update_persona(db, persona_id, changes))
+    if changes.keys() & PROMPT_FIELDS:
+        runtime.warmups.request(persona_id)
+    return updated
+
+
+@router.get("/personas/{persona_id}/warmup", response_model=PersonaWarmup)
+def persona_warmup(persona_id: DbId, db: DbSessionDep, runtime: RuntimeDep) -> PersonaWarmup:
+    """How far the persona's preparation for instant answers is (its prompt evaluated and stored ahead of
+    the first conversation: started when the persona is created or its character changes)."""
+    personas.get_persona(db, persona_id)  # 404 for an unknown persona
+    return runtime.warmups.status(persona_id) or runtime.warmups.request(persona_id)
 
 
 def _check_tts_voice(runtime: RuntimeDep, name: str | None) -> None:
@@ -61,9 +80,10 @@ def _check_tts_voice(runtime: RuntimeDep, name: str | None) -> None:
 
 
 @router.delete("/personas/{persona_id}", status_code=status.HTTP_204_NO_CONTENT, response_model=None)
-def delete_persona(persona_id: DbId, db: DbSessionDep) -> Response:
+def delete_persona(persona_id: DbId, db: DbSessionDep, runtime: RuntimeDep) -> Response:
     """Delete the persona with all its conversations and memory."""
     personas.delete_persona(db, persona_id)
+    runtime.warmups.forget(persona_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -212,6 +212,27 @@ export interface paths {
         patch: operations["patch_persona_api_personas__persona_id__patch"];
         trace?: never;
     };
+    "/api/personas/{persona_id}/warmup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Persona Warmup
+         * @description How far the persona's preparation for instant answers is (its prompt evaluated and stored ahead of
+         *     the first conversation: started when the persona is created or its character changes).
+         */
+        get: operations["persona_warmup_api_personas__persona_id__warmup_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/personas/{persona_id}/sessions": {
         parameters: {
             query?: never;
@@ -1008,6 +1029,37 @@ export interface components {
             voice_id?: string | null;
             /** Tts Voice */
             tts_voice?: string | null;
+        };
+        /**
+         * PersonaWarmup
+         * @description How far a persona's prompt preparation is.
+         */
+        PersonaWarmup: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "ready" | "failed";
+            /**
+             * Progress
+             * @description fraction of the prompt evaluated
+             */
+            progress: number;
+            /** Message Ru */
+            message_ru: string;
+            /**
+             * Seconds
+             * @description how long the preparation took (ready) or has run
+             */
+            seconds?: number | null;
+            /** Prompt Tokens */
+            prompt_tokens?: number | null;
+            /**
+             * Restored
+             * @description the state was already stored: loaded, not evaluated
+             * @default false
+             */
+            restored?: boolean;
         };
         /**
          * RealtimeStatus
@@ -1843,6 +1895,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PersonaOut"];
+                };
+            };
+            /** @description Refused: the Russian reason is in error.message */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Server error (or busy: 503) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    persona_warmup_api_personas__persona_id__warmup_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                persona_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonaWarmup"];
                 };
             };
             /** @description Refused: the Russian reason is in error.message */
