@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import App from "./App";
 import { PERSONA_KEY } from "./state/persona";
-import { parseRoute } from "./state/route";
+import { parseRoute, routeHash, routeParams } from "./state/route";
 import { persona, uiSettings } from "./test/fixtures";
 import { testQueryClient } from "./test/providers";
 import { startServer, type TestServer } from "./test/server";
@@ -23,6 +23,12 @@ describe("routes", () => {
     expect(parseRoute("#settings")).toBe("settings");
     expect(parseRoute("")).toBeNull();
     expect(parseRoute("#/nope")).toBeNull();
+    expect(parseRoute("#/personas")).toBe("personas");
+    expect(parseRoute("#/talk?session=5")).toBe("talk");
+    expect(parseRoute("#/talk?new=1")).toBe("talk");
+    expect(routeParams("#/talk?session=5").get("session")).toBe("5");
+    expect(routeHash("talk", { session: 5 })).toBe("#/talk?session=5");
+    expect(routeHash("personas")).toBe("#/personas");
   });
 });
 
@@ -72,5 +78,25 @@ describe("app shell", () => {
     expect(screen.getByTestId("photo-preview")).toBeInTheDocument();
     expect(screen.getByTestId("wizard-next")).toBeEnabled();
     expect(server.calls("POST /api/avatars")).toHaveLength(1);
+  });
+
+  it("has a «Персонажи» tab that opens the persona screen, and hides the wizard's camera there", async () => {
+    server.on("GET /api/personas", { json: [persona()] });
+    server.on("GET /api/personas/1/facts", { json: [] });
+    server.on("GET /api/personas/1/sessions", { json: [] });
+    server.on("GET /api/voices", { json: [] });
+    server.on("GET /api/tts/voices", { json: { engine: "festival", voices: [], default: { female: null, male: null }, allow_noncommercial: false } });
+    window.location.hash = "#/wizard";
+    const user = userEvent.setup();
+    render(<App client={server.client} queryClient={testQueryClient()} />);
+    await screen.findByTestId("wizard");
+    await user.click(screen.getByRole("link", { name: "Персонажи" }));
+    await waitFor(() => expect(window.location.hash).toBe("#/personas"));
+    expect(screen.getByRole("link", { name: "Персонажи" })).toHaveAttribute("aria-current", "page");
+    expect(await screen.findByTestId("persona-editor")).toBeInTheDocument();
+    expect(screen.getByTestId("wizard")).not.toBeVisible();
+    // the hidden wizard holds no step body (no camera, microphone, or duplicate form fields)
+    expect(screen.queryByTestId("photo-input")).not.toBeInTheDocument();
+    expect(screen.getByLabelText("Имя")).toHaveValue("Аня");
   });
 });

@@ -4,12 +4,21 @@
  * the state is unknown or the server has no warm-up for the persona.
  */
 import { usePersonaWarmup } from "../api/queries";
+import type { PersonaWarmup } from "../api/types";
 import { ProgressBar } from "./ProgressBar";
 
-export function warmupText(status: string, progress: number): string {
-  if (status === "ready") return "Персонаж готов отвечать сразу";
-  if (status === "failed") return "Не удалось подготовить персонажа заранее: первый ответ будет медленнее";
-  return `Готовлю персонажа к быстрым ответам… ${Math.round(Math.min(1, Math.max(0, progress)) * 100)}%`;
+const FALLBACK: Record<PersonaWarmup["status"], string> = {
+  queued: "Персонаж ждёт подготовки к быстрым ответам",
+  running: "Готовлю персонажа к быстрым ответам",
+  ready: "Персонаж готов отвечать сразу",
+  failed: "Не удалось подготовить персонажа заранее: первый ответ будет медленнее",
+};
+
+/** The line to show: the server's Russian message (or ours), with the percentage while it runs. */
+export function warmupText({ status, progress, message_ru: message }: PersonaWarmup): string {
+  const text = message.trim() || FALLBACK[status];
+  if (status !== "running") return text;
+  return `${text.replace(/[.…]+$/, "")}… ${Math.round(Math.min(1, Math.max(0, progress)) * 100)}%`;
 }
 
 export interface PersonaWarmupStatusProps {
@@ -21,22 +30,20 @@ export interface PersonaWarmupStatusProps {
 export function PersonaWarmupStatus({ personaId, hideWhenReady = false }: PersonaWarmupStatusProps) {
   const { data } = usePersonaWarmup(personaId);
   if (!data || (hideWhenReady && data.status === "ready")) return null;
-  const { status, progress, message_ru: message } = data;
+  const { status, progress } = data;
   const done = status === "ready";
-  const text = warmupText(status, progress);
   return (
     <div
       data-testid="persona-warmup"
       data-status={status}
       className={`flex flex-col gap-2 rounded-lg px-4 py-3 text-sm ring-1 ${done ? "bg-emerald-950/50 text-emerald-100 ring-emerald-800" : status === "failed" ? "bg-amber-950/50 text-amber-100 ring-amber-800" : "bg-slate-950/60 text-slate-200 ring-slate-800"}`}
     >
-      <span aria-live="polite" data-testid="persona-warmup-text">
-        {text}
+      <span role="status" data-testid="persona-warmup-text">
+        {warmupText(data)}
       </span>
       {!done && status !== "failed" && (
         <ProgressBar value={status === "queued" && progress === 0 ? null : progress} label="Подготовка персонажа" testId="persona-warmup-progress" />
       )}
-      {message && !done && message !== text && <span className="text-xs opacity-80">{message}</span>}
     </div>
   );
 }

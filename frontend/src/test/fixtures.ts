@@ -1,5 +1,20 @@
 /** JSON bodies shaped like the server's answers, for the in-process test server. */
-import type { EngineOption, Gender, Persona, StandardVoice, TtsVoices, UiSettings, VoiceFileReport, VoiceInfo, VoiceReport } from "../api/types";
+import type {
+  EngineOption,
+  Fact,
+  Gender,
+  Message,
+  MessagesPage,
+  Persona,
+  PersonaWarmup,
+  SessionInfo,
+  StandardVoice,
+  TtsVoices,
+  UiSettings,
+  VoiceFileReport,
+  VoiceInfo,
+  VoiceReport,
+} from "../api/types";
 import type { ErrorEvent, ReadyEvent, TimingsEvent, TranscriptEvent } from "../realtime/protocol";
 
 export function persona(overrides: Partial<Persona> = {}): Persona {
@@ -21,6 +36,46 @@ export function persona(overrides: Partial<Persona> = {}): Persona {
     updated_at: "2025-01-01T00:00:00",
     ...overrides,
   };
+}
+
+/** A conversation of `GET /api/personas/{id}/sessions`. */
+export function sessionInfo(overrides: Partial<SessionInfo> = {}): SessionInfo {
+  return {
+    id: 5,
+    persona_id: 1,
+    title: "Расскажи про книги",
+    started_at: "2025-03-01T10:00:00",
+    last_message_at: "2025-03-01T10:05:00",
+    message_count: 4,
+    ...overrides,
+  };
+}
+
+/** A stored message (`role` "user" or "assistant"). */
+export function message(id: number, text: string, overrides: Partial<Message> = {}): Message {
+  return { id, session_id: 5, role: id % 2 ? "user" : "assistant", text, emotion: null, timings: null, created_at: "2025-03-01T10:00:00", ...overrides };
+}
+
+/** A page of `GET /api/sessions/{id}/messages`. */
+export function messagesPage(items: Message[], next_before: number | null = null): MessagesPage {
+  return { items, next_before };
+}
+
+/** A fact the persona learnt about the user. */
+export function fact(key: string, value: string, overrides: Partial<Fact> = {}): Fact {
+  return { key, value, updated_at: "2025-03-01T10:00:00", ...overrides };
+}
+
+/** `GET /api/personas/{id}/warmup` (ready unless told otherwise). */
+export function warmup(overrides: Partial<PersonaWarmup> = {}): PersonaWarmup {
+  const status = overrides.status ?? "ready";
+  const messages: Record<PersonaWarmup["status"], string> = {
+    queued: "Персонаж ждёт подготовки к быстрым ответам",
+    running: "Готовлю персонажа к быстрым ответам",
+    ready: "Персонаж готов отвечать сразу",
+    failed: "Не удалось подготовить персонажа заранее: первый ответ будет медленнее",
+  };
+  return { status, progress: status === "ready" ? 1 : 0, message_ru: messages[status], seconds: status === "ready" ? 1.5 : null, ...overrides };
 }
 
 export function fileReport(overrides: Partial<VoiceFileReport> = {}): VoiceFileReport {

@@ -48,6 +48,15 @@ const CORS = {
   "Access-Control-Expose-Headers": "*, Content-Type",
 };
 
+/**
+ * A handler that answers with `replies` one after another and then keeps answering with the last one
+ * (a job or a warm-up that moves on between polls).
+ */
+export function sequence(...replies: Reply[]): Handler {
+  let n = 0;
+  return () => replies[Math.min(n++, replies.length - 1)];
+}
+
 /** The server's error body: `{"error": {code, message, detail}}` with extra fields merged in. */
 export function errorReply(status: number, code: string, message: string, extra: Record<string, unknown> = {}): Reply {
   return { status, json: { error: { code, message, detail: message, ...extra } } };

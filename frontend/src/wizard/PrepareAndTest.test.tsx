@@ -1,8 +1,8 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PERSONA_KEY } from "../state/persona";
-import { persona } from "../test/fixtures";
-import { startServer, type TestServer } from "../test/server";
+import { persona, warmup } from "../test/fixtures";
+import { sequence, startServer, type TestServer } from "../test/server";
 import { accusative } from "./PrepareStep";
 import { errorReply, fillCharacter, happyServer, passPhoto, passVoice, renderWizard, wav } from "./testing";
 
@@ -198,5 +198,30 @@ describe("accusative", () => {
     expect(["Александр", "Александр HQ", "Анна", "Ирина", "Елена", "Виталий NG", "Всеволод"].map(accusative)).toEqual([
       "Александра", "Александра HQ", "Анну", "Ирину", "Елену", "Виталия NG", "Всеволода",
     ]);
+  });
+});
+
+describe("persona warm-up in the wizard", () => {
+  it("shows the warm-up of the saved persona on the greeting test, with its progress, until it is ready", async () => {
+    server.on("POST /api/render", { body: "mp4", headers: { "Content-Type": "video/mp4" } });
+    server.on(
+      "GET /api/personas/5/warmup",
+      sequence({ json: warmup({ status: "running", progress: 0.4 }) }, { json: warmup({ status: "running", progress: 0.4 }) }, { json: warmup() }),
+    );
+    const { user } = renderWizard(server);
+    await passPhoto(user);
+    await user.click(screen.getByTestId("voice-skip"));
+    await screen.findByTestId("persona-name");
+    await fillCharacter(user);
+    expect(screen.queryByTestId("persona-warmup")).not.toBeInTheDocument();
+    await user.click(screen.getByTestId("wizard-next"));
+
+    const status = await screen.findByTestId("persona-warmup");
+    expect(screen.getByTestId("wizard")).toHaveAttribute("data-step", "test");
+    expect(status).toHaveAttribute("data-status", "running");
+    expect(status).toHaveTextContent("Готовлю персонажа к быстрым ответам… 40%");
+    expect(within(status).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "40");
+    await waitFor(() => expect(status).toHaveAttribute("data-status", "ready"), { timeout: 3000 });
+    expect(status).toHaveTextContent("Персонаж готов отвечать сразу");
   });
 });
