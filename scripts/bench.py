@@ -12,6 +12,9 @@ the streaming recogniser's end-of-speech -> final-text latency, and silero VAD's
 tts (scripts/bench_tts.py): each light TTS engine and RHVoice voice, warm, on held-out sentences: time
 to the first audio and to a ready sentence, real-time factor, WER/CER through Whisper base.
 
+persona (scripts/bench_persona.py): the first answer of a just-made persona: cold, prepared when
+created (its prompt state stored), and after a server restart (the state loaded from disk).
+
 llm: the default persona answers a few questions with its prefix cache warm: time to the first
 speakable clause (what TTS can start on), tokens/s, prompt vs evaluated tokens.
 
@@ -457,9 +460,18 @@ def _bench_tts(runs: int) -> dict[str, object]:
     return result
 
 
+def _bench_persona() -> dict[str, object]:
+    import bench_persona  # scripts/bench_persona.py, beside this file
+
+    result = bench_persona.bench_persona(_progress)
+    result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["render", "asr", "llm", "turn", "enhance", "voice", "tts", "capacity", "soak"])
+    parser.add_argument("what", choices=["render", "asr", "llm", "persona", "turn", "enhance", "voice", "tts",
+                                         "capacity", "soak"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=10.0, help="soak: how long the clients keep coming")
     args = parser.parse_args()
@@ -471,7 +483,8 @@ def main() -> int:
         return 0
     result = {"render": lambda: bench_render(args.runs), "asr": bench_asr, "llm": bench_llm,
               "turn": lambda: bench_turn(args.runs), "enhance": lambda: bench_enhance(args.runs),
-              "voice": bench_voice, "tts": lambda: _bench_tts(args.runs)}[args.what]()
+              "voice": bench_voice, "tts": lambda: _bench_tts(args.runs),
+              "persona": _bench_persona}[args.what]()
     print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
 
