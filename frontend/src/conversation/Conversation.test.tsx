@@ -1,6 +1,6 @@
 import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiClient } from "../api/client";
 import type { Persona } from "../api/types";
 import { conversationReducer, initialConversationState, type ConversationAction } from "../realtime/state";
@@ -8,8 +8,10 @@ import { ConversationServer } from "../realtime/testing/conversationServer";
 import { errorEvent, readyEvent, timingsEvent, transcriptEvent } from "../test/fixtures";
 import { TestProviders } from "../test/providers";
 import { PersonaProvider } from "../state/persona";
+import { installBrowserAudio, uninstallBrowserAudio } from "../media/testing/fakeAudio";
 import Conversation from "./Conversation";
 import { ConversationView } from "./ConversationView";
+import { resetLobby } from "./lobbyGate";
 
 const persona: Persona = {
   id: 1,
@@ -105,14 +107,26 @@ describe("ConversationView", () => {
   });
 });
 
+function renderApp(url: string) {
+  render(
+    <TestProviders client={new ApiClient({ baseUrl: url, token: null })}>
+      <PersonaProvider>
+        <Conversation />
+      </PersonaProvider>
+    </TestProviders>,
+  );
+}
+
 describe("Conversation against a real Socket.IO server", () => {
   let server: ConversationServer | null = null;
+  beforeEach(() => resetLobby());
   afterEach(async () => {
+    uninstallBrowserAudio();
     await server?.stop();
     server = null;
   });
 
-  it("continues the persona's session, loads its history, talks, stops and reconnects", async () => {
+  it("continues the persona's session after the lobby, loads its history, talks, stops and reconnects", async () => {
     const past = [
       { id: 1, session_id: 42, role: "user", text: "Как тебя зовут?", emotion: null, timings: null, created_at: "2024-01-01T00:00:00" },
       { id: 2, session_id: 42, role: "assistant", text: "Меня зовут Алиса.", emotion: "happy", timings: null, created_at: "2024-01-01T00:00:01" },
@@ -120,16 +134,18 @@ describe("Conversation against a real Socket.IO server", () => {
     server = await new ConversationServer({ personas: [persona], messages: { 42: past }, knownSessions: new Set([42]) }).start();
     localStorage.setItem("avatar.session.1", "42");
     const user = userEvent.setup();
-    render(
-      <TestProviders client={new ApiClient({ baseUrl: server.url, token: null })}>
-        <PersonaProvider>
-          <Conversation />
-        </PersonaProvider>
-      </TestProviders>,
-    );
-    await waitFor(() => expect(screen.getByTestId("connection-state")).toHaveAttribute("data-state", "connected"), { timeout: 5000 });
-    await waitFor(() => expect(screen.getAllByTestId("history-item")).toHaveLength(2), { timeout: 5000 });
+    renderApp(server.url);
     const s = server;
+    // the socket connects, but nothing starts before the click (a returning session too: sound must be unlocked)
+    await waitFor(() => expect(screen.getByTestId("connection-state")).toHaveAttribute("data-state", "connected"), { timeout: 5000 });
+    expect(screen.getByTestId("lobby")).toHaveTextContent("Алиса");
+    expect(screen.getByTestId("lobby")).toHaveTextContent("Продолжим");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.of("start")).toHaveLength(0);
+    await user.click(screen.getByTestId("lobby-start"));
+    await waitFor(() => expect(screen.queryByTestId("lobby")).toBeNull(), { timeout: 5000 });
+    await waitFor(() => expect(screen.getAllByTestId("history-item")).toHaveLength(2), { timeout: 5000 });
+    // jsdom records nothing (no MediaRecorder, no AudioWorklet): the default format is announced, nothing is sent in it
     expect(s.of("start")[0].data).toEqual({ persona_id: 1, avatar_id: "0123456789abcdef", session_id: 42, audio_format: "webm" });
     expect(screen.getByTestId("persona-name")).toHaveTextContent("Алиса");
     // jsdom has no Media Source Extensions: the player says so in Russian instead of showing black
@@ -139,6 +155,7 @@ describe("Conversation against a real Socket.IO server", () => {
     await user.type(screen.getByTestId("text-input"), "Расскажи о себе{Enter}");
     await s.waitFor(() => s.of("text").length === 1, 5000, "text");
     expect(s.of("text")[0].data).toEqual({ text: "Расскажи о себе" });
+    expect(screen.getByTestId("thinking")).toHaveTextContent("Думает…");
 
     act(() => {
       s.emit("reply", { turn: 1, index: 0, text: "Я люблю книги.", emotion: "happy" });
@@ -153,30 +170,105 @@ describe("Conversation against a real Socket.IO server", () => {
     await s.waitFor(() => s.of("stop").length === 1, 5000, "stop");
     act(() => s.emit("interrupted", { turn: 1, reason: "stop", media_time: 3.2 }));
     await waitFor(() => expect(screen.getAllByTestId("history-item")[3]).toHaveTextContent("прервано"));
+    expect(screen.queryByTestId("thinking")).toBeNull();
 
     await s.stop();
     await waitFor(() => expect(screen.getByTestId("connection-state")).toHaveAttribute("data-state", "reconnecting"), { timeout: 5000 });
+    await waitFor(() => expect(screen.getByTestId("conversation-error")).toHaveTextContent("Нет связи с сервером"), { timeout: 5000 });
     await s.start(s.port);
     await waitFor(() => expect(screen.getByTestId("connection-state")).toHaveAttribute("data-state", "connected"), { timeout: 15000 });
+    // the banner about the lost connection goes with it
+    expect(screen.queryByTestId("conversation-error")).toBeNull();
     await s.waitFor(() => s.of("start").length === 2, 5000, "start after reconnect");
     expect(s.of("start")[1].data).toMatchObject({ session_id: 42 });
+    expect(s.of("start")[1].data).not.toHaveProperty("greet");
+    expect(screen.queryByTestId("lobby")).toBeNull(); // no lobby after a reconnect
     expect(screen.getAllByTestId("history-item")).toHaveLength(4); // history is not loaded twice
     expect(localStorage.getItem("avatar.session.1")).toBe("42");
   }, 30000);
 
-  it("greets in a new session and remembers it", async () => {
+  it("greets a new session only after the lobby's click, shows the microphone's level, and remembers the session", async () => {
+    const mic = installBrowserAudio();
     server = await new ConversationServer({ personas: [persona] }).start();
-    render(
-      <TestProviders client={new ApiClient({ baseUrl: server.url, token: null })}>
-        <PersonaProvider>
-          <Conversation />
-        </PersonaProvider>
-      </TestProviders>,
-    );
+    renderApp(server.url);
     const s = server;
+    await waitFor(() => expect(screen.getByTestId("connection-state")).toHaveAttribute("data-state", "connected"), { timeout: 5000 });
+    expect(screen.getByTestId("lobby")).toHaveTextContent("Микрофон нужен, чтобы аватар вас слышал");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.of("start")).toHaveLength(0);
+    fireEvent.click(screen.getByTestId("lobby-start"));
+    await waitFor(() => expect(Number(screen.getByTestId("mic-level").dataset.level)).toBeGreaterThan(0.3));
+    expect(mic.calls).toBe(1);
     await s.waitFor(() => s.of("start").length === 1, 5000, "start");
-    expect(s.of("start")[0].data).toMatchObject({ persona_id: 1, greet: true });
+    expect(s.of("start")[0].data).toMatchObject({ persona_id: 1, greet: true, audio_format: "webm" });
+    await waitFor(() => expect(screen.queryByTestId("lobby")).toBeNull(), { timeout: 5000 });
     await waitFor(() => expect(localStorage.getItem("avatar.session.1")).toBe("100"));
     await s.waitFor(() => s.of("GET /api/sessions/100/messages").length === 1, 5000, "history request");
+  });
+
+  it("starts anyway when the microphone is refused, and says how to allow it", async () => {
+    installBrowserAudio({ deny: "NotAllowedError" });
+    server = await new ConversationServer({ personas: [persona] }).start();
+    renderApp(server.url);
+    const s = server;
+    fireEvent.click(await screen.findByTestId("lobby-start", {}, { timeout: 5000 }));
+    await s.waitFor(() => s.of("start").length === 1, 5000, "start");
+    expect(s.of("start")[0].data).toMatchObject({ greet: true });
+    await waitFor(() => expect(screen.queryByTestId("lobby")).toBeNull(), { timeout: 5000 });
+    expect(screen.getByTestId("mic-error")).toHaveTextContent("разрешите микрофон для этого сайта");
+    await waitFor(() => expect(screen.getByTestId("text-input")).not.toBeDisabled());
+  });
+
+  it("announces pcm16 with its sample rate where MediaRecorder makes neither webm nor ogg (Safari)", async () => {
+    installBrowserAudio({ recorderTypes: ["audio/mp4"], audioWorklet: true });
+    server = await new ConversationServer({ personas: [persona] }).start();
+    renderApp(server.url);
+    const s = server;
+    fireEvent.click(await screen.findByTestId("lobby-start", {}, { timeout: 5000 }));
+    await s.waitFor(() => s.of("start").length === 1, 5000, "start");
+    expect(s.of("start")[0].data).toMatchObject({ audio_format: "pcm16", sample_rate: 16000 });
+  });
+
+  it("continues the session named in #/talk?session=, cleans the hash, and pages older history", async () => {
+    const many = Array.from({ length: 45 }, (_, i) => ({
+      id: i + 1,
+      session_id: 9,
+      role: i % 2 ? "assistant" : "user",
+      text: `Сообщение ${i + 1}`,
+      emotion: null,
+      timings: null,
+      created_at: "2024-01-01T00:00:00",
+    }));
+    server = await new ConversationServer({ personas: [persona], messages: { 9: many }, knownSessions: new Set([9]) }).start();
+    localStorage.setItem("avatar.session.1", "42");
+    window.location.hash = "#/talk?session=9";
+    const user = userEvent.setup();
+    renderApp(server.url);
+    const s = server;
+    await waitFor(() => expect(window.location.hash).toBe("#/talk"));
+    await user.click(await screen.findByTestId("lobby-start", {}, { timeout: 5000 }));
+    await s.waitFor(() => s.of("start").length === 1, 5000, "start");
+    expect(s.of("start")[0].data).toMatchObject({ session_id: 9 });
+    expect(s.of("start")[0].data).not.toHaveProperty("greet");
+    await waitFor(() => expect(screen.getAllByTestId("history-item")).toHaveLength(30), { timeout: 5000 });
+    expect(screen.getAllByTestId("history-item")[0]).toHaveTextContent("Сообщение 16");
+    await user.click(screen.getByTestId("history-older"));
+    await waitFor(() => expect(screen.getAllByTestId("history-item")).toHaveLength(45));
+    expect(screen.getAllByTestId("history-item")[0]).toHaveTextContent("Сообщение 1");
+    expect(s.of("GET /api/sessions/9/messages?before=16&limit=30")).toHaveLength(1);
+    expect(screen.queryByTestId("history-older")).toBeNull();
+  });
+
+  it("starts a new conversation with the greeting for #/talk?new=1", async () => {
+    server = await new ConversationServer({ personas: [persona], knownSessions: new Set([42]) }).start();
+    localStorage.setItem("avatar.session.1", "42");
+    window.location.hash = "#/talk?new=1";
+    renderApp(server.url);
+    const s = server;
+    fireEvent.click(await screen.findByTestId("lobby-start", {}, { timeout: 5000 }));
+    await s.waitFor(() => s.of("start").length === 1, 5000, "start");
+    expect(s.of("start")[0].data).toMatchObject({ greet: true });
+    expect(s.of("start")[0].data).not.toHaveProperty("session_id");
+    expect(window.location.hash).toBe("#/talk");
   });
 });

@@ -1,120 +1,188 @@
 /**
- * Microphone: push-to-talk (hold the button or Space) and hands-free (continuous; the server's VAD
- * cuts the questions, and speaking over the avatar interrupts it), with a level meter.
+ * Microphone: push-to-talk (tap to toggle, or hold the button or Space; Escape cancels) and
+ * hands-free (continuous; the server's VAD cuts the questions, and speaking over the avatar
+ * interrupts it), with a level meter while recording. The microphone is released a few seconds
+ * after a recording and opened again on the next press.
  */
 
-import { useCallback, useEffect, useRef, useState } from "react";
-import { BrowserMicrophone, RecordingControl, microphoneErrorMessage } from "../media/microphone";
+import { useCallback, useEffect, useRef, useState, type MouseEvent, type PointerEvent } from "react";
+import type { CaptureFormat } from "../media/captureFormat";
+import { createCapture } from "../media/captures";
+import type { MicSource } from "../media/micSource";
+import { MIN_RECORDING_MS, RecordingControl, microphoneErrorMessage, type Recorder } from "../media/microphone";
 import type { ConversationClient } from "../realtime/ConversationClient";
+import { LevelMeter, useMicLevel } from "./LevelMeter";
+import { PushToTalk, pttLabel, spaceBelongsToTarget, type PttAction, type PttMode } from "./pushToTalk";
+
+export type MicClient = Pick<ConversationClient, "sendAudio" | "audioEnd" | "on">;
 
 export interface MicControlsProps {
-  client: ConversationClient | null;
+  client: MicClient | null;
   live: boolean;
+  mic: MicSource;
+  /** How this browser records (null: it cannot). */
+  capture: CaptureFormat | null;
+  /** A standing notice about the microphone (e.g. refused in the lobby). */
+  notice?: string | null;
+  tapMs?: number;
+  /** Tests pass a recorder that needs no browser audio. */
+  createRecorder?: (capture: CaptureFormat, mic: MicSource, onChunk: (data: ArrayBuffer) => void) => Recorder;
 }
 
-function typingTarget(target: EventTarget | null): boolean {
-  const el = target as HTMLElement | null;
-  return !!el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
-}
+const UNSUPPORTED = { name: "unsupported" };
 
-export function MicControls({ client, live }: MicControlsProps) {
-  const [level, setLevel] = useState(0);
-  const [talking, setTalking] = useState(false);
+export function MicControls({ client, live, mic, capture, notice = null, tapMs, createRecorder = createCapture }: MicControlsProps) {
+  const [mode, setMode] = useState<PttMode>("idle");
   const [handsFree, setHandsFree] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const control = useRef<RecordingControl | null>(null);
+  const [ptt] = useState(() => new PushToTalk(tapMs));
+  const handsFreeRef = useRef(false);
+  const recording = mode !== "idle" || handsFree;
+  const level = useMicLevel(mic, recording);
 
   useEffect(() => {
     if (!client) return;
-    const mic = new BrowserMicrophone({ onChunk: (chunk) => client.sendAudio(chunk), onLevel: setLevel });
-    const rc = new RecordingControl(mic, () => client.audioEnd(), (e) => {
-      setError(microphoneErrorMessage(e));
-      setTalking(false);
-      setHandsFree(false);
+    let rc: RecordingControl | null = null;
+    const recorder = capture ? createRecorder(capture, mic, (chunk) => rc?.chunk(chunk)) : null;
+    rc = new RecordingControl(recorder ?? { start: () => Promise.reject(UNSUPPORTED), stop: () => Promise.resolve() }, {
+      send: (chunk) => client.sendAudio(chunk),
+      end: () => client.audioEnd(),
+      minMs: MIN_RECORDING_MS,
+      onError: (e) => {
+        setError(microphoneErrorMessage(e));
+        ptt.reset();
+        setMode("idle");
+        setHandsFree(false);
+        handsFreeRef.current = false;
+      },
     });
     control.current = rc;
-    // a new server session (reconnect) needs a new webm stream from its first byte
-    const offReady = client.on("ready", () => void rc.restart());
+    const r = rc;
+    // a new server session (reconnect) needs a new stream from its first byte
+    const offReady = client.on("ready", () => void r.restart());
+    // the connection was lost: a push-to-talk recording is over (hands-free goes on in the new session)
+    const offLost = client.on("lost", () => {
+      if (handsFreeRef.current || ptt.mode === "idle") return;
+      ptt.reset();
+      setMode("idle");
+      void r.release(false).then(() => mic.releaseLater());
+    });
     return () => {
       offReady();
-      void rc.release(false);
-      mic.close();
+      offLost();
+      void r.release(false);
       control.current = null;
     };
-  }, [client]);
+  }, [client, mic, capture, createRecorder, ptt]);
 
-  const press = useCallback(() => {
-    if (!control.current || handsFree) return;
-    setError(null);
-    setTalking(true);
-    void control.current.press();
-  }, [handsFree]);
+  const idleLater = useCallback(() => {
+    if (!handsFreeRef.current) mic.releaseLater();
+  }, [mic]);
 
-  const release = useCallback(() => {
-    if (!control.current || handsFree || !control.current.recording) return;
-    setTalking(false);
-    void control.current.release();
-  }, [handsFree]);
+  const apply = useCallback(
+    (action: PttAction) => {
+      const rc = control.current;
+      setMode(ptt.mode);
+      if (!rc || !action) return;
+      if (action === "start") {
+        setError(null);
+        void rc.press();
+      } else if (action === "stop") {
+        void rc.release().then(idleLater);
+      } else {
+        void rc.cancel().then(idleLater);
+      }
+    },
+    [idleLater, ptt],
+  );
+
+  const down = useCallback(() => {
+    if (!live || handsFreeRef.current) return;
+    apply(ptt.down(performance.now()));
+  }, [apply, live, ptt]);
+  const up = useCallback(() => apply(ptt.up(performance.now())), [apply, ptt]);
+  const cancel = useCallback(() => apply(ptt.cancel()), [apply, ptt]);
 
   useEffect(() => {
-    const down = (e: KeyboardEvent) => {
-      if (e.code !== "Space" || e.repeat || typingTarget(e.target)) return;
-      e.preventDefault();
-      press();
+    let spaceDown = false;
+    const keydown = (e: KeyboardEvent) => {
+      if (e.key === "Escape" && ptt.mode !== "idle") {
+        e.preventDefault();
+        cancel();
+        return;
+      }
+      if (e.code !== "Space" || spaceBelongsToTarget(e.target)) return;
+      e.preventDefault(); // no page scroll
+      if (e.repeat || spaceDown) return;
+      spaceDown = true;
+      down();
     };
-    const up = (e: KeyboardEvent) => {
-      if (e.code !== "Space" || typingTarget(e.target)) return;
+    const keyup = (e: KeyboardEvent) => {
+      if (e.code !== "Space" || !spaceDown) return;
+      spaceDown = false;
       e.preventDefault();
-      release();
+      up();
     };
-    window.addEventListener("keydown", down);
-    window.addEventListener("keyup", up);
+    window.addEventListener("keydown", keydown);
+    window.addEventListener("keyup", keyup);
     return () => {
-      window.removeEventListener("keydown", down);
-      window.removeEventListener("keyup", up);
+      window.removeEventListener("keydown", keydown);
+      window.removeEventListener("keyup", keyup);
     };
-  }, [press, release]);
+  }, [down, up, cancel, ptt]);
+
+  const onPointerDown = (e: PointerEvent<HTMLButtonElement>) => {
+    if (e.button !== 0) return;
+    e.currentTarget.setPointerCapture?.(e.pointerId); // a finger that drifts off the button keeps talking
+    down();
+  };
+  const onClick = (e: MouseEvent<HTMLButtonElement>) => {
+    if (e.detail === 0) {
+      // Enter/Space on the focused button: a tap
+      down();
+      up();
+    }
+  };
 
   const toggleHandsFree = () => {
     const rc = control.current;
     if (!rc) return;
     setError(null);
-    if (handsFree) {
-      setHandsFree(false);
-      setTalking(false);
-      void rc.release();
-    } else {
-      setHandsFree(true);
-      setTalking(true);
-      void rc.press();
-    }
+    ptt.reset();
+    setMode("idle");
+    handsFreeRef.current = !handsFree;
+    setHandsFree(!handsFree);
+    if (handsFree) void rc.release().then(() => mic.releaseLater());
+    else void rc.press();
   };
 
+  const talking = mode !== "idle";
+  const shown = error ?? notice;
   return (
     <div className="flex flex-wrap items-center gap-3">
       <button
         type="button"
         data-testid="mic-ptt"
-        aria-pressed={talking && !handsFree}
+        data-mode={mode}
+        aria-pressed={talking}
         disabled={!live || handsFree}
-        onPointerDown={(e) => {
-          e.currentTarget.setPointerCapture?.(e.pointerId);
-          press();
-        }}
-        onPointerUp={release}
-        onPointerCancel={release}
-        onLostPointerCapture={release}
+        onPointerDown={onPointerDown}
+        onPointerUp={up}
+        onPointerCancel={up}
+        onClick={onClick}
         onContextMenu={(e) => e.preventDefault()}
-        className={`flex h-14 select-none items-center gap-2 rounded-full px-6 text-sm font-medium transition-colors disabled:cursor-not-allowed disabled:opacity-40 ${
-          talking && !handsFree ? "bg-rose-500 text-white" : "bg-indigo-500 text-white hover:bg-indigo-400"
+        style={{ touchAction: "none" }}
+        className={`flex min-h-14 select-none items-center gap-2 rounded-full px-5 py-2 text-left text-sm font-medium transition-colors [-webkit-touch-callout:none] disabled:cursor-not-allowed disabled:opacity-40 ${
+          talking ? "bg-rose-500 text-white" : "bg-indigo-500 text-white hover:bg-indigo-400"
         }`}
-        title="Удерживайте кнопку или пробел и говорите"
+        title="Коротко нажмите, чтобы начать и закончить, или удерживайте кнопку либо пробел. Esc — отменить."
       >
-        <svg aria-hidden viewBox="0 0 24 24" className="h-5 w-5" fill="none" stroke="currentColor" strokeWidth={2} strokeLinecap="round">
+        <svg aria-hidden viewBox="0 0 24 24" className="h-5 w-5 shrink-0" fill="none" stroke="currentColor" strokeWidth={2} strokeLinecap="round">
           <rect x="9" y="3" width="6" height="11" rx="3" />
           <path d="M5 11a7 7 0 0 0 14 0M12 18v3" />
         </svg>
-        {talking && !handsFree ? "Говорите…" : "Нажмите и говорите"}
+        <span className="max-w-56">{pttLabel(mode)}</span>
       </button>
       <button
         type="button"
@@ -129,20 +197,10 @@ export function MicControls({ client, live }: MicControlsProps) {
       >
         {handsFree ? "Свободный режим: вкл" : "Свободный режим"}
       </button>
-      <div
-        data-testid="mic-level"
-        role="meter"
-        aria-label="Уровень микрофона"
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={Math.round(level * 100)}
-        className="h-2 w-24 overflow-hidden rounded-full bg-slate-800"
-      >
-        <div className="h-full rounded-full bg-emerald-400 transition-[width] duration-75" style={{ width: `${Math.round((talking ? level : 0) * 100)}%` }} />
-      </div>
-      {error && (
+      {recording && <LevelMeter level={level} />}
+      {shown && (
         <p role="alert" data-testid="mic-error" className="basis-full text-sm text-rose-300">
-          {error}
+          {shown}
         </p>
       )}
     </div>

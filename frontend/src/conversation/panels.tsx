@@ -1,9 +1,9 @@
 /** Small presentational pieces of the conversation screen. */
 
-import { AnimatePresence, motion } from "framer-motion";
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { motion } from "framer-motion";
+import { useState, type FormEvent, type KeyboardEvent } from "react";
 import { Button } from "../components/Button";
-import type { ConnectionState, HistoryItem } from "../realtime/state";
+import type { ConnectionState } from "../realtime/state";
 import type { Timings } from "../realtime/protocol";
 import { emotionView } from "./emotions";
 import { formatSeconds, timingRows } from "./timings";
@@ -62,44 +62,6 @@ export function LiveTranscript({ transcript, listening }: { transcript: { text: 
         <span className="text-slate-500">{listening ? "Слушаю…" : "Скажите что-нибудь или напишите ниже"}</span>
       )}
     </div>
-  );
-}
-
-export function History({ items, personaName }: { items: HistoryItem[]; personaName: string }) {
-  const end = useRef<HTMLLIElement>(null);
-  const last = items[items.length - 1];
-  useEffect(() => {
-    end.current?.scrollIntoView?.({ block: "end", behavior: "smooth" });
-  }, [items.length, last?.text]);
-  return (
-    <ol data-testid="history" aria-label="История разговора" className="flex max-h-[60vh] min-h-40 flex-col gap-2 overflow-y-auto pr-1">
-      {!items.length && <li className="py-6 text-center text-sm text-slate-500">Здесь появится ваш разговор.</li>}
-      <AnimatePresence initial={false}>
-        {items.map((item) => (
-          <motion.li
-            key={item.key}
-            layout="position"
-            initial={{ opacity: 0, y: 8 }}
-            animate={{ opacity: 1, y: 0 }}
-            data-testid="history-item"
-            data-role={item.role}
-            data-pending={item.pending ? "true" : undefined}
-            className={`max-w-[90%] rounded-2xl px-4 py-2 text-sm leading-relaxed ${
-              item.role === "user" ? "self-end bg-indigo-600/80 text-white" : "self-start bg-slate-800 text-slate-100"
-            }`}
-          >
-            <div className="mb-0.5 flex items-center gap-2 text-xs opacity-70">
-              <span>{item.role === "user" ? "Вы" : personaName}</span>
-              {item.role === "assistant" && item.emotion && <span aria-label={emotionView(item.emotion).label}>{emotionView(item.emotion).emoji}</span>}
-              {item.interrupted && <span>· прервано</span>}
-              {item.failed && <span className="text-rose-300">· ошибка</span>}
-            </div>
-            <span className="whitespace-pre-wrap">{item.text || (item.pending ? "…" : "")}</span>
-          </motion.li>
-        ))}
-      </AnimatePresence>
-      <li ref={end} aria-hidden />
-    </ol>
   );
 }
 

@@ -1,6 +1,9 @@
 /**
  * The per-stage numbers of a turn (StageTimer.as_dict() of the server: `<stage>_s` seconds spent in a
- * stage, `<milestone>_s` seconds from the end of the question to the milestone).
+ * stage, `<milestone>_s` seconds from the end of the question to the milestone). The live session's
+ * `timings` event (when the first speech segment leaves) carries `first_segment_s` and
+ * `queued_before_first_segment_s`; the video render's stages (`talking_head_s`, `enhance_s`,
+ * `encode_s`) appear where the server's timer measures them (renders), else «—».
  */
 
 import type { Timings } from "../realtime/protocol";
@@ -15,8 +18,10 @@ const ROWS: { key: string; label: string; keys: string[] }[] = [
   { key: "asr", label: "Распознавание речи", keys: ["asr_s"] },
   { key: "llm", label: "Первый токен LLM", keys: ["first_token_s"] },
   { key: "tts", label: "Синтез речи", keys: ["tts_s"] },
-  { key: "video", label: "Видео", keys: ["video_s", "talking_head_s", "encode_s"] },
+  { key: "first_chunk", label: "Первая фраза ответа", keys: ["first_chunk_s"] },
+  { key: "video", label: "Рендер видео", keys: ["video_s", "talking_head_s", "enhance_s", "encode_s"] },
   { key: "first_segment", label: "Первый фрагмент видео", keys: ["first_segment_s"] },
+  { key: "video_queue", label: "Видео в очереди перед ответом", keys: ["queued_before_first_segment_s"] },
   { key: "total", label: "Весь ответ", keys: ["total_s"] },
 ];
 

@@ -146,6 +146,24 @@ export class MsePlayer {
     return ranges.length ? ranges[ranges.length - 1][1] : undefined;
   }
 
+  /**
+   * Allow sound from now on: call synchronously inside a click (the lobby's «Начать разговор»), so
+   * the browser's autoplay policy lets this element play unmuted even before any media arrived.
+   */
+  unlock(): void {
+    if (this.destroyed || this.state.error) return;
+    const video = this.video;
+    video.muted = false;
+    let request: Promise<void> | undefined;
+    try {
+      request = video.play();
+    } catch {
+      return; // an element that cannot play (no media support): nothing to unlock
+    }
+    if (this.state.soundBlocked) this.setState({ soundBlocked: false });
+    request?.catch(() => undefined); // rejected when there is no media yet or a later load aborts it; tick() plays again
+  }
+
   /** Unmute after autoplay with sound was refused (call from a click). */
   async enableSound(): Promise<void> {
     this.video.muted = false;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RecordingControl, levelFromSamples, microphoneErrorMessage, pickRecorderType, type Recorder } from "./microphone";
+import { RecordingControl, levelFromSamples, microphoneErrorMessage, type Recorder } from "./microphone";
 
 /**
  * A Recorder like MediaRecorder: start() begins a stream whose first chunk carries the header,
@@ -32,11 +32,18 @@ class TimedRecorder implements Recorder {
   }
 }
 
+/** A control whose recorder's chunks go through control.chunk() to `sent`. */
+function controlOf(sent: string[], minMs = 0, now?: () => number) {
+  let control: RecordingControl<string> | null = null;
+  const recorder = new TimedRecorder((c) => control?.chunk(c));
+  control = new RecordingControl<string>(recorder, { send: (c) => sent.push(c), end: () => sent.push("audio_end"), minMs, now });
+  return control;
+}
+
 describe("RecordingControl", () => {
   it("push-to-talk: a release sends the whole recording, then audio_end, before the next press starts", async () => {
     const sent: string[] = [];
-    const recorder = new TimedRecorder((c) => sent.push(c));
-    const control = new RecordingControl(recorder, () => sent.push("audio_end"));
+    const control = controlOf(sent);
     void control.press();
     await new Promise((r) => setTimeout(r, 15));
     void control.release();
@@ -56,7 +63,7 @@ describe("RecordingControl", () => {
 
   it("a release without a recording sends nothing; a press held while the microphone opens still ends", async () => {
     const sent: string[] = [];
-    const control = new RecordingControl(new TimedRecorder((c) => sent.push(c)), () => sent.push("audio_end"));
+    const control = controlOf(sent);
     await control.release();
     void control.press();
     await control.release(); // released before the press was applied: nothing to record
@@ -70,7 +77,7 @@ describe("RecordingControl", () => {
 
   it("restart begins a new stream without audio_end (a new server session) and only when recording", async () => {
     const sent: string[] = [];
-    const control = new RecordingControl(new TimedRecorder((c) => sent.push(c)), () => sent.push("audio_end"));
+    const control = controlOf(sent);
     await control.restart();
     expect(sent).toEqual([]);
     await control.press();
@@ -80,6 +87,38 @@ describe("RecordingControl", () => {
     await control.release(false);
     expect(sent).not.toContain("audio_end");
     expect(sent.filter((c) => c.endsWith("header"))).toEqual(["s1:header", "s2:header"]);
+    expect(control.recording).toBe(false);
+  });
+
+  it("a recording shorter than minMs sends nothing, not even audio_end; a longer one is sent whole", async () => {
+    const sent: string[] = [];
+    let clock = 0;
+    const control = controlOf(sent, 400, () => clock);
+    await control.press();
+    await new Promise((r) => setTimeout(r, 10));
+    clock = 150;
+    await control.release();
+    expect(sent).toEqual([]);
+    clock = 1000;
+    await control.press();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(sent).toEqual([]); // held while shorter than 400 ms
+    clock = 1500;
+    await new Promise((r) => setTimeout(r, 6));
+    expect(sent[0]).toBe("s2:header"); // then the held chunks go out in order and the rest streams
+    await control.release();
+    expect(sent[sent.length - 1]).toBe("audio_end");
+    expect(sent.filter((c) => c === "audio_end")).toHaveLength(1);
+  });
+
+  it("cancel drops a recording that was still held", async () => {
+    const sent: string[] = [];
+    const clock = 0;
+    const control = controlOf(sent, 400, () => clock);
+    await control.press();
+    await new Promise((r) => setTimeout(r, 10));
+    await control.cancel();
+    expect(sent).toEqual([]);
     expect(control.recording).toBe(false);
   });
 
@@ -97,13 +136,6 @@ describe("RecordingControl", () => {
 });
 
 describe("microphone helpers", () => {
-  it("picks webm/opus first and says which audio_format the server gets", () => {
-    expect(pickRecorderType((t) => t.startsWith("audio/webm"))).toEqual({ mimeType: "audio/webm;codecs=opus", format: "webm" });
-    expect(pickRecorderType((t) => t === "audio/ogg;codecs=opus")).toEqual({ mimeType: "audio/ogg;codecs=opus", format: "ogg" });
-    expect(pickRecorderType(() => false)).toBeNull();
-    expect(pickRecorderType(undefined)).toBeNull();
-  });
-
   it("measures the level on a dBFS scale", () => {
     expect(levelFromSamples(new Float32Array(512))).toBe(0);
     const loud = Float32Array.from({ length: 512 }, (_, i) => Math.sin(i / 5));

@@ -1,34 +1,15 @@
 /**
- * Microphone capture for the conversation: getUserMedia + MediaRecorder (webm/opus), chunks sent in
- * order as they are recorded, and a level meter.
+ * Recording turns: RecordingControl serialises push-to-talk / hands-free requests over a Recorder
+ * (captures.ts) and holds back a recording's first chunks until it is long enough to be a question,
+ * so a stray tap never sends an empty turn. Plus the level scale and Russian error texts.
  *
- * Each recording (start() .. stop()) is one continuous webm stream: the server decodes it with one
+ * Each recording (start() .. stop()) is one continuous stream: the server decodes it with one
  * StreamDecoder and resets the decoder on `audio_end`, so a new recording must begin after the
  * previous one's `audio_end` (RecordingControl serialises that).
  */
 
-import { getMicId } from "../settings/mic";
-
-export const CHUNK_MS = 200;
-
-export type AudioFormat = "webm" | "ogg";
-
-const CANDIDATES: [string, AudioFormat][] = [
-  ["audio/webm;codecs=opus", "webm"],
-  ["audio/webm", "webm"],
-  ["audio/ogg;codecs=opus", "ogg"],
-];
-
-/** The recorder type to use and the `audio_format` to announce in `start`, or null if none works. */
-export function pickRecorderType(
-  isTypeSupported: ((type: string) => boolean) | undefined = globalThis.MediaRecorder?.isTypeSupported?.bind(
-    globalThis.MediaRecorder,
-  ),
-): { mimeType: string; format: AudioFormat } | null {
-  if (!isTypeSupported) return null;
-  for (const [mimeType, format] of CANDIDATES) if (isTypeSupported(mimeType)) return { mimeType, format };
-  return null;
-}
+/** Recordings shorter than this (ms) are dropped without a turn. */
+export const MIN_RECORDING_MS = 400;
 
 /** 0..1 from time-domain samples in -1..1 (RMS on a -60..0 dBFS scale). */
 export function levelFromSamples(samples: ArrayLike<number>): number {
@@ -51,7 +32,7 @@ export function microphoneErrorMessage(error: unknown): string {
     return "Микрофон не найден. Подключите его или выберите другой в настройках.";
   }
   if (name === "NotReadableError") return "Микрофон занят другой программой.";
-  if (name === "unsupported") return "Браузер не умеет записывать звук (MediaRecorder). Используйте Chrome, Edge или Firefox.";
+  if (name === "unsupported") return "Браузер не умеет записывать звук. Используйте Chrome, Edge, Firefox или Safari.";
   return "Не удалось включить микрофон.";
 }
 
@@ -62,46 +43,79 @@ export interface Recorder {
   stop(): Promise<void>;
 }
 
+export interface RecordingControlOptions<C = ArrayBuffer> {
+  /** Sends one chunk of the current recording. */
+  send?: (chunk: C) => void;
+  /** Sends the end marker after a recording that was sent. */
+  end: () => void;
+  onError?: (error: unknown) => void;
+  /** Chunks are held until the recording lasts this long; shorter recordings send nothing (default 0). */
+  minMs?: number;
+  now?: () => number;
+}
+
 /**
  * Push-to-talk and hands-free on top of a Recorder: requests are applied one after another, so a
  * release always sends the whole recording and `audio_end` before the next press starts a new stream.
  */
-export class RecordingControl {
+export class RecordingControl<C = ArrayBuffer> {
   private chain: Promise<void> = Promise.resolve();
   private wanted = false;
   private active = false;
+  private startedAt = 0;
+  private held: C[] = [];
+  private flowing = false;
+  private readonly options: RecordingControlOptions<C>;
 
-  constructor(
-    private readonly recorder: Recorder,
-    private readonly onEnd: () => void,
-    private readonly onError: (error: unknown) => void = () => undefined,
-  ) {}
+  constructor(private readonly recorder: Recorder, options: RecordingControlOptions<C> | (() => void), onError?: (error: unknown) => void) {
+    this.options = typeof options === "function" ? { end: options, onError } : options;
+  }
 
   get recording(): boolean {
     return this.wanted;
+  }
+
+  /** A chunk from the recorder (sent at once, or held while the recording is still too short). */
+  chunk(data: C): void {
+    if (!this.active) return;
+    if (this.flowing) {
+      this.options.send?.(data);
+      return;
+    }
+    this.held.push(data);
+    if (this.elapsed() >= (this.options.minMs ?? 0)) this.flush();
   }
 
   press(): Promise<void> {
     this.wanted = true;
     return this.enqueue(async () => {
       if (this.active || !this.wanted) return;
-      await this.recorder.start();
-      this.active = true;
+      await this.begin();
     });
   }
 
-  /** Stop recording; `sendEnd` false drops the end marker (the connection that heard the start is gone). */
+  /**
+   * Stop recording and send its end; `sendEnd` false drops the end marker (the connection that
+   * heard the start is gone). A recording shorter than `minMs` is dropped: nothing was sent.
+   */
   release(sendEnd = true): Promise<void> {
     this.wanted = false;
     return this.enqueue(async () => {
       if (!this.active) return;
-      this.active = false;
-      await this.recorder.stop();
-      if (sendEnd) this.onEnd();
+      await this.finish(sendEnd, true);
     });
   }
 
-  /** Begin a fresh stream (after a reconnect: the new server session needs a new webm header). */
+  /** Stop without sending what is held; a recording already streaming still gets its end (the server's decoder needs it). */
+  cancel(): Promise<void> {
+    this.wanted = false;
+    return this.enqueue(async () => {
+      if (!this.active) return;
+      await this.finish(true, false);
+    });
+  }
+
+  /** Begin a fresh stream (after a reconnect: the new server session needs a new stream header). */
   restart(): Promise<void> {
     if (!this.wanted) return this.chain;
     return this.enqueue(async () => {
@@ -110,109 +124,54 @@ export class RecordingControl {
         await this.recorder.stop();
       }
       if (!this.wanted) return;
-      await this.recorder.start();
-      this.active = true;
+      await this.begin();
     });
+  }
+
+  private async begin(): Promise<void> {
+    this.held = [];
+    this.flowing = false;
+    this.startedAt = this.now();
+    this.active = true;
+    try {
+      await this.recorder.start();
+    } catch (error) {
+      this.active = false;
+      throw error;
+    }
+    this.startedAt = this.now(); // the recording starts once the microphone is open
+  }
+
+  private async finish(sendEnd: boolean, sendHeld: boolean): Promise<void> {
+    await this.recorder.stop();
+    if (!this.flowing && sendHeld && this.held.length && this.elapsed() >= (this.options.minMs ?? 0)) this.flush();
+    this.active = false;
+    this.held = [];
+    if (this.flowing && sendEnd) this.options.end();
+    this.flowing = false;
+  }
+
+  private flush(): void {
+    this.flowing = true;
+    const held = this.held;
+    this.held = [];
+    held.forEach((chunk) => this.options.send?.(chunk));
+  }
+
+  private elapsed(): number {
+    return this.now() - this.startedAt;
+  }
+
+  private now(): number {
+    return (this.options.now ?? (() => performance.now()))();
   }
 
   private enqueue(step: () => Promise<void>): Promise<void> {
     this.chain = this.chain.then(step).catch((error) => {
       this.wanted = false;
       this.active = false;
-      this.onError(error);
+      this.options.onError?.(error);
     });
     return this.chain;
-  }
-}
-
-export interface MicrophoneOptions {
-  onChunk: (data: ArrayBuffer) => void;
-  onLevel?: (level: number) => void;
-  deviceId?: string | null;
-  chunkMs?: number;
-}
-
-/** The browser's microphone as a Recorder. */
-export class BrowserMicrophone implements Recorder {
-  private stream: MediaStream | null = null;
-  private recorder: MediaRecorder | null = null;
-  private delivered: Promise<void> = Promise.resolve();
-  private audioContext: AudioContext | null = null;
-  private meter: ReturnType<typeof setInterval> | null = null;
-  readonly type = pickRecorderType();
-
-  constructor(private readonly options: MicrophoneOptions) {}
-
-  async open(): Promise<void> {
-    if (this.stream) return;
-    if (!navigator.mediaDevices?.getUserMedia || !this.type) throw Object.assign(new Error("unsupported"), { name: "unsupported" });
-    const deviceId = this.options.deviceId ?? getMicId();
-    const audio: MediaTrackConstraints = {
-      channelCount: 1,
-      echoCancellation: true, // the avatar's own voice must not trigger barge-in
-      noiseSuppression: true,
-      autoGainControl: true,
-      ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
-    };
-    try {
-      this.stream = await navigator.mediaDevices.getUserMedia({ audio });
-    } catch (error) {
-      if (!deviceId || (error as Error).name !== "OverconstrainedError") throw error;
-      this.stream = await navigator.mediaDevices.getUserMedia({ audio: { ...audio, deviceId: undefined } });
-    }
-    this.startMeter(this.stream);
-  }
-
-  async start(): Promise<void> {
-    await this.open();
-    const recorder = new MediaRecorder(this.stream!, { mimeType: this.type!.mimeType, audioBitsPerSecond: 32000 });
-    this.recorder = recorder;
-    recorder.addEventListener("dataavailable", (event: BlobEvent) => {
-      if (!event.data.size) return;
-      const blob = event.data;
-      this.delivered = this.delivered
-        .then(async () => this.options.onChunk(await blob.arrayBuffer()))
-        .catch(() => undefined);
-    });
-    recorder.start(this.options.chunkMs ?? CHUNK_MS);
-  }
-
-  async stop(): Promise<void> {
-    const recorder = this.recorder;
-    this.recorder = null;
-    if (!recorder || recorder.state === "inactive") return this.delivered;
-    await new Promise<void>((resolve) => {
-      recorder.addEventListener("stop", () => resolve(), { once: true });
-      recorder.stop();
-    });
-    await this.delivered;
-  }
-
-  close(): void {
-    if (this.recorder && this.recorder.state !== "inactive") this.recorder.stop();
-    this.recorder = null;
-    if (this.meter) clearInterval(this.meter);
-    this.meter = null;
-    this.stream?.getTracks().forEach((track) => track.stop());
-    this.stream = null;
-    void this.audioContext?.close().catch(() => undefined);
-    this.audioContext = null;
-  }
-
-  private startMeter(stream: MediaStream): void {
-    const onLevel = this.options.onLevel;
-    const Ctx = globalThis.AudioContext ?? (globalThis as { webkitAudioContext?: typeof AudioContext }).webkitAudioContext;
-    if (!onLevel || !Ctx) return;
-    const context = new Ctx();
-    this.audioContext = context;
-    void context.resume().catch(() => undefined);
-    const analyser = context.createAnalyser();
-    analyser.fftSize = 1024;
-    context.createMediaStreamSource(stream).connect(analyser);
-    const samples = new Float32Array(analyser.fftSize);
-    this.meter = setInterval(() => {
-      analyser.getFloatTimeDomainData(samples);
-      onLevel(levelFromSamples(samples));
-    }, 80);
   }
 }

@@ -18,6 +18,8 @@ export interface PlacedSegment {
   end: number;
   kind: "idle" | "speech";
   turn: number;
+  /** The reply chunk this speech says, where the server names it. */
+  chunk?: number;
 }
 
 export class StreamTimeline {
@@ -58,7 +60,8 @@ export class StreamTimeline {
     const start = event.t + this.offset;
     const end = start + event.duration;
     const kind = event.kind === "speech" ? "speech" : "idle";
-    this.segments.push({ start, end, kind, turn: event.turn });
+    const chunk = (event as { chunk?: number }).chunk;
+    this.segments.push({ start, end, kind, turn: event.turn, ...(typeof chunk === "number" ? { chunk } : {}) });
     this.end = Math.max(this.end, end);
     this.anyMedia = true;
     return [{ op: "append", data: toBytes(event.data), label: `${kind}:${event.index}` }];
@@ -75,8 +78,11 @@ export class StreamTimeline {
   }
 
   kindAt(time: number): "idle" | "speech" | null {
-    const s = this.segments.find((seg) => seg.start <= time && time < seg.end);
-    return s ? s.kind : null;
+    return this.segmentAt(time)?.kind ?? null;
+  }
+
+  segmentAt(time: number): PlacedSegment | undefined {
+    return this.segments.find((seg) => seg.start <= time && time < seg.end);
   }
 
   /** Forget segments that ended before `time` (they were trimmed from the buffer). */

@@ -29,6 +29,13 @@ export interface ConversationClientOptions {
   /** Ask for the persona's greeting on the first start. */
   greet?: boolean;
   audioFormat?: StartMessage["audio_format"];
+  /** For `audioFormat` "pcm16": the samples' rate. */
+  sampleRate?: number;
+  /**
+   * Connect, but send `start` only after begin() (the lobby: the greeting must not play before a
+   * click has allowed sound). Default false: `start` on every connection.
+   */
+  holdStart?: boolean;
   /** Read on every connection attempt (default: getToken in api/client; the page's cookie is sent anyway). */
   token?: () => string | null;
   reconnectionDelay?: number;
@@ -58,13 +65,18 @@ export class ConversationClient {
   private live = false;
   private starting = false;
   private closed = false;
+  private begun: boolean;
   private retryTimer: ReturnType<typeof setTimeout> | null = null; // a `start` refused as busy, asked again
   /** How many `start`s were sent (for tests and logs). */
   starts: StartMessage[] = [];
 
-  constructor(private readonly options: ConversationClientOptions = {}) {
+  private readonly options: ConversationClientOptions;
+
+  constructor(options: ConversationClientOptions = {}) {
+    this.options = { ...options };
     this.sessionId = options.sessionId ?? null;
     this.greetPending = options.greet ?? false;
+    this.begun = !options.holdStart;
     const token = options.token ?? getToken;
     this.socket = io(`${options.url ?? ""}${NAMESPACE}`, {
       path: options.path ?? "/socket.io",
@@ -93,6 +105,25 @@ export class ConversationClient {
     if (this.closed || this.socket.active) return;
     this.setConnection(this.everConnected ? "reconnecting" : "connecting");
     this.socket.connect();
+  }
+
+  /**
+   * Start the conversation (with holdStart): `start` goes out now if connected, else on connect.
+   * `audio` overrides the announced recording format (known once the microphone was chosen).
+   */
+  begin(audio?: { audioFormat: NonNullable<StartMessage["audio_format"]>; sampleRate?: number }): void {
+    if (audio) {
+      this.options.audioFormat = audio.audioFormat;
+      this.options.sampleRate = audio.sampleRate;
+    }
+    if (this.begun) return;
+    this.begun = true;
+    if (this.socket.connected && !this.live && !this.starting && !this.closed) this.sendStart();
+  }
+
+  /** Whether `start` was allowed (begin() called, or no holdStart). */
+  get started(): boolean {
+    return this.begun;
   }
 
   close(): void {
@@ -158,8 +189,9 @@ export class ConversationClient {
   }
 
   private sendStart(): void {
-    const { personaId, avatarId, audioFormat } = this.options;
+    const { personaId, avatarId, audioFormat, sampleRate } = this.options;
     const msg: StartMessage = { audio_format: audioFormat ?? "webm" };
+    if (msg.audio_format === "pcm16" && sampleRate) msg.sample_rate = sampleRate;
     if (personaId != null) msg.persona_id = personaId;
     if (avatarId) msg.avatar_id = avatarId;
     if (this.sessionId != null) msg.session_id = this.sessionId;
@@ -175,7 +207,7 @@ export class ConversationClient {
       this.everConnected = true;
       this.live = false;
       this.setConnection("connected");
-      this.sendStart();
+      if (this.begun) this.sendStart();
     });
     s.on("disconnect", (reason) => {
       this.cancelRetry();
@@ -239,7 +271,7 @@ export class ConversationClient {
         this.cancelRetry();
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
-          if (!this.closed && this.socket.connected && !this.live && !this.starting) {
+          if (!this.closed && this.begun && this.socket.connected && !this.live && !this.starting) {
             this.dispatch({ type: "dismiss_error" });
             this.sendStart();
           }

@@ -52,9 +52,13 @@ export interface ConversationState {
   sessionId: number | null;
   history: HistoryItem[];
   historyLoadedFor: number | null;
+  /** `before` for the page of older messages (GET …/messages?before=), null when there are none. */
+  historyBefore: number | null;
   transcript: { text: string; final: boolean } | null;
   listening: boolean;
   emotion: string | null;
+  /** The user's question was heard (or typed) and the avatar has not started speaking its reply yet. */
+  thinking: boolean;
   /** The turn being answered (on the current epoch), null when idle. */
   activeTurn: number | null;
   timings: Timings | null;
@@ -68,7 +72,10 @@ export interface ConversationState {
 export type ConversationAction =
   | { type: "connection"; state: ConnectionState }
   | { type: "ready"; data: ReadyEvent }
-  | { type: "history"; sessionId: number; items: StoredMessage[] }
+  | { type: "history"; sessionId: number; items: StoredMessage[]; nextBefore?: number | null }
+  | { type: "history_older"; sessionId: number; items: StoredMessage[]; nextBefore: number | null }
+  /** The player shows the reply's speech (the "thinking" pause is over). */
+  | { type: "speech_shown" }
   | { type: "progress"; data: ProgressEvent }
   | { type: "speech_start" }
   | { type: "transcript"; data: TranscriptEvent }
@@ -88,6 +95,8 @@ export const initialConversationState: ConversationState = {
   sessionId: null,
   history: [],
   historyLoadedFor: null,
+  historyBefore: null,
+  thinking: false,
   transcript: null,
   listening: false,
   emotion: null,
@@ -122,6 +131,20 @@ function stopPending(history: HistoryItem[]): HistoryItem[] {
 }
 
 const STALE_WHEN_READY = new Set(["not_found", "connect_failed", "busy"]);
+/** Errors about reaching the server: over as soon as the socket is connected again. */
+const STALE_WHEN_CONNECTED = new Set(["connect_failed"]);
+
+function storedItems(items: StoredMessage[]): HistoryItem[] {
+  return items
+    .filter((m) => m.role === "user" || m.role === "assistant")
+    .map((m) => ({
+      key: `m${m.id}`,
+      role: m.role as "user" | "assistant",
+      text: m.text,
+      emotion: m.emotion ?? null,
+      timings: m.timings ?? null,
+    }));
+}
 
 export function conversationReducer(state: ConversationState, action: ConversationAction): ConversationState {
   switch (action.type) {
@@ -136,6 +159,8 @@ export function conversationReducer(state: ConversationState, action: Conversati
         history: lost ? stopPending(state.history) : state.history,
         activeTurn: lost ? null : state.activeTurn,
         listening: lost ? false : state.listening,
+        thinking: lost ? false : state.thinking,
+        error: action.state === "connected" && state.error && STALE_WHEN_CONNECTED.has(state.error.code) ? null : state.error,
       };
     }
     case "ready":
@@ -154,30 +179,30 @@ export function conversationReducer(state: ConversationState, action: Conversati
     case "history": {
       if (state.historyLoadedFor === action.sessionId) return state;
       const known = new Set(state.history.map((h) => `${h.role}\u0000${h.text}`));
-      const loaded: HistoryItem[] = action.items
-        .filter((m) => (m.role === "user" || m.role === "assistant") && !known.has(`${m.role}\u0000${m.text}`))
-        .map((m) => ({
-          key: `m${m.id}`,
-          role: m.role as "user" | "assistant",
-          text: m.text,
-          emotion: m.emotion ?? null,
-          timings: m.timings ?? null,
-        }));
-      return { ...state, historyLoadedFor: action.sessionId, history: [...loaded, ...state.history] };
+      const loaded = storedItems(action.items).filter((m) => !known.has(`${m.role}\u0000${m.text}`));
+      return { ...state, historyLoadedFor: action.sessionId, historyBefore: action.nextBefore ?? null, history: [...loaded, ...state.history] };
     }
+    case "history_older": {
+      if (state.historyLoadedFor !== action.sessionId) return state;
+      const keys = new Set(state.history.map((h) => h.key));
+      const older = storedItems(action.items).filter((m) => !keys.has(m.key));
+      return { ...state, historyBefore: action.nextBefore, history: [...older, ...state.history] };
+    }
+    case "speech_shown":
+      return state.thinking ? { ...state, thinking: false } : state;
     case "progress":
       return { ...state, progress: action.data };
     case "speech_start":
-      return { ...state, listening: true, transcript: { text: "", final: false } };
+      return { ...state, listening: true, thinking: false, transcript: { text: "", final: false } };
     case "transcript": {
       const text = action.data.text ?? "";
       const next = { ...state, transcript: { text, final: action.data.final } };
       if (!action.data.final) return next;
       next.listening = false;
-      return text.trim() ? addUser(next, text.trim()) : next;
+      return text.trim() ? addUser({ ...next, thinking: true }, text.trim()) : next;
     }
     case "user_text":
-      return addUser({ ...state, transcript: null }, action.text);
+      return addUser({ ...state, transcript: null, thinking: true }, action.text);
     case "reply": {
       const { turn, index, text, emotion } = action.data;
       const key = turnKey(state.epoch, turn);
@@ -208,8 +233,11 @@ export function conversationReducer(state: ConversationState, action: Conversati
     case "turn_end": {
       const { turn, reason, timings } = action.data;
       const key = turnKey(state.epoch, turn);
+      // a reply that failed, or had nothing to say, will never be spoken
+      const silent = reason === "error" || !state.history.some((h) => h.key === key && h.text);
       return {
         ...state,
+        thinking: silent ? false : state.thinking,
         history: updateItem(state.history, key, (item) => ({
           ...item,
           pending: false,
@@ -227,10 +255,13 @@ export function conversationReducer(state: ConversationState, action: Conversati
         ...state,
         history: updateItem(state.history, key, (item) => ({ ...item, pending: false, interrupted: true })),
         activeTurn: state.activeTurn === action.data.turn ? null : state.activeTurn,
+        // a new question interrupts the old reply: its own answer is still being thought of
+        thinking: action.data.reason === "new_turn" ? state.thinking : false,
       };
     }
     case "error":
-      return { ...state, error: action.data };
+      // a refused question (rate limit, bad input) gets no reply
+      return { ...state, error: action.data, thinking: false };
     case "dismiss_error":
       return { ...state, error: null };
   }

@@ -164,7 +164,14 @@ export class ConversationServer {
     const messages = /^\/api\/sessions\/(\d+)\/messages$/.exec(url.pathname);
     if (messages) {
       this.received.push({ sid: "", event: `GET ${url.pathname}`, data: null });
-      send(200, { items: this.options.messages?.[Number(messages[1])] ?? [], next_before: null });
+      this.received.push({ sid: "", event: `GET ${url.pathname}${url.search}`, data: null });
+      // like the server: oldest first, the page before `before` (a message id), `limit` long
+      const all = ((this.options.messages?.[Number(messages[1])] ?? []) as { id: number }[]).slice().sort((a, b) => a.id - b.id);
+      const before = Number(url.searchParams.get("before") ?? Infinity);
+      const limit = Number(url.searchParams.get("limit") ?? 50);
+      const earlier = all.filter((m) => m.id < before);
+      const items = earlier.slice(Math.max(0, earlier.length - limit));
+      send(200, { items, next_before: earlier.length > items.length ? items[0].id : null });
     } else if (url.pathname === "/api/personas") {
       send(200, this.options.personas ?? []);
     } else if (!url.pathname.startsWith("/socket.io")) {
