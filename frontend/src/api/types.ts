@@ -32,17 +32,9 @@ export type Fact = Schemas["FactOut"];
 
 /**
  * `GET /api/personas/{id}/warmup`: the background job that computes the persona's prompt state
- * (started when a persona is created or its character changes). Written by hand until the server's
- * schema has it; then this becomes an alias of the generated type.
+ * (started when a persona is created or its character changes); polled while queued or running.
  */
-export interface PersonaWarmup {
-  status: "queued" | "running" | "ready" | "failed";
-  /** 0..1 */
-  progress: number;
-  message_ru: string;
-  /** How long the warm-up took (or has taken so far), null when unknown. */
-  seconds: number | null;
-}
+export type PersonaWarmup = Schemas["PersonaWarmup"];
 
 // ---- voices ------------------------------------------------------------------------------------
 
