@@ -156,4 +156,18 @@ describe("ConversationClient against a real Socket.IO server", () => {
     expect(interrupted).toEqual([0.72]);
     expect(c.actions.filter((a) => a.type === "interrupted")).toHaveLength(1);
   });
+
+  it("with holdStart connects but sends start only on begin(), with the recording format chosen then", async () => {
+    const server = await serve();
+    const c = connect(server, { personaId: 3, greet: true, holdStart: true });
+    await server.waitFor(() => c.state().connection === "connected", 5000, "connected");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.of("start")).toHaveLength(0);
+    expect(c.state().live).toBe(false);
+    c.client.begin({ audioFormat: "pcm16", sampleRate: 16000 });
+    c.client.begin(); // once
+    await server.waitFor(() => c.state().live, 5000, "ready");
+    expect(server.of("start")).toHaveLength(1);
+    expect(server.of("start")[0].data).toEqual({ persona_id: 3, audio_format: "pcm16", sample_rate: 16000, greet: true } satisfies StartMessage);
+  });
 });

@@ -126,3 +126,43 @@ describe("conversationReducer", () => {
     expect(s.error).toBeNull();
   });
 });
+
+describe("conversationReducer: first contact", () => {
+  it("clears the «no connection» banner as soon as the socket is connected again", () => {
+    const s = run([
+      { type: "connection", state: "connected" },
+      ready(),
+      { type: "connection", state: "reconnecting" },
+      { type: "error", data: errorEvent("connect_failed", "Нет связи с сервером. Переподключаемся…") },
+      { type: "connection", state: "connected" },
+    ]);
+    expect(s.error).toBeNull();
+    // other errors stay until dismissed
+    const t = run([{ type: "error", data: errorEvent("rate_limited", "Подождите.") }, { type: "connection", state: "connected" }]);
+    expect(t.error?.code).toBe("rate_limited");
+  });
+
+  it("thinks from the user's question until the reply's speech is on screen", () => {
+    const asked = run([{ type: "connection", state: "connected" }, ready(), { type: "transcript", data: transcriptEvent("Привет", true) }]);
+    expect(asked.thinking).toBe(true);
+    const replying = run([{ type: "reply", data: { turn: 1, index: 0, text: "Привет!", emotion: "happy" } }], asked);
+    expect(replying.thinking).toBe(true); // the text came, the avatar is not speaking yet
+    expect(run([{ type: "speech_shown" }], replying).thinking).toBe(false);
+    expect(run([{ type: "turn_end", data: { turn: 1, reason: "error", timings: {} } }], replying).thinking).toBe(false);
+    expect(run([{ type: "interrupted", data: { turn: 1, reason: "stop", media_time: 0 } }], replying).thinking).toBe(false);
+    expect(run([{ type: "interrupted", data: { turn: 1, reason: "new_turn", media_time: 0 } }], replying).thinking).toBe(true);
+    expect(run([{ type: "user_text", text: "Ещё" }]).thinking).toBe(true);
+    expect(run([{ type: "transcript", data: transcriptEvent("   ", true) }]).thinking).toBe(false); // nothing heard: no turn
+    expect(run([{ type: "connection", state: "reconnecting" }], asked).thinking).toBe(false);
+  });
+
+  it("prepends older history pages and remembers where the next one starts", () => {
+    const msg = (id: number) => ({ id, role: id % 2 ? "user" : "assistant", text: `m${id}` });
+    const s = run([ready(7), { type: "history", sessionId: 7, items: [msg(3), msg(4)], nextBefore: 3 }]);
+    expect(s.historyBefore).toBe(3);
+    const older = run([{ type: "history_older", sessionId: 7, items: [msg(1), msg(2)], nextBefore: null }], s);
+    expect(older.history.map((h) => h.text)).toEqual(["m1", "m2", "m3", "m4"]);
+    expect(older.historyBefore).toBeNull();
+    expect(run([{ type: "history_older", sessionId: 8, items: [msg(1)], nextBefore: null }], s)).toBe(s); // another session's page
+  });
+});
