@@ -148,3 +148,26 @@ def test_render_with_a_prepared_avatar_id(client, photo_bytes):
     assert r.status_code == 422 and r.json()["error"]["code"] == "avatar_not_found"
     r = client.post("/api/render", data={"text": "Привет!", "avatar_id": "../etc"})
     assert r.status_code == 422
+
+
+def test_a_new_persona_is_prepared_in_the_background(client):
+    """Creating a persona starts its prompt preparation; the warm-up endpoint shows it reach ready."""
+    made = client.post("/api/personas", json={"name": "Тимур", "age": 30, "gender": "male",
+                                              "temperament": "спокойный", "interests": "шахматы, походы"})
+    assert made.status_code == 201, made.text
+    persona = made.json()["id"]
+    first = client.get(f"/api/personas/{persona}/warmup").json()
+    assert first["status"] in ("queued", "running", "ready") and first["message_ru"]
+    seen, deadline = [first], time.monotonic() + 240
+    while seen[-1]["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        seen.append(client.get(f"/api/personas/{persona}/warmup").json())
+    done = seen[-1]
+    assert done["status"] == "ready" and done["progress"] == 1.0 and done["prompt_tokens"] > 300, done
+    assert client.get("/api/personas/999999/warmup").status_code == 404
+    # a changed character makes a new preparation; a changed greeting (not in the prompt) does not
+    assert client.patch(f"/api/personas/{persona}", json={"greeting": "Салют!"}).status_code == 200
+    assert client.get(f"/api/personas/{persona}/warmup").json()["status"] == "ready"
+    assert client.patch(f"/api/personas/{persona}", json={"temperament": "весёлый"}).status_code == 200
+    assert client.get(f"/api/personas/{persona}/warmup").json()["status"] in ("queued", "running")
+    assert client.delete(f"/api/personas/{persona}").status_code == 204
