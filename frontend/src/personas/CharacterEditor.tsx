@@ -1,9 +1,13 @@
-/** The persona's character (the wizard's form and checks), saved with PATCH. */
+/**
+ * The persona's character (the wizard's form and checks), saved with PATCH; after a save, the
+ * warm-up that the change started shows beside the button.
+ */
 import { useState } from "react";
 import { describeError } from "../api/errors";
 import { usePatchPersona } from "../api/queries";
 import type { Persona } from "../api/types";
 import { Button } from "../components/Button";
+import { PersonaWarmupStatus } from "../components/PersonaWarmupStatus";
 import { CharacterStep } from "../wizard/CharacterStep";
 import { validatePersona } from "../wizard/personaForm";
 import type { CharacterState, PersonaForm } from "../wizard/state";
@@ -12,12 +16,21 @@ import { characterPatch, formOf } from "./format";
 const PREFIX = "edit";
 
 /** Mount with `key={persona.id}`: the form starts from the persona and keeps edits until saved. */
-export function CharacterEditor({ persona, onSaved }: { persona: Persona; onSaved?: () => void }) {
+export interface CharacterEditorProps {
+  persona: Persona;
+  /** Show the persona's warm-up here (after a save). */
+  showWarmup?: boolean;
+  /** Saved (true), or changed again since (false). */
+  onSaved?: (saved: boolean) => void;
+}
+
+export function CharacterEditor({ persona, showWarmup = false, onSaved }: CharacterEditorProps) {
   const { mutateAsync: patch } = usePatchPersona();
   const [state, setState] = useState<CharacterState>(() => ({ form: formOf(persona), errors: {}, personaId: persona.id, saving: false, error: null }));
   const [saved, setSaved] = useState(false);
 
   const change = (field: keyof PersonaForm, value: string) => {
+    if (saved) onSaved?.(false);
     setSaved(false);
     setState((s) => {
       const { [field]: _dropped, ...errors } = s.errors;
@@ -38,7 +51,7 @@ export function CharacterEditor({ persona, onSaved }: { persona: Persona; onSave
       const updated = await patch({ id: persona.id, patch: characterPatch(state.form) });
       setState((s) => ({ ...s, form: formOf(updated), saving: false }));
       setSaved(true);
-      onSaved?.();
+      onSaved?.(true);
     } catch (err) {
       setState((s) => ({ ...s, saving: false, error: describeError(err) }));
     }
@@ -57,6 +70,7 @@ export function CharacterEditor({ persona, onSaved }: { persona: Persona; onSave
           </span>
         )}
       </div>
+      {showWarmup && <PersonaWarmupStatus personaId={persona.id} />}
     </div>
   );
 }

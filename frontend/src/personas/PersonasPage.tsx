@@ -17,7 +17,8 @@ import { VoiceEditor } from "./VoiceEditor";
 
 export function PersonasPage() {
   const { personas, persona, select, loading, error } = usePersona();
-  // the persona whose character was just saved: its warm-up shows until it is ready, and then says so
+  // the persona whose character was just saved: its warm-up shows under the form, and says when it is
+  // ready; otherwise it shows at the top while it runs
   const [edited, setEdited] = useState<number | null>(null);
 
   return (
@@ -52,10 +53,12 @@ export function PersonasPage() {
         </nav>
       )}
       {persona && (
-        <div key={persona.id} data-testid="persona-editor" data-persona={persona.id} className="grid min-w-0 gap-4 lg:grid-cols-2">
-          <div className="lg:col-span-2">
-            <PersonaWarmupStatus personaId={persona.id} hideWhenReady={edited !== persona.id} />
-          </div>
+        <div key={persona.id} data-testid="persona-editor" data-persona={persona.id} className="grid min-w-0 items-start gap-4 lg:grid-cols-2">
+          {edited !== persona.id && (
+            <div className="empty:hidden lg:col-span-2">
+              <PersonaWarmupStatus personaId={persona.id} hideWhenReady />
+            </div>
+          )}
           <Section id="persona-photo-title" title="Фото">
             <PhotoEditor persona={persona} />
           </Section>
@@ -63,7 +66,7 @@ export function PersonasPage() {
             <VoiceEditor persona={persona} />
           </Section>
           <Section id="persona-character-title" title="Характер" className="lg:col-span-2">
-            <CharacterEditor persona={persona} onSaved={() => setEdited(persona.id)} />
+            <CharacterEditor persona={persona} showWarmup={edited === persona.id} onSaved={(saved) => setEdited(saved ? persona.id : null)} />
           </Section>
           <Section id="persona-facts-title" title="Что я о тебе знаю">
             <FactsList personaId={persona.id} />

@@ -41,7 +41,7 @@ export function SessionsList({ persona }: { persona: Persona }) {
             return (
               <li key={session.id} data-testid="session" data-session={session.id} className="flex flex-col gap-2 rounded-lg bg-slate-950/60 px-3 py-2 ring-1 ring-slate-800">
                 <div className="flex flex-wrap items-center gap-x-3 gap-y-2">
-                  <div className="flex min-w-0 flex-1 flex-col">
+                  <div className="flex min-w-[12rem] flex-1 flex-col">
                     <span id={titleId} className="break-words text-sm text-slate-100">
                       {session.title ?? "Без сообщений"}
                     </span>
