@@ -1,7 +1,8 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PERSONA_KEY } from "../state/persona";
-import { message, messagesPage, sessionInfo, warmup } from "../test/fixtures";
+import { message, messagesPage, sessionInfo, voiceInfo, voiceReport, warmup } from "../test/fixtures";
+import { voiceJob, wav } from "../wizard/testing";
 import { errorReply, sequence, startServer, type TestServer } from "../test/server";
 import { personaServer, renderPersonas, type PersonaStore } from "./testing";
 
@@ -109,6 +110,33 @@ describe("persona screen: photo and voice", () => {
     expect(server.calls("PATCH /api/personas/1")[1].json()).toEqual({ tts_voice: "elena" });
     await waitFor(() => expect(screen.getByRole("radio", { name: /Елена/ })).toBeChecked());
     expect(screen.getByTestId("edit-voice-add")).toHaveTextContent("Добавить записи");
+  });
+});
+
+describe("persona screen: recordings", () => {
+  it("records a new voice for a persona without one, sets it as its voice and prepares it", async () => {
+    voiceJob(server, "POST /api/voices", "e1", { result: { voice: voiceInfo({ id: "v9" }), report: voiceReport() } }, ["Анализ записи 1 из 1"]);
+    server.on("POST /api/voices/v9/prepare", { status: 202, json: { job_id: "p1", status_url: "/api/jobs/p1" } });
+    server.on("GET /api/jobs/p1", sequence(
+      { json: { id: "p1", kind: "voice_prepare", status: "running", progress: 0.5, message: "Подстройка голоса" } },
+      { json: { id: "p1", kind: "voice_prepare", status: "done", progress: 1, message: "Голос готов", result: {} } },
+    ));
+    const { user } = renderPersonas(server);
+    await editor();
+    const add = screen.getByTestId("edit-voice-add");
+    expect(add).toHaveTextContent("Записать свой голос");
+    await user.click(add);
+    expect(add).toHaveAttribute("aria-expanded", "true");
+    expect(screen.getByTestId("reading-prompt")).toBeInTheDocument();
+    await user.upload(screen.getByTestId("edit-voice-input"), [wav()]);
+    expect(await screen.findByTestId("voice-enough")).toHaveAttribute("data-level", "enough");
+    expect((await server.calls("POST /api/voices")[0].form()).get("name")).toBe("Голос Аня");
+    await waitFor(() => expect(server.calls("PATCH /api/personas/1")).toHaveLength(1));
+    expect(server.calls("PATCH /api/personas/1")[0].json()).toEqual({ voice_id: "v9" });
+
+    await user.click(await screen.findByTestId("edit-voice-prepare"));
+    expect(await screen.findByText("Голос подготовлен.", {}, { timeout: 3000 })).toBeInTheDocument();
+    expect(server.calls("POST /api/voices/v9/prepare")).toHaveLength(1);
   });
 });
 
