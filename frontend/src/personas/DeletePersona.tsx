@@ -11,6 +11,9 @@ import { ConfirmDialog } from "../components/ConfirmDialog";
 import { usePersona } from "../state/persona";
 import { navigate } from "../state/route";
 
+/** The id of the persona screen's title (focusable), where focus goes after a deletion. */
+export const TITLE_ID = "personas-title";
+
 export function DeletePersona({ persona }: { persona: Persona }) {
   const [asking, setAsking] = useState(false);
   const remove = useDeletePersona();
@@ -24,8 +27,13 @@ export function DeletePersona({ persona }: { persona: Persona }) {
       return; // shown in the dialog
     }
     setAsking(false);
-    if (!left.length) navigate("wizard");
-    else if (personaId === persona.id) select(left[0].id);
+    if (!left.length) {
+      navigate("wizard");
+      return;
+    }
+    if (personaId === persona.id) select(left[0].id);
+    // the button that opened the dialog is gone with the persona: focus goes to the screen's title
+    setTimeout(() => document.getElementById(TITLE_ID)?.focus(), 0);
   };
 
   return (

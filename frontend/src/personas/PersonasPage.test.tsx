@@ -233,6 +233,7 @@ describe("persona screen: deletion", () => {
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
     expect(window.localStorage.getItem(PERSONA_KEY)).toBe("2");
     expect(screen.queryByRole("button", { name: "Аня" })).not.toBeInTheDocument();
+    await waitFor(() => expect(screen.getByRole("heading", { name: "Персонажи" })).toHaveFocus());
     expect(store.personas.map((p) => p.id)).toEqual([2]);
   });
 

@@ -8,7 +8,7 @@ import { PersonaWarmupStatus } from "../components/PersonaWarmupStatus";
 import { usePersona } from "../state/persona";
 import { navigate } from "../state/route";
 import { CharacterEditor } from "./CharacterEditor";
-import { DeletePersona } from "./DeletePersona";
+import { DeletePersona, TITLE_ID } from "./DeletePersona";
 import { FactsList } from "./FactsList";
 import { PhotoEditor } from "./PhotoEditor";
 import { Section } from "./Section";
@@ -22,9 +22,9 @@ export function PersonasPage() {
   const [edited, setEdited] = useState<number | null>(null);
 
   return (
-    <section data-testid="personas" aria-labelledby="personas-title" className="flex min-w-0 flex-col gap-4">
+    <section data-testid="personas" aria-labelledby={TITLE_ID} className="flex min-w-0 flex-col gap-4">
       <div className="flex flex-wrap items-center justify-between gap-3">
-        <h1 id="personas-title" className="text-lg font-semibold text-white">
+        <h1 id={TITLE_ID} tabIndex={-1} className="text-lg font-semibold text-white focus:outline-none">
           Персонажи
         </h1>
         <Button variant="secondary" onClick={() => navigate("wizard")}>
