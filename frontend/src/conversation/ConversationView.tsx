@@ -57,7 +57,7 @@ export function ConversationView(props: ConversationViewProps) {
     >
       {/* a phone: the column's parts are the section's own (flex) items, so the sticky video stays on screen down to the history */}
       <div className="contents lg:flex lg:min-w-0 lg:flex-col lg:gap-4">
-        <div className="flex flex-wrap items-center gap-3">
+        <div className="flex items-center gap-3">
           {photo ? (
             <img src={photo} alt="" className="h-10 w-10 rounded-full object-cover ring-1 ring-slate-700" />
           ) : (
@@ -65,7 +65,7 @@ export function ConversationView(props: ConversationViewProps) {
               {personaName.slice(0, 1)}
             </span>
           )}
-          <h2 data-testid="persona-name" className="text-lg font-semibold">
+          <h2 data-testid="persona-name" className="min-w-0 truncate text-lg font-semibold">
             {personaName}
           </h2>
           <EmotionBadge emotion={state.emotion} />
@@ -91,9 +91,9 @@ export function ConversationView(props: ConversationViewProps) {
         {!inLobby && (
           <>
             <LiveTranscript transcript={state.transcript} listening={state.listening} />
-            <div className="flex flex-wrap items-center justify-between gap-3">
+            <div className="flex flex-wrap items-center gap-3">
               {mic}
-              <Button variant={busy ? "danger" : "secondary"} data-testid="stop-button" disabled={!state.live} onClick={onStop}>
+              <Button variant={busy ? "danger" : "secondary"} data-testid="stop-button" disabled={!state.live} onClick={onStop} className="ml-auto">
                 <svg aria-hidden viewBox="0 0 24 24" className="h-4 w-4" fill="currentColor">
                   <rect x="6" y="6" width="12" height="12" rx="2" />
                 </svg>

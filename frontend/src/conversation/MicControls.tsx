@@ -160,7 +160,8 @@ export function MicControls({ client, live, mic, capture, notice = null, tapMs, 
   const talking = mode !== "idle";
   const shown = error ?? notice;
   return (
-    <div className="flex flex-wrap items-center gap-3">
+    // its parts join the parent's row (beside the stop button), so a phone needs fewer lines
+    <div className="contents">
       <button
         type="button"
         data-testid="mic-ptt"
@@ -173,7 +174,7 @@ export function MicControls({ client, live, mic, capture, notice = null, tapMs, 
         onClick={onClick}
         onContextMenu={(e) => e.preventDefault()}
         style={{ touchAction: "none" }}
-        className={`flex min-h-14 select-none items-center gap-2 rounded-full px-5 py-2 text-left text-sm font-medium transition-colors [-webkit-touch-callout:none] disabled:cursor-not-allowed disabled:opacity-40 ${
+        className={`flex min-h-14 w-full select-none items-center justify-center gap-2 rounded-full px-4 py-2 text-left sm:w-auto sm:justify-start text-sm font-medium transition-colors [-webkit-touch-callout:none] disabled:cursor-not-allowed disabled:opacity-40 ${
           talking ? "bg-rose-500 text-white" : "bg-indigo-500 text-white hover:bg-indigo-400"
         }`}
         title="Коротко нажмите, чтобы начать и закончить, или удерживайте кнопку либо пробел. Esc — отменить."
@@ -182,7 +183,7 @@ export function MicControls({ client, live, mic, capture, notice = null, tapMs, 
           <rect x="9" y="3" width="6" height="11" rx="3" />
           <path d="M5 11a7 7 0 0 0 14 0M12 18v3" />
         </svg>
-        <span className="max-w-56">{pttLabel(mode)}</span>
+        <span className="leading-snug sm:max-w-[10.5rem]">{pttLabel(mode)}</span>
       </button>
       <button
         type="button"
@@ -199,7 +200,7 @@ export function MicControls({ client, live, mic, capture, notice = null, tapMs, 
       </button>
       {recording && <LevelMeter level={level} />}
       {shown && (
-        <p role="alert" data-testid="mic-error" className="basis-full text-sm text-rose-300">
+        <p role="alert" data-testid="mic-error" className="order-last basis-full text-sm text-rose-300">
           {shown}
         </p>
       )}

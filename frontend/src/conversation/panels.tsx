@@ -22,7 +22,7 @@ export function ConnectionBadge({ state }: { state: ConnectionState }) {
       data-testid="connection-state"
       data-state={state}
       role="status"
-      className="inline-flex items-center gap-2 rounded-full bg-slate-900 px-3 py-1 text-xs text-slate-300 ring-1 ring-slate-800"
+      className="inline-flex shrink-0 items-center gap-2 rounded-full bg-slate-900 px-3 py-1 text-xs text-slate-300 ring-1 ring-slate-800"
     >
       <span className={`h-2 w-2 rounded-full ${view.dot}`} aria-hidden />
       {view.text}
@@ -37,12 +37,12 @@ export function EmotionBadge({ emotion }: { emotion: string | null }) {
       data-testid="emotion"
       data-emotion={emotion ?? "neutral"}
       title="Настроение аватара"
-      className="inline-flex items-center gap-2 rounded-full bg-slate-900 px-3 py-1 text-sm text-slate-200 ring-1 ring-slate-800"
+      className="inline-flex shrink-0 items-center gap-2 rounded-full bg-slate-900 px-3 py-1 text-sm text-slate-200 ring-1 ring-slate-800"
     >
       <motion.span key={emotion ?? "neutral"} initial={{ scale: 0.6 }} animate={{ scale: 1 }} aria-hidden className="text-lg leading-none">
         {view.emoji}
       </motion.span>
-      {view.label}
+      <span className="sr-only sm:not-sr-only">{view.label}</span>
     </span>
   );
 }

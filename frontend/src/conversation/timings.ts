@@ -14,21 +14,23 @@ export interface TimingRow {
   seconds: number | null;
 }
 
-const ROWS: { key: string; label: string; keys: string[] }[] = [
+/** `optional` rows are left out while the server does not report them. */
+const ROWS: { key: string; label: string; keys: string[]; optional?: boolean }[] = [
   { key: "asr", label: "Распознавание речи", keys: ["asr_s"] },
   { key: "llm", label: "Первый токен LLM", keys: ["first_token_s"] },
   { key: "tts", label: "Синтез речи", keys: ["tts_s"] },
   { key: "first_chunk", label: "Первая фраза ответа", keys: ["first_chunk_s"] },
-  { key: "video", label: "Рендер видео", keys: ["video_s", "talking_head_s", "enhance_s", "encode_s"] },
+  { key: "video", label: "Рендер видео", keys: ["video_s", "talking_head_s", "enhance_s", "encode_s"], optional: true },
   { key: "first_segment", label: "Первый фрагмент видео", keys: ["first_segment_s"] },
   { key: "video_queue", label: "Видео в очереди перед ответом", keys: ["queued_before_first_segment_s"] },
   { key: "total", label: "Весь ответ", keys: ["total_s"] },
 ];
 
 export function timingRows(timings: Timings | null): TimingRow[] {
-  return ROWS.map(({ key, label, keys }) => {
+  return ROWS.flatMap(({ key, label, keys, optional }) => {
     const values = keys.map((k) => timings?.[k]).filter((v): v is number => typeof v === "number");
-    return { key, label, seconds: values.length ? values.reduce((a, b) => a + b, 0) : null };
+    if (optional && !values.length) return [];
+    return [{ key, label, seconds: values.length ? values.reduce((a, b) => a + b, 0) : null }];
   });
 }
 
