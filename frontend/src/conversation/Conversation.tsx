@@ -28,7 +28,7 @@ export function ConversationScreen({ persona, request = null }: ConversationScre
   const api = useApi();
   const [capture] = useState(() => chooseCaptureFormat());
   const [mic] = useState(() => new MicSource());
-  useEffect(() => () => mic.release(), [mic]);
+  useEffect(() => () => mic.close(), [mic]);
   const [sessionId] = useState(() =>
     request?.kind === "session" ? request.sessionId : request?.kind === "new" ? null : storedSessionId(persona?.id),
   );

@@ -37,3 +37,18 @@ describe("MicSource", () => {
     await expect(mic.acquire()).rejects.toMatchObject({ name: "NotAllowedError" });
   });
 });
+
+describe("MicSource.close", () => {
+  it("stops a stream that opens after close, and can be used again", async () => {
+    const fake = new FakeMicrophone();
+    const mic = new MicSource({ getUserMedia: fake.getUserMedia, createContext: () => null, deviceId: () => null });
+    const pending = mic.acquire();
+    mic.close();
+    await expect(pending).rejects.toMatchObject({ name: "AbortError" });
+    expect(fake.live).toBe(false);
+    await mic.acquire();
+    expect(fake.live).toBe(true);
+    mic.close();
+    expect(fake.live).toBe(false);
+  });
+});

@@ -33,7 +33,8 @@ export class MicSource {
   private meterSource: MediaStreamAudioSourceNode | null = null;
   private meterTimer: ReturnType<typeof setInterval> | null = null;
   private readonly levelListeners = new Set<(level: number) => void>();
-  private closed = false;
+  /** Bumped by close(): a getUserMedia that resolves after it is stopped at once. */
+  private generation = 0;
 
   constructor(private readonly options: MicSourceOptions = {}) {}
 
@@ -90,8 +91,10 @@ export class MicSource {
     };
   }
 
+  /** Release the microphone and the AudioContext (a later acquire/unlock opens new ones). */
   close(): void {
-    this.closed = true;
+    this.generation++;
+    this.opening = null;
     this.release();
     void this.ctx?.close().catch(() => undefined);
     this.ctx = null;
@@ -103,6 +106,7 @@ export class MicSource {
   }
 
   private async open(): Promise<MediaStream> {
+    const generation = this.generation;
     const getUserMedia: GetUserMedia | undefined =
       this.options.getUserMedia ?? (navigator.mediaDevices?.getUserMedia ? (c) => navigator.mediaDevices.getUserMedia(c) : undefined);
     if (!getUserMedia) throw Object.assign(new Error("no getUserMedia"), { name: "unsupported" });
@@ -121,7 +125,7 @@ export class MicSource {
       if (!deviceId || (error as Error).name !== "OverconstrainedError") throw error;
       stream = await getUserMedia({ audio: { ...audio, deviceId: undefined } });
     }
-    if (this.closed) {
+    if (generation !== this.generation) {
       stream.getTracks().forEach((track) => track.stop());
       throw Object.assign(new Error("closed"), { name: "AbortError" });
     }
