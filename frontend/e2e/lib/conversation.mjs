@@ -1,0 +1,202 @@
+// Steps on the conversation screen shared by the desktop and the phone flows.
+import { checkA11y } from "./axe.mjs";
+import { mediaRecord } from "./mediaHooks.mjs";
+import { LIMITS, pageNow, startMediaProbe } from "./probes.mjs";
+import { log } from "./report.mjs";
+
+export const byId = (page, id) => page.getByTestId(id);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Wait until a <video> has data and its clock advances (it really plays); throws otherwise. */
+export async function assertPlays(page, testId, what, timeout) {
+  const video = byId(page, testId);
+  await video.waitFor({ state: "visible", timeout });
+  await page.waitForFunction((id) => {
+    const v = document.querySelector(`[data-testid="${id}"]`);
+    return v && v.readyState >= 2 && v.currentTime > 0;
+  }, testId, { timeout });
+  const t0 = await video.evaluate((v) => v.currentTime);
+  await page.waitForTimeout(1200);
+  const t1 = await video.evaluate((v) => v.currentTime);
+  const state = await video.evaluate((v) => ({ readyState: v.readyState, paused: v.paused, w: v.videoWidth, muted: v.muted }));
+  log(`${what}: readyState ${state.readyState}, ${t0.toFixed(2)}s -> ${t1.toFixed(2)}s, width ${state.w}, muted ${state.muted}`);
+  if (!(state.readyState >= 2 && t1 > t0 && state.w > 0)) throw new Error(`${what} does not play: ${JSON.stringify(state)}`);
+}
+
+/** Let entrance animations finish before judging contrast or taking a picture. */
+export const settle = (page) => page.waitForTimeout(700);
+
+/**
+ * The lobby: check it (axe, screenshot), press «Начать разговор» (a tap on a touch device), then
+ * start the media probe. Without a lobby the failure is recorded (or only logged when `lobbyOptional`,
+ * for runs against an older UI) and the old «Включить звук» button is used if it shows.
+ * Returns the page time of the click.
+ */
+export async function passLobby(page, { report, out, timeout, touch = false, lobbyOptional = false }) {
+  await byId(page, "talk").waitFor({ timeout });
+  const lobby = byId(page, "lobby");
+  const found = await lobby.waitFor({ timeout: lobbyOptional ? 5_000 : 30_000 }).then(() => true, () => false);
+  let clickedAt;
+  if (found) {
+    await settle(page);
+    await checkA11y(page, "lobby", report);
+    await page.screenshot({ path: `${out}/lobby.png` });
+    const start = byId(page, "lobby-start");
+    clickedAt = await pageNow(page);
+    if (touch) await start.tap({ timeout });
+    else await start.click({ timeout });
+    log("lobby: «Начать разговор» pressed");
+    await lobby.waitFor({ state: "hidden", timeout }).catch(() => report.fail("lobby", "the lobby is still shown after «Начать разговор»"));
+  } else {
+    const message = "no [data-testid=lobby] on the conversation screen within 30 s";
+    if (lobbyOptional) log(`lobby: ${message} (optional in this run)`);
+    else report.fail("lobby", message);
+    clickedAt = await pageNow(page);
+    const soundOn = byId(page, "sound-on");
+    if (await soundOn.isVisible()) {
+      log("old UI: pressing «Включить звук»");
+      await (touch ? soundOn.tap() : soundOn.click());
+    }
+  }
+  await byId(page, "avatar-video").waitFor({ state: "attached", timeout });
+  await startMediaProbe(page, "avatar-video");
+  return clickedAt;
+}
+
+export async function waitConnected(page, timeout) {
+  await page.locator('[data-testid="connection-state"][data-state="connected"]').waitFor({ timeout });
+  log("connected");
+}
+
+/**
+ * Wait until the avatar has spoken after page time `since` and has been quiet again for `quietMs`
+ * (speech as in probes.speechRuns). Returns false on timeout.
+ */
+export async function waitSpeechDone(page, { since, timeout, quietMs = 1500 }) {
+  return page.waitForFunction(({ since, quietMs, voiced }) => {
+    const p = window.__e2eProbe;
+    if (!p) return false;
+    const marked = p.samples.some((s) => s.showing === "speech" || s.showing === "idle");
+    const speech = (s) => (marked ? s.showing === "speech" : s.rms >= voiced);
+    const after = p.samples.filter((s) => s.t >= since);
+    const lastSpeech = after.findLast(speech);
+    return !!lastSpeech && performance.now() - lastSpeech.t >= quietMs;
+  }, { since, quietMs, voiced: LIMITS.voicedRms }, { timeout, polling: 250 }).then(() => true, () => false);
+}
+
+/** The muted assignments and refused play() calls on the avatar video after page time `since`. */
+export async function checkNotSilenced(page, since, report) {
+  const record = await mediaRecord(page);
+  const mutes = record.mutes.filter((m) => m.element === "avatar-video" && m.t >= since);
+  const refused = record.playFailures.filter((f) => f.element === "avatar-video" && f.t >= since && f.name === "NotAllowedError");
+  log("media hooks:", JSON.stringify({ mutedAssignments: record.mutes.length, playFailures: record.playFailures }));
+  for (const m of mutes) report.fail("muted", `the page set avatar-video.muted = true ${((m.t - since) / 1000).toFixed(1)} s after the lobby click (${m.stack})`);
+  for (const f of refused) report.fail("muted", `avatar-video.play() refused after the lobby click: ${f.name}: ${f.message}`);
+  const sound = await byId(page, "avatar-video").getAttribute("data-sound");
+  report.expect(sound !== "blocked", "muted", "avatar-video reports data-sound=blocked after the lobby click");
+  report.expect(!(await byId(page, "sound-on").isVisible()), "muted", "«Включить звук» is shown after the lobby click");
+}
+
+function pttRecording(ptt) {
+  return ptt.evaluate((b) => b.getAttribute("aria-pressed") === "true" || b.dataset.mode === "latched" || b.dataset.recording === "true");
+}
+
+/** The microphone meter's level 0..1 (data-level, else aria-valuenow / 100). */
+function micLevel(page) {
+  return page.evaluate(() => {
+    const m = document.querySelector('[data-testid="mic-level"]');
+    if (!m) return null;
+    const level = m.dataset.level ?? (m.getAttribute("aria-valuenow") !== null ? Number(m.getAttribute("aria-valuenow")) / 100 : null);
+    return level === null ? null : Number(level);
+  });
+}
+
+/**
+ * Ask by push-to-talk for `holdMs`: with the mouse held down (desktop), or by touch: a tap starts the
+ * recording and a second tap sends it (when the button does not stay pressed after a tap, a held touch
+ * is used instead). Records the microphone meter meanwhile. Returns the page time of the question.
+ */
+export async function pushToTalk(page, { mode, holdMs, report }) {
+  const ptt = byId(page, "mic-ptt");
+  await ptt.scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => !document.querySelector('[data-testid="mic-ptt"]')?.disabled, null, { timeout: 60_000 });
+  const askedAt = await pageNow(page);
+  const levels = [];
+  const sample = async (ms) => {
+    for (const end = Date.now() + ms; Date.now() < end;) {
+      levels.push(await micLevel(page));
+      await sleep(150);
+    }
+  };
+  const centre = async () => {
+    const box = await ptt.boundingBox();
+    return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  };
+  let how;
+  if (mode === "mouse") {
+    how = "mouse held";
+    const { x, y } = await centre();
+    await page.mouse.move(x, y);
+    await page.mouse.down();
+    await sample(holdMs);
+    await page.mouse.up();
+  } else {
+    await ptt.tap();
+    await sleep(500);
+    if (await pttRecording(ptt)) {
+      how = "tap, tap";
+      await sample(holdMs - 500);
+      await ptt.tap();
+    } else {
+      how = "touch held (a tap did not keep it recording)";
+      const { x, y } = await centre();
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x, y }] });
+      await sample(holdMs);
+      await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+      await cdp.detach();
+    }
+  }
+  const known = levels.filter((l) => l !== null && !Number.isNaN(l));
+  const max = Math.max(0, ...known);
+  log(`push-to-talk (${how}, ${holdMs} ms): mic level max ${max.toFixed(3)} over ${known.length} readings`);
+  report.expect(known.length > 0, "mic", "mic-level has neither data-level nor aria-valuenow");
+  report.expect(!known.length || max > 0.02, "mic", `mic-level stayed at ${max.toFixed(3)} while recording the question`);
+  return askedAt;
+}
+
+/**
+ * Wait for the user's transcript (checked against `expect`) and the complete reply after it. `onPoll`
+ * runs about every 300 ms meanwhile (e.g. layout checks). Returns { heard, reply, thinkingSeen }.
+ */
+export async function waitReply(page, { expect, timeout, report, onPoll = async () => {} }) {
+  const deadline = Date.now() + timeout;
+  let thinkingSeen = false;
+  let heard = null;
+  const userItem = page.locator('[data-testid="history-item"][data-role="user"]').last();
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`no complete reply within ${timeout} ms (transcript: ${heard ?? "none"})`);
+    await onPoll();
+    if (!thinkingSeen && (await byId(page, "thinking").isVisible().catch(() => false))) {
+      thinkingSeen = true;
+      log("thinking indicator shown");
+    }
+    if (heard === null && (await userItem.count())) {
+      heard = (await userItem.innerText()).trim();
+      log("transcript:", heard);
+      report.expect(!expect || heard.toLowerCase().includes(expect.toLowerCase()), "transcript", `transcript "${heard}" lacks "${expect}"`);
+    }
+    const done = await page.evaluate(() => {
+      const items = [...document.querySelectorAll('[data-testid="history-item"]')];
+      const asked = items.map((i) => i.dataset.role).lastIndexOf("user");
+      const answers = items.slice(asked + 1).filter((i) => i.dataset.role === "assistant");
+      return asked >= 0 && answers.length > 0 && answers.every((i) => i.dataset.pending !== "true")
+        && answers[answers.length - 1].textContent.trim().length > 3;
+    });
+    if (done) break;
+    await sleep(300);
+  }
+  const reply = (await page.locator('[data-testid="history-item"][data-role="assistant"]').last().innerText()).trim();
+  log("reply:", reply.replace(/\s+/g, " ").slice(0, 200));
+  return { heard, reply, thinkingSeen };
+}

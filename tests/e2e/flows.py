@@ -1,0 +1,54 @@
+"""Helpers of the browser tests: the microphone's question, the media bundle and running one flow of
+frontend/e2e/run.mjs."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ai_pipeline.media.audio_io import decode_audio, write_wav
+from ai_pipeline.settings import REPO_ROOT
+
+FRONTEND = REPO_ROOT / "frontend"
+OUT = REPO_ROOT / "out" / "e2e"
+QUESTION = REPO_ROOT / "tests/data/asr/festival_00.ogg"  # «Привет, как у тебя дела?»
+MIC_RATE = 48000  # Chromium's fake capture expects 48 kHz mono 16-bit
+
+
+@dataclass(frozen=True)
+class Media:
+    photo: Path
+    voices: list[Path]
+    mic: Path
+    hold_ms: int  # push-to-talk long enough to hold one whole question wherever the loop stands
+
+
+def mic_recording(folder: Path) -> tuple[Path, int]:
+    """The question between short silences. Chromium loops the file from the moment the page opens the
+    microphone (the lobby), so a recording of one loop plus one question always holds the whole question."""
+    question, _ = decode_audio(QUESTION.read_bytes(), MIC_RATE)
+    lead, tail = np.zeros(MIC_RATE // 4), np.zeros(MIC_RATE)
+    samples = np.concatenate([lead, question, tail]).astype(np.float32)
+    mic = folder / "question.wav"
+    write_wav(mic, samples, MIC_RATE)
+    hold_s = (len(samples) + len(question)) / MIC_RATE + 0.6
+    return mic, math.ceil(hold_s * 1000)
+
+
+def run_flow(flow: str, url: str, media: Media, chromium: str, *extra: str, timeout_s: int = 560) -> Path:
+    """Run `node e2e/run.mjs --flow FLOW`; print its log; fail with its summary. Returns the screenshot folder."""
+    out = OUT / flow
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.png"):
+        old.unlink()
+    cmd = ["node", "e2e/run.mjs", "--flow", flow, "--url", url, "--mic", str(media.mic),
+           "--hold-ms", str(media.hold_ms), "--expect", "привет", "--out", str(out), "--chromium", chromium, *extra]
+    run = subprocess.run(cmd, cwd=FRONTEND, capture_output=True, text=True, timeout=timeout_s)
+    print(run.stdout, run.stderr)
+    summary = [line for line in run.stdout.splitlines() if "[e2e] FAIL" in line]
+    assert run.returncode == 0, "\n".join(summary) + "\n--- log tail ---\n" + run.stdout[-3000:] + run.stderr[-2000:]
+    return out
