@@ -104,7 +104,7 @@ export function VoiceRecorder({ onRecorded, disabled }: { onRecorded: (file: Fil
   return (
     <div className="flex flex-col gap-3 rounded-xl bg-slate-950/60 p-4 ring-1 ring-slate-800">
       <div className="flex items-center justify-between gap-2">
-        <h3 className="text-sm font-medium text-slate-200">Прочитайте вслух, спокойно и с выражением:</h3>
+        <h2 className="text-sm font-medium text-slate-200">Прочитайте вслух, спокойно и с выражением:</h2>
         <Button variant="ghost" className="shrink-0 whitespace-nowrap px-2 py-1 text-xs" onClick={() => setPrompt((p) => (p + 1) % READING_PROMPTS.length)}>
           Другой текст
         </Button>

@@ -92,7 +92,7 @@ export function VoiceReportView({ report, rejected }: { report: VoiceReport | nu
       )}
       {rejected.length > 0 && (
         <div className="flex flex-col gap-2">
-          <h4 className="text-sm text-rose-200">Последние файлы не приняты:</h4>
+          <h3 className="text-sm text-rose-200">Последние файлы не приняты:</h3>
           <ul className="flex flex-col gap-2">
             {rejected.map((file, i) => (
               <FileRow key={`r${i}-${file.name}`} file={file} />

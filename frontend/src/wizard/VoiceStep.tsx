@@ -76,7 +76,7 @@ export function VoiceStep({ state, onFiles, onRetry, onSkip, ttsVoice = null, on
 
       {samples.length > 0 && (
         <div className="flex flex-col gap-2">
-          <h3 className="text-sm text-slate-300">Послушайте, как сервер нарезал речь на фразы:</h3>
+          <h2 className="text-sm text-slate-300">Послушайте, как сервер нарезал речь на фразы:</h2>
           <div className="flex flex-col gap-2 sm:flex-row sm:flex-wrap">
             {samples.map((url, i) => (
               // eslint-disable-next-line jsx-a11y/media-has-caption -- the user's own recording: no transcript to caption it with
