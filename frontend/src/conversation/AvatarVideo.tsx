@@ -98,7 +98,7 @@ export function AvatarVideo({ client, poster, name, onShowing, onPlayer, thinkin
           aria-pressed={captionsOn}
           onClick={toggleCaptions}
           title={captionsOn ? "Скрыть субтитры" : "Показать субтитры"}
-          className="absolute right-3 top-3 rounded-md bg-slate-950/70 px-2 py-1 text-xs font-semibold text-slate-200 ring-1 ring-slate-700 hover:bg-slate-900 aria-[pressed=false]:text-slate-500 aria-[pressed=false]:line-through"
+          className="absolute right-3 top-3 rounded-md bg-slate-950/70 px-2 py-1 text-xs font-semibold text-slate-200 ring-1 ring-slate-700 hover:bg-slate-900 aria-[pressed=false]:text-slate-400 aria-[pressed=false]:line-through"
         >
           СУБ
           <span className="sr-only">{captionsOn ? " — скрыть субтитры" : " — показать субтитры"}</span>

@@ -57,7 +57,7 @@ export function History({ items, personaName, hasOlder = false, loadingOlder = f
           </Button>
         </li>
       )}
-      {!items.length && <li className="py-6 text-center text-sm text-slate-500">Здесь появится ваш разговор.</li>}
+      {!items.length && <li className="py-6 text-center text-sm text-slate-400">Здесь появится ваш разговор.</li>}
       <AnimatePresence initial={false}>
         {items.map((item) => (
           <motion.li

@@ -59,7 +59,7 @@ export function LiveTranscript({ transcript, listening }: { transcript: { text: 
       {text ? (
         <span className={transcript?.final ? "" : "italic text-slate-400"}>{text}</span>
       ) : (
-        <span className="text-slate-500">{listening ? "Слушаю…" : "Скажите что-нибудь или напишите ниже"}</span>
+        <span className="text-slate-400">{listening ? "Слушаю…" : "Скажите что-нибудь или напишите ниже"}</span>
       )}
     </div>
   );
@@ -105,7 +105,7 @@ export function TextBox({ onSend, disabled }: { onSend: (text: string) => boolea
         onChange={(e) => setText(e.target.value)}
         onKeyDown={onKeyDown}
         placeholder="Напишите сообщение и нажмите Enter"
-        className="min-h-[2.75rem] flex-1 resize-none rounded-xl bg-slate-900 px-4 py-2.5 text-slate-100 ring-1 ring-slate-700 placeholder:text-slate-500 focus:outline-none focus:ring-indigo-400"
+        className="min-h-[2.75rem] flex-1 resize-none rounded-xl bg-slate-900 px-4 py-2.5 text-slate-100 ring-1 ring-slate-700 placeholder:text-slate-400 focus:outline-none focus:ring-indigo-400"
       />
       <Button type="submit" variant="primary" data-testid="text-send" disabled={disabled || !text.trim()}>
         Отправить
