@@ -124,11 +124,19 @@ export function MicControls({ client, live, mic, capture, notice = null, tapMs, 
       e.preventDefault();
       up();
     };
+    // the window lost focus while Space was held: its keyup will never come
+    const blur = () => {
+      if (!spaceDown) return;
+      spaceDown = false;
+      up();
+    };
     window.addEventListener("keydown", keydown);
     window.addEventListener("keyup", keyup);
+    window.addEventListener("blur", blur);
     return () => {
       window.removeEventListener("keydown", keydown);
       window.removeEventListener("keyup", keyup);
+      window.removeEventListener("blur", blur);
     };
   }, [down, up, cancel, ptt]);
 
@@ -183,7 +191,7 @@ export function MicControls({ client, live, mic, capture, notice = null, tapMs, 
           <rect x="9" y="3" width="6" height="11" rx="3" />
           <path d="M5 11a7 7 0 0 0 14 0M12 18v3" />
         </svg>
-        <span className="leading-snug sm:max-w-[10.5rem]">{pttLabel(mode)}</span>
+        <span className="leading-snug sm:max-w-[12.5rem]">{pttLabel(mode)}</span>
       </button>
       <button
         type="button"
