@@ -40,15 +40,17 @@ def mic_recording(folder: Path) -> tuple[Path, int]:
 
 
 def run_flow(flow: str, url: str, media: Media, chromium: str, *extra: str, timeout_s: int = 560) -> Path:
-    """Run `node e2e/run.mjs --flow FLOW`; print its log; fail with its summary. Returns the screenshot folder."""
+    """Run `node e2e/run.mjs --flow FLOW`; print its log (kept in out/e2e/FLOW/log.txt beside the screenshots);
+    fail with its summary. Returns that folder."""
     out = OUT / flow
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.png"):
-        old.unlink()
+    for old in [*out.glob("*.png"), out / "log.txt"]:
+        old.unlink(missing_ok=True)
     cmd = ["node", "e2e/run.mjs", "--flow", flow, "--url", url, "--mic", str(media.mic),
            "--hold-ms", str(media.hold_ms), "--expect", "привет", "--out", str(out), "--chromium", chromium, *extra]
     run = subprocess.run(cmd, cwd=FRONTEND, capture_output=True, text=True, timeout=timeout_s)
     print(run.stdout, run.stderr)
+    (out / "log.txt").write_text(run.stdout + run.stderr)
     summary = [line for line in run.stdout.splitlines() if "[e2e] FAIL" in line]
     assert run.returncode == 0, "\n".join(summary) + "\n--- log tail ---\n" + run.stdout[-3000:] + run.stderr[-2000:]
     return out

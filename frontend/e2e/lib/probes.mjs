@@ -1,7 +1,9 @@
 // What the user hears and sees, measured inside the page:
 // - audio: the avatar <video>'s sound through an AnalyserNode (RMS every 50 ms), taken from
 //   video.captureStream() (the element's own output is left alone), or, where that fails, from
-//   createMediaElementSource(video) connected on to the speakers (that reroutes the sound);
+//   createMediaElementSource(video) connected on to the speakers (that reroutes the sound). The captured
+//   stream is taken before the element's volume and mute (a muted element still measures loud), so
+//   judgeAudio checks muted and volume on their own;
 // - frames: requestVideoFrameCallback, one record per presented frame (presentedFrames, mediaTime);
 // - state: the element's muted/volume/paused and the player's data-showing ("speech" | "idle").
 // The probe is started by the test after the lobby click, so its AudioContext runs on the page's
