@@ -54,6 +54,7 @@ class Emitted:
     turn: int
     start_s: float
     queued_s: float = 0.0  # video already sent but not yet played when this segment left
+    chunk: int | None = None  # speech: the index of the clip's AudioChunk (live: the reply chunk it says)
 
 
 Sink = Callable[[Emitted], Awaitable[None]]
@@ -112,6 +113,7 @@ class AvatarStream(SpeechStream):
         self.degraded = False  # behind: idle video is a still frame until the stream catches up
         self._last: FrameBatch | None = None
         self._last_kind, self._last_turn = "idle", 0
+        self._last_chunk: int | None = None
         self._caught_up_at: float | None = None  # media time since which a degraded stream kept up
 
     @property
@@ -244,9 +246,9 @@ class AvatarStream(SpeechStream):
     async def _speech(self, chunk: AudioChunk, turn: int) -> None:
         samples = _resample(chunk.samples, chunk.sample_rate, self.rate)
         audio = AudioChunk(samples, self.rate, chunk.text, chunk.phonemes, chunk.index)
-        await self._render(self.head.render(self.avatar, audio, self.frame), "speech", turn)
+        await self._render(self.head.render(self.avatar, audio, self.frame), "speech", turn, chunk.index)
 
-    async def _render(self, batches: Iterator[FrameBatch], kind: str, turn: int) -> None:
+    async def _render(self, batches: Iterator[FrameBatch], kind: str, turn: int, chunk: int | None = None) -> None:
         """Send the engine's batches of one clip; a live stream draws each batch after the previous
         one left (pacing and barge-in decide per batch), a render draws the next one meanwhile."""
         draw = self._timed("talking_head", next)
@@ -261,7 +263,7 @@ class AvatarStream(SpeechStream):
                     await asyncio.sleep(min(0.05, self.ahead() - self.settings.speech_lead_s))
                     if turn <= self._dropped_turn:
                         return
-                await self._emit(await self._enhanced(batch), kind, turn)
+                await self._emit(await self._enhanced(batch), kind, turn, chunk)
                 if self.live:
                     pending = self._submit(draw, batches, None)
         finally:
@@ -290,7 +292,7 @@ class AvatarStream(SpeechStream):
             elif self.media_time - self._caught_up_at >= RECOVER_S:
                 self.degraded, self._caught_up_at = False, None
 
-    async def _emit(self, batch: FrameBatch, kind: str, turn: int) -> None:
+    async def _emit(self, batch: FrameBatch, kind: str, turn: int, chunk: int | None = None) -> None:
         start = self.media_time
         if self.timer is not None:
             self.timer.mark("first_frames")
@@ -298,13 +300,14 @@ class AvatarStream(SpeechStream):
         queued = max(0.0, self.ahead())
         self._track_lag()
         self.frame += len(batch.frames)
-        self._last, self._last_kind, self._last_turn = batch, kind, turn
+        self._last, self._last_kind, self._last_turn, self._last_chunk = batch, kind, turn, chunk
         if self._clock is None and self.live:
             self._clock = time.monotonic()
         if self.on_encoded is not None:
             self.on_encoded(self.media_time)
         for seg in segments:
-            await self.sink(Emitted(seg, "init" if seg.is_init else kind, turn, 0.0 if seg.is_init else start, queued))
+            await self.sink(Emitted(seg, "init" if seg.is_init else kind, turn, 0.0 if seg.is_init else start, queued,
+                                    None if seg.is_init else chunk))
 
     async def _finish(self) -> None:
         """The encoder's last segments (a live stream's audio tail; a render's whole file)."""
@@ -312,4 +315,5 @@ class AvatarStream(SpeechStream):
         queued = max(0.0, self.ahead())
         for seg in segments:
             start = 0.0 if seg.is_init else max(0.0, self.media_time - seg.duration)
-            await self.sink(Emitted(seg, "init" if seg.is_init else self._last_kind, self._last_turn, start, queued))
+            await self.sink(Emitted(seg, "init" if seg.is_init else self._last_kind, self._last_turn, start, queued,
+                                    None if seg.is_init else self._last_chunk))

@@ -181,6 +181,7 @@ class MediaEvent(ServerEvent):
     t: Seconds = Field(description="start of the segment on the stream's timeline (tfdt of its first frame)")
     duration: Seconds
     index: int
+    chunk: int | None = Field(None, description="speech: the reply chunk (``reply`` event index) it says")
 
     def event_name(self) -> str:
         return "init" if self.kind == "init" else "segment"
@@ -189,8 +190,10 @@ class MediaEvent(ServerEvent):
 def media_event(item: Any) -> MediaEvent:
     """The event of a segment on its way to the client (an ``Emitted``; the same whether the server or
     a render worker sends it)."""
+    named = {"chunk": item.chunk} if item.kind == "speech" and item.chunk is not None else {}
     return MediaEvent(data=item.segment.data, mime=item.segment.mime, kind=item.kind, turn=item.turn,
-                      t=round(item.start_s, 3), duration=round(item.segment.duration, 3), index=item.segment.index)
+                      t=round(item.start_s, 3), duration=round(item.segment.duration, 3), index=item.segment.index,
+                      **named)
 
 
 # -- the schema the TypeScript types are generated from --------------------------------------------

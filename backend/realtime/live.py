@@ -9,6 +9,7 @@ to speak, or ``stop``, interrupts the turn: the LLM stops, queued speech is drop
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -311,8 +312,8 @@ class LiveSession:
             async for chunk in self._replies(text, timer, scripted):
                 await self.emit(*to_wire(ReplyEvent(turn=turn, index=chunk.index, text=chunk.text,
                                                     emotion=chunk.emotion)))
-                for audio in await self._speech(chunk.speech, timer):
-                    sent.append(self.stream.speak(audio, turn))
+                for audio in await self._speech(chunk.speech, timer):  # each clip says which reply chunk it is
+                    sent.append(self.stream.speak(dataclasses.replace(audio, index=chunk.index), turn))
             await asyncio.gather(*sent)  # the turn ends when its last segment has been sent
         except asyncio.CancelledError:
             reason = "interrupted"

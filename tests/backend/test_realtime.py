@@ -85,6 +85,10 @@ def test_text_turn_streams_playable_video(server):
     assert c.of("reply") and all(r["emotion"] for r in c.of("reply"))
     speech = [d for d in c.of("segment") if d["kind"] == "speech"]
     assert speech, "speech segments were sent"
+    # each speech segment names the reply chunk it says (captions follow playback), in reply order
+    said = [d["chunk"] for d in speech]
+    assert said and set(said) <= {r["index"] for r in c.of("reply")} and said == sorted(said), said
+    assert all(d.get("chunk") is None for d in c.of("segment") if d["kind"] == "idle")
     times = [d["t"] for d in c.of("segment")]
     assert times == sorted(times), "one continuous timeline"
     timings = c.of("timings")[0]

@@ -41,14 +41,15 @@ def test_payloads_are_what_the_web_app_reads():
 
 def test_segments_stay_binary_and_name_their_event():
     segment = SimpleNamespace(data=b"\x00\x00\x00\x18moof\xff", mime="video/mp4", duration=0.5004, index=7)
-    event, payload = to_wire(media_event(SimpleNamespace(segment=segment, kind="speech", turn=2, start_s=1.23456)))
+    event, payload = to_wire(media_event(SimpleNamespace(segment=segment, kind="speech", turn=2, start_s=1.23456,
+                                                         chunk=3)))
     assert event == "segment"
     assert payload == {"data": segment.data, "mime": "video/mp4", "kind": "speech", "turn": 2, "t": 1.235,
-                       "duration": 0.5, "index": 7}
-    assert list(payload) == ["data", "mime", "kind", "turn", "t", "duration", "index"]
+                       "duration": 0.5, "index": 7, "chunk": 3}
+    assert list(payload) == ["data", "mime", "kind", "turn", "t", "duration", "index", "chunk"]
     assert isinstance(payload["data"], bytes)
-    init = media_event(SimpleNamespace(segment=segment, kind="init", turn=0, start_s=0.0))
-    assert to_wire(init)[0] == "init"
+    init = media_event(SimpleNamespace(segment=segment, kind="init", turn=0, start_s=0.0, chunk=None))
+    assert to_wire(init)[0] == "init" and "chunk" not in to_wire(init)[1]
 
 
 def test_errors_carry_retry_after_only_when_they_have_one():

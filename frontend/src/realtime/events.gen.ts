@@ -89,6 +89,10 @@ export interface MediaEvent {
   t: number;
   duration: number;
   index: number;
+  /**
+   * speech: the reply chunk (``reply`` event index) it says
+   */
+  chunk?: number | null;
 }
 /**
  * The user started speaking (voice activity), at ``at_s`` of the current recording.
