@@ -68,8 +68,8 @@ export async function desktopFlow(page, { args, report, timeout: T }) {
   await page.screenshot({ path: `${out}/greeting.png` });
 
   log("asking by push-to-talk");
-  const askedAt = await pushToTalk(page, { mode: "mouse", holdMs: Number(args["hold-ms"]), report });
-  await waitReply(page, { expect: args.expect, timeout: T, report });
+  const { askedAt, usersBefore } = await pushToTalk(page, { mode: "mouse", maxHoldMs: Number(args["max-hold-ms"]), report });
+  await waitReply(page, { expect: args.expect, usersBefore, timeout: T, report });
   if (!(await waitSpeechDone(page, { since: askedAt, timeout: 120_000 }))) report.fail("reply", "the reply was not spoken within 120 s");
   await page.screenshot({ path: `${out}/conversation.png` });
   const end = await pageNow(page);

@@ -49,9 +49,9 @@ export async function phoneFlow(page, { args, report, timeout: T }) {
   await page.screenshot({ path: `${out}/phone-greeting.png` });
 
   log("asking by push-to-talk (touch)");
-  const askedAt = await pushToTalk(page, { mode: "touch", holdMs: Number(args["hold-ms"]), report });
+  const { askedAt, usersBefore } = await pushToTalk(page, { mode: "touch", maxHoldMs: Number(args["max-hold-ms"]), report });
   await layout.check("after the question");
-  await waitReply(page, { expect: args.expect, timeout: T, report, onPoll: () => layout.check("while the reply arrives") });
+  await waitReply(page, { expect: args.expect, usersBefore, timeout: T, report, onPoll: () => layout.check("while the reply arrives") });
   await page.screenshot({ path: `${out}/phone-reply.png` });
   const spoken = waitSpeechDone(page, { since: askedAt, timeout: 120_000 });
   let done = false;

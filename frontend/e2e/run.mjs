@@ -24,7 +24,7 @@ const { values: args } = parseArgs({
     url: { type: "string" }, photo: { type: "string" }, voice: { type: "string", multiple: true },
     mic: { type: "string" }, expect: { type: "string", default: "" }, out: { type: "string", default: "e2e-out" },
     chromium: { type: "string", default: process.env.CHROMIUM || "/usr/bin/chromium" },
-    "hold-ms": { type: "string", default: "6500" }, timeout: { type: "string", default: "240000" },
+    "max-hold-ms": { type: "string", default: "12000" }, timeout: { type: "string", default: "240000" },
     // for runs against an older UI only (the pytest test never passes them)
     "lobby-optional": { type: "boolean", default: false },
     "personas-optional": { type: "boolean", default: false },

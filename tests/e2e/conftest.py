@@ -51,8 +51,8 @@ def media(tmp_path_factory, photo_bytes) -> Media:
     write_wav(raw, parts[2], rate)
     ogg = folder / "voice_2.ogg"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(raw), "-c:a", "libopus", "-b:a", "48k", str(ogg)], check=True)
-    mic, hold_ms = mic_recording(folder)
-    return Media(photo=photo, voices=[wav, ogg], mic=mic, hold_ms=hold_ms)
+    mic, max_hold_ms = mic_recording(folder)
+    return Media(photo=photo, voices=[wav, ogg], mic=mic, max_hold_ms=max_hold_ms)
 
 
 @pytest.fixture(scope="module")

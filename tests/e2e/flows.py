@@ -24,19 +24,19 @@ class Media:
     photo: Path
     voices: list[Path]
     mic: Path
-    hold_ms: int  # push-to-talk long enough to hold one whole question wherever the loop stands
+    max_hold_ms: int  # the longest push-to-talk: the flow lets go once it has heard one whole question
 
 
 def mic_recording(folder: Path) -> tuple[Path, int]:
-    """The question between short silences. Chromium loops the file from the moment the page opens the
-    microphone (the lobby), so a recording of one loop plus one question always holds the whole question."""
+    """The question between silences. Chromium loops the file; the flow holds push-to-talk until the level
+    meter has heard one whole question (quiet, voice, quiet), so the lead silence lets it see a clean start
+    and the tail tells it the end. Returns the file and the longest hold: two loops and a second."""
     question, _ = decode_audio(QUESTION.read_bytes(), MIC_RATE)
-    lead, tail = np.zeros(MIC_RATE // 4), np.zeros(MIC_RATE)
+    lead, tail = np.zeros(int(MIC_RATE * 0.6)), np.zeros(MIC_RATE * 2)
     samples = np.concatenate([lead, question, tail]).astype(np.float32)
     mic = folder / "question.wav"
     write_wav(mic, samples, MIC_RATE)
-    hold_s = (len(samples) + len(question)) / MIC_RATE + 0.6
-    return mic, math.ceil(hold_s * 1000)
+    return mic, math.ceil(2 * len(samples) / MIC_RATE * 1000) + 1000
 
 
 def run_flow(flow: str, url: str, media: Media, chromium: str, *extra: str, timeout_s: int = 560) -> Path:
@@ -46,8 +46,8 @@ def run_flow(flow: str, url: str, media: Media, chromium: str, *extra: str, time
     out.mkdir(parents=True, exist_ok=True)
     for old in [*out.glob("*.png"), out / "log.txt"]:
         old.unlink(missing_ok=True)
-    cmd = ["node", "e2e/run.mjs", "--flow", flow, "--url", url, "--mic", str(media.mic),
-           "--hold-ms", str(media.hold_ms), "--expect", "привет", "--out", str(out), "--chromium", chromium, *extra]
+    cmd = ["node", "e2e/run.mjs", "--flow", flow, "--url", url, "--mic", str(media.mic), "--max-hold-ms",
+           str(media.max_hold_ms), "--expect", "привет", "--out", str(out), "--chromium", chromium, *extra]
     run = subprocess.run(cmd, cwd=FRONTEND, capture_output=True, text=True, timeout=timeout_s)
     print(run.stdout, run.stderr)
     (out / "log.txt").write_text(run.stdout + run.stderr)

@@ -111,23 +111,59 @@ function micLevel(page) {
   });
 }
 
+/** Level above which the meter hears the question (the fake microphone is digital silence between). */
+const VOICED_LEVEL = 0.05;
+
 /**
- * Ask by push-to-talk for `holdMs`: with the mouse held down (desktop), or by touch: a tap starts the
- * recording and a second tap sends it (when the button does not stay pressed after a tap, a held touch
- * is used instead). Records the microphone meter meanwhile. Returns the page time of the question.
+ * Follows the meter while recording: done once one whole question was heard, i.e. a voiced stretch
+ * (>= 1 s) that began after a quiet reading (not cut at its start) and was followed by `quietMs` of
+ * quiet. Chromium loops the microphone file, so this sends exactly one question wherever the loop stands.
  */
-export async function pushToTalk(page, { mode, holdMs, report }) {
+function questionListener(page, quietMs = 700) {
+  const levels = [];
+  let quietSeen = false, onset = null, lastVoiced = null, complete = false;
+  return {
+    levels,
+    async listen(maxMs) {
+      for (const end = Date.now() + maxMs; Date.now() < end && !complete;) {
+        const level = await micLevel(page);
+        levels.push(level);
+        const now = Date.now();
+        if (level !== null && level >= VOICED_LEVEL) {
+          if (onset === null && quietSeen) onset = now;
+          lastVoiced = now;
+        } else {
+          quietSeen = true;
+          if (onset !== null && now - lastVoiced >= quietMs) {
+            if (lastVoiced - onset >= 1000) complete = true;
+            else onset = null; // a blip, not the question
+          }
+        }
+        if (!complete) await sleep(100);
+      }
+      return complete;
+    },
+    get complete() {
+      return complete;
+    },
+  };
+}
+
+/**
+ * Ask one question by push-to-talk: with the mouse held down (desktop), or by touch: a tap starts the
+ * recording and a second tap sends it (when the button does not stay pressed after a tap, a held touch
+ * is used instead). Released once the meter has heard one whole question, at the latest after
+ * `maxHoldMs`. Returns the page time of the question.
+ */
+export async function pushToTalk(page, { mode, maxHoldMs, report }) {
   const ptt = byId(page, "mic-ptt");
+  const usersBefore = await userItems(page).count();
   await ptt.scrollIntoViewIfNeeded();
   await page.waitForFunction(() => !document.querySelector('[data-testid="mic-ptt"]')?.disabled, null, { timeout: 60_000 });
   const askedAt = await pageNow(page);
-  const levels = [];
-  const sample = async (ms) => {
-    for (const end = Date.now() + ms; Date.now() < end;) {
-      levels.push(await micLevel(page));
-      await sleep(150);
-    }
-  };
+  const started = Date.now();
+  const question = questionListener(page);
+  const rest = () => Math.max(0, maxHoldMs - (Date.now() - started));
   const centre = async () => {
     const box = await ptt.boundingBox();
     return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
@@ -138,42 +174,47 @@ export async function pushToTalk(page, { mode, holdMs, report }) {
     const { x, y } = await centre();
     await page.mouse.move(x, y);
     await page.mouse.down();
-    await sample(holdMs);
+    await question.listen(rest());
     await page.mouse.up();
   } else {
     await ptt.tap();
-    await sleep(500);
+    await question.listen(400);
     if (await pttRecording(ptt)) {
       how = "tap, tap";
-      await sample(holdMs - 500);
+      await question.listen(rest());
       await ptt.tap();
     } else {
       how = "touch held (a tap did not keep it recording)";
       const { x, y } = await centre();
       const cdp = await page.context().newCDPSession(page);
       await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x, y }] });
-      await sample(holdMs);
+      await question.listen(rest());
       await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
       await cdp.detach();
     }
   }
-  const known = levels.filter((l) => l !== null && !Number.isNaN(l));
+  const known = question.levels.filter((l) => l !== null && !Number.isNaN(l));
   const max = Math.max(0, ...known);
-  log(`push-to-talk (${how}, ${holdMs} ms): mic level max ${max.toFixed(3)} over ${known.length} readings`);
+  const held = Date.now() - started;
+  log(`push-to-talk (${how}, ${held} ms, ${question.complete ? "one whole question heard" : "no whole question heard"}): `
+    + `mic level max ${max.toFixed(3)} over ${known.length} readings`);
   report.expect(known.length > 0, "mic", "mic-level has neither data-level nor aria-valuenow");
   report.expect(!known.length || max > 0.02, "mic", `mic-level stayed at ${max.toFixed(3)} while recording the question`);
-  return askedAt;
+  return { askedAt, usersBefore };
 }
+
+const userItems = (page) => page.locator('[data-testid="history-item"][data-role="user"]');
 
 /**
  * Wait for the user's transcript (checked against `expect`) and the complete reply after it. `onPoll`
- * runs about every 300 ms meanwhile (e.g. layout checks). Returns { heard, reply, thinkingSeen }.
+ * runs about every 300 ms meanwhile (e.g. layout checks). One push-to-talk must make one user message
+ * (`usersBefore`: their number before it). Returns { heard, reply, thinkingSeen }.
  */
-export async function waitReply(page, { expect, timeout, report, onPoll = async () => {} }) {
+export async function waitReply(page, { expect, usersBefore, timeout, report, onPoll = async () => {} }) {
   const deadline = Date.now() + timeout;
   let thinkingSeen = false;
   let heard = null;
-  const userItem = page.locator('[data-testid="history-item"][data-role="user"]').last();
+  const userItem = userItems(page).last();
   for (;;) {
     if (Date.now() > deadline) throw new Error(`no complete reply within ${timeout} ms (transcript: ${heard ?? "none"})`);
     await onPoll();
@@ -182,7 +223,7 @@ export async function waitReply(page, { expect, timeout, report, onPoll = async 
       log("thinking indicator shown");
     }
     if (heard === null && (await userItem.count())) {
-      heard = (await userItem.innerText()).trim();
+      heard = (await userItem.innerText()).replace(/\s+/g, " ").trim();
       log("transcript:", heard);
       report.expect(!expect || heard.toLowerCase().includes(expect.toLowerCase()), "transcript", `transcript "${heard}" lacks "${expect}"`);
     }
@@ -196,6 +237,8 @@ export async function waitReply(page, { expect, timeout, report, onPoll = async 
     if (done) break;
     await sleep(300);
   }
+  const added = (await userItems(page).count()) - usersBefore;
+  report.expect(added === 1, "transcript", `one push-to-talk made ${added} user messages`);
   const reply = (await page.locator('[data-testid="history-item"][data-role="assistant"]').last().innerText()).trim();
   log("reply:", reply.replace(/\s+/g, " ").slice(0, 200));
   return { heard, reply, thinkingSeen };

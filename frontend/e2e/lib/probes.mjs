@@ -147,6 +147,7 @@ export function judgeAudio(samples, runs, what, report) {
   report.expect(summary.minVolume > 0.05, "audio", `${what}: video volume ${summary.minVolume}`);
   report.expect(summary.rmsMax >= LIMITS.speechRmsMax && summary.voicedShare >= LIMITS.voicedShare, "audio",
     `${what}: silent speech, RMS max ${summary.rmsMax} (>= ${LIMITS.speechRmsMax}), voiced share ${summary.voicedShare} (>= ${LIMITS.voicedShare})`);
+  report.expect(summary.caption !== "", "caption", `${what}: no [data-testid=caption] shown over the video while it was spoken`);
   return summary;
 }
 
