@@ -4,9 +4,8 @@
 // the settings and persona management screens. axe runs on every screen.
 import { checkA11y } from "./lib/axe.mjs";
 import {
-  assertPlays, byId, checkNotSilenced, passLobby, pushToTalk, settle, waitConnected, waitReply, waitSpeechDone,
+  assertPlays, byId, judgeSpeech, passLobby, pushToTalk, settle, waitConnected, waitReply, waitSpeechDone,
 } from "./lib/conversation.mjs";
-import { judgeAudio, judgeFrames, pageNow, readProbe, speechRuns } from "./lib/probes.mjs";
 import { log } from "./lib/report.mjs";
 import { openScreen } from "./lib/screens.mjs";
 import { watchWarmup } from "./lib/warmup.mjs";
@@ -59,7 +58,7 @@ export async function desktopFlow(page, { args, report, timeout: T }) {
   await byId(page, "wizard-finish").click();
 
   log("conversation");
-  const clickedAt = await passLobby(page, { report, out, timeout: T, lobbyOptional: args["lobby-optional"] });
+  const clickedAt = await passLobby(page, { report, out, timeout: T });
   await waitConnected(page, T);
   await assertPlays(page, "avatar-video", "avatar video", T);
   if (!(await waitSpeechDone(page, { since: clickedAt, timeout: 120_000 }))) report.fail("greeting", "no greeting spoken within 120 s of the lobby click");
@@ -72,18 +71,8 @@ export async function desktopFlow(page, { args, report, timeout: T }) {
   await waitReply(page, { expect: args.expect, usersBefore, timeout: T, report });
   if (!(await waitSpeechDone(page, { since: askedAt, timeout: 120_000 }))) report.fail("reply", "the reply was not spoken within 120 s");
   await page.screenshot({ path: `${out}/conversation.png` });
-  const end = await pageNow(page);
-
-  const { samples, frames } = await readProbe(page);
-  const greeting = speechRuns(samples, { from: clickedAt, to: askedAt });
-  const reply = speechRuns(samples, { from: askedAt, to: end });
-  log(`speech from ${greeting.source}: greeting ${greeting.runs.length} run(s), reply ${reply.runs.length} run(s)`);
-  judgeAudio(samples, greeting.runs, "greeting", report);
-  judgeFrames(frames, greeting.runs, "greeting", report);
-  judgeAudio(samples, reply.runs, "reply", report);
-  judgeFrames(frames, reply.runs, "reply", report);
-  await checkNotSilenced(page, clickedAt, report);
+  await judgeSpeech(page, { clickedAt, askedAt, label: "", report });
 
   await openScreen(page, { route: "settings", ready: byId(page, "settings"), out, report, timeout: T });
-  await openScreen(page, { route: "personas", out, report, timeout: T, optional: args["personas-optional"] });
+  await openScreen(page, { route: "personas", out, report, timeout: T });
 }

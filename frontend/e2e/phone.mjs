@@ -2,8 +2,7 @@
 // heard and its frames counted, a question by push-to-talk by touch, the reply heard and seen, and the
 // avatar video inside the viewport (no sideways scrolling) the whole time the reply arrives and plays.
 import { checkA11y } from "./lib/axe.mjs";
-import { byId, checkNotSilenced, passLobby, pushToTalk, settle, waitConnected, waitReply, waitSpeechDone } from "./lib/conversation.mjs";
-import { judgeAudio, judgeFrames, pageNow, readProbe, speechRuns } from "./lib/probes.mjs";
+import { byId, judgeSpeech, passLobby, pushToTalk, settle, waitConnected, waitReply, waitSpeechDone } from "./lib/conversation.mjs";
 import { log } from "./lib/report.mjs";
 
 /** Checks that the avatar video lies inside the viewport and the page does not scroll sideways. */
@@ -39,7 +38,7 @@ export async function phoneFlow(page, { args, report, timeout: T }) {
   await byId(page, "talk").waitFor({ timeout: T });
   log("phone: persona", await byId(page, "persona-name").first().innerText().catch(() => "?"));
 
-  const clickedAt = await passLobby(page, { report, out, timeout: T, touch: true, lobbyOptional: args["lobby-optional"] });
+  const clickedAt = await passLobby(page, { report, out, timeout: T, touch: true });
   await waitConnected(page, T);
   const layout = layoutWatch(page, report, out);
   await layout.check("after the lobby");
@@ -62,15 +61,5 @@ export async function phoneFlow(page, { args, report, timeout: T }) {
   }
   if (!(await spoken)) report.fail("reply", "the reply was not spoken within 120 s");
   log(`layout checked ${layout.count} times`);
-  const end = await pageNow(page);
-
-  const { samples, frames } = await readProbe(page);
-  const greeting = speechRuns(samples, { from: clickedAt, to: askedAt });
-  const reply = speechRuns(samples, { from: askedAt, to: end });
-  log(`speech from ${greeting.source}: greeting ${greeting.runs.length} run(s), reply ${reply.runs.length} run(s)`);
-  judgeAudio(samples, greeting.runs, "phone greeting", report);
-  judgeFrames(frames, greeting.runs, "phone greeting", report);
-  judgeAudio(samples, reply.runs, "phone reply", report);
-  judgeFrames(frames, reply.runs, "phone reply", report);
-  await checkNotSilenced(page, clickedAt, report);
+  await judgeSpeech(page, { clickedAt, askedAt, label: "phone ", report });
 }

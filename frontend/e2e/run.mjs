@@ -25,9 +25,6 @@ const { values: args } = parseArgs({
     mic: { type: "string" }, expect: { type: "string", default: "" }, out: { type: "string", default: "e2e-out" },
     chromium: { type: "string", default: process.env.CHROMIUM || "/usr/bin/chromium" },
     "max-hold-ms": { type: "string", default: "12000" }, timeout: { type: "string", default: "240000" },
-    // for runs against an older UI only (the pytest test never passes them)
-    "lobby-optional": { type: "boolean", default: false },
-    "personas-optional": { type: "boolean", default: false },
   },
 });
 const flow = FLOWS[args.flow];

@@ -1,7 +1,7 @@
 // Steps on the conversation screen shared by the desktop and the phone flows.
 import { checkA11y } from "./axe.mjs";
 import { mediaRecord } from "./mediaHooks.mjs";
-import { LIMITS, pageNow, startMediaProbe } from "./probes.mjs";
+import { LIMITS, judgeAudio, judgeFrames, pageNow, readProbe, speechRuns, startMediaProbe } from "./probes.mjs";
 import { log } from "./report.mjs";
 
 export const byId = (page, id) => page.getByTestId(id);
@@ -28,14 +28,13 @@ export const settle = (page) => page.waitForTimeout(700);
 
 /**
  * The lobby: check it (axe, screenshot), press «Начать разговор» (a tap on a touch device), then
- * start the media probe. Without a lobby the failure is recorded (or only logged when `lobbyOptional`,
- * for runs against an older UI) and the old «Включить звук» button is used if it shows.
- * Returns the page time of the click.
+ * start the media probe. Without a lobby the failure is recorded and the flow goes on (through the
+ * «Включить звук» button if it shows) so the other checks still run. Returns the page time of the click.
  */
-export async function passLobby(page, { report, out, timeout, touch = false, lobbyOptional = false }) {
+export async function passLobby(page, { report, out, timeout, touch = false }) {
   await byId(page, "talk").waitFor({ timeout });
   const lobby = byId(page, "lobby");
-  const found = await lobby.waitFor({ timeout: lobbyOptional ? 5_000 : 30_000 }).then(() => true, () => false);
+  const found = await lobby.waitFor({ timeout: 30_000 }).then(() => true, () => false);
   let clickedAt;
   if (found) {
     await settle(page);
@@ -48,13 +47,11 @@ export async function passLobby(page, { report, out, timeout, touch = false, lob
     log("lobby: «Начать разговор» pressed");
     await lobby.waitFor({ state: "hidden", timeout }).catch(() => report.fail("lobby", "the lobby is still shown after «Начать разговор»"));
   } else {
-    const message = "no [data-testid=lobby] on the conversation screen within 30 s";
-    if (lobbyOptional) log(`lobby: ${message} (optional in this run)`);
-    else report.fail("lobby", message);
+    report.fail("lobby", "no [data-testid=lobby] on the conversation screen within 30 s");
     clickedAt = await pageNow(page);
     const soundOn = byId(page, "sound-on");
     if (await soundOn.isVisible()) {
-      log("old UI: pressing «Включить звук»");
+      log("no lobby: pressing «Включить звук»");
       await (touch ? soundOn.tap() : soundOn.click());
     }
   }
@@ -242,4 +239,21 @@ export async function waitReply(page, { expect, usersBefore, timeout, report, on
   const reply = (await page.locator('[data-testid="history-item"][data-role="assistant"]').last().innerText()).trim();
   log("reply:", reply.replace(/\s+/g, " ").slice(0, 200));
   return { heard, reply, thinkingSeen };
+}
+
+/**
+ * Judge what the probe recorded: the greeting (lobby click .. question) and the reply (question .. now)
+ * must be heard and their frames presented; the avatar video must not have been silenced.
+ */
+export async function judgeSpeech(page, { clickedAt, askedAt, label, report }) {
+  const end = await pageNow(page);
+  const { samples, frames } = await readProbe(page);
+  const greeting = speechRuns(samples, { from: clickedAt, to: askedAt });
+  const reply = speechRuns(samples, { from: askedAt, to: end });
+  log(`speech from ${greeting.source}: greeting ${greeting.runs.length} run(s), reply ${reply.runs.length} run(s)`);
+  judgeAudio(samples, greeting.runs, `${label}greeting`, report);
+  judgeFrames(frames, greeting.runs, `${label}greeting`, report);
+  judgeAudio(samples, reply.runs, `${label}reply`, report);
+  judgeFrames(frames, reply.runs, `${label}reply`, report);
+  await checkNotSilenced(page, clickedAt, report);
 }

@@ -6,14 +6,12 @@ import { log } from "./report.mjs";
 /**
  * Open `#/route` by its tab in the header and check it. `ready` (a locator) says the screen is shown;
  * without it the screen's own data-testid (the route name) is tried, then the tab's aria-current.
- * A missing tab is a failure unless `optional`.
+ * A missing tab is a failure.
  */
-export async function openScreen(page, { route, ready, out, report, timeout, optional = false }) {
+export async function openScreen(page, { route, ready, out, report, timeout }) {
   const tab = page.locator(`header a[href="#/${route}"]`).first();
   if (!(await tab.count())) {
-    const message = `no header tab for #/${route}`;
-    if (optional) log(`${message} (optional in this run)`);
-    else report.fail(route, message);
+    report.fail(route, `no header tab for #/${route}`);
     return false;
   }
   log(`screen #/${route}`);
