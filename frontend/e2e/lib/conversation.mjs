@@ -27,36 +27,32 @@ export async function assertPlays(page, testId, what, timeout) {
 export const settle = (page) => page.waitForTimeout(700);
 
 /**
- * The lobby: check it (axe, screenshot), press «Начать разговор» (a tap on a touch device), then
- * start the media probe. Without a lobby the failure is recorded and the flow goes on (through the
- * «Включить звук» button if it shows) so the other checks still run. Returns the page time of the click.
+ * The lobby: check it (axe, screenshot), press «Начать разговор» (a tap on a touch device) and start
+ * the media probe at once (the greeting may begin while the lobby closes). Without a lobby the failure
+ * is recorded and the flow goes on (through «Включить звук» if it shows) so the other checks still
+ * run. Returns the page time of the click.
  */
 export async function passLobby(page, { report, out, timeout, touch = false }) {
   await byId(page, "talk").waitFor({ timeout });
   const lobby = byId(page, "lobby");
-  const found = await lobby.waitFor({ timeout: 30_000 }).then(() => true, () => false);
-  let clickedAt;
-  if (found) {
-    await settle(page);
-    await checkA11y(page, "lobby", report);
-    await page.screenshot({ path: `${out}/lobby.png` });
-    const start = byId(page, "lobby-start");
-    clickedAt = await pageNow(page);
-    if (touch) await start.tap({ timeout });
-    else await start.click({ timeout });
-    log("lobby: «Начать разговор» pressed");
-    await lobby.waitFor({ state: "hidden", timeout }).catch(() => report.fail("lobby", "the lobby is still shown after «Начать разговор»"));
-  } else {
+  if (!(await lobby.waitFor({ timeout: 30_000 }).then(() => true, () => false))) {
     report.fail("lobby", "no [data-testid=lobby] on the conversation screen within 30 s");
-    clickedAt = await pageNow(page);
+    const clickedAt = await pageNow(page);
     const soundOn = byId(page, "sound-on");
-    if (await soundOn.isVisible()) {
-      log("no lobby: pressing «Включить звук»");
-      await (touch ? soundOn.tap() : soundOn.click());
-    }
+    if (await soundOn.isVisible()) await (touch ? soundOn.tap() : soundOn.click());
+    await byId(page, "avatar-video").waitFor({ state: "attached", timeout });
+    await startMediaProbe(page, "avatar-video");
+    return clickedAt;
   }
-  await byId(page, "avatar-video").waitFor({ state: "attached", timeout });
+  await settle(page);
+  await checkA11y(page, "lobby", report);
+  await page.screenshot({ path: `${out}/lobby.png` });
+  const start = byId(page, "lobby-start");
+  const clickedAt = await pageNow(page);
+  await (touch ? start.tap({ timeout }) : start.click({ timeout }));
+  log("lobby: «Начать разговор» pressed");
   await startMediaProbe(page, "avatar-video");
+  await lobby.waitFor({ state: "hidden", timeout }).catch(() => report.fail("lobby", "the lobby is still shown after «Начать разговор»"));
   return clickedAt;
 }
 
