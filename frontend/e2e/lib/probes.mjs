@@ -90,14 +90,6 @@ export function readProbe(page) {
   });
 }
 
-/** The latest sample (or null): is the avatar speaking now? */
-export function probeNow(page) {
-  return page.evaluate(() => {
-    const p = window.__e2eProbe;
-    return p?.samples.length ? { ...p.samples[p.samples.length - 1], now: performance.now() } : null;
-  });
-}
-
 export function pageNow(page) {
   return page.evaluate(() => performance.now());
 }
