@@ -37,7 +37,9 @@ PERSONA = {"name": "Маша", "age": 11, "gender": "female", "temperament": "в
            "interests": ["рисование", "кошки", "книги про космос"], "speech_style": "просто, с шутками",
            "greeting": "Привет! Я Маша. О чём поговорим?",
            "notes": "Учится в пятом классе, живёт в Казани с мамой, папой и котом Барсиком."}
-QUESTIONS = ["Привет! Как у тебя дела?", "Что ты любишь рисовать?", "Расскажи про своего кота."]
+QUESTIONS = ["Привет! Как у тебя дела?", "Что ты любишь рисовать?", "Расскажи про своего кота.",
+             "А сколько тебе лет?", "Какая у тебя любимая книга?", "Что ты делала вчера вечером?"]
+NAMES = ["Маша", "Даша", "Соня", "Вика", "Лиза", "Катя"]  # each prepared persona is a different prompt
 
 
 def _engines(settings: Settings, states: bool) -> tuple[Any, Any]:
@@ -70,8 +72,11 @@ def _turn(brain: Brain, persona_id: int, question: str, warm: bool) -> dict[str,
 
 def _summary(turns: list[dict[str, Any]]) -> dict[str, Any]:
     firsts = [t["first_clause_s"] for t in turns if t["first_clause_s"] is not None]
+    tokens = [t["first_token_s"] for t in turns if t["first_token_s"] is not None]
     return {"median_first_clause_s": round(statistics.median(firsts), 3) if firsts else None,
-            "max_first_clause_s": round(max(firsts), 3) if firsts else None, "turns": turns}
+            "max_first_clause_s": round(max(firsts), 3) if firsts else None,
+            "median_first_token_s": round(statistics.median(tokens), 3) if tokens else None,
+            "turns": turns}
 
 
 def bench_persona(progress: Callable[[str], None]) -> dict[str, Any]:
@@ -80,8 +85,9 @@ def bench_persona(progress: Callable[[str], None]) -> dict[str, Any]:
         db = init_db(settings.db_url)
         asyncio.run(db.call(seed_default_persona))
 
-        def new_persona() -> int:
-            return asyncio.run(db.call(lambda s: create_persona(s, PERSONA).id))
+        def new_persona(n: int = 0) -> int:
+            fields = {**PERSONA, "name": NAMES[n % len(NAMES)]}
+            return asyncio.run(db.call(lambda s: create_persona(s, fields).id))
 
         progress("persona: cold (nothing prepared)")
         llm, emotion = _engines(settings, states=False)
@@ -93,8 +99,8 @@ def bench_persona(progress: Callable[[str], None]) -> dict[str, Any]:
         llm, emotion = _engines(settings, states=True)
         brain = Brain(db, llm, emotion, settings)
         prepared, jobs = [], []
-        for question in QUESTIONS:
-            persona_id = new_persona()
+        for n, question in enumerate(QUESTIONS):
+            persona_id = new_persona(n)
 
             async def prepare(pid: int = persona_id) -> Any:  # what PersonaWarmups runs for a new persona
                 started = time.perf_counter()
@@ -102,7 +108,8 @@ def bench_persona(progress: Callable[[str], None]) -> dict[str, Any]:
                 return result, time.perf_counter() - started
 
             result, seconds = asyncio.run(prepare())
-            jobs.append({"seconds": round(seconds, 2), "prompt_tokens": result.prompt_tokens if result else None})
+            jobs.append({"seconds": round(seconds, 2), "prefill_s": round(result.seconds, 2) if result else None,
+                         "prompt_tokens": result.prompt_tokens if result else None})
             prepared.append(_turn(brain, persona_id, question, warm=True))
         last_persona = persona_id
         llm.close()
