@@ -65,9 +65,9 @@ export function ConversationView(props: ConversationViewProps) {
               {personaName.slice(0, 1)}
             </span>
           )}
-          <h2 data-testid="persona-name" className="min-w-0 truncate text-lg font-semibold">
+          <h1 data-testid="persona-name" className="min-w-0 truncate text-lg font-semibold">
             {personaName}
-          </h2>
+          </h1>
           <EmotionBadge emotion={state.emotion} />
           <span className="flex-1" />
           <ConnectionBadge state={state.connection} />

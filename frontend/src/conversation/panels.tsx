@@ -104,7 +104,7 @@ export function TextBox({ onSend, disabled }: { onSend: (text: string) => boolea
         value={text}
         onChange={(e) => setText(e.target.value)}
         onKeyDown={onKeyDown}
-        placeholder="Напишите сообщение и нажмите Enter"
+        placeholder="Напишите сообщение…"
         className="min-h-[2.75rem] flex-1 resize-none rounded-xl bg-slate-900 px-4 py-2.5 text-slate-100 ring-1 ring-slate-700 placeholder:text-slate-400 focus:outline-none focus:ring-indigo-400"
       />
       <Button type="submit" variant="primary" data-testid="text-send" disabled={disabled || !text.trim()}>
