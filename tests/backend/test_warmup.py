@@ -104,13 +104,16 @@ def test_a_turn_does_not_wait_behind_a_preparation(setup) -> None:
         while (state := warmups.status(petr)) is None or state.progress < 0.15:
             await asyncio.sleep(0.05)
         asked = time.monotonic()
+        watcher = asyncio.create_task(until_done(warmups, petr, []))  # notes when the preparation ends
         chunks, _ = await collect_reply(brain, 1, session, "Как дела?")
         assert chunks
         answered = time.monotonic() - asked
-        done = await until_done(warmups, petr, [])
+        ended_during_reply = watcher.done()
+        done = await watcher
         finished = time.monotonic() - asked
         for task in tasks:
             task.cancel()
+        assert not ended_during_reply, "the reply waited for the whole preparation"
         return answered, finished, done
 
     answered, finished, done = asyncio.run(scenario())
