@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from ai_pipeline.llm.prompt import persona_prompt
 from backend.db import conversations, memory, personas
 from backend.db.deps import DbSessionDep
 from backend.db.ids import DbId
@@ -20,8 +21,6 @@ from backend.tts_voices import check_tts_voice, current_tts
 from backend.warmup import PersonaWarmup
 
 router = APIRouter(prefix="/api", tags=["personas"], responses=ERRORS)
-# the fields the LLM's prompt is made of (persona_prompt): changing one makes a new prompt state
-PROMPT_FIELDS = {"name", "age", "gender", "temperament", "interests", "speech_style", "notes", "language"}
 
 
 @router.get("/personas", response_model=list[PersonaOut])
@@ -48,20 +47,23 @@ def get_persona(persona_id: DbId, db: DbSessionDep) -> PersonaOut:
 def replace_persona(persona_id: DbId, body: PersonaIn, db: DbSessionDep, runtime: RuntimeDep) -> PersonaOut:
     """Replace every field (omitted ones return to their defaults)."""
     _check_tts_voice(runtime, body.tts_voice)
-    updated = PersonaOut.model_validate(personas.update_persona(db, persona_id, body.model_dump()))
-    runtime.warmups.request(persona_id)
-    return updated
+    return _update(db, runtime, persona_id, body.model_dump())
 
 
 @router.patch("/personas/{persona_id}", response_model=PersonaOut)
 def patch_persona(persona_id: DbId, body: PersonaPatch, db: DbSessionDep, runtime: RuntimeDep) -> PersonaOut:
     """Change only the fields sent."""
     _check_tts_voice(runtime, body.tts_voice)
-    changes = body.model_dump(exclude_unset=True)
-    updated = PersonaOut.model_validate(personas.update_persona(db, persona_id, changes))
-    if changes.keys() & PROMPT_FIELDS:
+    return _update(db, runtime, persona_id, body.model_dump(exclude_unset=True))
+
+
+def _update(db: DbSessionDep, runtime: RuntimeDep, persona_id: int, changes: dict[str, object]) -> PersonaOut:
+    """Apply ``changes``; a changed character (the LLM's prompt) is prepared again in the background."""
+    before = persona_prompt(personas.persona_card(personas.get_persona(db, persona_id)))
+    updated = personas.update_persona(db, persona_id, changes)
+    if persona_prompt(personas.persona_card(updated)) != before:
         runtime.warmups.request(persona_id)
-    return updated
+    return PersonaOut.model_validate(updated)
 
 
 @router.get("/personas/{persona_id}/warmup", response_model=PersonaWarmup)

@@ -125,3 +125,21 @@ def test_routes_are_documented(client):
             "/api/sessions/{session_id}/messages", "/api/personas/{persona_id}/facts",
             "/api/personas/{persona_id}/facts/{key}"} <= set(paths)
     assert set(paths["/api/personas/{persona_id}"]) == {"get", "put", "patch", "delete"}
+
+
+def test_only_a_changed_character_is_prepared_again(client, app):
+    """The persona's prompt is prepared when it is created and again only when the prompt changes (a server
+    that has not started its worker shows the requests as queued)."""
+    warmups = app.state.runtime.warmups
+    persona = client.post("/api/personas", json=ANYA).json()["id"]
+    assert client.get(f"/api/personas/{persona}/warmup").json()["status"] == "queued"
+    asked = dict(warmups._asked)
+    same = {**ANYA, "greeting": "Салют!"}  # the wizard saves the whole form again: only the greeting differs
+    assert client.put(f"/api/personas/{persona}", json=same).status_code == 200
+    assert client.patch(f"/api/personas/{persona}", json={"greeting": "Хай!"}).status_code == 200
+    assert warmups._asked == asked
+    assert client.patch(f"/api/personas/{persona}", json={"temperament": "задумчивая"}).status_code == 200
+    assert warmups._asked[persona] == asked[persona] + 1
+    assert client.delete(f"/api/personas/{persona}").status_code == 204
+    assert warmups.status(persona) is None
+    assert client.get(f"/api/personas/{persona}/warmup").status_code == 404
