@@ -60,7 +60,7 @@ class MemorySettings(_Strict):
     """What goes into the prompt besides the persona."""
 
     context_tokens: int = Field(1536, ge=256)  # budget for summary + facts + recent turns
-    recent_turns: int = Field(12, ge=2)  # at most this many recent messages verbatim
+    recent_turns: int = Field(12, ge=2)  # messages a fold keeps verbatim (the prompt grows from there to summarize_after)
     summarize_after: int = Field(16, ge=4)  # older messages than this get folded into the summary
     max_facts: int = Field(30, ge=0)
     prompt_states_mb: int = Field(1024, ge=0)  # evaluated persona prompts kept on disk (data_dir/llm_states); 0: off

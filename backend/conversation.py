@@ -29,7 +29,7 @@ from ai_pipeline.text.chunker import ReplyChunker
 from ai_pipeline.timing import StageTimer
 from backend.db import Database
 from backend.db.conversations import add_message, get_session, recent_messages, save_reply, start_session, to_chat
-from backend.db.memory import get_facts, get_summary, remember_facts, set_summary
+from backend.db.memory import get_facts, get_summary, list_facts, remember_facts, set_summary
 from backend.db.personas import get_persona, persona_card
 
 SUMMARY_CHARS = 900  # the rolling summary keeps its newest part
@@ -91,13 +91,22 @@ class Brain:
         return await self.db.call(read)
 
     def _messages(self, db: Session, persona_id: int, session_id: int, user_text: str) -> list[ChatMessage]:
+        """The turn's prompt, laid out so the LLM's cached prefix survives from turn to turn.
+
+        The history is every message since the summary's last fold (``recent_turns`` right after a
+        fold, growing to ``summarize_after``): it only grows until the next fold instead of sliding by
+        one message each turn. Facts learnt from those very messages stay out of the system prompt
+        until they are folded (the messages are in the prompt verbatim), so a new fact does not
+        rewrite the system prompt and force the whole history to be evaluated again."""
         memory = self.settings.memory
         persona = persona_card(get_persona(db, persona_id))
         summary = get_summary(db, persona_id, session_id=session_id)
         after = summary.up_to_message_id if summary else None
-        history = to_chat(recent_messages(db, session_id, limit=memory.recent_turns, after_id=after))
-        return build_messages(persona, user_text=user_text, history=history,
-                              summary=summary.text if summary else None, facts=get_facts(db, persona_id),
+        pending = recent_messages(db, session_id, limit=memory.summarize_after + 4, after_id=after)
+        verbatim = {m.id for m in pending}
+        facts = {f.key: f.value for f in list_facts(db, persona_id) if f.source_message_id not in verbatim}
+        return build_messages(persona, user_text=user_text, history=to_chat(pending),
+                              summary=summary.text if summary else None, facts=facts,
                               budget_tokens=memory.context_tokens, count_tokens=self.llm.count_tokens)
 
     def _prompt(self, db: Session, persona_id: int, session_id: int, user_text: str) -> TurnPrompt:
@@ -115,11 +124,22 @@ class Brain:
                               count_tokens=self.llm.count_tokens)[:-1]
 
     async def prepare_persona(self, persona_id: int, progress: Progress | None = None) -> PrefillResult | None:
-        """Evaluate the persona's prompt and store the state, so its first conversation starts warm.
-
-        Runs in the background: it waits until conversations leave the LLM idle and gives way as
-        soon as one wants it (a turn or a session's warm-up), then goes on from what was saved."""
+        """Evaluate the persona's prompt and store the state, so its first conversation starts warm
+        (in the background: see ``_background_prefill``)."""
         messages = await self.db.call(self._persona_messages, persona_id)
+        return await self._background_prefill(messages, progress, store=True)
+
+    async def warm_idle(self, persona_id: int, session_id: int) -> PrefillResult | None:
+        """After a turn: evaluate the session's next prompt while the user listens or thinks (in the
+        background), so a prompt the turn's end rewrote (a fold into the summary) is not paid by the next
+        question."""
+        messages = await self.db.call(self._messages, persona_id, session_id, "")
+        return await self._background_prefill(messages[:-1])
+
+    async def _background_prefill(self, messages: list[ChatMessage], progress: Progress | None = None,
+                                  store: bool = False) -> PrefillResult | None:
+        """A prefill that waits until conversations leave the LLM idle and gives way as soon as one wants
+        it (a turn or a session's warm-up), then goes on from what the cache or the store kept."""
         while True:
             while (idle := time.monotonic() - self._last_use) < IDLE_BEFORE_BACKGROUND_S:
                 await asyncio.sleep(IDLE_BEFORE_BACKGROUND_S - idle)
@@ -128,7 +148,7 @@ class Brain:
                     continue  # someone used the LLM while this waited for the lock
                 stop = self._background_stop = threading.Event()
                 try:
-                    result = await self._prefill(messages, stop, progress, store=True)
+                    result = await self._prefill(messages, stop, progress, store=store)
                 finally:
                     self._background_stop = None
             if not stop.is_set():

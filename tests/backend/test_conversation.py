@@ -54,9 +54,13 @@ def test_turn_streams_chunks_and_remembers(db_url, engines, settings):
     # a restart: a new engine on the same file still knows the user and the conversation
     db2, brain2 = make_brain(db_url, engines, settings)
     messages = asyncio.run(db2.call(brain2._messages, 1, session, "Как меня зовут?"))
-    system = messages[0].content
-    assert "Петя" in system and messages[-1].content == "Как меня зовут?"
+    assert messages[-1].content == "Как меня зовут?"
     assert any(m.role == "assistant" for m in messages[1:-1]), "the earlier turn is in the prompt"
+    # the name is in this session's history verbatim, so the system prompt (the cached prefix) is not
+    # rewritten with it; a new session gets it as a fact
+    assert "Петя" not in messages[0].content and "Петя" in messages[1].content
+    other = asyncio.run(brain2.open_session(1))
+    assert "Петя" in asyncio.run(db2.call(brain2._messages, 1, other, "Как меня зовут?"))[0].content
     db2.close()
 
 
@@ -131,4 +135,25 @@ def test_old_turns_fold_into_the_summary(db_url, engines, settings):
     messages = asyncio.run(db.call(brain._messages, 1, session, "Ну?"))
     assert "Реплика номер 0." in messages[0].content
     assert [m.content for m in messages[1:-1]] == ["Реплика номер 4. Ещё.", "Реплика номер 5. Ещё."]
+    db.close()
+
+
+def test_the_cached_prefix_survives_facts_and_a_growing_history(db_url, engines, settings):
+    """Turn after turn only the new words are evaluated, also when the user tells facts about himself
+    (they reach the system prompt only when their messages are folded) and past the verbatim window;
+    the fold's new prompt is evaluated in the background after the turn, not by the next question."""
+    db, brain = make_brain(db_url, engines, settings, summarize_after=8, recent_turns=4)
+    session = asyncio.run(brain.open_session(1))
+    asyncio.run(brain.warm(1, session))
+    said = ["Меня зовут Петя, мне двенадцать лет.", "У меня есть собака Рекс.", "Мне нравятся динозавры.",
+            "Я люблю футбол.", "А ты умеешь рисовать?"]
+    evaluated = []
+    for text in said:
+        asyncio.run(collect_reply(brain, 1, session, text))
+        evaluated.append(engines[0].last_stats.evaluated_tokens)
+        asyncio.run(brain.warm_idle(1, session))  # what the live session runs after each turn
+    assert max(evaluated) < 45, evaluated  # the user's message and the chat markup, never the history
+    assert asyncio.run(db.call(get_summary, 1, session_id=session)) is not None, "a fold happened"
+    facts = asyncio.run(db.call(get_facts, 1))
+    assert facts.get("name") == "Петя" and "Рекс" in facts.get("pets", "")
     db.close()
