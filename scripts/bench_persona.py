@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ai_pipeline import registry
+from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import Settings
 from backend.conversation import Brain, collect_reply
 from backend.db import init_db
@@ -43,13 +43,12 @@ NAMES = ["Маша", "Даша", "Соня", "Вика", "Лиза", "Катя"]
 
 
 def _engines(settings: Settings, states: bool) -> tuple[Any, Any]:
-    llm = registry.build("llm", settings.llm, settings.models_dir)
-    if states:
-        llm.use_state_folder(settings.data_dir / "llm_states", settings.memory.prompt_states_mb << 20)
-    emotion = registry.build("emotion", settings.emotion, settings.models_dir)
-    llm.load()
-    emotion.load()
-    return llm, emotion
+    """The LLM and emotion engines as the server loads them (``states``: with the prompt-state folder)."""
+    if not states:
+        settings = settings.model_copy(update={"memory": settings.memory.model_copy(update={"prompt_states_mb": 0})})
+    pipeline = Pipeline(settings)
+    pipeline.load(stages=("llm", "emotion"))
+    return pipeline.llm, pipeline.emotion
 
 
 def _turn(brain: Brain, persona_id: int, question: str, warm: bool) -> dict[str, Any]:

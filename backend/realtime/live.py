@@ -334,7 +334,7 @@ class LiveSession:
     def _warm_idle(self) -> None:
         """The session's next prompt goes into the LLM cache in the background (a fold into the summary
         rewrote it); the next turn preempts it. One at a time, cancelled with the session."""
-        if self.warm_task is None or self.warm_task.done():
+        if not self.closed and (self.warm_task is None or self.warm_task.done()):
             self.warm_task = asyncio.create_task(self.services.brain.warm_idle(self.persona_id, self.session_id))
 
     async def _speech(self, text: str, timer: StageTimer) -> list[AudioChunk]:

@@ -11,27 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ai_pipeline import models
 from ai_pipeline.chunks import ChatMessage
 from ai_pipeline.llm.llama_cpp import LlamaCppLLM, LlamaCppSettings
 from ai_pipeline.llm.state_store import PromptStateStore, common_prefix
-from ai_pipeline.settings import Settings
-from tests.ai_pipeline.test_llm_engines import collect
+from tests.ai_pipeline.test_llm_engines import collect, models_dir  # noqa: F401 - the fixture
 
 PERSONA_A = ("Ты — Анна, виртуальная собеседница из Казани. Ты любишь книги, путешествия и хороший кофе. "
              "Говоришь тепло и просто, отвечаешь одним-двумя предложениями. ") * 5
 PERSONA_B = ("Ты — Пётр, лесник из Карелии. Ты знаешь всё о грибах, птицах и озёрах. "
              "Говоришь неторопливо, с юмором, коротко. ") * 5
 QUESTION = ChatMessage("user", "Что ты любишь делать по вечерам?")
-
-
-@pytest.fixture(scope="module")
-def models_dir() -> Path:
-    folder = Settings().models_dir
-    for model in models.MANIFEST:
-        if model.stage == "llm":
-            models.assemble(model, folder)
-    return folder
 
 
 def engine(models_dir: Path, states: Path) -> LlamaCppLLM:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_pipeline import registry
+from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import Settings
 from backend.conversation import Brain, collect_reply
 from backend.db import init_db
@@ -24,12 +24,10 @@ PETR = {"name": "Пётр", "age": 40, "gender": "male", "temperament": "нет�
 
 
 def llm_and_emotion(settings: Settings):
-    llm = registry.build("llm", settings.llm.model_copy(update={"max_tokens": 24}), settings.models_dir)
-    llm.use_state_folder(settings.data_dir / "llm_states", 1 << 30)
-    emotion = registry.build("emotion", settings.emotion, settings.models_dir)
-    llm.load()
-    emotion.load()
-    return llm, emotion
+    """The engines as the server loads them: the LLM keeps its prompt states under data_dir/llm_states."""
+    pipeline = Pipeline(settings.model_copy(update={"llm": settings.llm.model_copy(update={"max_tokens": 24})}))
+    pipeline.load(stages=("llm", "emotion"))
+    return pipeline.llm, pipeline.emotion
 
 
 @pytest.fixture

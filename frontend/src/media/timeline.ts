@@ -60,7 +60,7 @@ export class StreamTimeline {
     const start = event.t + this.offset;
     const end = start + event.duration;
     const kind = event.kind === "speech" ? "speech" : "idle";
-    const chunk = (event as { chunk?: number }).chunk;
+    const chunk = event.chunk;
     this.segments.push({ start, end, kind, turn: event.turn, ...(typeof chunk === "number" ? { chunk } : {}) });
     this.end = Math.max(this.end, end);
     this.anyMedia = true;
