@@ -54,6 +54,16 @@ class VADSettings(_Strict):
     min_speech_ms: int = Field(200, ge=0)
     partial_every_ms: int = Field(1000, ge=200)  # how often a partial transcript is produced
     pad_ms: int = Field(200, ge=0)  # audio kept around speech when transcribing
+    # End of turn. "silence": ``hangover_ms`` of silence ends it. "smart_turn": Smart Turn v3.2 (an
+    # audio model of turn completion) is asked after ``turn_check_ms`` of silence and again every
+    # ``turn_check_ms``; a finished turn ends there, an unfinished one at ``max_hangover_ms``.
+    end_of_turn: Literal["silence", "smart_turn"] = "smart_turn"
+    turn_check_ms: int = Field(160, ge=32, le=2000)
+    turn_threshold: float = Field(0.5, gt=0, lt=1)
+    max_hangover_ms: int = Field(1200, ge=100, le=5000)
+    # Transcribe as soon as the speaker falls silent this long, while the end of turn is still being
+    # decided: the transcript is ready sooner; speech that goes on discards it. 0: off.
+    speculative_asr_ms: int = Field(64, ge=0, le=2000)
 
 
 class MemorySettings(_Strict):
@@ -142,6 +152,8 @@ class RealtimeSettings(_Strict):
     idle_lead_s: float = Field(0.15, ge=0.05, le=2.0)  # how far idle video runs ahead of playback
     speech_lead_s: float = Field(0.8, ge=0.1, le=10.0)  # how far speech may run ahead (barge-in drops the rest)
     turns_per_minute: int = Field(30, ge=1)
+    # evaluate the reply's prompt on partial transcripts while the user still speaks (LLM prefill)
+    anticipate: bool = True
     executor: Literal["local", "queue"] = "local"  # queue: avatar video made by `arq` render workers
     max_message_kb: int = Field(1024, ge=16)  # one Socket.IO message (an audio chunk)
     # Conversations at once; the next client is told the server is busy. 2 keeps every stream real

@@ -171,11 +171,30 @@ class Brain:
         finally:
             self._last_use = time.monotonic()
 
+    async def anticipate(self, persona_id: int, session_id: int, heard: str) -> PrefillResult | None:
+        """The user is still speaking, or their end of turn is being decided: evaluate the turn's
+        prompt up to the words heard so far, so the reply pays only for the rest. Background work
+        gives way to it; it gives way to any turn within one prompt slice."""
+        if not heard.strip():
+            return None
+        self._claim()
+        messages = await self.db.call(self._messages, persona_id, session_id, heard)
+        async with self._llm_lock:
+            stop = self._background_stop = threading.Event()
+            try:
+                return await self._prefill(messages, stop, open_end=True)
+            finally:
+                if self._background_stop is stop:
+                    self._background_stop = None
+                self._last_use = time.monotonic()
+
     async def _prefill(self, messages: list[ChatMessage], stop: threading.Event | None = None,
-                       progress: Progress | None = None, store: bool = False) -> PrefillResult | None:
+                       progress: Progress | None = None, store: bool = False,
+                       open_end: bool = False) -> PrefillResult | None:
         """A prefill that stops soon after its task is cancelled (the thread is told, not abandoned)."""
         stop = stop or threading.Event()
-        work = asyncio.ensure_future(asyncio.to_thread(self.llm.prefill, messages, stop, progress, store=store))
+        work = asyncio.ensure_future(asyncio.to_thread(self.llm.prefill, messages, stop, progress, store=store,
+                                                       open_end=open_end))
         try:
             return await asyncio.shield(work)
         except asyncio.CancelledError:

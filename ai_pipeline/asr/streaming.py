@@ -7,7 +7,17 @@ with typed events. Per utterance, in order::
 
 Silero VAD decides speech per 32 ms window, with hysteresis (speech above ``threshold``, silence
 below ``threshold - 0.15``). Speech must last ``min_speech_ms`` to open an utterance (clicks and
-blips are ignored); ``hangover_ms`` of silence closes it, and ``max_utterance_s`` cuts it.
+blips are ignored), and ``max_utterance_s`` cuts it. What closes it:
+
+* without a turn detector (or ``end_of_turn: silence``): ``hangover_ms`` of silence;
+* with one (Smart Turn): after ``turn_check_ms`` of silence, and again every ``turn_check_ms``, the
+  detector hears the utterance; a turn it judges finished ends where the silence began, an
+  unfinished one (the speaker pauses mid-sentence) is given up to ``max_hangover_ms``.
+
+Speculative recognition: after ``speculative_asr_ms`` of silence the utterance so far is already
+transcribed, while the end of turn is still being decided. When the turn ends at that silence, that
+transcript is the final one (no second ASR call); when speech goes on, it is discarded. Until the
+turn ends it is handed out as a partial transcript (the caller may prepare an answer on it).
 
 ASR runs off the event loop, one call at a time: a partial transcript is skipped while the
 recogniser is busy, a final one waits for it. ``feed`` never waits for ASR, so results that finish
@@ -27,6 +37,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
 import numpy as np
+
+from typing import Protocol
 
 from ai_pipeline.asr.base import ASREngine
 from ai_pipeline.asr.vad import SAMPLE_RATE, WINDOW, SileroVAD
@@ -109,6 +121,12 @@ class RecognitionFailed:
     error: AvatarError
 
 
+class TurnDetector(Protocol):
+    """Judges from the audio of a turn so far whether the speaker has finished (thread-safe, blocking)."""
+
+    def probability(self, samples: np.ndarray) -> float: ...
+
+
 Event = SpeechStarted | PartialTranscript | UtteranceTooLong | SpeechEnded | FinalTranscript | RecognitionFailed
 
 
@@ -126,6 +144,7 @@ class _Job:
     offset_s: float = 0.0
     end_wall: float = 0.0
     truncated: bool = False
+    speculative: bool = False  # transcribed before the end of turn was decided
 
 
 # --- recogniser --------------------------------------------------------------------------------
@@ -137,11 +156,13 @@ class StreamingRecognizer:
     ``cancel()`` (barge-in) drops the utterance being heard and every transcript not yet handed
     out, and keeps listening; ``reset()`` also starts a new stream (time 0, fresh VAD state).
     ``vad`` must be this stream's own detector (``shared.clone()``); None loads one, which blocks
-    for about 0.1 s, so build recognisers off the event loop or pass a clone.
+    for about 0.1 s, so build recognisers off the event loop or pass a clone. ``turn``: the end-of-turn
+    model (shared; used when ``settings.end_of_turn`` is ``smart_turn``).
     """
 
     def __init__(self, asr: ASREngine, settings: VADSettings, max_utterance_s: float, *,
-                 language: str | None = None, vad: SileroVAD | None = None) -> None:
+                 language: str | None = None, vad: SileroVAD | None = None,
+                 turn: TurnDetector | None = None) -> None:
         if max_utterance_s <= 0:
             raise ValueError("max_utterance_s must be positive")
         self.asr = asr
@@ -151,7 +172,10 @@ class StreamingRecognizer:
         ms = SAMPLE_RATE // 1000
         self._on = settings.threshold
         self._off = max(0.01, settings.threshold - _HYSTERESIS)
-        self._hangover = settings.hangover_ms * ms
+        self.turn = turn if settings.end_of_turn == "smart_turn" else None
+        self._hangover = (settings.max_hangover_ms if self.turn is not None else settings.hangover_ms) * ms
+        self._check_every = settings.turn_check_ms * ms
+        self._spec_after = settings.speculative_asr_ms * ms
         self._min_speech = settings.min_speech_ms * ms
         self._partial_every = settings.partial_every_ms * ms
         self._pad = settings.pad_ms * ms
@@ -189,6 +213,10 @@ class StreamingRecognizer:
             for p in probs:
                 self._step(float(p), called)
                 self._vad_pos += WINDOW
+            if self._check_due:
+                await self._check_turn(stream, called)
+                if stream != self._stream:
+                    return []
             self._maybe_partial()
             self._trim()
             self._pump()
@@ -252,6 +280,8 @@ class StreamingRecognizer:
         self._speaking = False
         self._candidate = None
         self._silence_from = None
+        self._drop_speculation()
+        self._confirmed.clear()
         self._trim()
 
     def reset(self) -> None:
@@ -263,8 +293,8 @@ class StreamingRecognizer:
 
     @property
     def busy(self) -> bool:
-        """True while an ASR call runs or a final waits for one."""
-        return self._inflight is not None or bool(self._finals)
+        """True while an ASR call runs or a final (or a speculative one) waits for one."""
+        return self._inflight is not None or bool(self._finals) or self._spec_waiting
 
     # -- stream state --------------------------------------------------------------------------
 
@@ -280,6 +310,12 @@ class StreamingRecognizer:
         self._silence_from: int | None = None
         self._next_partial = 0
         self._ready: list[Event] = []
+        self._check_due = False  # the turn detector is to be asked after this chunk
+        self._next_check = 0  # silence (samples) at which it is asked next
+        self._spec: _Job | None = None  # the speculative transcription of this silence
+        self._spec_waiting = False  # ... not started yet (a partial runs)
+        self._spec_result: Transcript | BaseException | None = None  # ... finished before the turn ended
+        self._confirmed: dict[int, _Job] = {}  # id of a running speculative call -> the final it became
 
     def _append(self, samples: np.ndarray) -> None:
         if samples.size:
@@ -312,11 +348,21 @@ class StreamingRecognizer:
                 self._open(self._candidate)
             return
         if p >= self._on:
+            if self._silence_from is not None:  # speech goes on: what was guessed about its end is void
+                self._drop_speculation()
+                self._check_due = False
             self._silence_from = None
         elif p < self._off and self._silence_from is None:
             self._silence_from = start
-        if self._silence_from is not None and end - self._silence_from >= self._hangover:
+            self._next_check = self._check_every
+        silent = end - self._silence_from if self._silence_from is not None else -1
+        if silent >= 0 and self._spec_after and self._spec is None and silent >= self._spec_after:
+            self._speculate()
+        if silent >= self._hangover:
             self._close(self._silence_from, called, truncated=False)
+        elif self.turn is not None and silent >= self._next_check:
+            self._check_due = True
+            self._next_check = silent + self._check_every
         elif end - self._start >= self._max_utterance:
             self._emit(UtteranceTooLong(self._utterances, end / SAMPLE_RATE, self._max_utterance / SAMPLE_RATE))
             self._close(end, called, truncated=True)
@@ -329,15 +375,70 @@ class StreamingRecognizer:
         self._emit(SpeechStarted(self._utterances, start / SAMPLE_RATE))
 
     def _close(self, end: int, called: float, *, truncated: bool) -> None:
-        """Emit SpeechEnded at sample ``end`` and queue the final ASR call of the utterance."""
+        """Emit SpeechEnded at sample ``end`` and queue the final ASR call of the utterance (or take
+        the speculative one made of this very silence)."""
         self._emit(SpeechEnded(self._utterances, end / SAMPLE_RATE))
-        offset = max(self._audio_start, self._start - self._pad)
-        audio = self._slice(offset, min(end + self._pad, self._pos))
         end_wall = called - (self._pos - end) / SAMPLE_RATE  # wall time of `end` if fed in real time
-        self._finals.append(_Job(self._utterances, self._generation, audio, final=True,
-                                 start_s=self._start / SAMPLE_RATE, end_s=end / SAMPLE_RATE,
-                                 offset_s=offset / SAMPLE_RATE, end_wall=end_wall, truncated=truncated))
-        self._speaking, self._silence_from = False, None
+        spec, result, waiting = self._spec, self._spec_result, self._spec_waiting
+        if spec is not None and not truncated and spec.end_s == end / SAMPLE_RATE:
+            self._drop_speculation()
+            final = replace(spec, speculative=False, end_wall=end_wall)
+            if result is not None:
+                self._emit_final(final, result, time.monotonic())
+            elif waiting:  # not started yet: it is the final job now
+                self._finals.append(final)
+            else:  # being transcribed: emitted when it finishes
+                self._confirmed[id(spec)] = final
+        else:
+            self._drop_speculation()
+            offset = max(self._audio_start, self._start - self._pad)
+            audio = self._slice(offset, min(end + self._pad, self._pos))
+            self._finals.append(_Job(self._utterances, self._generation, audio, final=True,
+                                     start_s=self._start / SAMPLE_RATE, end_s=end / SAMPLE_RATE,
+                                     offset_s=offset / SAMPLE_RATE, end_wall=end_wall, truncated=truncated))
+        self._speaking, self._silence_from, self._check_due = False, None, False
+
+    # -- end of turn and speculation -----------------------------------------------------------
+
+    async def _check_turn(self, stream: int, called: float) -> None:
+        """Ask the turn detector whether the silence that began at ``_silence_from`` ends the turn."""
+        self._check_due = False
+        silence_from, utterance = self._silence_from, self._utterances
+        if not self._speaking or silence_from is None or self.turn is None:
+            return
+        audio = self._slice(max(self._audio_start, self._start - self._pad), self._pos)
+        try:
+            finished = await asyncio.to_thread(self.turn.probability, audio) >= self.settings.turn_threshold
+        except Exception:  # noqa: BLE001 - the silence rule still ends the turn
+            log.exception("turn detector failed; the turn ends after %d ms of silence", self.settings.max_hangover_ms)
+            return
+        if (finished and stream == self._stream and self._speaking and self._utterances == utterance
+                and self._silence_from == silence_from):
+            self._close(silence_from, called, truncated=False)
+
+    def _speculate(self) -> None:
+        """Transcribe the utterance up to the silence now (plus what padding has arrived)."""
+        end = self._silence_from
+        assert end is not None
+        offset = max(self._audio_start, self._start - self._pad)
+        self._spec = _Job(self._utterances, self._generation, self._slice(offset, min(end + self._pad, self._pos)),
+                          final=True, at_s=self._pos / SAMPLE_RATE, start_s=self._start / SAMPLE_RATE,
+                          end_s=end / SAMPLE_RATE, offset_s=offset / SAMPLE_RATE, speculative=True)
+        self._spec_result = None
+        self._spec_waiting = True
+        self._pump()
+
+    def _drop_speculation(self) -> None:
+        """Forget the speculative transcript (a running call's result will be dropped)."""
+        self._spec, self._spec_result, self._spec_waiting = None, None, False
+
+    def _emit_final(self, job: _Job, result: Transcript | BaseException, ready: float) -> None:
+        if isinstance(result, BaseException):
+            self._emit(RecognitionFailed(job.utterance, _as_avatar_error(result)))
+        else:
+            self._emit(FinalTranscript(job.utterance, job.start_s, job.end_s, job.offset_s,
+                                       replace(result, final=True), latency_s=ready - job.end_wall,
+                                       truncated=job.truncated))
 
     def _maybe_partial(self) -> None:
         """Every ``partial_every_ms`` of speech, transcribe what was said so far unless ASR is busy
@@ -355,8 +456,13 @@ class StreamingRecognizer:
     # -- ASR, one call at a time ---------------------------------------------------------------
 
     def _pump(self) -> None:
-        if self._inflight is None and self._finals:
+        if self._inflight is not None:
+            return
+        if self._finals:
             self._start_job(self._finals.popleft())
+        elif self._spec_waiting and self._spec is not None:
+            self._spec_waiting = False
+            self._start_job(self._spec)
 
     def _start_job(self, job: _Job) -> None:
         audio = job.audio
@@ -369,15 +475,12 @@ class StreamingRecognizer:
     def _finished(self, task: asyncio.Task[Transcript], job: _Job) -> None:
         ready = time.monotonic()
         self._inflight = None
-        if job.generation == self._generation and not task.cancelled():
+        if job.speculative:
+            self._speculated(task, job, ready)
+        elif job.generation == self._generation and not task.cancelled():
             error = task.exception()
             if job.final:
-                if error is None:
-                    transcript = replace(task.result(), final=True)
-                    self._emit(FinalTranscript(job.utterance, job.start_s, job.end_s, job.offset_s, transcript,
-                                               latency_s=ready - job.end_wall, truncated=job.truncated))
-                else:
-                    self._emit(RecognitionFailed(job.utterance, _as_avatar_error(error)))
+                self._emit_final(job, task.result() if error is None else error, ready)
             elif error is None and self._speaking and job.utterance == self._utterances:
                 self._emit(PartialTranscript(job.utterance, job.at_s, replace(task.result(), final=False)))
             elif error is not None:
@@ -385,6 +488,19 @@ class StreamingRecognizer:
         elif not task.cancelled() and task.exception() is not None:
             log.debug("dropped ASR call failed: %s", task.exception())
         self._pump()
+
+    def _speculated(self, task: asyncio.Task[Transcript], job: _Job, ready: float) -> None:
+        final = self._confirmed.pop(id(job), None)
+        if task.cancelled() or job.generation != self._generation or (final is None and job is not self._spec):
+            return  # speech went on, or the stream was cancelled
+        error = task.exception()
+        result: Transcript | BaseException = task.result() if error is None else error
+        if final is not None:  # the turn ended on this silence meanwhile
+            self._emit_final(final, result, ready)
+            return
+        self._spec_result = result
+        if error is None and self._speaking and job.utterance == self._utterances:
+            self._emit(PartialTranscript(job.utterance, job.at_s, replace(result, final=False)))
 
     def _emit(self, event: Event) -> None:
         self._ready.append(event)

@@ -221,9 +221,21 @@ class LlamaCppLLM(LLMEngine):
         prompt = self._template([{"role": m.role, "content": m.content} for m in messages])
         return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
+    def _open_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """The prompt up to the last (user) message's words, without its end: the template's text
+        after them is cut, and the last token too (the next words may merge with it)."""
+        prompt = self._template([{"role": m.role, "content": m.content} for m in messages])
+        words = messages[-1].content.strip()
+        end = prompt.rfind(words) + len(words) if words and messages[-1].role == "user" else -1
+        if end < len(words):
+            return self.prompt_tokens([*messages[:-1], ChatMessage("user", "")])
+        return self._llm.tokenize(prompt[:end].encode("utf-8"), add_bos=False, special=True)[:-1]
+
     def prefill(self, messages: Sequence[ChatMessage], stop: threading.Event | None = None,
-                progress: Progress | None = None, *, store: bool = False) -> PrefillResult | None:
-        """Evaluate persona + history now, so the next turn only pays for the user's new words.
+                progress: Progress | None = None, *, store: bool = False,
+                open_end: bool = False) -> PrefillResult | None:
+        """Evaluate persona + history now, so the next turn only pays for the user's new words
+        (with ``open_end``, also the words of the user's message heard so far).
 
         A stored state with a longer common prefix than the cache holds is loaded first; what is
         left is evaluated in slices (``progress`` gets the fraction done). A set ``stop`` ends it
@@ -233,7 +245,8 @@ class LlamaCppLLM(LLMEngine):
             return None
         with self._lock:
             llm, started = self._llm, time.perf_counter()
-            tokens = self.prompt_tokens([*messages, ChatMessage("user", "")])
+            tokens = (self._open_tokens(messages) if open_end
+                      else self.prompt_tokens([*messages, ChatMessage("user", "")]))
             restored = self._sync_cache(tokens)
             before, decoded_before = common_prefix(llm.input_ids[:llm.n_tokens], tokens), llm.decoded
             if progress is not None:
@@ -252,7 +265,7 @@ class LlamaCppLLM(LLMEngine):
                 llm.stop, llm.on_slice = None, None
             evaluated = llm.decoded - decoded_before
             saved = False
-            if not interrupted and self.store is not None and (store or evaluated >= STORE_MIN):
+            if not interrupted and not open_end and self.store is not None and (store or evaluated >= STORE_MIN):
                 saved = self.store.has(tokens) or self._save(tokens) is not None
             if progress is not None and not interrupted:
                 progress(1.0)

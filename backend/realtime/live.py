@@ -56,6 +56,7 @@ class LiveSession:
         self.stream: SpeechStream | None = None  # local (AvatarStream) or on a render worker (RemoteStream)
         self.stream_task: asyncio.Task[None] | None = None
         self.warm_task: asyncio.Task[Any] | None = None
+        self.anticipate_task: asyncio.Task[Any] | None = None  # the prompt evaluated on a partial transcript
         self.listen_task: asyncio.Task[None] | None = None  # transcripts that finish between chunks
         self.recognizer: StreamingRecognizer | None = None
         self.decoder: StreamDecoder | None = None
@@ -176,7 +177,8 @@ class LiveSession:
     async def _stop_tasks(self, grace_s: float = 2.0) -> None:
         if self.stream:
             self.stream.interrupt(self.turn)
-        tasks = [t for t in (self._start_task, self.turn_task, self.warm_task, self.stream_task, self.listen_task)
+        tasks = [t for t in (self._start_task, self.turn_task, self.warm_task, self.anticipate_task,
+                             self.stream_task, self.listen_task)
                  if t is not None and not t.done() and t is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
@@ -184,7 +186,7 @@ class LiveSession:
             _, pending = await asyncio.wait(tasks, timeout=grace_s)
             for task in pending:
                 log.warning("client %s: %s did not end within %.1f s of cancellation", self.sid, task, grace_s)
-        self.stream_task = self.warm_task = self.turn_task = self.listen_task = None
+        self.stream_task = self.warm_task = self.anticipate_task = self.turn_task = self.listen_task = None
         self.stream = None
         if self.decoder is not None:
             await asyncio.to_thread(self.decoder.close)
@@ -253,7 +255,9 @@ class LiveSession:
                 await self.emit(*to_wire(ErrorEvent.of(event.error)))
             elif isinstance(event, PartialTranscript):
                 await self.emit(*to_wire(TranscriptEvent(**event.transcript.to_dict())))
+                self._anticipate(event.transcript.text)
             elif isinstance(event, FinalTranscript):
+                self._anticipate(None)
                 await self.emit(*to_wire(TranscriptEvent(**event.transcript.to_dict())))
                 text = event.transcript.text.strip()
                 if text:
@@ -331,6 +335,17 @@ class LiveSession:
             if reason == "done" and not scripted:
                 self._warm_idle()
 
+    def _anticipate(self, heard: str | None) -> None:
+        """Evaluate the coming turn's prompt on the words heard so far (None: stop doing so); one at a
+        time, the newest partial transcript replacing the one before."""
+        if self.anticipate_task is not None and not self.anticipate_task.done():
+            self.anticipate_task.cancel()
+        self.anticipate_task = None
+        if heard and heard.strip() and not self.closed and self.services.settings.realtime.anticipate:
+            self.anticipate_task = asyncio.create_task(
+                self.services.brain.anticipate(self.persona_id, self.session_id, heard))
+            self.anticipate_task.add_done_callback(_log_failure)
+
     def _warm_idle(self) -> None:
         """The session's next prompt goes into the LLM cache in the background (a fold into the summary
         rewrote it); the next turn preempts it. One at a time, cancelled with the session."""
@@ -367,6 +382,11 @@ class LiveSession:
             timer.mark("first_segment")
             await self.emit(*to_wire(TimingsEvent(turn=turn, **timer.as_dict(),
                                                   queued_before_first_segment_s=round(queued_s, 3))))
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("anticipating the prompt failed: %r", task.exception())
 
 
 def _joined_phonemes(chunks: list[AudioChunk]) -> tuple[PhonemeMark, ...]:

@@ -123,6 +123,26 @@ def test_warm_prefix_makes_the_next_turn_cheap(db_url, engines, settings):
     db.close()
 
 
+def test_anticipating_on_a_partial_transcript_leaves_only_the_rest_to_evaluate(db_url, engines, settings):
+    """While the user speaks, the prompt is evaluated up to the words heard so far: the turn then
+    evaluates only the rest of its message and the template's end; nothing is stored or remembered."""
+    db, brain = make_brain(db_url, engines, settings)
+    session = asyncio.run(brain.open_session(1))
+    asyncio.run(brain.warm(1, session))
+    question = "Расскажи, пожалуйста, какое у тебя самое любимое животное на свете?"
+    llm = engines[0]
+    whole = len(llm.prompt_tokens(asyncio.run(db.call(brain._messages, 1, session, question))))
+    heard = asyncio.run(brain.anticipate(1, session, "Расскажи, пожалуйста, какое у тебя самое любимое"))
+    assert heard is not None and heard.evaluated_tokens >= 5 and not heard.stored
+    assert asyncio.run(db.call(recent_messages, session)) == []  # nothing was said yet
+    asyncio.run(collect_reply(brain, 1, session, question))
+    stats = llm.last_stats
+    assert stats.prompt_tokens == whole
+    assert stats.evaluated_tokens <= 12, stats  # the last heard token, "животное на свете?" and the end of turn
+    assert asyncio.run(brain.anticipate(1, session, "  ")) is None
+    db.close()
+
+
 def test_old_turns_fold_into_the_summary(db_url, engines, settings):
     db, brain = make_brain(db_url, engines, settings, summarize_after=4, recent_turns=2)
     session = asyncio.run(brain.open_session(1))
