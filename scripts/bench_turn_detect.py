@@ -14,6 +14,9 @@
   it, the pause included, then the silence). Per threshold (0.5, 0.7): ``false_cutoff``, the share of
   pauses judged complete (the avatar would cut in), and ``complete_detected``, the share of finished
   utterances judged complete (else the reply waits for the silence timeout).
+* ``human`` also gives ``mid_word_judged_complete``: the same recordings cut in the middle of a phone
+  near the middle of the sentence (as if the speaker stopped dead), then 100/200 ms of silence;
+  ``human_questions``: the database's 18 recordings that end with a question, judged after 100/200 ms.
 """
 
 from __future__ import annotations
@@ -49,8 +52,10 @@ QUESTIONS = (
 class Split:
     """One utterance cut at a mid-sentence pause: the speech before and after it, and room noise."""
 
-    def __init__(self, name: str, before: np.ndarray, after: np.ndarray, room: np.ndarray) -> None:
+    def __init__(self, name: str, before: np.ndarray, after: np.ndarray, room: np.ndarray,
+                 mid_word: np.ndarray | None = None) -> None:
         self.name, self.before, self.after, self.room = name, before, after, room
+        self.mid_word = mid_word  # the speech up to the middle of a phone (human recordings only)
 
     def silence(self, ms: float) -> np.ndarray:
         n = int(SAMPLE_RATE * ms / 1000)
@@ -93,10 +98,33 @@ def nsh_splits(count: int, stride: int = 10) -> list[Split]:
             continue
         start, end, _ = pauses[-1]
         cut = lambda t: int(t * SAMPLE_RATE)  # noqa: E731
-        out.append(Split(path.stem, samples[:cut(start)], samples[cut(end):cut(last)], samples[:cut(first)]))
+        middle = [s for s in phones if 0.4 < (s[0] - first) / (last - first) < 0.7]
+        word = middle[len(middle) // 2]
+        out.append(Split(path.stem, samples[:cut(start)], samples[cut(end):cut(last)], samples[:cut(first)],
+                         samples[:cut((word[0] + word[1]) / 2)]))
         if len(out) == count:
             break
     return out
+
+
+def nsh_questions(detector: SmartTurn) -> dict[str, object]:
+    """The recordings whose text ends with «?», judged complete after 100/200 ms of room noise."""
+    from ai_pipeline.voice.profile import read_wav
+
+    names = [line.split()[1] for line in (NSH / "etc" / "txt.done.data").read_text().splitlines()
+             if line.rstrip().endswith('?" )')]
+    probs: dict[int, list[float]] = {ms: [] for ms in SILENCES_MS}
+    for name in names:
+        samples = read_wav(NSH / "wav" / f"{name}.wav").samples
+        phones = [s for s in nsh_segments(name) if s[2] != "pau"]
+        split = Split(name, samples[:int(phones[-1][1] * SAMPLE_RATE)], samples[:0],
+                      samples[:int(phones[0][0] * SAMPLE_RATE)])
+        for ms in SILENCES_MS:
+            probs[ms].append(detector.probability(split.paused(ms)))
+    return {"utterances": len(names),
+            "complete_detected": {str(t): {f"{ms}ms": round(float(np.mean(np.array(probs[ms]) >= t)), 3)
+                                           for ms in SILENCES_MS} for t in THRESHOLDS},
+            "median_probability": {f"{ms}ms": round(float(np.median(probs[ms])), 3) for ms in SILENCES_MS}}
 
 
 def rhvoice_splits(questions: tuple[str, ...] = QUESTIONS, voices: tuple[str, ...] = VOICES) -> list[Split]:
@@ -148,10 +176,28 @@ def evaluate(detector: SmartTurn, splits: list[Split], seed: int = 0) -> dict[st
             row[f"false_cutoff_{ms}ms"] = round(float(np.mean(probs[f"pause_{ms}ms"] >= threshold)), 3)
             row[f"complete_detected_{ms}ms"] = round(float(np.mean(probs[f"complete_{ms}ms"] >= threshold)), 3)
         thresholds[str(threshold)] = row
+    if all(s.mid_word is not None for s in splits):
+        for ms in SILENCES_MS:
+            probs[f"mid_word_{ms}ms"] = np.array([detector.probability(
+                np.concatenate([s.mid_word, s.silence(ms)])) for s in splits])
+            for threshold in THRESHOLDS:
+                thresholds[str(threshold)][f"mid_word_judged_complete_{ms}ms"] = round(
+                    float(np.mean(probs[f"mid_word_{ms}ms"] >= threshold)), 3)
     above = np.concatenate([probs[f"complete_{ms}ms"] > probs[f"pause_{ms}ms"] for ms in SILENCES_MS])
     return {"utterances": len(splits), "thresholds": thresholds,
             "median_probability": {k: round(float(np.median(v)), 3) for k, v in probs.items()},
             "complete_above_pause": round(float(np.mean(above)), 3)}
+
+
+def _ms_per_call(detector: SmartTurn, speech: np.ndarray, calls: int = 50) -> float:
+    """Median wall time of one call (features and model) over ``calls`` calls, after one warm call."""
+    detector.probability(speech)
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        detector.probability(speech)
+        times.append(time.perf_counter() - t0)
+    return round(statistics.median(times) * 1000, 1)
 
 
 def bench_turn_detect(human: int = 30) -> dict[str, object]:
@@ -159,15 +205,11 @@ def bench_turn_detect(human: int = 30) -> dict[str, object]:
     detector = SmartTurn(threads=1)
     splits = nsh_splits(human)
     speech = np.concatenate([s.finished(500, 0) for s in splits[:3]])[-8 * SAMPLE_RATE:]
-    detector.probability(speech)  # warm
-    times = []
-    for _ in range(50):
-        t0 = time.perf_counter()
-        detector.probability(speech)
-        times.append(time.perf_counter() - t0)
     out: dict[str, object] = {"model": detector.describe()["model"], "threads": 1,
-                              "ms_per_call": round(statistics.median(times) * 1000, 1),
-                              "inserted_pause_ms": [400, 800], "human": evaluate(detector, splits)}
+                              "ms_per_call": _ms_per_call(detector, speech),
+                              "ms_per_call_2_threads": _ms_per_call(SmartTurn(threads=2), speech),
+                              "inserted_pause_ms": [400, 800], "human": evaluate(detector, splits),
+                              "human_questions": nsh_questions(detector)}
     out["rhvoice"] = evaluate(detector, rhvoice_splits())
     out["wall_s"] = round(time.perf_counter() - t_start, 1)
     return out

@@ -113,8 +113,9 @@ class SmartTurn:
     """Probability that a user's turn is complete, from its audio (16 kHz mono float32).
 
     Thread-safe: the features are computed per call and one onnxruntime session serves concurrent
-    calls. One intra-op thread by default: a call takes tens of milliseconds on one core, and more
-    threads would take cores from the recogniser and the TTS running beside it.
+    calls. One intra-op thread by default: a call takes about 0.11 s on one core of a small 2-core
+    machine (scripts/bench_turn_detect.py), two threads were slower there, and more threads would
+    take cores from the recogniser and the TTS running beside it.
     """
 
     def __init__(self, model_path: str | Path | None = None, *, threads: int = 1) -> None:
