@@ -28,8 +28,10 @@ speaker"). Per engine and target: matching RTF, speaker similarity (resemblyzer 
 enrolled samples) of unmatched vs matched speech, the same speaker's held-out recordings as the
 ceiling, and WER/CER of unmatched vs matched speech through the configured ASR.
 
-turn: the real server (uvicorn + Socket.IO, Redis if running) hears spoken questions streamed in real
-time as PCM; end of user speech -> first speech segment sent, and -> turn end, with server stage times.
+turn (scripts/bench_turn.py, ``--runs N`` default 10, ``--set key.path=value``, ``--warmup-timeout``):
+one conversation with the real server (uvicorn + Socket.IO, Redis if configured): questions spoken by
+RHVoice voices streamed in real time as PCM16, each asked after the previous answer has played; end of
+user speech -> first speech segment, when it plays, -> turn end, server stage times, p50/p95, ASR WER.
 
 capacity / soak (scripts/soak.py): how many conversations stay real time at once; 4 clients that
 connect, talk, barge in and leave for ``--minutes`` (default 10), with memory, threads, tasks, CPU
@@ -252,73 +254,6 @@ def bench_llm() -> dict[str, object]:
             "peak_rss_mb": round(_peak_rss_mb(), 1)}
 
 
-def bench_turn(runs: int) -> dict[str, object]:
-    """A spoken question streamed in real time over Socket.IO: end of speech -> first speech segment."""
-    import tempfile
-
-    import socketio
-
-    from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
-    from backend.background_server import serving
-
-    tts = FestivalTTS(FestivalSettings())
-    tts.load()
-    questions = ["Привет! Как тебя зовут?", "Что ты любишь рисовать?", "Какой твой любимый цвет?"]
-    voices = [tts.synthesize_sentence(q).samples for q in questions]
-    tts.close()
-    with tempfile.TemporaryDirectory() as tmp, serving(Settings(data_dir=Path(tmp))) as url:
-        _progress("server up")
-        turns = asyncio.run(_turns(url, voices[: max(1, runs)], socketio))
-    firsts = sorted(t["speech_end_to_first_segment_s"] for t in turns)
-    return {"bench": "turn", "turns": turns, "median_speech_end_to_first_segment_s": firsts[len(firsts) // 2],
-            "target": "first segment <= 1.5 s after the end of user speech", "peak_rss_mb": round(_peak_rss_mb(), 1)}
-
-
-async def _turns(url: str, voices: list[np.ndarray], socketio) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
-    ns, events = "/conversation", []
-    client = socketio.AsyncClient()
-
-    @client.on("*", namespace=ns)
-    async def record(event: str, data: object = None) -> None:
-        events.append((time.perf_counter(), event, data))
-
-    async def wait(name: str, after: int, where=lambda d: True) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-        while True:
-            for t, e, d in events[after:]:
-                if e == name and where(d):
-                    return t, d
-            await asyncio.sleep(0.01)
-
-    await client.connect(url, namespaces=[ns], transports=["websocket"])
-    await client.emit("start", {"audio_format": "pcm16", "sample_rate": 16000}, namespace=ns)
-    await wait("ready", 0)
-    await asyncio.sleep(8)  # let the persona prefill finish, as it would while the user reads the screen
-    results = []
-    for voice in voices:
-        mark = len(events)
-        audio = np.concatenate([np.zeros(8000, np.float32), voice, np.zeros(24000, np.float32)])
-        pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
-        step, speech_end = 5120, None  # 160 ms per message, sent in real time
-        for i in range(0, len(pcm), step):
-            await client.emit("audio", pcm[i:i + step], namespace=ns)
-            if speech_end is None and (i + step) // 2 >= 8000 + len(voice):
-                speech_end = time.perf_counter() - ((i + step) // 2 - 8000 - len(voice)) / 16000
-            await asyncio.sleep(step / 2 / 16000)
-        t_seg, _ = await wait("segment", mark, lambda d: d["kind"] == "speech")
-        _, early = await wait("timings", mark)
-        t_end, end = await wait("turn_end", mark)
-        final = next(d for _, e, d in events[mark:] if e == "transcript" and d["final"])
-        reply = " ".join(d["text"] for _, e, d in events[mark:] if e == "reply")
-        results.append({"heard": final["text"], "reply": reply.strip(),
-                        "speech_end_to_first_segment_s": round(t_seg - speech_end, 3),
-                        "plays_after_s": round(t_seg - speech_end + early["queued_before_first_segment_s"], 3),
-                        "speech_end_to_turn_end_s": round(t_end - speech_end, 3), "server": end["timings"]})
-        _progress(f"turn: {results[-1]['speech_end_to_first_segment_s']} s")
-        await asyncio.sleep(1.0)
-    await client.disconnect()
-    return results
-
-
 def bench_enhance(runs: int) -> dict[str, object]:
     """Real-ESRGAN (ncnn, published weights) per model: one 128 -> 512 face upscale, and one 512 frame
     enhanced end to end (face crop -> 128 -> x scale -> back to the crop, feathered paste)."""
@@ -469,6 +404,10 @@ def _bench_persona() -> dict[str, object]:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["turn"]:  # its own options (see scripts/bench_turn.py)
+        import bench_turn  # scripts/bench_turn.py, beside this file
+
+        return bench_turn.main(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["render", "asr", "llm", "persona", "turn", "enhance", "voice", "tts",
                                          "capacity", "soak"])
@@ -482,7 +421,7 @@ def main() -> int:
         print(json.dumps(result, ensure_ascii=False, indent=1))
         return 0
     result = {"render": lambda: bench_render(args.runs), "asr": bench_asr, "llm": bench_llm,
-              "turn": lambda: bench_turn(args.runs), "enhance": lambda: bench_enhance(args.runs),
+              "enhance": lambda: bench_enhance(args.runs),
               "voice": bench_voice, "tts": lambda: _bench_tts(args.runs),
               "persona": _bench_persona}[args.what]()
     print(json.dumps(result, ensure_ascii=False, indent=1))

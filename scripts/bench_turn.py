@@ -1,0 +1,403 @@
+"""bench.py turn: spoken questions to the real server, end of user speech -> the avatar's answer.
+
+The real server (uvicorn + Socket.IO, ``backend.background_server.serving``, in this process; Redis
+if the settings name one) is asked ``--runs`` questions in ONE conversation, paced like a user:
+
+- The questions are short, single-sentence things a child asks, spoken by RHVoice voices other than
+  the persona's (aleksandr, elena, anna in turn; Festival when RHVoice is missing), resampled to
+  16 kHz and streamed as PCM16 in real time, in 100 ms pieces (what the web app's AudioWorklet
+  posts), each piece sent when a microphone would have captured its last sample: 0.5 s of silence,
+  the question, then silence for as long as it takes the answer's first speech segment to arrive.
+- The client "plays" the answer as the web app does: the first speech segment starts after the
+  video already queued ahead of it (``queued_before_first_segment_s``), the next ones follow back to
+  back, and a segment that arrives late stalls playback until it arrives. The answer is over at the
+  later of that playback end and ``turn_end``; the next question starts 0.7 s (think time) after.
+- Before the first question the conversation is opened (``start``, pcm16 at 16 kHz, no greeting)
+  and ``GET /api/personas/{id}/warmup`` is polled until the persona's prompt is prepared, then 2 s.
+
+Per turn: the text heard (and its WER against the question), the reply, end of speech -> first
+speech segment at the client, when it plays (``plays_after_s``), end of speech -> ``turn_end``, and
+the server's milestones (``asr_final_s``, ``first_token_s``, ``first_chunk_s``, ``first_segment_s``,
+seconds since the end of speech as the server's VAD saw it). The summary gives p50/p95 (linear
+interpolation between closest ranks, numpy's default) of these and of the stage differences.
+
+``--set key.path=value`` (repeatable) overrides the server's settings, e.g. ``--set
+vad.hangover_ms=200 --set llm.n_threads=1``; values are JSON where they parse, else strings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psutil
+import socketio
+import soxr
+
+from ai_pipeline.asr.metrics import wer
+from ai_pipeline.settings import Settings
+from backend.background_server import serving
+
+NS = "/conversation"
+RATE = 16_000
+PIECE = 1_600  # samples per audio message: 100 ms
+LEAD_S = 0.5  # silence before each question
+THINK_S = 0.7  # the user's pause between the end of an answer and the next question
+SETTLE_S = 2.0  # after the persona is prepared, before the first question
+REPLY_TIMEOUT_S = 60.0  # end of speech -> first speech segment, before the turn counts as failed
+TURN_TIMEOUT_S = 180.0  # first speech segment -> turn_end
+VOICES = ("aleksandr", "elena", "anna")  # the persona speaks with irina
+QUESTIONS = [
+    "Привет, как тебя зовут?",
+    "Сколько тебе лет?",
+    "Что ты любишь делать больше всего?",
+    "А у тебя есть собака или кошка?",
+    "Почему небо голубое?",
+    "Какой у тебя любимый мультфильм?",
+    "Ты ходишь в школу?",
+    "Какой предмет в школе тебе нравится?",
+    "Почему кошки мурлыкают?",
+    "Во что ты любишь играть с друзьями?",
+    "Какое животное самое большое на свете?",
+    "Почему зимой идёт снег?",
+    "Ты умеешь рисовать?",
+    "Какая у тебя любимая сказка?",
+]
+MILESTONES = ("asr_final_s", "first_token_s", "first_chunk_s", "first_segment_s", "total_s")
+STAGES = {"asr_final_s": ("asr_final_s", None), "llm_first_token_s": ("first_token_s", "asr_final_s"),
+          "first_clause_s": ("first_chunk_s", "first_token_s"),
+          "tts_and_video_s": ("first_segment_s", "first_chunk_s")}  # name: (milestone, minus milestone)
+CLIENT = ("speech_end_to_first_segment_s", "plays_after_s", "speech_end_to_turn_end_s",
+          "speech_end_to_playback_end_s")
+TARGETS = {"p50": 1.2, "p95": 1.6}  # of speech_end_to_first_segment_s
+
+
+@dataclass(frozen=True)
+class SpokenQuestion:
+    text: str
+    voice: str
+    samples: np.ndarray  # float32, 16 kHz
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / RATE
+
+
+# -- settings -------------------------------------------------------------------------------------
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """``key.path=value`` -> (key path, value: JSON where it parses, else the string)."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip() or any(not part for part in key.split(".")):
+        raise ValueError(f"--set wants key.path=value, got {item!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def with_overrides(base: Settings, overrides: dict[str, Any]) -> Settings:
+    """``base`` with each dotted key set, validated again (an unknown key or a bad value raises).
+
+    Setting a stage's ``engine`` to another engine starts that section afresh (the old engine's
+    options would not fit the new one); later keys of the section then apply to the new engine."""
+    data = base.model_dump()
+    for key, value in overrides.items():
+        *parents, leaf = key.split(".")
+        node = data
+        for name in parents:
+            child = node.setdefault(name, {})  # an unknown section stays: validation names it
+            if not isinstance(child, dict):
+                raise ValueError(f"--set {key}: {name!r} is a value, not a settings section")
+            node = child
+        if leaf == "engine" and node.get("engine") not in (None, value):
+            node.clear()
+        node[leaf] = value
+    return Settings.model_validate(data)
+
+
+# -- the questions ----------------------------------------------------------------------------------
+
+
+def speak_questions(texts: list[str], progress: Callable[[str], None]) -> tuple[str, list[SpokenQuestion]]:
+    """Each text spoken by the next of VOICES (RHVoice) or by Festival; (engine name, questions)."""
+    from ai_pipeline.tts.rhvoice import RhvoiceSettings, RhvoiceTTS
+
+    settings = RhvoiceSettings(voice=VOICES[0], phonemes=False)
+    reason = RhvoiceTTS.availability(settings, Settings().models_dir)
+    if reason is None:
+        base = RhvoiceTTS(settings)
+        base.load()
+        engines = {v: base.with_voice(v) for v in VOICES}
+        name = "rhvoice"
+    else:
+        from ai_pipeline.tts.festival import FestivalSettings, FestivalTTS
+
+        progress(f"RHVoice unavailable ({reason}): questions spoken by festival")
+        base = FestivalTTS(FestivalSettings())
+        base.load()
+        engines, name = {"festival": base}, "festival"
+    spoken = []
+    try:
+        for i, text in enumerate(texts):
+            voice = list(engines)[i % len(engines)]
+            chunks = engines[voice].synthesize(text)
+            audio = np.concatenate([c.samples for c in chunks])
+            samples = soxr.resample(audio, chunks[0].sample_rate, RATE).astype(np.float32)
+            spoken.append(SpokenQuestion(text, voice, samples))
+    finally:
+        base.close()
+    return name, spoken
+
+
+# -- the conversation -----------------------------------------------------------------------------
+
+
+class Listener:
+    """A Socket.IO client of the conversation namespace that records every event with its arrival time."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient()
+        self.events: list[tuple[float, str, Any]] = []
+        self.sio.on("*", self._record, namespace=NS)
+
+    async def _record(self, event: str, data: Any = None) -> None:
+        if isinstance(data, dict) and isinstance(data.get("data"), bytes):
+            data = {**data, "data": len(data["data"])}  # the video itself is not needed: keep its size
+        self.events.append((time.perf_counter(), event, data))
+
+    async def wait_for(self, match: Callable[[str, Any], bool], after: int,
+                       timeout: float) -> tuple[float, str, Any]:
+        """The first event from index ``after`` on that ``match(name, data)`` accepts (TimeoutError after ``timeout``)."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            found = next(((t, e, d) for t, e, d in self.events[after:] if isinstance(d, dict) and match(e, d)), None)
+            if found is not None:
+                return found
+            if time.perf_counter() > deadline:
+                errors = [d for _, e, d in self.events[after:] if e == "error"]
+                raise TimeoutError(f"no such event within {timeout:.0f} s; errors: {errors}")
+            await asyncio.sleep(0.01)
+
+    def find(self, name: str, after: int, where: Callable[[Any], bool] = lambda d: True) -> tuple[float, Any] | None:
+        return next(((t, d) for t, e, d in self.events[after:] if e == name and where(d)), None)
+
+    async def wait(self, name: str, after: int, timeout: float) -> tuple[float, Any]:
+        t, _, data = await self.wait_for(lambda e, d: e == name, after, timeout)
+        return t, data
+
+
+def _pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+async def _ask(client: Listener, question: SpokenQuestion) -> dict[str, Any]:
+    """Speak ``question`` (then silence until the answer starts), listen to the whole answer, and
+    return the turn's numbers; the answer has finished playing (plus think time) when this returns."""
+    mark = len(client.events)
+    lead = int(LEAD_S * RATE)
+    audio = np.concatenate([np.zeros(lead, np.float32), question.samples])
+    silence = _pcm16(np.zeros(PIECE, np.float32))
+    started = time.perf_counter()
+    speech_end = started + (lead + len(question.samples)) / RATE
+    is_speech = lambda d: d.get("kind") == "speech"  # noqa: E731
+    piece = 0
+    while (first := client.find("segment", mark, is_speech)) is None:
+        if time.perf_counter() - speech_end > REPLY_TIMEOUT_S:
+            return _failed(client, question, mark, speech_end, f"no speech segment {REPLY_TIMEOUT_S:.0f} s after the question")
+        # a microphone sends a piece once its last sample is captured
+        await asyncio.sleep(max(0.0, started + (piece + 1) * PIECE / RATE - time.perf_counter()))
+        chunk = audio[piece * PIECE:(piece + 1) * PIECE]
+        await client.sio.emit("audio", _pcm16(chunk) if len(chunk) == PIECE else silence, namespace=NS)
+        piece += 1
+    t_first, segment = first
+    first_turn = turn = segment["turn"]
+    while True:  # a turn cut short by a newer one (say, the rest of the question) hands over to it
+        ended = lambda e, d, n=turn: e in ("turn_end", "interrupted") and d.get("turn") == n  # noqa: E731
+        try:
+            t_end, end_event, end = await client.wait_for(ended, mark, TURN_TIMEOUT_S)
+        except TimeoutError as exc:
+            return _failed(client, question, mark, speech_end, str(exc))
+        if end_event == "turn_end":
+            break
+        later = lambda e, d, n=turn: e in ("segment", "turn_end") and d.get("turn", 0) > n  # noqa: E731
+        try:
+            _, _, data = await client.wait_for(later, mark, TURN_TIMEOUT_S)
+        except TimeoutError as exc:
+            return _failed(client, question, mark, speech_end, f"turn {turn} interrupted, no turn after it: {exc}")
+        turn = data["turn"]
+    timings = client.find("timings", mark, lambda d: d.get("turn") == first_turn)
+    queued = float(timings[1]["queued_before_first_segment_s"]) if timings else 0.0
+    playhead, spoken_s = t_first + queued, 0.0  # the first segment plays after the video queued ahead of it
+    for t, e, d in client.events[mark:]:
+        if e == "segment" and is_speech(d) and first_turn <= d.get("turn", 0) <= turn:
+            playhead = max(playhead, t) + float(d["duration"])  # a late segment stalls playback
+            spoken_s += float(d["duration"])
+    finals = [d["text"].strip() for t, e, d in client.events[mark:]
+              if e == "transcript" and d.get("final") and t <= t_first and d["text"].strip()]
+    heard = " ".join(finals)
+    replies = sorted((d["index"], d["text"]) for _, e, d in client.events[mark:] if e == "reply" and d["turn"] == turn)
+    server = dict(end.get("timings") or {})
+    for key, value in (timings[1] if timings else {}).items():  # what turn_end lacks (a failed turn)
+        if key.endswith("_s") and key != "queued_before_first_segment_s":
+            server.setdefault(key, value)
+    done = max(playhead, t_end)
+    await asyncio.sleep(max(0.0, done + THINK_S - time.perf_counter()))
+    return {"question": question.text, "voice": question.voice, "question_audio_s": round(question.duration, 2),
+            "heard": heard, "finals": len(finals), "wer": round(wer(question.text, heard), 3),
+            "reply": " ".join(text.strip() for _, text in replies), "turn": turn, "reason": end.get("reason"),
+            "turns_interrupted": turn - first_turn,
+            "speech_end_to_first_segment_s": round(t_first - speech_end, 3),
+            "queued_before_first_segment_s": round(queued, 3),
+            "plays_after_s": round(t_first - speech_end + queued, 3),
+            "speech_end_to_turn_end_s": round(t_end - speech_end, 3),
+            "reply_audio_s": round(spoken_s, 3), "speech_end_to_playback_end_s": round(done - speech_end, 3),
+            "server": server, "stages": _stages(server)}
+
+
+def _failed(client: Listener, question: SpokenQuestion, mark: int, speech_end: float, error: str) -> dict[str, Any]:
+    """A turn that got no answer: what was heard, and the events after the question (idle video left out)."""
+    finals = [d["text"] for _, e, d in client.events[mark:] if e == "transcript" and d.get("final")]
+    seen = [(round(t - speech_end, 2), e, {k: v for k, v in d.items() if k in ("turn", "text", "final", "reason", "kind")}
+             if isinstance(d, dict) else d)
+            for t, e, d in client.events[mark:] if not (e == "segment" and d.get("kind") == "idle")]
+    return {"question": question.text, "voice": question.voice, "heard": " ".join(finals).strip(), "error": error,
+            "events": seen[:60]}
+
+
+def _stages(server: dict[str, float]) -> dict[str, float]:
+    out = {}
+    for name, (milestone, minus) in STAGES.items():
+        if milestone in server and (minus is None or minus in server):
+            out[name] = round(server[milestone] - (server[minus] if minus else 0.0), 4)
+    return out
+
+
+async def _wait_prepared(url: str, persona_id: int, timeout: float, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Poll the persona's preparation until it is ready (or failed, or ``timeout`` passed)."""
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        while True:
+            response = await http.get(f"/api/personas/{persona_id}/warmup")
+            response.raise_for_status()
+            state = response.json()
+            waited = round(time.perf_counter() - started, 2)
+            if state["status"] in ("ready", "failed") or waited > timeout:
+                if state["status"] != "ready":
+                    progress(f"persona preparation not ready after {waited} s: {state['status']}")
+                return {"status": state["status"], "waited_s": waited, "seconds": state.get("seconds"),
+                        "restored": state.get("restored")}
+            await asyncio.sleep(0.25)
+
+
+async def _conversation(url: str, questions: list[SpokenQuestion], warmup_timeout: float,
+                        progress: Callable[[str], None]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    client = Listener()
+    await client.sio.connect(url, namespaces=[NS], transports=["websocket"])
+    try:
+        await client.sio.emit("start", {"audio_format": "pcm16", "sample_rate": RATE, "greet": False}, namespace=NS)
+        _, ready = await client.wait("ready", 0, 120)
+        warmup = await _wait_prepared(url, ready["persona_id"], warmup_timeout, progress)
+        progress(f"persona {ready['persona_id']} preparation: {warmup}")
+        await asyncio.sleep(SETTLE_S)
+        turns = []
+        for i, question in enumerate(questions):
+            turns.append(await _ask(client, question))
+            t = turns[-1]
+            progress(f"turn {i + 1}/{len(questions)}: {t.get('error') or t['speech_end_to_first_segment_s']} "
+                     f"| heard: {t['heard']!r} | reply: {t.get('reply', '')[:60]!r}")
+    finally:
+        await client.sio.disconnect()
+    return warmup, turns
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def percentiles(values: list[float]) -> dict[str, float | int | None]:
+    """n, p50, p95 (linear interpolation between closest ranks) and max."""
+    if not values:
+        return {"n": 0, "p50": None, "p95": None, "max": None}
+    p50, p95 = np.percentile(np.asarray(values, float), [50, 95])
+    return {"n": len(values), "p50": round(float(p50), 3), "p95": round(float(p95), 3),
+            "max": round(max(values), 3)}
+
+
+def summarize(turns: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [t for t in turns if "error" not in t]
+    out: dict[str, Any] = {"turns": len(turns), "failed_turns": len(turns) - len(ok),
+                           "percentiles": "linear interpolation between closest ranks (numpy default)"}
+    for key in CLIENT:
+        out[key] = percentiles([t[key] for t in ok])
+    out["server_milestones"] = {key: percentiles([t["server"][key] for t in ok if key in t["server"]])
+                                for key in MILESTONES}
+    out["server_stages"] = {key: percentiles([t["stages"][key] for t in ok if key in t["stages"]]) for key in STAGES}
+    wers = [t["wer"] for t in ok]
+    out["asr_wer_mean"] = round(float(np.mean(wers)), 3) if wers else None
+    return out
+
+
+def bench_turn(runs: int, overrides: dict[str, Any], warmup_timeout: float,
+               progress: Callable[[str], None]) -> dict[str, Any]:
+    texts = [QUESTIONS[i % len(QUESTIONS)] for i in range(runs)]
+    voice_engine, questions = speak_questions(texts, progress)
+    progress(f"{len(questions)} questions spoken by {voice_engine}")
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = with_overrides(Settings(data_dir=Path(tmp)), overrides)
+        with serving(settings) as url:
+            progress(f"server up at {url}")
+            engines = httpx.get(f"{url}/api/health", timeout=30).json().get("engines")
+            warmup, turns = asyncio.run(_conversation(url, questions, warmup_timeout, progress))
+    summary = summarize(turns)
+    first = summary["speech_end_to_first_segment_s"]
+    met = first["n"] > 0 and first["p50"] <= TARGETS["p50"] and first["p95"] <= TARGETS["p95"]
+    return {"bench": "turn", "summary": summary,
+            "targets": {**TARGETS, "of": "speech_end_to_first_segment_s", "met": met},
+            "settings": overrides, "engines": engines, "question_voices": voice_engine,
+            "persona_preparation": warmup, "cpu_count": psutil.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)),
+            "load_avg_1m": round(psutil.getloadavg()[0], 2),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),  # server included
+            "turns": turns}
+
+
+def _progress(stage: str) -> None:
+    print(f"[bench] {stage}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.py turn", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10, help="spoken questions, one conversation (default 10)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                        help="override a server setting (repeatable), e.g. vad.hangover_ms=200")
+    parser.add_argument("--warmup-timeout", type=float, default=60.0,
+                        help="seconds to wait for the persona's preparation before the first question")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    try:
+        overrides = dict(parse_override(item) for item in args.overrides)
+        with_overrides(Settings(), overrides)  # fail before minutes of synthesis and start-up
+    except ValueError as exc:  # pydantic's ValidationError included
+        parser.error(str(exc))
+    result = bench_turn(args.runs, overrides, args.warmup_timeout, _progress)
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
