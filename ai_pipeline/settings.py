@@ -58,7 +58,7 @@ class VADSettings(_Strict):
     # audio model of turn completion) is asked after ``turn_check_ms`` of silence and again every
     # ``turn_check_ms``; a finished turn ends there, an unfinished one at ``max_hangover_ms``.
     end_of_turn: Literal["silence", "smart_turn"] = "smart_turn"
-    turn_check_ms: int = Field(160, ge=32, le=2000)
+    turn_check_ms: int = Field(200, ge=32, le=2000)
     turn_threshold: float = Field(0.5, gt=0, lt=1)
     max_hangover_ms: int = Field(1200, ge=100, le=5000)
     # Transcribe as soon as the speaker falls silent this long, while the end of turn is still being

@@ -25,6 +25,7 @@ import redis
 import redis.asyncio as aioredis
 
 from ai_pipeline import workers
+from ai_pipeline.asr.turn import SmartTurn
 from ai_pipeline.asr.vad import SileroVAD
 from ai_pipeline.errors import AvatarError
 from ai_pipeline.runner import STAGE_ENGINES, STAGES, Pipeline, Progress
@@ -122,6 +123,7 @@ class Runtime:
         self.pipeline = pipeline or Pipeline(self.settings)
         self.stages: tuple[str, ...] = ()  # loaded into the pipeline (by ``load``)
         self.vad: SileroVAD | None = None
+        self.turn: SmartTurn | None = None  # the end-of-turn model (None: a pause ends a phrase)
         self.redis: aioredis.Redis | None = None
         self.queue: ArqRedis | None = None  # an arq pool when realtime.executor is "queue"
         self.cache: ClipCache | None = None
@@ -179,6 +181,7 @@ class Runtime:
         assert self.pipeline.llm is not None and self.pipeline.emotion is not None
         self._brain = Brain(self._db, self.pipeline.llm, self.pipeline.emotion, self.settings)
         self.vad = await asyncio.to_thread(SileroVAD)
+        self.turn = await asyncio.to_thread(self._turn_detector)
         await connect_redis(self)
         self.pipeline.notices.extend(self.notices)
         await self.publish_choices()
@@ -187,6 +190,18 @@ class Runtime:
             self.warmups.request(persona_id, first=False)
         self.warmups.start(self.spawn)
         self._jobs = JobStore(self.settings.data_dir / "renders")
+
+    def _turn_detector(self) -> SmartTurn | None:
+        """Smart Turn when the settings ask for it; unavailable, the silence rule stands in and says so."""
+        if self.settings.vad.end_of_turn != "smart_turn":
+            return None
+        try:
+            return SmartTurn()
+        except AvatarError as exc:
+            log.warning("Smart Turn unavailable, a pause of %d ms ends a phrase: %s",
+                        self.settings.vad.hangover_ms, exc.message_en)
+            self.notices.append(f"Конец фразы определяется по паузе: {exc.message_ru}")
+            return None
 
     async def close(self) -> None:
         """Undo whatever ``start``/``load`` did (safe after a partial start). Queued renders are dropped:

@@ -75,6 +75,7 @@ class RealtimeStatus(BaseModel):
     degraded: list[str] = Field(description="clients whose idle video is a still frame")
     notice: str | None
     worker_threads: dict[str, int]
+    end_of_turn: str = Field(description="smart_turn (a model judges the end of a phrase) or silence (a pause ends it)")
 
 
 class Health(_Open):
@@ -102,6 +103,7 @@ class LiveHealth(BaseModel):
     degraded: list[str] | None = None
     notice: str | None = None
     worker_threads: dict[str, int] | None = None
+    end_of_turn: str | None = None
     tasks: int
 
 

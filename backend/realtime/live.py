@@ -111,7 +111,7 @@ class LiveSession:
         self.decoder = StreamDecoder(msg.audio_format, msg.sample_rate,
                                      max_seconds=settings.limits.max_audio_seconds * 20)
         self.recognizer = StreamingRecognizer(pipeline.asr, settings.vad, settings.limits.max_utterance_seconds,
-                                              vad=s.vad.clone())
+                                              vad=s.vad.clone(), turn=s.turn)
         if settings.realtime.executor == "queue" and s.queue is not None:
             remote = RemoteStream(s.redis, s.queue, self.sid, avatar.id, pipeline.tts.sample_rate,
                                   stream_mime(settings.encoder, pipeline.head, pipeline.tts.sample_rate),

@@ -68,6 +68,7 @@ def realtime_status(runtime: Runtime | None) -> dict[str, object] | None:
         "notice": (f"Видео {len(degraded)} разговоров не успевает за реальным временем: паузы показаны "
                    "неподвижным кадром." if degraded else None),
         "worker_threads": workers.threads(),
+        "end_of_turn": "smart_turn" if runtime.turn is not None else "silence",
     }
 
 

@@ -863,6 +863,8 @@ export interface components {
             worker_threads?: {
                 [key: string]: number;
             } | null;
+            /** End Of Turn */
+            end_of_turn?: string | null;
             /** Tasks */
             tasks: number;
         };
@@ -1092,6 +1094,11 @@ export interface components {
             worker_threads: {
                 [key: string]: number;
             };
+            /**
+             * End Of Turn
+             * @description smart_turn (a model judges the end of a phrase) or silence (a pause ends it)
+             */
+            end_of_turn: string;
         };
         /** SessionOut */
         SessionOut: {
