@@ -5,13 +5,16 @@ if the settings name one) is asked ``--runs`` questions in ONE conversation, pac
 
 - The questions are short, single-sentence things a child asks, spoken by RHVoice voices other than
   the persona's (aleksandr, elena, anna in turn; Festival when RHVoice is missing), resampled to
-  16 kHz and streamed as PCM16 in real time, in 100 ms pieces (what the web app's AudioWorklet
-  posts), each piece sent when a microphone would have captured its last sample: 0.5 s of silence,
-  the question, then silence for as long as it takes the answer's first speech segment to arrive.
-- The client "plays" the answer as the web app does: the first speech segment starts after the
-  video already queued ahead of it (``queued_before_first_segment_s``), the next ones follow back to
-  back, and a segment that arrives late stalls playback until it arrives. The answer is over at the
-  later of that playback end and ``turn_end``; the next question starts 0.7 s (think time) after.
+  16 kHz. A microphone streams PCM16 in real time for the whole conversation, in 100 ms pieces (what
+  the web app's AudioWorklet posts), each sent when its last sample would have been captured:
+  silence, and for each question 0.5 s of silence then the question. The end of user speech is the
+  moment the question's last sample was captured.
+- The answer is the newest turn the question started (a pause inside a question can start a turn
+  on its first words that the rest then cuts short: ``turns_started`` > 1). The client "plays" it as
+  the web app does: its first speech segment starts after the video already queued ahead of it
+  (``queued_before_first_segment_s``), the next ones follow back to back, and a segment that arrives
+  late stalls playback until it arrives. The answer is over at the later of that playback end and
+  its ``turn_end``; the next question starts after 0.7 s of think time (plus its 0.5 s of silence).
 - Before the first question the conversation is opened (``start``, pcm16 at 16 kHz, no greeting)
   and ``GET /api/personas/{id}/warmup`` is polled until the persona's prompt is prepared, then 2 s.
 
@@ -205,46 +208,79 @@ def _pcm16(samples: np.ndarray) -> bytes:
     return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
 
 
-async def _ask(client: Listener, question: SpokenQuestion) -> dict[str, Any]:
-    """Speak ``question`` (then silence until the answer starts), listen to the whole answer, and
-    return the turn's numbers; the answer has finished playing (plus think time) when this returns."""
+class Microphone:
+    """Streams 16 kHz PCM16 in real time for the whole conversation: what was queued with :meth:`say`,
+    silence otherwise. Piece k (samples k*PIECE..(k+1)*PIECE) leaves when its last sample would have
+    been captured, so sample p belongs to the moment ``t0 + p / RATE``."""
+
+    def __init__(self, sio: socketio.AsyncClient) -> None:
+        self.sio = sio
+        self.pending = np.zeros(0, np.float32)
+        self.sent = 0  # samples taken for sending
+        self.t0 = 0.0
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+        self.task = asyncio.create_task(self._run())
+
+    def say(self, audio: np.ndarray) -> float:
+        """Queue ``audio`` after what is still pending; the moment its last sample is captured."""
+        end = self.sent + len(self.pending) + len(audio)
+        self.pending = np.concatenate([self.pending, audio])
+        return self.t0 + end / RATE
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.0, self.t0 + (self.sent + PIECE) / RATE - time.perf_counter()))
+            piece, self.pending = self.pending[:PIECE], self.pending[PIECE:]
+            self.sent += PIECE
+            await self.sio.emit("audio", _pcm16(np.pad(piece, (0, PIECE - len(piece)))), namespace=NS)
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+
+
+def _turn_of(e: str, d: dict[str, Any]) -> int:
+    """The avatar turn an event belongs to (0: none)."""
+    return int(d.get("turn", 0)) if e in ("reply", "timings", "segment", "turn_end", "interrupted") else 0
+
+
+async def _ask(client: Listener, mic: Microphone, question: SpokenQuestion) -> dict[str, Any]:
+    """Speak ``question`` and listen to the answer until it has played (plus think time); the turn's numbers.
+
+    The answer is the last turn the question started: a pause inside the question may have started
+    a turn on its first words, which the rest of the question then cut short (``turns_started`` > 1)."""
     mark = len(client.events)
-    lead = int(LEAD_S * RATE)
-    audio = np.concatenate([np.zeros(lead, np.float32), question.samples])
-    silence = _pcm16(np.zeros(PIECE, np.float32))
-    started = time.perf_counter()
-    speech_end = started + (lead + len(question.samples)) / RATE
-    is_speech = lambda d: d.get("kind") == "speech"  # noqa: E731
-    piece = 0
-    while (first := client.find("segment", mark, is_speech)) is None:
-        if time.perf_counter() - speech_end > REPLY_TIMEOUT_S:
-            return _failed(client, question, mark, speech_end, f"no speech segment {REPLY_TIMEOUT_S:.0f} s after the question")
-        # a microphone sends a piece once its last sample is captured
-        await asyncio.sleep(max(0.0, started + (piece + 1) * PIECE / RATE - time.perf_counter()))
-        chunk = audio[piece * PIECE:(piece + 1) * PIECE]
-        await client.sio.emit("audio", _pcm16(chunk) if len(chunk) == PIECE else silence, namespace=NS)
-        piece += 1
-    t_first, segment = first
-    first_turn = turn = segment["turn"]
-    while True:  # a turn cut short by a newer one (say, the rest of the question) hands over to it
-        ended = lambda e, d, n=turn: e in ("turn_end", "interrupted") and d.get("turn") == n  # noqa: E731
-        try:
-            t_end, end_event, end = await client.wait_for(ended, mark, TURN_TIMEOUT_S)
-        except TimeoutError as exc:
-            return _failed(client, question, mark, speech_end, str(exc))
-        if end_event == "turn_end":
+    speech_end = mic.say(np.concatenate([np.zeros(int(LEAD_S * RATE), np.float32), question.samples]))
+    await asyncio.sleep(max(0.0, speech_end - time.perf_counter()))
+    before = max([_turn_of(e, d) for _, e, d in client.events[:mark] if isinstance(d, dict)], default=0)
+    deadline = speech_end + REPLY_TIMEOUT_S
+    while True:  # until the newest turn after the question has ended
+        turns = [(_turn_of(e, d), e, t, d) for t, e, d in client.events[mark:] if isinstance(d, dict)]
+        latest = max([n for n, *_ in turns], default=0)
+        end = next(((t, d) for n, e, t, d in turns if e == "turn_end" and n == latest > before), None)
+        if end is not None:
             break
-        later = lambda e, d, n=turn: e in ("segment", "turn_end") and d.get("turn", 0) > n  # noqa: E731
-        try:
-            _, _, data = await client.wait_for(later, mark, TURN_TIMEOUT_S)
-        except TimeoutError as exc:
-            return _failed(client, question, mark, speech_end, f"turn {turn} interrupted, no turn after it: {exc}")
-        turn = data["turn"]
-    timings = client.find("timings", mark, lambda d: d.get("turn") == first_turn)
+        if latest > before:
+            deadline = max(deadline, speech_end + TURN_TIMEOUT_S)
+        if time.perf_counter() > deadline:
+            return _failed(client, question, mark, speech_end, f"no answer ended (turn after {before})")
+        await asyncio.sleep(0.02)
+    (t_end, end), turn = end, latest
+    is_speech = lambda d: d.get("kind") == "speech" and d.get("turn") == turn  # noqa: E731
+    first = client.find("segment", mark, is_speech)
+    if first is None:
+        return _failed(client, question, mark, speech_end, f"turn {turn} ended ({end.get('reason')}) without speech")
+    t_first = first[0]
+    heard_first = min(t for n, e, t, d in turns if e == "segment" and d.get("kind") == "speech")
+    timings = client.find("timings", mark, lambda d: d.get("turn") == turn)
     queued = float(timings[1]["queued_before_first_segment_s"]) if timings else 0.0
     playhead, spoken_s = t_first + queued, 0.0  # the first segment plays after the video queued ahead of it
     for t, e, d in client.events[mark:]:
-        if e == "segment" and is_speech(d) and first_turn <= d.get("turn", 0) <= turn:
+        if e == "segment" and is_speech(d):
             playhead = max(playhead, t) + float(d["duration"])  # a late segment stalls playback
             spoken_s += float(d["duration"])
     finals = [d["text"].strip() for t, e, d in client.events[mark:]
@@ -252,16 +288,14 @@ async def _ask(client: Listener, question: SpokenQuestion) -> dict[str, Any]:
     heard = " ".join(finals)
     replies = sorted((d["index"], d["text"]) for _, e, d in client.events[mark:] if e == "reply" and d["turn"] == turn)
     server = dict(end.get("timings") or {})
-    for key, value in (timings[1] if timings else {}).items():  # what turn_end lacks (a failed turn)
-        if key.endswith("_s") and key != "queued_before_first_segment_s":
-            server.setdefault(key, value)
     done = max(playhead, t_end)
     await asyncio.sleep(max(0.0, done + THINK_S - time.perf_counter()))
     return {"question": question.text, "voice": question.voice, "question_audio_s": round(question.duration, 2),
             "heard": heard, "finals": len(finals), "wer": round(wer(question.text, heard), 3),
             "reply": " ".join(text.strip() for _, text in replies), "turn": turn, "reason": end.get("reason"),
-            "turns_interrupted": turn - first_turn,
+            "turns_started": turn - before,
             "speech_end_to_first_segment_s": round(t_first - speech_end, 3),
+            "speech_end_to_first_heard_segment_s": round(heard_first - speech_end, 3),  # of any turn
             "queued_before_first_segment_s": round(queued, 3),
             "plays_after_s": round(t_first - speech_end + queued, 3),
             "speech_end_to_turn_end_s": round(t_end - speech_end, 3),
@@ -308,19 +342,22 @@ async def _conversation(url: str, questions: list[SpokenQuestion], warmup_timeou
                         progress: Callable[[str], None]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     client = Listener()
     await client.sio.connect(url, namespaces=[NS], transports=["websocket"])
+    mic = Microphone(client.sio)
     try:
         await client.sio.emit("start", {"audio_format": "pcm16", "sample_rate": RATE, "greet": False}, namespace=NS)
         _, ready = await client.wait("ready", 0, 120)
         warmup = await _wait_prepared(url, ready["persona_id"], warmup_timeout, progress)
         progress(f"persona {ready['persona_id']} preparation: {warmup}")
+        mic.start()  # the microphone is on from here to the end
         await asyncio.sleep(SETTLE_S)
         turns = []
         for i, question in enumerate(questions):
-            turns.append(await _ask(client, question))
+            turns.append(await _ask(client, mic, question))
             t = turns[-1]
             progress(f"turn {i + 1}/{len(questions)}: {t.get('error') or t['speech_end_to_first_segment_s']} "
                      f"| heard: {t['heard']!r} | reply: {t.get('reply', '')[:60]!r}")
     finally:
+        await mic.close()
         await client.sio.disconnect()
     return warmup, turns
 
