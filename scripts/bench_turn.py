@@ -185,7 +185,7 @@ class Listener:
 
     async def wait_for(self, match: Callable[[str, Any], bool], after: int,
                        timeout: float) -> tuple[float, str, Any]:
-        """The first event from index ``after`` on that ``match(name, data)`` accepts (TimeoutError after ``timeout``)."""
+        """The first event from index ``after`` on that ``match(name, data)`` accepts (else TimeoutError)."""
         deadline = time.perf_counter() + timeout
         while True:
             found = next(((t, e, d) for t, e, d in self.events[after:] if isinstance(d, dict) and match(e, d)), None)
@@ -306,9 +306,9 @@ async def _ask(client: Listener, mic: Microphone, question: SpokenQuestion) -> d
 def _failed(client: Listener, question: SpokenQuestion, mark: int, speech_end: float, error: str) -> dict[str, Any]:
     """A turn that got no answer: what was heard, and the events after the question (idle video left out)."""
     finals = [d["text"] for _, e, d in client.events[mark:] if e == "transcript" and d.get("final")]
-    seen = [(round(t - speech_end, 2), e, {k: v for k, v in d.items() if k in ("turn", "text", "final", "reason", "kind")}
-             if isinstance(d, dict) else d)
-            for t, e, d in client.events[mark:] if not (e == "segment" and d.get("kind") == "idle")]
+    keep = ("turn", "text", "final", "reason", "kind")
+    seen = [(round(t - speech_end, 2), e, {k: v for k, v in d.items() if k in keep} if isinstance(d, dict) else d)
+            for t, e, d in client.events[mark:] if not (isinstance(d, dict) and d.get("kind") == "idle")]
     return {"question": question.text, "voice": question.voice, "heard": " ".join(finals).strip(), "error": error,
             "events": seen[:60]}
 
