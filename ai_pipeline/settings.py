@@ -82,6 +82,11 @@ class ChunkerSettings(_Strict):
     first_min_chars: int = Field(6, ge=1)  # the first clause may be short ("Привет!"): speed matters most
     min_chars: int = Field(40, ge=1)
     max_chars: int = Field(220, ge=40)
+    # The first piece may also end at a word boundary before a phrase opener ("и", "что", "в", ...)
+    # once it has this many words, or at any word boundary once it has first_max_words words.
+    first_phrase_cut: bool = True
+    first_phrase_min_words: int = Field(3, ge=1)
+    first_max_words: int = Field(7, ge=1)
 
 
 # --- Encoder ---------------------------------------------------------------------------------
