@@ -3,12 +3,19 @@
 The real server (uvicorn + Socket.IO, ``backend.background_server.serving``, in this process; Redis
 if the settings name one) is asked ``--runs`` questions in ONE conversation, paced like a user:
 
-- The questions are short, single-sentence things a child asks, spoken by RHVoice voices other than
-  the persona's (aleksandr, elena, anna in turn; Festival when RHVoice is missing), resampled to
-  16 kHz. A microphone streams PCM16 in real time for the whole conversation, in 100 ms pieces (what
-  the web app's AudioWorklet posts), each sent when its last sample would have been captured:
-  silence, and for each question 0.5 s of silence then the question. The end of user speech is the
-  moment the question's last sample was captured.
+- ``--speech human`` (the default): questions recorded by a real speaker, festvox-ru's nsh studio
+  database (installed with Festival): the recordings whose text ends with «?» and whose speech lasts
+  at most 7.5 s, trimmed to their first and last phone (the database's labels) plus 50 ms; when
+  ``--runs`` asks for more, the recordings that open with a question, cut at the pause where it ends,
+  then the list again. The expected text is the database's, stress marks removed. Smart Turn, the
+  server's end-of-turn model, judges real speech far better than synthesized Russian
+  (scripts/bench_turn_detect.py), so only these measure it.
+- ``--speech tts``: short, single-sentence things a child asks, spoken by RHVoice voices other than
+  the persona's (aleksandr, elena, anna in turn; Festival when RHVoice is missing).
+- The questions are resampled to 16 kHz. A microphone streams PCM16 in real time for the whole
+  conversation, in 100 ms pieces (what the web app's AudioWorklet posts), each sent when its last
+  sample would have been captured: silence, and for each question 0.5 s of silence then the question.
+  The end of user speech is the moment the question's last sample was captured.
 - The answer is the newest turn the question started (a pause inside a question can start a turn
   on its first words that the rest then cuts short: ``turns_started`` > 1). The client "plays" it as
   the web app does: its first speech segment starts after the video already queued ahead of it
@@ -18,11 +25,15 @@ if the settings name one) is asked ``--runs`` questions in ONE conversation, pac
 - Before the first question the conversation is opened (``start``, pcm16 at 16 kHz, no greeting)
   and ``GET /api/personas/{id}/warmup`` is polled until the persona's prompt is prepared, then 2 s.
 
-Per turn: the text heard (and its WER against the question), the reply, end of speech -> first
-speech segment at the client, when it plays (``plays_after_s``), end of speech -> ``turn_end``, and
-the server's milestones (``asr_final_s``, ``first_token_s``, ``first_chunk_s``, ``first_segment_s``,
-seconds since the end of speech as the server's VAD saw it). The summary gives p50/p95 (linear
-interpolation between closest ranks, numpy's default) of these and of the stage differences.
+Per turn: the recording (human speech), the text heard (and its WER against the question), whether
+the question was cut (``cut``: the server ended the user's turn before the question was over: more
+than one turn or final transcript for it, or a final transcript before its last sample), the reply,
+end of speech -> first speech segment at the client, when it plays (``plays_after_s``), end of
+speech -> ``turn_end``, and the server's milestones (``asr_final_s``, ``first_token_s``,
+``first_chunk_s``, ``first_segment_s``, seconds since the end of speech as the server's VAD saw
+it). The summary gives p50/p95 (linear interpolation between closest ranks, numpy's default) of these
+and of the stage differences, and ``early_cuts``, how many questions were cut: what the end-of-turn
+rule is judged by.
 
 ``--set key.path=value`` (repeatable) overrides the server's settings, e.g. ``--set
 vad.hangover_ms=200 --set llm.n_threads=1``; values are JSON where they parse, else strings.
@@ -34,6 +45,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import sys
 import tempfile
@@ -85,13 +97,16 @@ STAGES = {"asr_final_s": ("asr_final_s", None), "llm_first_token_s": ("first_tok
 CLIENT = ("speech_end_to_first_segment_s", "plays_after_s", "speech_end_to_turn_end_s",
           "speech_end_to_playback_end_s")
 TARGETS = {"p50": 1.2, "p95": 1.6}  # of speech_end_to_first_segment_s
+MAX_HUMAN_S = 7.5  # a recorded question's speech, first phone to last
+MARGIN_S = 0.05  # of the recording kept before the first and after the last phone
 
 
 @dataclass(frozen=True)
 class SpokenQuestion:
     text: str
-    voice: str
+    voice: str  # an RHVoice voice, "festival", or "nsh" (the recorded speaker)
     samples: np.ndarray  # float32, 16 kHz
+    recording: str | None = None  # the nsh recording's id (e.g. "ru_0268"), human questions only
 
     @property
     def duration(self) -> float:
@@ -134,6 +149,72 @@ def with_overrides(base: Settings, overrides: dict[str, Any]) -> Settings:
 
 
 # -- the questions ----------------------------------------------------------------------------------
+
+
+def _letters(text: str) -> int:
+    """Cyrillic letters that are sounds (soft and hard signs left out): about one phone each."""
+    lower = text.lower()
+    return len(re.findall(r"[а-яё]", lower)) - len(re.findall(r"[ьъ]", lower))
+
+
+def _opening_question_end(text: str, phones: list[tuple[float, float, str]],
+                          pauses: list[tuple[float, float, str]]) -> tuple[str, float] | None:
+    """(the question, its end in seconds) when ``text`` opens with a question sentence that is
+    followed by more; else None. Labels give phones, not words: the question's letters, scaled by
+    the recording's phones per letter, say after how many phones it ends, and a pause that starts
+    within a few phones of there is where it ends (no such pause: None)."""
+    match = re.match(r"([^.!?…]+\?)\s*\S", text)
+    if match is None:
+        return None
+    question = match.group(1).strip()
+    expected = _letters(question) * len(phones) / max(_letters(text), 1)
+    tolerance = max(3.0, 0.08 * expected)
+    best = None
+    for start, end, _ in pauses:
+        before = sum(1 for p in phones if p[1] <= start + 1e-6)
+        if abs(before - expected) <= tolerance and (best is None or abs(before - expected) < best[0]):
+            best = (abs(before - expected), start)
+    return None if best is None else (question, best[1])
+
+
+def human_questions(count: int) -> list[SpokenQuestion]:
+    """``count`` questions recorded by a real speaker (festvox-ru's nsh studio database), 16 kHz.
+
+    First the recordings whose text ends with «?» and whose speech lasts at most MAX_HUMAN_S; when
+    there are fewer than ``count``, then the recordings that open with a question, cut where it ends
+    (see :func:`_opening_question_end`); then the list again. Each keeps MARGIN_S of the recording
+    before its first and after its last phone. The text is the database's, stress marks removed."""
+    from bench_turn_detect import NSH, nsh_segments  # scripts/bench_turn_detect.py, beside this file
+
+    from ai_pipeline.voice.profile import read_wav
+
+    whole, opening = [], []
+    for line in (NSH / "etc" / "txt.done.data").read_text().splitlines():
+        found = re.match(r'\(\s*(\S+)\s+"(.*)"\s*\)\s*$', line)
+        if found is None or "?" not in found.group(2):
+            continue
+        name, text = found.group(1), found.group(2).replace("+", "").strip()
+        segments = nsh_segments(name)
+        phones = [s for s in segments if s[2] != "pau"]
+        first, last = phones[0][0], phones[-1][1]
+        if text.endswith("?"):
+            if last - first <= MAX_HUMAN_S:
+                whole.append((name, text, first, last))
+            continue
+        pauses = [s for s in segments if s[2] == "pau" and first < s[0] < last]
+        cut = _opening_question_end(text, phones, pauses)
+        if cut is not None and cut[1] - first <= MAX_HUMAN_S:
+            opening.append((name, cut[0], first, cut[1]))
+    chosen = (whole + opening) if count > len(whole) else whole
+    out = []
+    for i in range(count):
+        name, text, first, last = chosen[i % len(chosen)]
+        audio = read_wav(NSH / "wav" / f"{name}.wav")
+        lo = max(0, int((first - MARGIN_S) * audio.sample_rate))
+        hi = min(len(audio.samples), int((last + MARGIN_S) * audio.sample_rate))
+        samples = soxr.resample(audio.samples[lo:hi], audio.sample_rate, RATE).astype(np.float32)
+        out.append(SpokenQuestion(text, "nsh", samples, recording=name))
+    return out
 
 
 def speak_questions(texts: list[str], progress: Callable[[str], None]) -> tuple[str, list[SpokenQuestion]]:
@@ -283,17 +364,21 @@ async def _ask(client: Listener, mic: Microphone, question: SpokenQuestion) -> d
         if e == "segment" and is_speech(d):
             playhead = max(playhead, t) + float(d["duration"])  # a late segment stalls playback
             spoken_s += float(d["duration"])
-    finals = [d["text"].strip() for t, e, d in client.events[mark:]
-              if e == "transcript" and d.get("final") and t <= t_first and d["text"].strip()]
+    timed_finals = [(t, d["text"].strip()) for t, e, d in client.events[mark:]
+                    if e == "transcript" and d.get("final") and t <= t_first and d["text"].strip()]
+    finals = [text for _, text in timed_finals]
+    early = sum(1 for t, _ in timed_finals if t < speech_end)
     heard = " ".join(finals)
     replies = sorted((d["index"], d["text"]) for _, e, d in client.events[mark:] if e == "reply" and d["turn"] == turn)
     server = dict(end.get("timings") or {})
     done = max(playhead, t_end)
     await asyncio.sleep(max(0.0, done + THINK_S - time.perf_counter()))
-    return {"question": question.text, "voice": question.voice, "question_audio_s": round(question.duration, 2),
+    return {"question": question.text, "voice": question.voice, "recording": question.recording,
+            "question_audio_s": round(question.duration, 2),
             "heard": heard, "finals": len(finals), "wer": round(wer(question.text, heard), 3),
             "reply": " ".join(text.strip() for _, text in replies), "turn": turn, "reason": end.get("reason"),
-            "turns_started": turn - before,
+            "turns_started": turn - before, "finals_before_speech_end": early,
+            "cut": turn - before > 1 or len(finals) > 1 or early > 0,
             "speech_end_to_first_segment_s": round(t_first - speech_end, 3),
             "speech_end_to_first_heard_segment_s": round(heard_first - speech_end, 3),  # of any turn
             "queued_before_first_segment_s": round(queued, 3),
@@ -305,11 +390,15 @@ async def _ask(client: Listener, mic: Microphone, question: SpokenQuestion) -> d
 
 def _failed(client: Listener, question: SpokenQuestion, mark: int, speech_end: float, error: str) -> dict[str, Any]:
     """A turn that got no answer: what was heard, and the events after the question (idle video left out)."""
-    finals = [d["text"] for _, e, d in client.events[mark:] if e == "transcript" and d.get("final")]
+    timed_finals = [(t, d["text"].strip()) for t, e, d in client.events[mark:]
+                    if e == "transcript" and isinstance(d, dict) and d.get("final") and d.get("text", "").strip()]
+    early = sum(1 for t, _ in timed_finals if t < speech_end)
     keep = ("turn", "text", "final", "reason", "kind")
     seen = [(round(t - speech_end, 2), e, {k: v for k, v in d.items() if k in keep} if isinstance(d, dict) else d)
             for t, e, d in client.events[mark:] if not (isinstance(d, dict) and d.get("kind") == "idle")]
-    return {"question": question.text, "voice": question.voice, "heard": " ".join(finals).strip(), "error": error,
+    return {"question": question.text, "voice": question.voice, "recording": question.recording,
+            "heard": " ".join(text for _, text in timed_finals), "finals": len(timed_finals),
+            "finals_before_speech_end": early, "cut": len(timed_finals) > 1 or early > 0, "error": error,
             "events": seen[:60]}
 
 
@@ -355,7 +444,7 @@ async def _conversation(url: str, questions: list[SpokenQuestion], warmup_timeou
             turns.append(await _ask(client, mic, question))
             t = turns[-1]
             progress(f"turn {i + 1}/{len(questions)}: {t.get('error') or t['speech_end_to_first_segment_s']} "
-                     f"| heard: {t['heard']!r} | reply: {t.get('reply', '')[:60]!r}")
+                     f"| cut: {t['cut']} | heard: {t['heard']!r} | reply: {t.get('reply', '')[:60]!r}")
     finally:
         await mic.close()
         await client.sio.disconnect()
@@ -385,14 +474,24 @@ def summarize(turns: list[dict[str, Any]]) -> dict[str, Any]:
     out["server_stages"] = {key: percentiles([t["stages"][key] for t in ok if key in t["stages"]]) for key in STAGES}
     wers = [t["wer"] for t in ok]
     out["asr_wer_mean"] = round(float(np.mean(wers)), 3) if wers else None
+    # the end-of-turn rule ended the user's turn before the question was over (failed turns included)
+    out["early_cuts"] = sum(1 for t in turns if t["cut"])
+    out["early_cut_turns"] = [i + 1 for i, t in enumerate(turns) if t["cut"]]
     return out
 
 
 def bench_turn(runs: int, overrides: dict[str, Any], warmup_timeout: float,
-               progress: Callable[[str], None]) -> dict[str, Any]:
-    texts = [QUESTIONS[i % len(QUESTIONS)] for i in range(runs)]
-    voice_engine, questions = speak_questions(texts, progress)
-    progress(f"{len(questions)} questions spoken by {voice_engine}")
+               progress: Callable[[str], None], speech: str = "human") -> dict[str, Any]:
+    if speech == "human":
+        questions = human_questions(runs)
+        voices: dict[str, Any] = {"speech": "human", "source": "festvox-ru msu_ru_nsh (studio recordings)",
+                                  "recordings": [q.recording for q in questions]}
+        progress(f"{len(questions)} recorded questions: {', '.join(voices['recordings'])}")
+    else:
+        texts = [QUESTIONS[i % len(QUESTIONS)] for i in range(runs)]
+        voice_engine, questions = speak_questions(texts, progress)
+        voices = {"speech": "tts", "engine": voice_engine, "voices": [q.voice for q in questions]}
+        progress(f"{len(questions)} questions spoken by {voice_engine}")
     with tempfile.TemporaryDirectory() as tmp:
         settings = with_overrides(Settings(data_dir=Path(tmp)), overrides)
         with serving(settings) as url:
@@ -404,7 +503,7 @@ def bench_turn(runs: int, overrides: dict[str, Any], warmup_timeout: float,
     met = first["n"] > 0 and first["p50"] <= TARGETS["p50"] and first["p95"] <= TARGETS["p95"]
     return {"bench": "turn", "summary": summary,
             "targets": {**TARGETS, "of": "speech_end_to_first_segment_s", "met": met},
-            "settings": overrides, "engines": engines, "question_voices": voice_engine,
+            "settings": overrides, "engines": engines, "question_voices": voices,
             "persona_preparation": warmup, "cpu_count": psutil.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)),
             "load_avg_1m": round(psutil.getloadavg()[0], 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),  # server included
@@ -423,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a server setting (repeatable), e.g. vad.hangover_ms=200")
     parser.add_argument("--warmup-timeout", type=float, default=60.0,
                         help="seconds to wait for the persona's preparation before the first question")
+    parser.add_argument("--speech", choices=("human", "tts"), default="human",
+                        help="questions recorded by a person (festvox-ru nsh, default) or spoken by RHVoice")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -431,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         with_overrides(Settings(), overrides)  # fail before minutes of synthesis and start-up
     except ValueError as exc:  # pydantic's ValidationError included
         parser.error(str(exc))
-    result = bench_turn(args.runs, overrides, args.warmup_timeout, _progress)
+    result = bench_turn(args.runs, overrides, args.warmup_timeout, _progress, args.speech)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
 
