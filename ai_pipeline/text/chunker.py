@@ -13,7 +13,20 @@ Where a cut may fall (a *boundary*), and of which strength:
   a clause boundary;
 * clause: ``,`` ``;`` ``:`` followed by whitespace, and a dash (``—``, ``–``, `` - ``) with
   whitespace on both sides that is neither a line-start list/dialogue dash nor a minus or a range
-  between two numbers.
+  between two numbers;
+* phrase (the first piece only, when ``first_phrase_cut`` is on): the spaces before a word that
+  opens a phrase (:data:`PHRASE_OPENERS`: conjunctions, relative words, ``который`` in any form,
+  prepositions) once the piece has ``first_phrase_min_words`` words, and the spaces before any
+  word once it has ``first_max_words`` words. The word must have arrived in full (a character
+  after it), so ``в`` is never taken for the start of ``восемь``, nor ``из`` for ``из-за``. Never
+  inside a quote, a bracket, code or markdown emphasis (an odd number of ``*``/``_``/``~`` runs
+  before it); never next to a number (``мне 12 | лет``) or after a mark (``т. | к.``,
+  ``ул. | Ленина``); never before an initial or an abbreviation (``поэт | А. С. Пушкин``,
+  ``музей | им. Пушкина``); never after a word that needs the next one (:data:`DANGLING`:
+  ``не | в``, ``потому | что``, ``так | как``, ``из-за | того``, ``вместе | с``); never between
+  ``время``/``пор``/``раньше``/... and ``как``/``что``/``когда`` (``в то время | как``), nor
+  between an adjective-looking word and ``и``/``или``/``либо`` (``тёплый | и солнечный``) or,
+  for the ``first_max_words`` cut, any word (``солнечный | день``).
 
 Closing quotes, brackets, markdown emphasis right after the mark, and emoji on the same line
 after it, stay with the piece before the cut; the whitespace after the cut starts the next piece.
@@ -29,7 +42,7 @@ blank line closes all but a code fence).
 Numbers with spaces (``10 000``) contain no mark, so they are never cut.
 
 When to cut (sizes are counted in characters of ``speech``): the first piece at the first boundary
-of any strength once it has at least ``first_min_chars`` (latency matters most); later pieces at a
+of any strength (phrase included) once it has at least ``first_min_chars`` (latency matters most); later pieces at a
 sentence boundary once they reach ``min_chars``. A piece that would grow past ``max_chars`` is cut
 at its last earlier boundary of any strength if that piece is long enough (``first_min_chars``
 for the first piece, ``min_chars`` after), else at the boundary where it went past. Text with no
@@ -84,6 +97,29 @@ _YEAR_G = re.compile(r"\d\s?г$")
 _LAST_WORD = re.compile(r"[^\W\d_]+$")
 _TRIGGER = re.compile(r"[.!?…,;:\n—–-]")  # where a boundary may start
 _BALANCE_TOKEN = re.compile(r'```|[`"«»()\[\]{}„“”]|(?<=\n)[ \t]*\n')
+
+# Words that open a new phrase: the first piece may end at the spaces before one of them.
+PHRASE_OPENERS = frozenset(
+    "и а но или либо что чтобы чтоб потому поэтому когда если как где куда откуда почему зачем ведь "
+    "хотя пока будто словно зато однако причём причем поскольку ибо потом затем "
+    "в во на с со по для из изо из-за из-под у к ко о об обо про после перед передо без от до за под "
+    "над через при между вокруг около возле среди вместо кроме ради благодаря вдоль сквозь против "
+    "насчёт насчет".split()
+)
+_RELATIVE = re.compile(r"котор(?:ый|ая|ое|ые|ого|ой|ому|ом|ую|ым|ыми|ых)")
+# Words that need the next word: a piece never ends with one ("не | в", "потому | что", "так | как").
+DANGLING = PHRASE_OPENERS | frozenset(
+    "не ни же ж бы б ли ль даже только лишь уже ещё еще вот вон именно почти так то того тем том тех "
+    "такой такая такое такие оттого несмотря вместе рядом наряду независимо вплоть судя вслед "
+    "навстречу согласно".split()
+)
+_PAIRED = frozenset("как что чтобы когда".split())  # "в то время | как", "с тех пор | как"
+_PAIR_LEADERS = frozenset("время пор прежде раньше тогда также".split())
+_COORDINATORS = frozenset("и или либо".split())  # "тёплый | и солнечный" would split a phrase
+_ADJECTIVE = re.compile(r"\w{2,}(?:ый|ий|ой|ая|яя|ое|ее|ые|ие)")
+_SPACES = re.compile(r"[ \t]+")
+_WORD = re.compile(r"\w+(?:-\w+)*")
+_EMPHASIS = re.compile(r"\*+|(?<!\w)_+|_+(?!\w)|~+")  # runs of markdown emphasis marks
 
 SENTENCE, CLAUSE, LINE = "sentence", "clause", "line"
 Candidate = tuple[int, str | None]  # (cut position, boundary kind or None when it is not one)
@@ -233,12 +269,16 @@ def _line(text: str, i: int, ok: list[bool], final: bool) -> Candidate | None:
     return cut, None
 
 
-def boundaries(text: str, final: bool) -> Iterator[Candidate | None]:
-    """Every candidate cut in ``text`` in order; yields None and stops where more text is needed."""
-    ok = _balance(text)
+def boundaries(text: str, final: bool, *, stop: int | None = None,
+               ok: list[bool] | None = None) -> Iterator[Candidate | None]:
+    """Every punctuation or line candidate cut in ``text`` in order (those that start before
+    ``stop``); yields None and stops where more text is needed."""
+    ok = _balance(text) if ok is None else ok
     i, n = 0, len(text)
     while (trigger := _TRIGGER.search(text, i)) is not None:
         i = trigger.start()
+        if stop is not None and i >= stop:
+            return
         ch = text[i]
         j = i + 1
         if ch in SENTENCE_MARKS or ch in CLAUSE_MARKS:
@@ -260,11 +300,60 @@ def boundaries(text: str, final: bool) -> Iterator[Candidate | None]:
         i = j
 
 
+def _phrase_cut_allowed(text: str, start: int, word: re.Match[str], ok: list[bool],
+                        settings: ChunkerSettings) -> bool:
+    """May the first piece end at ``start``, the spaces before ``word`` (see the module docs)?"""
+    if not ok[start] or not word.group()[0].isalpha():
+        return False
+    head = text[:start]
+    if len(_EMPHASIS.findall(head)) % 2:
+        return False  # inside markdown emphasis
+    k = start
+    while k > 0 and (text[k - 1] in CLOSERS or text[k - 1] in " \t" or is_symbol(text[k - 1])):
+        k -= 1
+    if k == 0 or not text[k - 1].isalpha():
+        return False  # after a number, a mark ("т. | к.", "ул. | Ленина") or nothing
+    last = _LAST_WORD.search(text, 0, k)
+    before = last.group().lower() if last else ""
+    after = word.group().lower()
+    if before in DANGLING or _RELATIVE.fullmatch(before):
+        return False
+    if after in _PAIRED and before in _PAIR_LEADERS:
+        return False
+    if after in _COORDINATORS and _ADJECTIVE.fullmatch(before):
+        return False
+    if text[word.end()] == "." and (len(after) == 1 or after in PREFIX_ABBREVIATIONS or after in FINAL_ABBREVIATIONS):
+        return False  # "поэт | А. С. Пушкин", "музей | им. Пушкина"
+    words = sum(any(ch.isalnum() for ch in token) for token in head.split())
+    opener = after in PHRASE_OPENERS or bool(_RELATIVE.fullmatch(after))
+    if not (opener and words >= settings.first_phrase_min_words):
+        if words < settings.first_max_words or _ADJECTIVE.fullmatch(before):
+            return False  # too few words, or "солнечный | день"
+    return len(speech_for(head)) >= settings.first_min_chars
+
+
+def phrase_cut(text: str, settings: ChunkerSettings, ok: list[bool]) -> int | None:
+    """The first word boundary where the first piece may end; None if none has arrived yet."""
+    n = len(text)
+    for spaces in _SPACES.finditer(text):
+        word = _WORD.match(text, spaces.end())
+        if word is None:
+            continue
+        end = word.end()
+        if end == n or (text[end] == "-" and end + 1 == n):
+            return None  # the word may go on ("в" -> "восемь", "из-" -> "из-за")
+        if _phrase_cut_allowed(text, spaces.start(), word, ok, settings):
+            return spaces.start()
+    return None
+
+
 def find_cut(text: str, settings: ChunkerSettings, *, first: bool, final: bool) -> int | None:
     """Where the next piece of ``text`` ends, or None while that is not yet decided."""
     previous: tuple[int, int] | None = None  # (cut, speech length) of the last boundary passed
     least = settings.first_min_chars if first else settings.min_chars
-    for found in boundaries(text, final):
+    ok = _balance(text)
+    phrase = phrase_cut(text, settings, ok) if first and settings.first_phrase_cut else None
+    for found in boundaries(text, final, stop=phrase, ok=ok):
         if found is None:
             return None
         cut, kind = found
@@ -276,10 +365,12 @@ def find_cut(text: str, settings: ChunkerSettings, *, first: bool, final: bool) 
         if size > settings.max_chars and previous and previous[1] >= least:
             return previous[0]
         if first and size >= settings.first_min_chars:
-            return cut
+            return cut if phrase is None else min(cut, phrase)
         if not first and (size > settings.max_chars or (kind != CLAUSE and size >= settings.min_chars)):
             return cut
         previous = (cut, size)
+    if phrase is not None:
+        return phrase
     if not final:
         return None
     if previous and previous[1] >= least and len(speech_for(text)) > settings.max_chars:

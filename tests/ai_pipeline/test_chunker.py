@@ -3,7 +3,9 @@
 The invariant under test (see ``ai_pipeline/text/chunker.py``): for any reply with a letter or a
 digit in it, ``"".join(chunk.text) == reply`` exactly; each cut is followed by whitespace (which
 starts the next chunk) and sits at a boundary, never inside a number, an abbreviation, an open
-quote or bracket, or an ellipsis that goes on in lowercase.
+quote or bracket, or an ellipsis that goes on in lowercase. The first chunk may also end at the
+spaces before a phrase opener or after ``first_max_words`` words, never inside a number, an
+abbreviation, a quote or a bracket, and never depending on how the stream was split into deltas.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from hypothesis import strategies as st
 
 from ai_pipeline.chunks import ReplyChunk, TokenChunk
 from ai_pipeline.settings import ChunkerSettings
-from ai_pipeline.text.chunker import CLOSERS, ReplyChunker, chunk_stream, is_symbol, speech_for
+from ai_pipeline.text.chunker import (
+    CLOSERS,
+    DANGLING,
+    PHRASE_OPENERS,
+    ReplyChunker,
+    chunk_stream,
+    is_symbol,
+    speech_for,
+)
 
 # --- helpers -------------------------------------------------------------------------------------
 
@@ -59,7 +69,8 @@ def cut_positions(chunks: list[ReplyChunk]) -> list[int]:
 # --- generated replies ---------------------------------------------------------------------------
 
 WORDS = ("мама", "кот", "дом", "солнце", "книга", "читать", "гулять", "сегодня", "очень", "весело", "мы",
-         "ты", "школа", "море", "лето", "друг", "играть", "вместе", "потом", "тихо")
+         "ты", "школа", "море", "лето", "друг", "играть", "вместе", "потом", "тихо", "и", "в", "на", "что",
+         "который", "из-за", "потому", "про", "когда")
 STARTS = ("Привет", "Давай", "Смотри", "Сегодня", "Мама", "Кот", "Это", "Потом", "Хорошо", "Знаешь")
 # Pieces that must not be cut inside: (text, protected) - a cut strictly inside a protected piece
 # is a bug. Each piece is preceded by a space in a sentence.
@@ -70,6 +81,8 @@ PROTECTED = (
     "«Привет! Как дела?»", "«ну, да»", "(например, так)", "(см. выше. Это важно)", "„Да. Нет“",
     "ну... я думаю", "ну… а ты", "хм... дай подумать",
 )
+# Of those, the ones a first-chunk word cut (after first_max_words words) may still go inside.
+SOFT = ("ну... я думаю", "хм... дай подумать")
 DECOR = ("😊", "🤔", "❤️", "👍🏻", "**важно**", "*тихо*", "`код`")
 ENDS = (".", "!", "?", "…", "?!", "!..", "...")
 ENDING_PIECES = ("и т. д.", "и др.", "в 2024 г.", "10 тыс.")  # may end a sentence with their dot
@@ -121,8 +134,11 @@ def replies(draw: st.DrawFn) -> tuple[str, list[tuple[int, int]]]:
 
 
 chunker_settings = st.builds(
-    lambda first, low, high: ChunkerSettings(first_min_chars=first, min_chars=min(low, high), max_chars=high),
+    lambda first, low, high, phrase, least, most: ChunkerSettings(
+        first_min_chars=first, min_chars=min(low, high), max_chars=high,
+        first_phrase_cut=phrase, first_phrase_min_words=least, first_max_words=most),
     st.integers(1, 30), st.integers(1, 80), st.integers(40, 160),
+    st.booleans(), st.integers(1, 4), st.integers(1, 9),
 )
 
 
@@ -156,16 +172,32 @@ def test_concatenation_speech_and_sizes(reply: tuple[str, list[tuple[int, int]]]
         assert len(chunk.speech) >= config.min_chars
 
 
+def is_word_cut(text: str, p: int, config: ChunkerSettings) -> bool:
+    """A first-chunk cut at the spaces before a phrase opener or after first_max_words words."""
+    head, tail = text[:p], text[p:]
+    words = [w for w in head.split() if any(ch.isalnum() for ch in w)]
+    after = re.match(r"[ \t]+(\w+(?:-\w+)*)", tail)
+    if not after or not after.group(1)[0].isalpha() or words[-1].rstrip(CLOSERS)[-1:].isdigit():
+        return False
+    last = re.findall(r"[^\W\d_]+", head)[-1].lower()
+    if last in DANGLING:
+        return False
+    opener = after.group(1).lower() in PHRASE_OPENERS or after.group(1).lower().startswith("котор")
+    return len(words) >= config.first_max_words or (opener and len(words) >= config.first_phrase_min_words)
+
+
 @FAST
 @given(replies(), chunker_settings)
 def test_every_cut_is_an_allowed_boundary(reply: tuple[str, list[tuple[int, int]]], config: ChunkerSettings) -> None:
     text, spans = reply
-    for p in cut_positions(run(text, config)):
+    for number, p in enumerate(cut_positions(run(text, config))):
         assert text[p].isspace(), (text, p)
         before = text[p - 1]
         line_break = text[p:].lstrip(" \t").startswith("\n")
-        assert before in ".!?…,;:—" or before in CLOSERS or is_symbol(before) or line_break, (text[:p], text[p:])
-        inside = [text[a:b] for a, b in spans if a < p < b]
+        word_cut = number == 0 and config.first_phrase_cut and is_word_cut(text, p, config)
+        assert before in ".!?…,;:—" or before in CLOSERS or is_symbol(before) or line_break or word_cut, \
+            (text[:p], text[p:])
+        inside = [text[a:b] for a, b in spans if a < p < b and not (word_cut and text[a:b] in SOFT)]
         assert not inside, (text[:p], inside)
         assert text[:p].count("«") == text[:p].count("»") and text[:p].count("(") == text[:p].count(")")
 
@@ -312,7 +344,7 @@ def test_ambiguous_tail_is_held_back(deltas_: list[str], held: int) -> None:
 def test_long_sentence_is_cut_at_a_clause_past_max_chars() -> None:
     clause = "мы пошли гулять в большой зелёный парк"
     text = "Привет. " + ", ".join([clause] * 12) + "."
-    chunks = run(text, ChunkerSettings(first_min_chars=1, min_chars=40, max_chars=100))
+    chunks = run(text, ChunkerSettings(first_min_chars=1, min_chars=40, max_chars=100, first_phrase_cut=False))
     assert "".join(c.text for c in chunks) == text
     assert len(chunks) >= 5
     assert all(len(c.speech) <= 100 for c in chunks)
@@ -320,7 +352,7 @@ def test_long_sentence_is_cut_at_a_clause_past_max_chars() -> None:
 
 
 def test_text_without_boundaries_waits_for_flush() -> None:
-    chunker = ReplyChunker(ChunkerSettings(first_min_chars=1, max_chars=40))
+    chunker = ReplyChunker(ChunkerSettings(first_min_chars=1, max_chars=40, first_phrase_cut=False))
     assert chunker.push("слово " * 60) == []
     assert [c.text for c in chunker.flush()] == ["слово " * 60]
 
@@ -354,3 +386,146 @@ def test_chunk_stream() -> None:
     chunks = asyncio.run(collect())
     assert [c.text for c in chunks] == ["Привет!", " Я Аня, мне двенадцать лет. А как тебя зовут?"]
     assert [c.index for c in chunks] == [0, 1]
+
+
+# --- the first chunk at a phrase break -----------------------------------------------------------
+
+PHRASE_CASES = [
+    ("Я люблю рисовать в основном на компьютере.", "Я люблю рисовать"),
+    ("Моя любимая книга про космос называется «Звёздный мальчик».", "Моя любимая книга"),
+    ("Кошки мурлыкают когда им тепло и спокойно.", "Кошки мурлыкают когда им тепло"),
+    ("Я очень люблю кошек потому что они мягкие и тёплые.", "Я очень люблю кошек"),
+    ("Мне нравится зима из-за того что можно кататься на санках.", "Мне нравится зима"),
+    ("Я хожу в художественную школу по вторникам и четвергам.", "Я хожу в художественную школу"),
+    ("У меня есть собака которую зовут Бим.", "У меня есть собака"),
+    ("Мы с мамой часто печём пироги с яблоками.", "Мы с мамой часто печём пироги"),
+    ("Вчера мы ходили в зоопарк и видели жирафа!", "Вчера мы ходили"),
+    ("Летом я поеду к бабушке в деревню.", "Летом я поеду"),
+    ("Я мечтаю стать художницей когда вырасту.", "Я мечтаю стать художницей"),
+    ("Больше всего я люблю гулять с собакой в парке.", "Больше всего я люблю гулять"),
+    ("Мой брат любит футбол но я больше люблю плавать.", "Мой брат любит футбол"),
+    # no opener: seven words or more (not after an adjective), once the next word has arrived
+    ("Ой мне очень нравится эта весёлая добрая сказка правда.", "Ой мне очень нравится эта весёлая добрая сказка"),
+]
+
+
+@pytest.mark.parametrize(("reply", "first"), PHRASE_CASES)
+def test_first_chunk_ends_at_a_phrase_break(reply: str, first: str) -> None:
+    tokens = llm_tokens(reply)
+    position, text = first_chunk_at(tokens)
+    assert text == first
+    assert "".join(c.text for c in run(tokens)) == reply
+    next_word = len(llm_tokens(first)) + 1  # the token after the first chunk's is the next word
+    assert position == next_word  # only once the next word is known in full: the token after it
+
+
+@pytest.mark.parametrize(("reply", "first"), [
+    ("Привет!", "Привет!"),
+    ("Я думаю что завтра будет солнечно.", "Я думаю что завтра будет солнечно."),  # "Я думаю": too few
+    ("Привет! Я люблю рисовать в основном красками.", "Привет!"),
+    ("Да, я люблю рисовать в основном красками.", "Да, я люблю рисовать"),  # "Да," is too short
+    ("Мне двенадцать лет, а тебе сколько?", "Мне двенадцать лет,"),  # the comma comes first
+    ("Мне 12 лет и я учусь в шестом классе.", "Мне 12 лет"),  # never next to a number
+    ("У нас 10 000 книг в библиотеке.", "У нас 10 000 книг"),
+    ("Я не знаю потому что не читала.", "Я не знаю"),  # before "потому", never before "что"
+    ("Я не пошла гулять так как шёл сильный дождь.", "Я не пошла гулять так как шёл"),
+    ("Я осталась дома так как было холодно.", "Я осталась дома так как было холодно."),
+    ("Мы с Машей рисовали всё то время как папа готовил.", "Мы с Машей рисовали всё то время как папа"),
+    ("Я рисую картины с тех пор как мне было пять лет.", "Я рисую картины"),
+    ("Она сказала «я пойду в парк и в кино» и ушла.", "Она сказала «я пойду в парк и в кино»"),
+    ("Я читала (это было в школе и дома) весь день.", "Я читала (это было в школе и дома)"),
+    ("Я живу на ул. Ленина в большом доме.", "Я живу на ул. Ленина"),
+    ("Я прочитала стихи поэта А. С. Пушкина про осень.", "Я прочитала стихи поэта А. С. Пушкина"),
+    ("Я тоже не в восторге от этого.", "Я тоже не в восторге"),  # never after "не"
+    ("Завтра будет очень тёплый и солнечный день.", "Завтра будет очень тёплый и солнечный день."),
+    ("Ой мне очень нравится эта смешная зелёная черепаха.", "Ой мне очень нравится эта смешная зелёная черепаха."),
+    ("Я была там **вместе с мамой и братом** вчера.", "Я была там **вместе с мамой и братом**"),
+])
+def test_first_chunk_phrase_break_negatives(reply: str, first: str) -> None:
+    for deltas_ in (llm_tokens(reply), list(reply), [reply]):
+        chunks = run(deltas_)
+        assert chunks[0].text == first
+        assert "".join(c.text for c in chunks) == reply
+
+
+def test_phrase_break_waits_for_the_whole_next_word() -> None:
+    chunker = ReplyChunker()
+    assert chunker.push("Я люблю рисовать в") == []  # "в" might be "восемь"
+    assert [c.text for c in chunker.push(" ")] == ["Я люблю рисовать"]
+    chunker = ReplyChunker()
+    assert chunker.push("Кошки любят спать из") == []
+    assert chunker.push("-") == []  # "из-" might be "из-за"
+    assert [c.text for c in chunker.push("за ")] == ["Кошки любят спать"]
+    chunker = ReplyChunker()
+    assert chunker.push("Я люблю рисовать во") == []
+    assert chunker.push("семь") == []  # "восемь": not an opener, and only five words
+    assert [c.text for c in chunker.push(" утра и ")] == ["Я люблю рисовать восемь утра"]
+
+
+def test_later_chunks_are_not_cut_at_phrase_breaks() -> None:
+    reply = "Привет! Я люблю рисовать в основном на компьютере и иногда красками на бумаге."
+    assert [c.text for c in run(llm_tokens(reply))] == [
+        "Привет!", " Я люблю рисовать в основном на компьютере и иногда красками на бумаге."]
+
+
+def test_phrase_break_can_be_turned_off_and_tuned() -> None:
+    reply = "Я люблю рисовать в основном на компьютере."
+    assert [c.text for c in run(reply, ChunkerSettings(first_phrase_cut=False))] == [reply]
+    assert run(reply, ChunkerSettings(first_phrase_min_words=4))[0].text == "Я люблю рисовать в основном"
+    assert run("один два три четыре", ChunkerSettings(first_max_words=2))[0].text == "один два"
+    assert run("Я люблю рисовать в основном.", ChunkerSettings(first_min_chars=20))[0].text == \
+        "Я люблю рисовать в основном."
+
+
+@FAST
+@given(st.sampled_from([reply for reply, _ in PHRASE_CASES]), st.data())
+def test_phrase_break_does_not_depend_on_the_delta_split(reply: str, data: st.DataObject) -> None:
+    points = data.draw(split_points(len(reply)))
+    assert run(deltas(reply, points)) == run(reply) == run(list(reply))
+
+
+# First sentences of replies a child persona gives; the phrase break shortens many first chunks.
+FIRST_SENTENCES = [
+    "Я люблю рисовать в основном на компьютере.",
+    "Кошки мурлыкают из-за того, что им хорошо и спокойно.",
+    "Моя любимая книга про космос называется «Звёздный мальчик».",
+    "Привет! Меня зовут Аня.",
+    "Ой, это очень интересный вопрос!",
+    "Я учусь в шестом классе и очень люблю математику.",
+    "Мне кажется что завтра будет тёплый и солнечный день.",
+    "Больше всего я люблю гулять с собакой в парке.",
+    "Мой любимый мультфильм это «Холодное сердце», я смотрела его раз десять.",
+    "После школы я обычно делаю уроки и потом рисую.",
+    "Ну я думаю что кошки самые лучшие животные на свете.",
+    "У меня есть кот Барсик который всё время спит на диване.",
+    "Летом мы ездили на море и я научилась плавать.",
+    "Я не очень люблю суп но мама говорит что он полезный.",
+    "Конечно! Я с радостью расскажу.",
+    "Самый большой океан на Земле это Тихий океан.",
+    "Динозавры жили на Земле миллионы лет назад.",
+    "Я читала что дельфины спят с одним открытым глазом.",
+    "Моя лучшая подруга Маша живёт в соседнем доме.",
+    "Мне нравится осень потому что листья становятся разноцветными.",
+    "Хм, дай подумать.",
+    "Зимой я катаюсь на коньках вместе с папой.",
+    "Я собираю наклейки с котиками уже два года.",
+    "Радуга появляется когда солнце светит сквозь капли дождя.",
+    "В нашем классе двадцать пять человек.",
+    "Я хочу стать ветеринаром чтобы лечить животных.",
+    "Вчера мы с классом ходили в музей динозавров.",
+    "Мне двенадцать лет, а тебе?",
+    "Луна светит потому что отражает свет Солнца.",
+    "Я обожаю мороженое особенно шоколадное с орешками.",
+]
+
+
+def test_phrase_break_only_shortens_the_first_chunk() -> None:
+    off = ChunkerSettings(first_phrase_cut=False)
+    shorter = 0
+    for reply in FIRST_SENTENCES:
+        tokens = llm_tokens(reply)
+        before, after = run(tokens, off)[0].text, run(tokens)[0].text
+        assert before.startswith(after)
+        assert len(after.split()) >= min(len(before.split()), 3) and len(speech_for(after)) >= 6
+        shorter += after != before
+    assert shorter >= len(FIRST_SENTENCES) // 2
