@@ -33,7 +33,16 @@ from backend.db.memory import get_facts, get_summary, list_facts, remember_facts
 from backend.db.personas import get_persona, persona_card
 
 SUMMARY_CHARS = 900  # the rolling summary keeps its newest part
+FOLD_SLACK = 8  # messages a due fold may wait for its prompt to be evaluated in idle time before it is forced
 IDLE_BEFORE_BACKGROUND_S = 1.5  # background prefills start only after the LLM was idle this long
+
+
+@dataclass(frozen=True)
+class Fold:
+    """A rolling summary that takes in the messages up to ``up_to_message_id``, not yet stored."""
+
+    text: str
+    up_to_message_id: int
 
 
 @dataclass(frozen=True)
@@ -90,19 +99,23 @@ class Brain:
 
         return await self.db.call(read)
 
-    def _messages(self, db: Session, persona_id: int, session_id: int, user_text: str) -> list[ChatMessage]:
+    def _messages(self, db: Session, persona_id: int, session_id: int, user_text: str,
+                  fold: Fold | None = None) -> list[ChatMessage]:
         """The turn's prompt, laid out so the LLM's cached prefix survives from turn to turn.
 
         The history is every message since the summary's last fold (``recent_turns`` right after a
         fold, growing to ``summarize_after``): it only grows until the next fold instead of sliding by
         one message each turn. Facts learnt from those very messages stay out of the system prompt
         until they are folded (the messages are in the prompt verbatim), so a new fact does not
-        rewrite the system prompt and force the whole history to be evaluated again."""
+        rewrite the system prompt and force the whole history to be evaluated again.
+
+        ``fold``: the prompt as it will be once that fold is stored (evaluated before it is)."""
         memory = self.settings.memory
         persona = persona_card(get_persona(db, persona_id))
-        summary = get_summary(db, persona_id, session_id=session_id)
+        stored = get_summary(db, persona_id, session_id=session_id)
+        summary = fold or (Fold(stored.text, stored.up_to_message_id) if stored else None)
         after = summary.up_to_message_id if summary else None
-        pending = recent_messages(db, session_id, limit=memory.summarize_after + 4, after_id=after)
+        pending = recent_messages(db, session_id, limit=memory.summarize_after + FOLD_SLACK + 4, after_id=after)
         verbatim = {m.id for m in pending}
         facts = {f.key: f.value for f in list_facts(db, persona_id) if f.source_message_id not in verbatim}
         return build_messages(persona, user_text=user_text, history=to_chat(pending),
@@ -131,18 +144,39 @@ class Brain:
 
     async def warm_idle(self, persona_id: int, session_id: int) -> PrefillResult | None:
         """After a turn: evaluate the session's next prompt while the user listens or thinks (in the
-        background), so a prompt the turn's end rewrote (a fold into the summary) is not paid by the next
-        question."""
-        messages = await self.db.call(self._messages, persona_id, session_id, "")
-        return await self._background_prefill(messages[:-1])
+        background). A fold into the summary that is due is evaluated here first and stored only once
+        its prompt is ready, so no question pays for it: until then the turns keep the old layout (its
+        state is kept on disk while the fold's is evaluated, and the fold's progress is kept when a
+        turn interrupts it). A fold that waited ``FOLD_SLACK`` messages is forced at the turn's end."""
+        while True:
+            await self._idle()
+            fold = await self.db.call(self._fold_plan, persona_id, session_id, self.settings.memory.summarize_after)
+            messages = await self.db.call(self._messages, persona_id, session_id, "", fold)
+            async with self._llm_lock:
+                if time.monotonic() - self._last_use < IDLE_BEFORE_BACKGROUND_S:
+                    continue
+                stop = self._background_stop = threading.Event()
+                try:
+                    result = await self._prefill(messages[:-1], stop, keep=fold is not None)
+                finally:
+                    self._background_stop = None
+            if stop.is_set():
+                continue
+            if fold is not None:
+                await self.db.call(self._store_fold, persona_id, session_id, fold)
+            return result
+
+    async def _idle(self) -> None:
+        """Wait until no conversation has wanted the LLM for ``IDLE_BEFORE_BACKGROUND_S``."""
+        while (idle := time.monotonic() - self._last_use) < IDLE_BEFORE_BACKGROUND_S:
+            await asyncio.sleep(IDLE_BEFORE_BACKGROUND_S - idle)
 
     async def _background_prefill(self, messages: list[ChatMessage], progress: Progress | None = None,
                                   store: bool = False) -> PrefillResult | None:
         """A prefill that waits until conversations leave the LLM idle and gives way as soon as one wants
         it (a turn or a session's warm-up), then goes on from what the cache or the store kept."""
         while True:
-            while (idle := time.monotonic() - self._last_use) < IDLE_BEFORE_BACKGROUND_S:
-                await asyncio.sleep(IDLE_BEFORE_BACKGROUND_S - idle)
+            await self._idle()
             async with self._llm_lock:
                 if time.monotonic() - self._last_use < IDLE_BEFORE_BACKGROUND_S:
                     continue  # someone used the LLM while this waited for the lock
@@ -190,11 +224,11 @@ class Brain:
 
     async def _prefill(self, messages: list[ChatMessage], stop: threading.Event | None = None,
                        progress: Progress | None = None, store: bool = False,
-                       open_end: bool = False) -> PrefillResult | None:
+                       open_end: bool = False, keep: bool = False) -> PrefillResult | None:
         """A prefill that stops soon after its task is cancelled (the thread is told, not abandoned)."""
         stop = stop or threading.Event()
         work = asyncio.ensure_future(asyncio.to_thread(self.llm.prefill, messages, stop, progress, store=store,
-                                                       open_end=open_end))
+                                                       open_end=open_end, keep=keep))
         try:
             return await asyncio.shield(work)
         except asyncio.CancelledError:
@@ -252,19 +286,33 @@ class Brain:
         await self.db.call(self._fold_summary, persona_id, session_id)
 
     def _fold_summary(self, db: Session, persona_id: int, session_id: int) -> None:
-        """Fold turns older than the recent window into the rolling summary (extractive: first sentences)."""
+        """Fold now when the fold has waited too long for idle time (``summarize_after + FOLD_SLACK``)."""
+        fold = self._fold_plan(db, persona_id, session_id, self.settings.memory.summarize_after + FOLD_SLACK)
+        if fold is not None:
+            self._store_fold(db, persona_id, session_id, fold)
+
+    def _fold_plan(self, db: Session, persona_id: int, session_id: int, after_messages: int) -> Fold | None:
+        """The fold of messages older than the recent window into the rolling summary (extractive:
+        first sentences), when more than ``after_messages`` are unfolded; None otherwise."""
         memory = self.settings.memory
         summary = get_summary(db, persona_id, session_id=session_id)
         after = summary.up_to_message_id if summary else None
         pending = recent_messages(db, session_id, limit=10_000, after_id=after)
-        if len(pending) <= memory.summarize_after:
-            return
+        if len(pending) <= after_messages:
+            return None
         old = pending[: len(pending) - memory.recent_turns]
         lines = [f"{'Собеседник' if m.role == 'user' else 'Ты'}: {_first_sentence(m.text)}" for m in old]
         text = "\n".join(filter(None, [summary.text if summary else "", *lines]))
         if len(text) > SUMMARY_CHARS:
             text = "…" + text[-SUMMARY_CHARS:].split("\n", 1)[-1]
-        set_summary(db, persona_id, text, session_id=session_id, up_to_message_id=old[-1].id)
+        return Fold(text, old[-1].id)
+
+    @staticmethod
+    def _store_fold(db: Session, persona_id: int, session_id: int, fold: Fold) -> None:
+        """Store ``fold`` unless the summary moved past it meanwhile (a forced fold)."""
+        summary = get_summary(db, persona_id, session_id=session_id)
+        if summary is None or summary.up_to_message_id < fold.up_to_message_id:
+            set_summary(db, persona_id, fold.text, session_id=session_id, up_to_message_id=fold.up_to_message_id)
 
 
 async def collect_reply(brain: Brain, persona_id: int, session_id: int, text: str) -> tuple[list[ReplyChunk], dict]:

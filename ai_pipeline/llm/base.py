@@ -45,12 +45,13 @@ class LLMEngine(Engine):
 
     def prefill(self, messages: Sequence[ChatMessage], stop: threading.Event | None = None,
                 progress: Progress | None = None, *, store: bool = False,
-                open_end: bool = False) -> PrefillResult | None:
+                open_end: bool = False, keep: bool = False) -> PrefillResult | None:
         """Warm the engine's cache with the stable prefix of a coming prompt (blocking; optional).
         Setting ``stop`` ends the work early (the caller went away); ``store`` saves the evaluated
         state for later (a persona prepared ahead of its first conversation). ``open_end``: the last
         message is the user's, still being spoken; evaluate up to its words heard so far (without
-        ending the turn), so the reply pays only for the rest. None: nothing to do."""
+        ending the turn), so the reply pays only for the rest. ``keep``: the prompt this one replaces
+        may be needed again (keep it, and keep this one's progress when stopped). None: nothing to do."""
         return None
 
     @abstractmethod

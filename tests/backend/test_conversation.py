@@ -148,14 +148,58 @@ def test_old_turns_fold_into_the_summary(db_url, engines, settings):
     session = asyncio.run(brain.open_session(1))
     for i in range(6):
         asyncio.run(db.call(add_message, session, "user" if i % 2 == 0 else "assistant", f"Реплика номер {i}. Ещё."))
-    asyncio.run(db.call(brain._fold_summary, 1, session))
+    asyncio.run(db.call(brain._fold_summary, 1, session))  # due, but it waits for idle time to evaluate it
+    assert asyncio.run(db.call(get_summary, 1, session_id=session)) is None
+    fold = asyncio.run(db.call(brain._fold_plan, 1, session, 4))
+    assert [m.content for m in asyncio.run(db.call(brain._messages, 1, session, "Ну?", fold))[1:-1]] == [
+        "Реплика номер 4. Ещё.", "Реплика номер 5. Ещё."]
+    asyncio.run(db.call(brain._store_fold, 1, session, fold))
     summary = asyncio.run(db.call(get_summary, 1, session_id=session))
     assert summary is not None and "Реплика номер 0." in summary.text and "номер 3" in summary.text
     assert "номер 4" not in summary.text, "the recent turns stay verbatim"
     messages = asyncio.run(db.call(brain._messages, 1, session, "Ну?"))
     assert "Реплика номер 0." in messages[0].content
     assert [m.content for m in messages[1:-1]] == ["Реплика номер 4. Ещё.", "Реплика номер 5. Ещё."]
+    for i in range(6, 17):  # 13 unfolded messages: more than summarize_after + FOLD_SLACK, the turn's end folds
+        asyncio.run(db.call(add_message, session, "user" if i % 2 == 0 else "assistant", f"Реплика номер {i}. Ещё."))
+    asyncio.run(db.call(brain._fold_summary, 1, session))
+    summary = asyncio.run(db.call(get_summary, 1, session_id=session))
+    assert "номер 14" in summary.text and "номер 15" not in summary.text
     db.close()
+
+
+def test_a_fold_is_stored_once_its_prompt_is_evaluated_and_turns_in_between_stay_cheap(db_url, engines, settings,
+                                                                                       tmp_path):
+    """The fold's prompt is evaluated in idle time; a question that interrupts it is answered on the old
+    prompt (kept on disk, loaded back) and the fold goes on from where it was stopped, then is stored."""
+    db, brain = make_brain(db_url, engines, settings, summarize_after=4, recent_turns=2)
+    llm = engines[0]
+    llm.use_state_folder(tmp_path / "states", 1 << 30)
+    try:
+        session = asyncio.run(brain.open_session(1))
+        for text in ["Меня зовут Петя.", "У меня есть собака Рекс.", "Я люблю футбол."]:
+            asyncio.run(collect_reply(brain, 1, session, text))
+
+        async def interrupted() -> tuple[object, int]:
+            warm = asyncio.create_task(brain.warm_idle(1, session))  # a fold is due: 6 messages > 4
+            while brain._background_stop is None:  # wait until the fold's prefill runs
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.6)
+            await collect_reply(brain, 1, session, "А ты любишь собак?")
+            evaluated = llm.last_stats.evaluated_tokens
+            assert await db.call(get_summary, 1, session_id=session) is None, "not stored while unevaluated"
+            return await warm, evaluated
+
+        result, evaluated = asyncio.run(interrupted())
+        assert evaluated < 45, evaluated  # the old prompt came back from disk: only the new message
+        assert result is not None and result.restored_tokens > 0, result  # the fold went on from its saved part
+        summary = asyncio.run(db.call(get_summary, 1, session_id=session))
+        assert summary is not None and "Петя" in summary.text
+        asyncio.run(collect_reply(brain, 1, session, "Что ты знаешь обо мне?"))
+        assert llm.last_stats.evaluated_tokens < 45, llm.last_stats  # the folded prompt was ready
+    finally:
+        llm.store = None
+        db.close()
 
 
 def test_the_cached_prefix_survives_facts_and_a_growing_history(db_url, engines, settings):
