@@ -28,7 +28,8 @@ from ai_pipeline.settings import Settings
 from ai_pipeline.text.chunker import ReplyChunker
 from ai_pipeline.timing import StageTimer
 from backend.db import Database
-from backend.db.conversations import add_message, get_session, recent_messages, save_reply, start_session, to_chat
+from backend.db.conversations import (add_message, continue_user_message, get_session, recent_messages, save_reply,
+                                      start_session, to_chat)
 from backend.db.memory import get_facts, get_summary, list_facts, remember_facts, set_summary
 from backend.db.personas import get_persona, persona_card
 
@@ -122,11 +123,13 @@ class Brain:
                               summary=summary.text if summary else None, facts=facts,
                               budget_tokens=memory.context_tokens, count_tokens=self.llm.count_tokens)
 
-    def _prompt(self, db: Session, persona_id: int, session_id: int, user_text: str) -> TurnPrompt:
-        message = add_message(db, session_id, "user", user_text)
-        remember_facts(db, persona_id, extract_facts(user_text), source_message_id=message.id,
+    def _prompt(self, db: Session, persona_id: int, session_id: int, user_text: str,
+                continues: bool = False) -> TurnPrompt:
+        message = (continue_user_message(db, session_id, user_text) if continues else None) \
+            or add_message(db, session_id, "user", user_text)
+        remember_facts(db, persona_id, extract_facts(message.text), source_message_id=message.id,
                        max_facts=self.settings.memory.max_facts)
-        messages = self._messages(db, persona_id, session_id, user_text)
+        messages = self._messages(db, persona_id, session_id, message.text)
         return TurnPrompt(messages, message.id)
 
     def _persona_messages(self, db: Session, persona_id: int) -> list[ChatMessage]:
@@ -236,12 +239,14 @@ class Brain:
             raise
 
     async def reply(self, persona_id: int, session_id: int, user_text: str,
-                    timer: StageTimer | None = None) -> AsyncIterator[ReplyChunk]:
-        """Stream the persona's reply to ``user_text`` as speakable chunks with emotions."""
+                    timer: StageTimer | None = None, *, continues: bool = False) -> AsyncIterator[ReplyChunk]:
+        """Stream the persona's reply to ``user_text`` as speakable chunks with emotions. ``continues``:
+        the text goes on the user's last message (whose reply was cut before it was heard), which is
+        answered as a whole."""
         timer = timer or StageTimer()
         self._claim()  # a background prefill gives way while the prompt is built
         with timer.measure("memory"):
-            prompt = await self.db.call(self._prompt, persona_id, session_id, user_text)
+            prompt = await self.db.call(self._prompt, persona_id, session_id, user_text, continues)
         chunker = ReplyChunker(self.settings.chunker)
         said: list[ReplyChunk] = []
         message_id: int | None = None  # the assistant message, once its first chunk is stored

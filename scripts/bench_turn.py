@@ -180,15 +180,16 @@ def _opening_question_end(text: str, phones: list[tuple[float, float, str]],
 def human_questions(count: int) -> list[SpokenQuestion]:
     """``count`` questions recorded by a real speaker (festvox-ru's nsh studio database), 16 kHz.
 
-    First the recordings whose text ends with «?» and whose speech lasts at most MAX_HUMAN_S; when
-    there are fewer than ``count``, then the recordings that open with a question, cut where it ends
-    (see :func:`_opening_question_end`); then the list again. Each keeps MARGIN_S of the recording
+    First the recordings whose whole text is one question (one sentence, ending with «?») and whose
+    speech lasts at most MAX_HUMAN_S, then the recordings that open with a question, cut where it ends
+    (see :func:`_opening_question_end`), then the dialogue lines that end with a question after other
+    sentences (a pause after a finished sentence may rightly end a turn); then the list again. Each keeps MARGIN_S of the recording
     before its first and after its last phone. The text is the database's, stress marks removed."""
     from bench_turn_detect import NSH, nsh_segments  # scripts/bench_turn_detect.py, beside this file
 
     from ai_pipeline.voice.profile import read_wav
 
-    whole, opening = [], []
+    whole, opening, dialogue = [], [], []
     for line in (NSH / "etc" / "txt.done.data").read_text().splitlines():
         found = re.match(r'\(\s*(\S+)\s+"(.*)"\s*\)\s*$', line)
         if found is None or "?" not in found.group(2):
@@ -199,13 +200,14 @@ def human_questions(count: int) -> list[SpokenQuestion]:
         first, last = phones[0][0], phones[-1][1]
         if text.endswith("?"):
             if last - first <= MAX_HUMAN_S:
-                whole.append((name, text, first, last))
+                one = len(re.findall(r"[.!?…]+(?:\s|$)", text)) == 1 and " - " not in text
+                (whole if one else dialogue).append((name, text, first, last))
             continue
         pauses = [s for s in segments if s[2] == "pau" and first < s[0] < last]
         cut = _opening_question_end(text, phones, pauses)
         if cut is not None and cut[1] - first <= MAX_HUMAN_S:
             opening.append((name, cut[0], first, cut[1]))
-    chosen = (whole + opening) if count > len(whole) else whole
+    chosen = whole + opening + dialogue
     out = []
     for i in range(count):
         name, text, first, last = chosen[i % len(chosen)]

@@ -100,6 +100,22 @@ def save_reply(db: Session, session_id: int, message_id: int | None, text: str, 
     return message.id
 
 
+def continue_user_message(db: Session, session_id: int, more: str) -> Message | None:
+    """The user went on speaking after their message was taken as finished (a pause mid-sentence):
+    ``more`` is appended to the session's last user message and the replies after it (cut short
+    before they were heard) are deleted. None when the session has no user message."""
+    last = db.scalar(select(Message).where(Message.session_id == session_id, Message.role == "user")
+                     .order_by(Message.id.desc()).limit(1))
+    if last is None:
+        return None
+    for later in db.scalars(select(Message).where(Message.session_id == session_id, Message.id > last.id)):
+        db.delete(later)
+    if more.strip():
+        last.text = _message_text(f"{last.text} {more.strip()}")
+    db.commit()
+    return last
+
+
 def _message_text(text: str) -> str:
     text = text.strip()
     if not text or len(text) > MAX_MESSAGE_CHARS:

@@ -162,7 +162,9 @@ class InterruptedEvent(ServerEvent):
 
     EVENT: ClassVar[str] = "interrupted"
     turn: int
-    reason: Literal["barge_in", "new_turn", "stop"]
+    # continued: the user went on speaking before the reply was heard; the next transcript is added
+    # to that question, which is answered as a whole (the cut-short reply is dropped)
+    reason: Literal["barge_in", "new_turn", "stop", "continued"]
     media_time: Seconds = Field(description="where the stream's timeline stood (0 where a render worker owns it)")
 
 

@@ -68,6 +68,10 @@ class LiveSession:
         self.session_id = 0
         self.client = "anonymous"  # the peer address, the key of its rate limits
         self._timers: dict[int, StageTimer] = {}
+        self._scripted = False  # the running turn says a scripted line (the greeting)
+        self._continues = False  # the next transcript goes on the last question (its reply was never heard)
+        self._heard = 0  # the newest utterance the user started
+        self._held: list[str] = []  # transcripts of utterances the user went on from before they were answered
         self.closed = False
         self.flooding = False  # over the event rate limit (told once per burst)
         self._limited_at = 0.0  # when the client was last told it asks too often
@@ -247,29 +251,40 @@ class LiveSession:
     async def _handle(self, events: list[Any]) -> None:
         for event in events:
             if isinstance(event, SpeechStarted):
+                self._heard = max(self._heard, event.utterance)
                 if self.turn_task and not self.turn_task.done():
-                    await self.interrupt("barge_in")
+                    # speaking again before the reply was heard: the turn ended too early (a pause mid-sentence)
+                    self._continues = not self._scripted and "first_segment" not in self._timers[self.turn].milestones
+                    await self.interrupt("continued" if self._continues else "barge_in")
                 await self.emit(*to_wire(SpeechStartEvent(at_s=event.at_s)))
             elif isinstance(event, RecognitionFailed):  # the user is told, the microphone stays on
                 log.warning("client %s: recognition failed: %s", self.sid, event.error)
                 await self.emit(*to_wire(ErrorEvent.of(event.error)))
+                if self._held and event.utterance >= self._heard:  # what was heard before it is still answered
+                    await self.start_turn(" ".join(self._held), StageTimer(), continues=self._continues)
             elif isinstance(event, PartialTranscript):
                 await self.emit(*to_wire(TranscriptEvent(**event.transcript.to_dict())))
                 self._anticipate(event.transcript.text)
             elif isinstance(event, FinalTranscript):
                 self._anticipate(None)
-                await self.emit(*to_wire(TranscriptEvent(**event.transcript.to_dict())))
                 text = event.transcript.text.strip()
-                if text:
+                if text and event.utterance < self._heard:  # the user already went on speaking: wait for the rest
+                    self._held.append(text)  # (the client sees it as a partial transcript)
+                    await self.emit(*to_wire(TranscriptEvent(**{**event.transcript.to_dict(), "final": False})))
+                    continue
+                text = " ".join([*self._held, text]).strip()
+                await self.emit(*to_wire(TranscriptEvent(**{**event.transcript.to_dict(), "text": text})))
+                if text or self._continues:  # (a continuation that was only noise: the question as it was)
                     timer = StageTimer()
                     timer.start -= event.latency_s  # the turn's clock starts when the user stopped speaking
                     timer.stages["asr"] = event.transcript.processing_s
                     timer.mark("asr_final")
-                    await self.start_turn(text, timer)
+                    await self.start_turn(text, timer, continues=self._continues)
 
     # -- turns --------------------------------------------------------------------------------
 
-    async def start_turn(self, text: str, timer: StageTimer, *, scripted: bool = False) -> None:
+    async def start_turn(self, text: str, timer: StageTimer, *, scripted: bool = False,
+                         continues: bool = False) -> None:
         limiter, per_minute = self.services.limiter, self.services.settings.realtime.turns_per_minute
         if limiter is not None and not scripted:
             # one budget per connection, a larger one per address (a reconnect does not reset it)
@@ -288,7 +303,8 @@ class LiveSession:
         self.turn += 1
         self._timers = {t: tm for t, tm in self._timers.items() if t > self.turn - 4}
         self._timers[self.turn] = timer
-        self.turn_task = asyncio.create_task(self._run_turn(self.turn, text, timer, scripted))
+        self._scripted, self._continues, self._held = scripted, False, []
+        self.turn_task = asyncio.create_task(self._run_turn(self.turn, text, timer, scripted, continues))
 
     async def interrupt(self, reason: str, *, notify: bool = True) -> None:
         task, turn = self.turn_task, self.turn
@@ -301,19 +317,22 @@ class LiveSession:
                 await self.emit(*to_wire(InterruptedEvent(
                     turn=turn, reason=reason, media_time=self.stream.media_time if self.stream else 0.0)))
 
-    async def _replies(self, text: str, timer: StageTimer, scripted: bool) -> AsyncIterator[ReplyChunk]:
+    async def _replies(self, text: str, timer: StageTimer, scripted: bool,
+                       continues: bool) -> AsyncIterator[ReplyChunk]:
         """The brain's streamed reply, or ``text`` itself for scripted lines (the greeting)."""
         if scripted:
             emotion = await asyncio.to_thread(self.services.pipeline.emotion.classify, text)
             yield ReplyChunk(text, normalize_for_speech(text), 0, emotion.label)
             return
-        async for chunk in self.services.brain.reply(self.persona_id, self.session_id, text, timer):
+        async for chunk in self.services.brain.reply(self.persona_id, self.session_id, text, timer,
+                                                     continues=continues):
             yield chunk
 
-    async def _run_turn(self, turn: int, text: str, timer: StageTimer, scripted: bool = False) -> None:
+    async def _run_turn(self, turn: int, text: str, timer: StageTimer, scripted: bool = False,
+                        continues: bool = False) -> None:
         reason, sent = "done", []
         try:
-            async for chunk in self._replies(text, timer, scripted):
+            async for chunk in self._replies(text, timer, scripted, continues):
                 await self.emit(*to_wire(ReplyEvent(turn=turn, index=chunk.index, text=chunk.text,
                                                     emotion=chunk.emotion)))
                 for audio in await self._speech(chunk.speech, timer):  # each clip says which reply chunk it is

@@ -174,7 +174,7 @@ export interface TurnEndEvent {
  */
 export interface InterruptedEvent {
   turn: number;
-  reason: "barge_in" | "new_turn" | "stop";
+  reason: "barge_in" | "new_turn" | "stop" | "continued";
   /**
    * where the stream's timeline stood (0 where a render worker owns it)
    */

@@ -64,6 +64,22 @@ describe("conversationReducer", () => {
     expect(s.activeTurn).toBeNull();
   });
 
+  it("joins a question cut at a pause with its rest, dropping the reply that was never heard", () => {
+    const s = run([
+      ready(),
+      { type: "transcript", data: { text: "Можно ли помнить эту ночь,", final: true } },
+      { type: "reply", data: { turn: 1, index: 0, text: "Конечно!", emotion: "happy" } },
+      { type: "interrupted", data: { turn: 1, reason: "continued", media_time: 2 } },
+      { type: "transcript", data: { text: "где-то там, в небе?", final: true } },
+      { type: "reply", data: { turn: 2, index: 0, text: "Да, можно.", emotion: "neutral" } },
+    ]);
+    expect(s.history.map((h) => [h.role, h.text])).toEqual([
+      ["user", "Можно ли помнить эту ночь, где-то там, в небе?"],
+      ["assistant", "Да, можно."],
+    ]);
+    expect(s.continuing).toBe(false);
+  });
+
   it("merges the first-segment timings with the turn_end timings of the same turn", () => {
     const s = run([
       ready(),

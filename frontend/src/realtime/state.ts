@@ -67,6 +67,8 @@ export interface ConversationState {
   error: ErrorEvent | null;
   warnings: string[];
   userCount: number;
+  /** The user went on speaking before the reply was heard: the next transcript goes on their last question. */
+  continuing: boolean;
 }
 
 export type ConversationAction =
@@ -97,6 +99,7 @@ export const initialConversationState: ConversationState = {
   historyLoadedFor: null,
   historyBefore: null,
   thinking: false,
+  continuing: false,
   transcript: null,
   listening: false,
   emotion: null,
@@ -124,6 +127,15 @@ function addUser(state: ConversationState, text: string): ConversationState {
     userCount: n,
     history: [...state.history, { key: `u${n}`, role: "user", text }],
   };
+}
+
+function continueUser(state: ConversationState, more: string): ConversationState {
+  const at = state.history.map((h) => h.role).lastIndexOf("user");
+  if (at < 0) return more ? addUser(state, more) : state;
+  if (!more) return state;
+  const history = [...state.history];
+  history[at] = { ...history[at], text: `${history[at].text} ${more}` };
+  return { ...state, history };
 }
 
 function stopPending(history: HistoryItem[]): HistoryItem[] {
@@ -199,10 +211,11 @@ export function conversationReducer(state: ConversationState, action: Conversati
       const next = { ...state, transcript: { text, final: action.data.final } };
       if (!action.data.final) return next;
       next.listening = false;
+      if (state.continuing) return continueUser({ ...next, thinking: true, continuing: false }, text.trim());
       return text.trim() ? addUser({ ...next, thinking: true }, text.trim()) : next;
     }
     case "user_text":
-      return addUser({ ...state, transcript: null, thinking: true }, action.text);
+      return addUser({ ...state, transcript: null, thinking: true, continuing: false }, action.text);
     case "reply": {
       const { turn, index, text, emotion } = action.data;
       const key = turnKey(state.epoch, turn);
@@ -251,6 +264,15 @@ export function conversationReducer(state: ConversationState, action: Conversati
     }
     case "interrupted": {
       const key = turnKey(state.epoch, action.data.turn);
+      if (action.data.reason === "continued") {
+        // the question was taken as finished too early: its unheard reply goes, the rest of it follows
+        return {
+          ...state,
+          history: state.history.filter((h) => h.key !== key),
+          activeTurn: state.activeTurn === action.data.turn ? null : state.activeTurn,
+          continuing: true,
+        };
+      }
       return {
         ...state,
         history: updateItem(state.history, key, (item) => ({ ...item, pending: false, interrupted: true })),
