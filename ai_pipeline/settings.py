@@ -159,6 +159,8 @@ class RealtimeSettings(_Strict):
     turns_per_minute: int = Field(30, ge=1)
     # evaluate the reply's prompt on partial transcripts while the user still speaks (LLM prefill)
     anticipate: bool = True
+    # idle video at half the frame rate while the user waits for a reply (more CPU for ASR and the LLM)
+    thinking_half_rate: bool = True
     executor: Literal["local", "queue"] = "local"  # queue: avatar video made by `arq` render workers
     max_message_kb: int = Field(1024, ge=16)  # one Socket.IO message (an audio chunk)
     # Conversations at once; the next client is told the server is busy. 2 keeps every stream real

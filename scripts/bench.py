@@ -28,10 +28,11 @@ speaker"). Per engine and target: matching RTF, speaker similarity (resemblyzer 
 enrolled samples) of unmatched vs matched speech, the same speaker's held-out recordings as the
 ceiling, and WER/CER of unmatched vs matched speech through the configured ASR.
 
-turn (scripts/bench_turn.py, ``--runs N`` default 10, ``--set key.path=value``, ``--warmup-timeout``):
-one conversation with the real server (uvicorn + Socket.IO, Redis if configured): questions spoken by
-RHVoice voices streamed in real time as PCM16, each asked after the previous answer has played; end of
-user speech -> first speech segment, when it plays, -> turn end, server stage times, p50/p95, ASR WER.
+turn (scripts/bench_turn.py, ``--runs N`` default 10, ``--speech human|tts``, ``--set key.path=value``,
+``--warmup-timeout``): one conversation with the real server (uvicorn + Socket.IO, Redis if configured):
+questions recorded by a real speaker (festvox-ru's nsh database; ``tts``: RHVoice voices) streamed in
+real time as PCM16, each asked after the previous answer has played; end of user speech -> first speech
+segment, when it plays, -> turn end, server stage times, p50/p95, ASR WER, questions cut early.
 
 capacity / soak (scripts/soak.py): how many conversations stay real time at once; 4 clients that
 connect, talk, barge in and leave for ``--minutes`` (default 10), with memory, threads, tasks, CPU

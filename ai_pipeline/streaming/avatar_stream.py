@@ -111,6 +111,8 @@ class AvatarStream(SpeechStream):
         self._inflight: set[Future[Any]] = set()  # the render pool's unfinished calls for this stream
         self.behind_s = 0.0  # how far the newest segment left after its playback time (0: real time)
         self.degraded = False  # behind: idle video is a still frame until the stream catches up
+        self.thinking = False  # a reply is being made: idle video at half the frame rate (see ``think``)
+        self._held: tuple[int, np.ndarray] | None = None  # the last frame drawn at half rate, and its index
         self._last: FrameBatch | None = None
         self._last_kind, self._last_turn = "idle", 0
         self._last_chunk: int | None = None
@@ -236,12 +238,23 @@ class AvatarStream(SpeechStream):
                 pass
             return
         n = self.settings.idle_batch_frames
+        if self.thinking and not self.degraded:
+            batch, self._held = await self._off_loop(self._timed("talking_head", _half_rate), self.head,
+                                                     self.avatar, n, self.rate, self.frame, self._held)
+            await self._emit(batch, "idle", 0)
+            return
         if self.degraded and self._last is not None:  # a still picture costs only its encoding
             silence = np.zeros(int(round(n * self.rate / self.fps)), np.float32)
             still = np.repeat(self._last.frames[-1:], n, axis=0)
             await self._emit(FrameBatch(still, silence, self.rate, self.fps, self.frame), "idle", 0)
             return
         await self._render(self.head.idle(self.avatar, n / self.fps, self.rate, self.frame), "idle", 0)
+
+    def think(self, on: bool) -> None:
+        """While the user waits for a reply (from the end of their speech to its first speech), idle
+        video is drawn at half the frame rate, each frame shown twice: the cores go to recognising the
+        speech and starting the reply, which is what the user waits for."""
+        self.thinking = on
 
     async def _speech(self, chunk: AudioChunk, turn: int) -> None:
         samples = _resample(chunk.samples, chunk.sample_rate, self.rate)
@@ -317,3 +330,18 @@ class AvatarStream(SpeechStream):
             start = 0.0 if seg.is_init else max(0.0, self.media_time - seg.duration)
             await self.sink(Emitted(seg, "init" if seg.is_init else self._last_kind, self._last_turn, start, queued,
                                     None if seg.is_init else self._last_chunk))
+
+
+def _half_rate(head: TalkingHeadEngine, avatar: Avatar, n: int, rate: int, frame: int,
+               held: tuple[int, np.ndarray] | None) -> tuple[FrameBatch, tuple[int, np.ndarray] | None]:
+    """``n`` idle frames from ``frame`` on where only even frames are drawn and odd ones repeat the
+    frame before (render pool); ``held`` is the last frame drawn before, reused when it is that one."""
+    frames = []
+    for index in range(frame, frame + n):
+        even = index - index % 2
+        if held is None or held[0] != even:
+            drawn = next(iter(head.idle(avatar, 1 / head.fps, rate, even)))
+            held = (even, drawn.frames[0])
+        frames.append(held[1])
+    silence = np.zeros(int(round(n * rate / head.fps)), np.float32)
+    return FrameBatch(np.stack(frames), silence, rate, head.fps, frame), held

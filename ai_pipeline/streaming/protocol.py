@@ -37,6 +37,10 @@ class SpeechStream(Protocol):
         """Drop every queued clip of ``turn`` and earlier (and stop the one being rendered)."""
         ...
 
+    def think(self, on: bool) -> None:
+        """The user waits for a reply (``on``) or not: the stream may spend less on idle video meanwhile."""
+        ...
+
     async def run(self) -> None:
         """Make and send the video; runs until cancelled, which is how a stream is closed."""
         ...

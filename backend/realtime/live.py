@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ai_pipeline.asr.streaming import (FinalTranscript, PartialTranscript, RecognitionFailed, SpeechStarted,
-                                      StreamingRecognizer)
+from ai_pipeline.asr.streaming import (FinalTranscript, PartialTranscript, RecognitionFailed, SpeechEnded,
+                                      SpeechStarted, StreamingRecognizer)
 from ai_pipeline.chunks import AudioChunk, PhonemeMark, ReplyChunk
 from ai_pipeline.errors import AvatarError
 from ai_pipeline.media.stream_decode import StreamDecoder
@@ -250,7 +250,10 @@ class LiveSession:
 
     async def _handle(self, events: list[Any]) -> None:
         for event in events:
-            if isinstance(event, SpeechStarted):
+            if isinstance(event, SpeechEnded):
+                self._think(True)  # the user waits from here: recognising and replying get the cores
+            elif isinstance(event, SpeechStarted):
+                self._think(False)
                 self._heard = max(self._heard, event.utterance)
                 if self.turn_task and not self.turn_task.done():
                     # speaking again before the reply was heard: the turn ended too early (a pause mid-sentence)
@@ -274,6 +277,8 @@ class LiveSession:
                     continue
                 text = " ".join([*self._held, text]).strip()
                 await self.emit(*to_wire(TranscriptEvent(**{**event.transcript.to_dict(), "text": text})))
+                if not text and not self._continues:
+                    self._think(False)  # only noise: no reply is coming
                 if text or self._continues:  # (a continuation that was only noise: the question as it was)
                     timer = StageTimer()
                     timer.start -= event.latency_s  # the turn's clock starts when the user stopped speaking
@@ -331,6 +336,8 @@ class LiveSession:
     async def _run_turn(self, turn: int, text: str, timer: StageTimer, scripted: bool = False,
                         continues: bool = False) -> None:
         reason, sent = "done", []
+        if not scripted:
+            self._think(True)
         try:
             async for chunk in self._replies(text, timer, scripted, continues):
                 await self.emit(*to_wire(ReplyEvent(turn=turn, index=chunk.index, text=chunk.text,
@@ -349,10 +356,16 @@ class LiveSession:
             reason = "error"
             await self.emit(*to_wire(ErrorEvent(code="internal_error", message="Ошибка при ответе.", detail=repr(exc))))
         finally:
+            if turn == self.turn:
+                self._think(False)
             if reason != "interrupted":
                 await self.emit(*to_wire(TurnEndEvent(turn=turn, reason=reason, timings=timer.as_dict())))
             if reason == "done" and not scripted:
                 self._warm_idle()
+
+    def _think(self, on: bool) -> None:
+        if self.stream is not None and self.services.settings.realtime.thinking_half_rate:
+            self.stream.think(on)
 
     def _anticipate(self, heard: str | None) -> None:
         """Evaluate the coming turn's prompt on the words heard so far (None: stop doing so); one at a
@@ -396,6 +409,8 @@ class LiveSession:
 
     async def first_segment(self, turn: int, queued_s: float) -> None:
         """The first speech segment of ``turn`` is on its way: report the turn's timings so far."""
+        if turn == self.turn:
+            self._think(False)
         timer = self._timers.get(turn)
         if timer is not None and "first_segment" not in timer.milestones:
             timer.mark("first_segment")

@@ -61,6 +61,9 @@ class RemoteStream(SpeechStream):
         self._outbox.put_nowait(Message(SPEAK, turn, clip, pack_audio_chunk(chunk)))
         return sent
 
+    def think(self, on: bool) -> None:
+        """Nothing to do: the render worker's cores are not the ones recognising and replying."""
+
     def interrupt(self, turn: int) -> None:
         for clip, (clip_turn, sent) in list(self._pending.items()):
             if clip_turn <= turn:

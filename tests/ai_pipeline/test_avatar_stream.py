@@ -102,3 +102,41 @@ def test_cancelled_stream_closes_its_encoder_after_the_last_render(head_and_avat
 
 async def _ignore(_item) -> None:  # type: ignore[no-untyped-def]
     return None
+
+
+class CountingHead(MeshWarpEngine):
+    """The real light engine, counting the frames it draws."""
+
+    drawn = 0
+
+    def render(self, avatar, audio, first_frame=0):  # type: ignore[no-untyped-def]
+        for batch in super().render(avatar, audio, first_frame):
+            self.drawn += len(batch.frames)
+            yield batch
+
+
+def test_thinking_draws_idle_video_at_half_rate(tmp_path):
+    """While a reply is being made the idle video keeps its 25 fps timeline but draws every other frame."""
+    head = CountingHead(MeshWarpSettings())
+    head.load()
+    avatar = head.prepare(default_photo_path(tmp_path).read_bytes(), cache_dir=tmp_path / "avatars")
+
+    async def go(think: bool) -> tuple[int, int, AvatarStream]:
+        stream = AvatarStream(head, avatar, sample_rate=16000, encoder=live_encoder(EncoderSettings(), head, 16000),
+                              sink=_ignore, realtime=RealtimeSettings())
+        stream.think(think)
+        head.drawn = 0
+        task = asyncio.create_task(stream.run())
+        await asyncio.sleep(2.0)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return head.drawn, stream.frame, stream
+
+    drawn, frames, stream = asyncio.run(go(True))
+    assert frames >= 2.0 * head.fps * 0.8, "the timeline stays real time"
+    assert abs(drawn - frames / 2) <= 2, (drawn, frames)
+    last = stream._last
+    even = last.first_frame % 2  # the position of an even frame: the odd one after it repeats it
+    assert np.array_equal(last.frames[even], last.frames[even + 1])
+    drawn, frames, _ = asyncio.run(go(False))
+    assert abs(drawn - frames) <= 3, (drawn, frames)
