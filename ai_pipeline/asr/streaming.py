@@ -213,7 +213,7 @@ class StreamingRecognizer:
             for p in probs:
                 self._step(float(p), called)
                 self._vad_pos += WINDOW
-            if self._check_due:
+            if self._check_due and not self._transcribing():
                 await self._check_turn(stream, called)
                 if stream != self._stream:
                     return []
@@ -310,7 +310,8 @@ class StreamingRecognizer:
         self._silence_from: int | None = None
         self._next_partial = 0
         self._ready: list[Event] = []
-        self._check_due = False  # the turn detector is to be asked after this chunk
+        self._check_due = False  # the turn detector is to be asked (after this chunk, or the speculative call)
+        self._deferred: asyncio.Task[None] | None = None  # a check that waited for the speculative call
         self._next_check = 0  # silence (samples) at which it is asked next
         self._spec: _Job | None = None  # the speculative transcription of this silence
         self._spec_waiting = False  # ... not started yet (a partial runs)
@@ -416,6 +417,17 @@ class StreamingRecognizer:
                 and self._silence_from == silence_from):
             self._close(silence_from, called, truncated=False)
 
+    def _transcribing(self) -> bool:
+        """Whether the speculative transcription of this silence is still running or waiting: the turn
+        detector then waits for it (both want the cores now, and the transcript is what the reply
+        needs first; the detector also judges better after a longer silence)."""
+        return self._spec is not None and self._spec_result is None
+
+    async def _check_later(self) -> None:
+        async with self._feed_lock:
+            if self._check_due and not self._transcribing():
+                await self._check_turn(self._stream, time.monotonic())
+
     def _speculate(self) -> None:
         """Transcribe the utterance up to the silence now (plus what padding has arrived)."""
         end = self._silence_from
@@ -501,6 +513,8 @@ class StreamingRecognizer:
         self._spec_result = result
         if error is None and self._speaking and job.utterance == self._utterances:
             self._emit(PartialTranscript(job.utterance, job.at_s, replace(result, final=False)))
+        if self._check_due:  # the turn detector waited for this call
+            self._deferred = asyncio.ensure_future(self._check_later())
 
     def _emit(self, event: Event) -> None:
         self._ready.append(event)

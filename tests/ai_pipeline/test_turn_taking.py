@@ -46,9 +46,9 @@ def test_speculative_transcript_becomes_the_final_one(say) -> None:
     assert asr.durations == [heard(final)]
     spoken = ended.at_s - final.start_s + settings.pad_ms / 1000
     assert spoken + settings.speculative_asr_ms / 1000 - 1e-3 <= heard(final) <= spoken + settings.pad_ms / 1000
-    # before the turn ended, the speculative transcript was handed out as a partial one
-    (partial,) = of(events, PartialTranscript)
-    assert partial.transcript.text == final.transcript.text and events.index(partial) < events.index(ended)
+    # when it was ready before the turn ended, the speculative transcript was handed out as a partial one
+    for partial in of(events, PartialTranscript):
+        assert partial.transcript.text == final.transcript.text and events.index(partial) < events.index(ended)
 
 
 def test_speculation_off_transcribes_after_the_end(say) -> None:
@@ -95,19 +95,42 @@ def test_transcript_is_ready_sooner_when_fed_in_real_time(say) -> None:
     assert speculative.latency_s < after.latency_s - 0.1
 
 
+async def live(recognizer: StreamingRecognizer, audio: np.ndarray) -> list:
+    """Feed ``audio`` in real time, as a microphone would, and collect every event."""
+    async def microphone():
+        for chunk in chunks_of(audio):
+            await asyncio.sleep(chunk.size / SR)
+            yield chunk
+
+    return [e async for e in recognizer.events(microphone())]
+
+
 def test_detector_ends_a_finished_turn_early(say) -> None:
+    """Asked once the speculative transcript is ready (here at once), the detector ends the turn after
+    turn_check_ms of silence, well before max_hangover_ms."""
     turn = LengthRule(min_s=1.6)  # the pause after «Привет,» is heard as unfinished
     settings = VADSettings(partial_every_ms=100_000)
     asr = DurationASR()
-    events = asyncio.run(run_stream(StreamingRecognizer(asr, settings, max_utterance_s=30, turn=turn),
-                                    question(say)))
+    events = asyncio.run(live(StreamingRecognizer(asr, settings, max_utterance_s=30, turn=turn), question(say)))
     (ended,), (final,) = of(events, SpeechEnded), of(events, FinalTranscript)
     assert turn.heard, "the detector was asked"
-    # decided after turn_check_ms of silence (one 160 ms chunk of slack), well before max_hangover_ms
     assert final.latency_s < (settings.turn_check_ms + 160) / 1000 + 0.1
     assert turn.heard[-1] == pytest.approx(ended.at_s - final.start_s + settings.pad_ms / 1000
                                           + settings.turn_check_ms / 1000, abs=0.17)
     assert heard(final) == asr.durations[-1] and asr.durations.count(heard(final)) == 1
+
+
+def test_detector_waits_for_the_speculative_transcript(say) -> None:
+    """Both want the cores right after the speech: the detector is asked when the transcript is ready."""
+    turn = LengthRule(min_s=1.6)
+    settings = VADSettings(partial_every_ms=100_000)
+    asr = DurationASR(delay_s=0.5)
+    events = asyncio.run(live(StreamingRecognizer(asr, settings, max_utterance_s=30, turn=turn), question(say)))
+    (ended,), (final,) = of(events, SpeechEnded), of(events, FinalTranscript)
+    silence_when_asked = turn.heard[-1] - (ended.at_s - final.start_s + settings.pad_ms / 1000)
+    assert silence_when_asked >= settings.speculative_asr_ms / 1000 + 0.5 - 0.05
+    assert final.latency_s < settings.speculative_asr_ms / 1000 + 0.5 + 0.25  # not max_hangover_ms
+    assert asr.durations.count(heard(final)) == 1
 
 
 @pytest.mark.parametrize("detector", [LengthRule(min_s=None), LengthRule(min_s=0.5, fail=True)],
@@ -117,7 +140,7 @@ def test_unfinished_or_failing_detector_waits_for_the_long_hangover(say, detecto
     events = asyncio.run(run_stream(StreamingRecognizer(DurationASR(), settings, max_utterance_s=30, turn=detector),
                                     question(say)))
     (final,) = of(events, FinalTranscript)
-    assert len(detector.heard) >= 3  # asked again every turn_check_ms while the silence lasted
+    assert detector.heard  # asked (again every turn_check_ms once the transcript is ready) while the silence lasted
     assert 0.9 <= final.latency_s < 0.9 + 0.2
 
 
