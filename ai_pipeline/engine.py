@@ -109,6 +109,21 @@ def missing_package(*modules: str) -> str | None:
     return None
 
 
+def packaged_file(package: str, relative: str, install: str, unavailable_ru: str) -> Path:
+    """A model file shipped inside an installed package, found without importing the package;
+    ``EngineUnavailable`` («``unavailable_ru``: …») when the package or the file is missing."""
+    from ai_pipeline.errors import EngineUnavailable
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineUnavailable(f"{unavailable_ru}: не установлен пакет {package}.",
+                                f"{package} is not installed; {install}")
+    path = Path(list(spec.submodule_search_locations)[0]) / relative
+    if not path.is_file():
+        raise EngineUnavailable(f"{unavailable_ru}: нет файла модели.", f"{path} is missing; {install}")
+    return path
+
+
 def under_models(path: str | Path, models_dir: str | Path | None) -> Path:
     """``path`` as given when absolute (or ``~``), else under ``models_dir``."""
     path = Path(path).expanduser()

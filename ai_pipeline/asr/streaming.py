@@ -213,7 +213,7 @@ class StreamingRecognizer:
             for p in probs:
                 self._step(float(p), called)
                 self._vad_pos += WINDOW
-            if self._check_due and not self._transcribing():
+            if self._check_due and not self._waits_for_transcript():
                 await self._check_turn(stream, called)
                 if stream != self._stream:
                     return []
@@ -417,15 +417,16 @@ class StreamingRecognizer:
                 and self._silence_from == silence_from):
             self._close(silence_from, called, truncated=False)
 
-    def _transcribing(self) -> bool:
-        """Whether the speculative transcription of this silence is still running or waiting: the turn
-        detector then waits for it (both want the cores now, and the transcript is what the reply
-        needs first; the detector also judges better after a longer silence)."""
-        return self._spec is not None and self._spec_result is None
+    def _waits_for_transcript(self) -> bool:
+        """With ``turn_after_transcript``, whether the turn detector waits for the speculative
+        transcription of this silence, still running or waiting (both want the cores; the detector
+        judges better after a longer silence, so fewer turns end too early, but the end of turn comes
+        after the transcript instead of beside it)."""
+        return self.settings.turn_after_transcript and self._spec is not None and self._spec_result is None
 
     async def _check_later(self) -> None:
         async with self._feed_lock:
-            if self._check_due and not self._transcribing():
+            if self._check_due and not self._waits_for_transcript():
                 await self._check_turn(self._stream, time.monotonic())
 
     def _speculate(self) -> None:
@@ -513,7 +514,7 @@ class StreamingRecognizer:
         self._spec_result = result
         if error is None and self._speaking and job.utterance == self._utterances:
             self._emit(PartialTranscript(job.utterance, job.at_s, replace(result, final=False)))
-        if self._check_due:  # the turn detector waited for this call
+        if self._check_due and self.settings.turn_after_transcript:  # the turn detector waited for this call
             self._deferred = asyncio.ensure_future(self._check_later())
 
     def _emit(self, event: Event) -> None:

@@ -23,11 +23,11 @@ Thresholds are the caller's business: this module only answers the probability.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
+from ai_pipeline.engine import packaged_file
 from ai_pipeline.errors import EngineUnavailable, InputError
 
 SAMPLE_RATE = 16_000
@@ -44,15 +44,7 @@ FRAMES = WINDOW // HOP  # 800: the STFT gives one more, the last is dropped
 
 def bundled_model_path() -> Path:
     """Path of the Smart Turn v3.2 CPU weights shipped in the pipecat-ai wheel (not imported)."""
-    spec = importlib.util.find_spec("pipecat")
-    if spec is None or not spec.submodule_search_locations:
-        raise EngineUnavailable("Определение конца реплики недоступно: не установлен пакет pipecat-ai.",
-                                f"pipecat-ai is not installed; {_INSTALL}")
-    path = Path(list(spec.submodule_search_locations)[0]) / MODEL_FILE
-    if not path.is_file():
-        raise EngineUnavailable("Определение конца реплики недоступно: нет файла модели.",
-                                f"{path} is missing; {_INSTALL}")
-    return path
+    return packaged_file("pipecat", MODEL_FILE, _INSTALL, "Определение конца реплики недоступно")
 
 
 def _slaney_mel(hz: np.ndarray) -> np.ndarray:

@@ -16,12 +16,12 @@ is downloaded. That export differs from the upstream silero file:
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from ai_pipeline.engine import packaged_file
 from ai_pipeline.errors import EngineUnavailable, InputError
 
 SAMPLE_RATE = 16_000
@@ -36,15 +36,7 @@ _INSTALL = "pip install faster-whisper==1.2.1"
 
 def bundled_model_path() -> Path:
     """Path of the silero VAD weights shipped with faster-whisper (the package is not imported)."""
-    spec = importlib.util.find_spec("faster_whisper")
-    if spec is None or not spec.submodule_search_locations:
-        raise EngineUnavailable("Детектор речи недоступен: не установлен пакет faster-whisper.",
-                                f"faster-whisper is not installed; {_INSTALL}")
-    path = Path(list(spec.submodule_search_locations)[0]) / MODEL_FILE
-    if not path.is_file():
-        raise EngineUnavailable("Детектор речи недоступен: нет файла модели.",
-                                f"{path} is missing; {_INSTALL}")
-    return path
+    return packaged_file("faster_whisper", MODEL_FILE, _INSTALL, "Детектор речи недоступен")
 
 
 class SileroVAD:

@@ -121,9 +121,9 @@ def test_detector_ends_a_finished_turn_early(say) -> None:
 
 
 def test_detector_waits_for_the_speculative_transcript(say) -> None:
-    """Both want the cores right after the speech: the detector is asked when the transcript is ready."""
+    """With turn_after_transcript the detector is asked when the transcript is ready."""
     turn = LengthRule(min_s=1.6)
-    settings = VADSettings(partial_every_ms=100_000)
+    settings = VADSettings(partial_every_ms=100_000, turn_after_transcript=True)
     asr = DurationASR(delay_s=0.5)
     events = asyncio.run(live(StreamingRecognizer(asr, settings, max_utterance_s=30, turn=turn), question(say)))
     (ended,), (final,) = of(events, SpeechEnded), of(events, FinalTranscript)

@@ -114,8 +114,10 @@ def test_missing_model_or_package(tmp_path, monkeypatch):
         SmartTurn(tmp_path / "nope.onnx")
     assert "нет файла модели" in missing.value.message_ru
     assert "pip install --no-deps pipecat-ai==" in missing.value.message_en
-    real_find_spec = turn.importlib.util.find_spec
-    monkeypatch.setattr(turn.importlib.util, "find_spec",
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "pipecat" else real_find_spec(name, *a))
     with pytest.raises(EngineUnavailable, match="pipecat-ai"):
         SmartTurn()
