@@ -297,15 +297,17 @@ class Brain:
             self._store_fold(db, persona_id, session_id, fold)
 
     def _fold_plan(self, db: Session, persona_id: int, session_id: int, after_messages: int) -> Fold | None:
-        """The fold of messages older than the recent window into the rolling summary (extractive:
-        first sentences), when more than ``after_messages`` are unfolded; None otherwise."""
+        """The fold into the rolling summary (extractive: first sentences) that is due when more than
+        ``after_messages`` messages are unfolded (None otherwise): the oldest ``after_messages + 1 -
+        recent_turns`` of them. A fixed count, not "all but the recent window": the plan stays the same
+        while the conversation goes on, so its evaluation, interrupted by turns, resumes where it stopped."""
         memory = self.settings.memory
         summary = get_summary(db, persona_id, session_id=session_id)
         after = summary.up_to_message_id if summary else None
         pending = recent_messages(db, session_id, limit=10_000, after_id=after)
         if len(pending) <= after_messages:
             return None
-        old = pending[: len(pending) - memory.recent_turns]
+        old = pending[: max(1, after_messages + 1 - memory.recent_turns)]
         lines = [f"{'Собеседник' if m.role == 'user' else 'Ты'}: {_first_sentence(m.text)}" for m in old]
         text = "\n".join(filter(None, [summary.text if summary else "", *lines]))
         if len(text) > SUMMARY_CHARS:

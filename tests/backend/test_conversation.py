@@ -144,27 +144,36 @@ def test_anticipating_on_a_partial_transcript_leaves_only_the_rest_to_evaluate(d
 
 
 def test_old_turns_fold_into_the_summary(db_url, engines, settings):
+    """A due fold takes in the oldest summarize_after + 1 - recent_turns messages: the same plan however
+    many messages came since it was due (so an interrupted evaluation of it resumes)."""
     db, brain = make_brain(db_url, engines, settings, summarize_after=4, recent_turns=2)
     session = asyncio.run(brain.open_session(1))
-    for i in range(6):
-        asyncio.run(db.call(add_message, session, "user" if i % 2 == 0 else "assistant", f"Реплика номер {i}. Ещё."))
+
+    def say(numbers) -> None:
+        for i in numbers:
+            asyncio.run(db.call(add_message, session, "user" if i % 2 == 0 else "assistant",
+                                f"Реплика номер {i}. Ещё."))
+
+    say(range(5))
+    fold = asyncio.run(db.call(brain._fold_plan, 1, session, 4))
+    say([5])
+    assert asyncio.run(db.call(brain._fold_plan, 1, session, 4)) == fold, "the plan does not move"
     asyncio.run(db.call(brain._fold_summary, 1, session))  # due, but it waits for idle time to evaluate it
     assert asyncio.run(db.call(get_summary, 1, session_id=session)) is None
-    fold = asyncio.run(db.call(brain._fold_plan, 1, session, 4))
     assert [m.content for m in asyncio.run(db.call(brain._messages, 1, session, "Ну?", fold))[1:-1]] == [
-        "Реплика номер 4. Ещё.", "Реплика номер 5. Ещё."]
+        "Реплика номер 3. Ещё.", "Реплика номер 4. Ещё.", "Реплика номер 5. Ещё."]
     asyncio.run(db.call(brain._store_fold, 1, session, fold))
     summary = asyncio.run(db.call(get_summary, 1, session_id=session))
-    assert summary is not None and "Реплика номер 0." in summary.text and "номер 3" in summary.text
-    assert "номер 4" not in summary.text, "the recent turns stay verbatim"
+    assert summary is not None and "Реплика номер 0." in summary.text and "номер 2" in summary.text
+    assert "номер 3" not in summary.text, "the recent turns stay verbatim"
     messages = asyncio.run(db.call(brain._messages, 1, session, "Ну?"))
     assert "Реплика номер 0." in messages[0].content
-    assert [m.content for m in messages[1:-1]] == ["Реплика номер 4. Ещё.", "Реплика номер 5. Ещё."]
-    for i in range(6, 17):  # 13 unfolded messages: more than summarize_after + FOLD_SLACK, the turn's end folds
-        asyncio.run(db.call(add_message, session, "user" if i % 2 == 0 else "assistant", f"Реплика номер {i}. Ещё."))
+    assert [m.content for m in messages[1:-1]] == ["Реплика номер 3. Ещё.", "Реплика номер 4. Ещё.",
+                                                   "Реплика номер 5. Ещё."]
+    say(range(6, 16))  # 13 unfolded messages: more than summarize_after + FOLD_SLACK, the turn's end folds
     asyncio.run(db.call(brain._fold_summary, 1, session))
     summary = asyncio.run(db.call(get_summary, 1, session_id=session))
-    assert "номер 14" in summary.text and "номер 15" not in summary.text
+    assert "номер 13" in summary.text and "номер 14" not in summary.text
     db.close()
 
 
