@@ -67,10 +67,10 @@ describe("conversationReducer", () => {
   it("joins a question cut at a pause with its rest, dropping the reply that was never heard", () => {
     const s = run([
       ready(),
-      { type: "transcript", data: { text: "Можно ли помнить эту ночь,", final: true } },
+      { type: "transcript", data: transcriptEvent("Можно ли помнить эту ночь,", true) },
       { type: "reply", data: { turn: 1, index: 0, text: "Конечно!", emotion: "happy" } },
       { type: "interrupted", data: { turn: 1, reason: "continued", media_time: 2 } },
-      { type: "transcript", data: { text: "где-то там, в небе?", final: true } },
+      { type: "transcript", data: transcriptEvent("где-то там, в небе?", true) },
       { type: "reply", data: { turn: 2, index: 0, text: "Да, можно.", emotion: "neutral" } },
     ]);
     expect(s.history.map((h) => [h.role, h.text])).toEqual([
