@@ -40,15 +40,20 @@ def bench_turn(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return importlib.import_module("bench_turn")
 
 
-def test_recorded_questions_whole_then_cut_then_again(bench_turn: ModuleType) -> None:
+def test_recorded_questions_whole_then_cut_then_dialogue_then_again(bench_turn: ModuleType) -> None:
     questions = bench_turn.human_questions(40)
     names = [q.recording for q in questions]
     period = len(set(names))
     assert names[period:] == names[:len(names) - period]  # the list again once it ran out
     full = {name: _database_text(name) for name in set(names)}
-    whole = sum(q.text == full[q.recording] for q in questions[:period])
-    cut = questions[whole:period]  # the whole questions first, then those cut out of a longer recording
-    assert whole >= 8 and len(cut) >= 5
+    is_whole = [q.text == full[q.recording] for q in questions[:period]]
+    single = is_whole.index(False)  # one-sentence questions first, then those cut out of a longer recording,
+    rest = is_whole[single:]  # then whole dialogue lines ending with a question
+    cuts = rest.index(True) if True in rest else len(rest)
+    cut = questions[single:single + cuts]
+    assert single >= 5 and len(cut) >= 5 and all(rest[cuts:])
+    for q in questions[:single]:
+        assert q.text.count("?") == 1 and " - " not in q.text, q.text
     for q in questions[:period]:
         assert q.voice == "nsh" and q.text.endswith("?") and "+" not in q.text
         assert 0.5 < q.duration <= bench_turn.MAX_HUMAN_S + 2 * bench_turn.MARGIN_S + 0.01, (q.recording, q.duration)
