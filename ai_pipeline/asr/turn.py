@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ai_pipeline.asr.vad import mono_float32
 from ai_pipeline.engine import packaged_file
-from ai_pipeline.errors import EngineUnavailable, InputError
+from ai_pipeline.errors import EngineUnavailable
 
 SAMPLE_RATE = 16_000
 WINDOW_S = 8  # the model hears the last 8 s of the turn
@@ -78,7 +79,7 @@ _HANN = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT))  # periodic, 
 
 def last_window(samples: np.ndarray) -> np.ndarray:
     """The last 8 s of ``samples``, zeros prepended when shorter (float32, ``WINDOW`` samples)."""
-    samples = _as_samples(samples)
+    samples = mono_float32(samples)
     if samples.size >= WINDOW:
         return samples[samples.size - WINDOW:].copy()
     out = np.zeros(WINDOW, np.float32)
@@ -146,16 +147,3 @@ class SmartTurn:
         features = log_mel_features(last_window(samples))[None]
         (out,) = self._session.run([self._output], {"input_features": features})
         return float(np.asarray(out).reshape(-1)[0])
-
-
-def _as_samples(samples: np.ndarray) -> np.ndarray:
-    samples = np.asarray(samples)
-    if samples.ndim == 2 and 1 in samples.shape:
-        samples = samples.reshape(-1)
-    if samples.ndim != 1:
-        raise InputError("Ожидается моно-звук.", f"Expected mono audio, got shape {samples.shape}.")
-    if samples.dtype == np.int16:
-        return samples.astype(np.float32) / 32768.0
-    if not np.issubdtype(samples.dtype, np.floating):
-        raise InputError("Ожидается звук в формате float32.", f"Expected float32 samples, got {samples.dtype}.")
-    return np.asarray(samples, dtype=np.float32)

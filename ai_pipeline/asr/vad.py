@@ -89,7 +89,7 @@ class SileroVAD:
 
     def probability(self, window: np.ndarray) -> float:
         """Speech probability of the next 512-sample window of the stream."""
-        window = _as_samples(window)
+        window = mono_float32(window)
         if window.size != WINDOW:
             raise InputError("Окно детектора речи должно содержать 512 отсчётов.",
                              f"Expected a {WINDOW}-sample window, got {window.size}.")
@@ -99,7 +99,7 @@ class SileroVAD:
         """One probability per complete 32 ms window of ``samples`` (a trailing partial window is
         left out). ``stream=False`` analyses a clip on its own, leaving the stream state alone;
         ``stream=True`` continues the stream (then pass whole windows and keep the rest)."""
-        samples = _as_samples(samples)
+        samples = mono_float32(samples)
         n = samples.size // WINDOW
         if n == 0:
             return np.zeros(0, np.float32)
@@ -127,7 +127,7 @@ class SileroVAD:
         """Sample range ``(start, end)`` from the first to the last speech window, widened by
         ``pad_ms`` each side; ``(0, 0)`` when nothing in the clip is speech. Cutting silence off a
         recording before ASR saves the recogniser the time it would spend on it."""
-        samples = _as_samples(samples)
+        samples = mono_float32(samples)
         speech = np.flatnonzero(self.probabilities(samples) >= threshold)
         if speech.size == 0:
             return 0, 0
@@ -137,7 +137,8 @@ class SileroVAD:
         return start, end
 
 
-def _as_samples(samples: np.ndarray) -> np.ndarray:
+def mono_float32(samples: np.ndarray) -> np.ndarray:
+    """16 kHz mono audio as contiguous float32 (int16 scaled); anything else is an ``InputError``."""
     samples = np.asarray(samples)
     if samples.ndim == 2 and 1 in samples.shape:
         samples = samples.reshape(-1)
