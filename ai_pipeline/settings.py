@@ -74,10 +74,11 @@ class MemorySettings(_Strict):
 
     context_tokens: int = Field(1536, ge=256)  # budget for summary + facts + recent turns
     # messages a fold keeps verbatim (the prompt grows from there to summarize_after); a fold takes in
-    # summarize_after + 1 - recent_turns messages at once: rare folds, whose prompt (evaluated in idle
-    # time, ~6 s on 2 cores) is ready before the next one is due
-    recent_turns: int = Field(8, ge=2)
-    summarize_after: int = Field(20, ge=4)  # more unfolded messages than this: a fold is due
+    # summarize_after + 1 - recent_turns messages at once. A longer verbatim window (8/20 was tried)
+    # lets long replies outgrow context_tokens, and then the trimmed history slides every turn: the
+    # whole history is evaluated again (33-41 s turns in a 20-question run)
+    recent_turns: int = Field(12, ge=2)
+    summarize_after: int = Field(16, ge=4)  # more unfolded messages than this: a fold is due
     max_facts: int = Field(30, ge=0)
     prompt_states_mb: int = Field(1024, ge=0)  # evaluated persona prompts kept on disk (data_dir/llm_states); 0: off
 
