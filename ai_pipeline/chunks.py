@@ -64,6 +64,7 @@ class ReplyChunk:
     speech: str
     index: int = 0
     emotion: str = "neutral"
+    emotion_confidence: float = 1.0  # how sure the classifier is (the face shows it this strongly)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class AudioChunk:
     text: str = ""
     phonemes: tuple[PhonemeMark, ...] = ()
     index: int = 0
+    emotion: str = "neutral"  # the reply chunk's emotion, shown on the face while this clip plays
+    emotion_confidence: float = 1.0
 
     @property
     def duration(self) -> float:

@@ -275,7 +275,7 @@ class Brain:
         with timer.measure("emotion"):
             result = await asyncio.to_thread(self.emotion.classify, chunk.text)
         timer.mark("first_chunk")
-        return ReplyChunk(chunk.text, chunk.speech, chunk.index, result.label)
+        return ReplyChunk(chunk.text, chunk.speech, chunk.index, result.label, result.confidence)
 
     async def _store(self, session_id: int, said: list[ReplyChunk], timer: StageTimer,
                      message_id: int | None) -> int:

@@ -103,10 +103,11 @@ _HEADER_LEN = struct.Struct("<I")
 
 def pack_audio_chunk(chunk: AudioChunk) -> bytes:
     """Compact bytes for an AudioChunk: ``AVC1``, a 4-byte header length, a JSON header (rate, text,
-    index, phonemes exactly) and the samples as 16-bit PCM."""
+    index, emotion, phonemes exactly) and the samples as 16-bit PCM."""
     pcm = (np.clip(np.nan_to_num(np.asarray(chunk.samples, dtype=np.float32)), -1.0, 1.0) * 32767.0)
     pcm = pcm.round().astype("<i2")
     header = json.dumps({"rate": chunk.sample_rate, "text": chunk.text, "index": chunk.index, "samples": len(pcm),
+                         "emotion": chunk.emotion, "emotion_confidence": chunk.emotion_confidence,
                          "phonemes": [[p.phoneme, p.start, p.end] for p in chunk.phonemes]},
                         ensure_ascii=False, separators=(",", ":")).encode()
     return _MAGIC + _HEADER_LEN.pack(len(header)) + header + pcm.tobytes()
@@ -127,4 +128,5 @@ def unpack_audio_chunk(data: bytes) -> AudioChunk:
         raise ValueError(f"audio chunk holds {len(pcm)} bytes of PCM, expected {2 * header['samples']}")
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / np.float32(32767.0)
     phonemes = tuple(PhonemeMark(str(p), float(s), float(e)) for p, s, e in header["phonemes"])
-    return AudioChunk(samples, int(header["rate"]), header["text"], phonemes, int(header["index"]))
+    return AudioChunk(samples, int(header["rate"]), header["text"], phonemes, int(header["index"]),
+                      str(header.get("emotion", "neutral")), float(header.get("emotion_confidence", 1.0)))

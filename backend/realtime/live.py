@@ -327,7 +327,7 @@ class LiveSession:
         """The brain's streamed reply, or ``text`` itself for scripted lines (the greeting)."""
         if scripted:
             emotion = await asyncio.to_thread(self.services.pipeline.emotion.classify, text)
-            yield ReplyChunk(text, normalize_for_speech(text), 0, emotion.label)
+            yield ReplyChunk(text, normalize_for_speech(text), 0, emotion.label, emotion.confidence)
             return
         async for chunk in self.services.brain.reply(self.persona_id, self.session_id, text, timer,
                                                      continues=continues):
@@ -343,7 +343,8 @@ class LiveSession:
                 await self.emit(*to_wire(ReplyEvent(turn=turn, index=chunk.index, text=chunk.text,
                                                     emotion=chunk.emotion)))
                 for audio in await self._speech(chunk.speech, timer):  # each clip says which reply chunk it is
-                    sent.append(self.stream.speak(dataclasses.replace(audio, index=chunk.index), turn))
+                    sent.append(self.stream.speak(dataclasses.replace(
+                        audio, index=chunk.index, emotion=chunk.emotion, emotion_confidence=chunk.emotion_confidence), turn))
             await asyncio.gather(*sent)  # the turn ends when its last segment has been sent
         except asyncio.CancelledError:
             reason = "interrupted"

@@ -141,13 +141,14 @@ def test_audio_chunk_round_trip() -> None:
     samples = np.concatenate([rng.uniform(-1, 1, 16_000), [1.0, -1.0, 0.0]]).astype(np.float32)
     phonemes = (PhonemeMark("zz", 0.0, 0.1 + 0.2), PhonemeMark("dd", 0.30000000000000004, 0.41),
                 PhonemeMark("ra", 1 / 3, 0.9))
-    chunk = AudioChunk(samples, 16_000, "Здравствуйте, мир!", phonemes, index=7)
+    chunk = AudioChunk(samples, 16_000, "Здравствуйте, мир!", phonemes, index=7, emotion="joy", emotion_confidence=0.75)
 
     data = pack_audio_chunk(chunk)
     back = unpack_audio_chunk(data)
 
     assert len(data) < 2 * len(samples) + 300
     assert (back.sample_rate, back.text, back.index, back.phonemes) == (16_000, chunk.text, 7, phonemes)
+    assert (back.emotion, back.emotion_confidence) == ("joy", 0.75)
     assert back.samples.dtype == np.float32 and back.samples.shape == samples.shape
     assert np.max(np.abs(back.samples - samples)) <= 1 / 32767
     for damaged in (data[:-1], b"XXXX" + data[4:], b""):
