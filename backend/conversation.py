@@ -36,6 +36,7 @@ from backend.db.personas import get_persona, persona_card
 SUMMARY_CHARS = 900  # the rolling summary keeps its newest part
 FOLD_SLACK = 8  # messages a due fold may wait for its prompt to be evaluated in idle time before it is forced
 IDLE_BEFORE_BACKGROUND_S = 1.5  # background prefills start only after the LLM was idle this long
+DRAFT_TOKENS = 24  # reply tokens sampled ahead on a speculative transcript (about one clause)
 
 
 @dataclass(frozen=True)
@@ -208,10 +209,14 @@ class Brain:
         finally:
             self._last_use = time.monotonic()
 
-    async def anticipate(self, persona_id: int, session_id: int, heard: str) -> PrefillResult | None:
+    async def anticipate(self, persona_id: int, session_id: int, heard: str,
+                         whole: bool = False) -> PrefillResult | None:
         """The user is still speaking, or their end of turn is being decided: evaluate the turn's
-        prompt up to the words heard so far, so the reply pays only for the rest. Background work
-        gives way to it; it gives way to any turn within one prompt slice."""
+        prompt up to the words heard so far, so the reply pays only for the rest. ``whole``: ``heard``
+        is the question as it will be if the silence now being judged ends the turn; the prompt is
+        evaluated to its end and the reply's first tokens are sampled (``DRAFT_TOKENS`` at most) until
+        the turn is decided. Background work gives way to it; it gives way to any turn within one
+        prompt slice (or one sampled token)."""
         if not heard.strip():
             return None
         self._claim()
@@ -219,6 +224,8 @@ class Brain:
         async with self._llm_lock:
             stop = self._background_stop = threading.Event()
             try:
+                if whole:
+                    return await self._prefill(messages, stop, draft=DRAFT_TOKENS)
                 return await self._prefill(messages, stop, open_end=True)
             finally:
                 if self._background_stop is stop:
@@ -227,11 +234,11 @@ class Brain:
 
     async def _prefill(self, messages: list[ChatMessage], stop: threading.Event | None = None,
                        progress: Progress | None = None, store: bool = False,
-                       open_end: bool = False, keep: bool = False) -> PrefillResult | None:
+                       open_end: bool = False, keep: bool = False, draft: int = 0) -> PrefillResult | None:
         """A prefill that stops soon after its task is cancelled (the thread is told, not abandoned)."""
         stop = stop or threading.Event()
         work = asyncio.ensure_future(asyncio.to_thread(self.llm.prefill, messages, stop, progress, store=store,
-                                                       open_end=open_end, keep=keep))
+                                                       open_end=open_end, keep=keep, draft=draft))
         try:
             return await asyncio.shield(work)
         except asyncio.CancelledError:

@@ -65,11 +65,14 @@ class SpeechStarted:
 
 @dataclass(frozen=True)
 class PartialTranscript:
-    """What was recognised so far (``transcript.final`` is False), up to ``at_s`` of stream time."""
+    """What was recognised so far (``transcript.final`` is False), up to ``at_s`` of stream time.
+    ``speculative``: the whole utterance up to the silence now being judged; if that silence ends the
+    turn, this very transcript becomes the final one."""
 
     utterance: int
     at_s: float
     transcript: Transcript
+    speculative: bool = False
 
 
 @dataclass(frozen=True)
@@ -282,7 +285,17 @@ class StreamingRecognizer:
         self._silence_from = None
         self._drop_speculation()
         self._confirmed.clear()
+        if self._deferred is not None:
+            self._deferred.cancel()
+            self._deferred = None
         self._trim()
+
+    def close(self) -> None:
+        """The client left: :meth:`cancel`, and the running ASR call's result goes nowhere (its
+        thread ends on its own; nothing waits for it)."""
+        self.cancel()
+        if self._inflight is not None:
+            self._inflight.cancel()
 
     def reset(self) -> None:
         """Start a new stream: :meth:`cancel`, stream time back to 0, fresh VAD state."""
@@ -513,7 +526,7 @@ class StreamingRecognizer:
             return
         self._spec_result = result
         if error is None and self._speaking and job.utterance == self._utterances:
-            self._emit(PartialTranscript(job.utterance, job.at_s, replace(result, final=False)))
+            self._emit(PartialTranscript(job.utterance, job.at_s, replace(result, final=False), speculative=True))
         if self._check_due and self.settings.turn_after_transcript:  # the turn detector waited for this call
             self._deferred = asyncio.ensure_future(self._check_later())
 

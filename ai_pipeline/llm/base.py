@@ -28,6 +28,7 @@ class PrefillResult:
     restored_tokens: int
     seconds: float
     stored: bool
+    drafted_tokens: int = 0  # tokens of the reply sampled ahead (``draft``)
 
 
 Progress = Callable[[float], None]  # fraction 0..1 of a prefill's evaluation
@@ -45,13 +46,16 @@ class LLMEngine(Engine):
 
     def prefill(self, messages: Sequence[ChatMessage], stop: threading.Event | None = None,
                 progress: Progress | None = None, *, store: bool = False,
-                open_end: bool = False, keep: bool = False) -> PrefillResult | None:
+                open_end: bool = False, keep: bool = False, draft: int = 0) -> PrefillResult | None:
         """Warm the engine's cache with the stable prefix of a coming prompt (blocking; optional).
         Setting ``stop`` ends the work early (the caller went away); ``store`` saves the evaluated
         state for later (a persona prepared ahead of its first conversation). ``open_end``: the last
         message is the user's, still being spoken; evaluate up to its words heard so far (without
         ending the turn), so the reply pays only for the rest. ``keep``: the prompt this one replaces
-        may be needed again (keep it, and keep this one's progress when stopped). None: nothing to do."""
+        may be needed again (keep it, and keep this one's progress when stopped). ``draft``: the prompt
+        is whole (the user's question as it will probably be asked): also sample up to this many
+        tokens of the reply, until ``stop``; a :meth:`stream` of exactly this prompt starts with them.
+        None: nothing to do."""
         return None
 
     @abstractmethod

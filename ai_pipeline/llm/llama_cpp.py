@@ -27,7 +27,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +55,15 @@ _DONE = object()
 
 
 @dataclass(frozen=True)
+class _Draft:
+    """Tokens of a reply sampled ahead for ``prompt`` (``ended``: the reply ended within them)."""
+
+    prompt: tuple[int, ...]
+    tokens: tuple[int, ...]
+    ended: bool
+
+
+@dataclass(frozen=True)
 class GenerationStats:
     """What one ``stream`` call cost: ``evaluated_tokens`` of ``prompt_tokens`` were not in the cache."""
 
@@ -64,6 +73,7 @@ class GenerationStats:
     first_token_s: float
     total_s: float
     reason: str  # "done" (end of turn token), "length" (max_tokens) or "interrupted"
+    drafted_tokens: int = 0  # of ``generated_tokens``, sampled ahead by a prefill with ``draft``
 
     @property
     def cached_tokens(self) -> int:
@@ -140,6 +150,7 @@ class LlamaCppLLM(LLMEngine):
         self.load_s = 0.0
         self.last_stats: GenerationStats | None = None
         self.store: PromptStateStore | None = None
+        self._draft: _Draft | None = None  # the start of a reply sampled ahead (prefill with ``draft``)
 
     @property
     def model_path(self) -> Path:
@@ -236,7 +247,7 @@ class LlamaCppLLM(LLMEngine):
 
     def prefill(self, messages: Sequence[ChatMessage], stop: threading.Event | None = None,
                 progress: Progress | None = None, *, store: bool = False,
-                open_end: bool = False, keep: bool = False) -> PrefillResult | None:
+                open_end: bool = False, keep: bool = False, draft: int = 0) -> PrefillResult | None:
         """Evaluate persona + history now, so the next turn only pays for the user's new words
         (with ``open_end``, also the words of the user's message heard so far). It runs in slices of
         ``BACKGROUND_SLICE`` tokens, so a turn that wants the model waits little.
@@ -249,13 +260,21 @@ class LlamaCppLLM(LLMEngine):
         A stored state with a longer common prefix than the cache holds is loaded first; what is
         left is evaluated in slices (``progress`` gets the fraction done). A set ``stop`` ends it
         within one slice (what was evaluated stays cached). With ``store`` (or after a long
-        evaluation) the result is saved for the next time the same prompt comes."""
+        evaluation) the result is saved for the next time the same prompt comes.
+
+        ``draft``: ``messages`` end with the user's whole question (a speculative transcript while the
+        end of turn is being decided): the reply's first tokens are sampled too, one at a time until
+        ``stop`` or ``draft`` tokens, and :meth:`stream` starts with them when it gets this prompt."""
         if self._llm is None:
             return None
         with self._lock:
             llm, started = self._llm, time.perf_counter()
-            tokens = (self._open_tokens(messages) if open_end
-                      else self.prompt_tokens([*messages, ChatMessage("user", "")]))
+            if open_end:
+                tokens = self._open_tokens(messages)
+            elif draft:
+                tokens = self.prompt_tokens(messages)
+            else:
+                tokens = self.prompt_tokens([*messages, ChatMessage("user", "")])
             if keep:
                 self._keep(tokens)
             restored = self._sync_cache(tokens)
@@ -266,9 +285,11 @@ class LlamaCppLLM(LLMEngine):
             llm.stop, llm.slice = stop, BACKGROUND_SLICE
             steps = llm.generate(tokens, temp=self.settings.temperature, top_p=self.settings.top_p,
                                  repeat_penalty=REPEAT_PENALTY)
-            interrupted = False
+            interrupted, drafted = False, 0
             try:
-                next(steps)  # evaluating the prompt happens before the first token is sampled
+                first = next(steps)  # evaluating the prompt happens before the first token is sampled
+                if draft and not (stop is not None and stop.is_set()):
+                    drafted = self._sample_draft(tokens, first, steps, draft, stop)
             except _Interrupted:
                 interrupted = True
             finally:
@@ -282,7 +303,31 @@ class LlamaCppLLM(LLMEngine):
                 saved = self.store.has(tokens) or self._save(tokens) is not None
             if progress is not None and not interrupted:
                 progress(1.0)
-            return PrefillResult(len(tokens), evaluated, restored, time.perf_counter() - started, saved)
+            result = PrefillResult(len(tokens), evaluated, restored, time.perf_counter() - started, saved, drafted)
+            log.debug("prefill%s: %s%s", " (open end)" if open_end else "", result, " interrupted" if interrupted else "")
+            return result
+
+    def _sample_draft(self, prompt: list[int], first: int, steps: Iterator[int], limit: int,
+                      stop: threading.Event | None) -> int:
+        """Keep sampling after ``first`` until ``limit`` tokens, the end of the reply or ``stop``; the
+        draft is kept after every token (a stop inside a decode keeps what was sampled before it)."""
+        from llama_cpp import llama_cpp as lib
+
+        vocab = lib.llama_model_get_vocab(self._llm.model)
+        drafted, token = [], first
+        while True:
+            ended = bool(lib.llama_vocab_is_eog(vocab, token))
+            if not ended:
+                drafted.append(token)
+            self._draft = _Draft(tuple(prompt), tuple(drafted), ended)
+            if ended or len(drafted) >= limit or (stop is not None and stop.is_set()):
+                return len(drafted)
+            token = next(steps)
+
+    def _take_draft(self, prompt: list[int]) -> _Draft | None:
+        """The draft sampled for exactly ``prompt`` (used once), else None."""
+        draft, self._draft = self._draft, None
+        return draft if draft is not None and draft.prompt == tuple(prompt) else None
 
     # -- stored states (the lock is held) -----------------------------------------------------
 
@@ -407,7 +452,9 @@ class LlamaCppLLM(LLMEngine):
         if stop.is_set():  # closed while waiting for the model
             return
         tokens = self.prompt_tokens(messages)
-        self._sync_cache(tokens)
+        draft = self._take_draft(tokens)
+        ahead = list(draft.tokens) if draft is not None else []
+        self._sync_cache(tokens + ahead)
         room = self.settings.n_ctx - len(tokens)
         if room < 1:
             raise InputError("Диалог слишком длинный для контекста языковой модели.",
@@ -418,8 +465,17 @@ class LlamaCppLLM(LLMEngine):
         generated, evaluated, first_s, reason = 0, len(tokens), None, "length"
         decoded_before, llm.stop = llm.decoded, stop
         started = time.perf_counter()
-        steps = llm.generate(tokens, temp=self.settings.temperature, top_p=self.settings.top_p,
-                             repeat_penalty=REPEAT_PENALTY)
+        if ahead:  # sampled while the end of turn was being decided: said at once
+            first_s, evaluated = 0.0, 0
+            generated = len(ahead)
+            if text := decoder.decode(llm.detokenize(ahead)):
+                post(text)
+        if draft is not None and (draft.ended or generated >= limit):
+            steps: Generator[int, Any, None] = (token for token in ())
+            reason = "done" if draft.ended else "length"
+        else:
+            steps = llm.generate(tokens + ahead, temp=self.settings.temperature, top_p=self.settings.top_p,
+                                 repeat_penalty=REPEAT_PENALTY)
         try:
             for token in steps:
                 if first_s is None:
@@ -446,4 +502,5 @@ class LlamaCppLLM(LLMEngine):
             steps.close()
             llm.stop = None
             self.last_stats = GenerationStats(len(tokens), evaluated, generated, first_s or 0.0,
-                                              time.perf_counter() - started, reason)
+                                              time.perf_counter() - started, reason, len(ahead))
+            log.debug("generation: %s", self.last_stats)

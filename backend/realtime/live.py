@@ -192,6 +192,8 @@ class LiveSession:
                 log.warning("client %s: %s did not end within %.1f s of cancellation", self.sid, task, grace_s)
         self.stream_task = self.warm_task = self.anticipate_task = self.turn_task = self.listen_task = None
         self.stream = None
+        if self.recognizer is not None:  # its deferred end-of-turn check and ASR result go nowhere
+            self.recognizer.close()
         if self.decoder is not None:
             await asyncio.to_thread(self.decoder.close)
             self.decoder = None
@@ -267,7 +269,7 @@ class LiveSession:
                     await self.start_turn(" ".join(self._held), StageTimer(), continues=self._continues)
             elif isinstance(event, PartialTranscript):
                 await self.emit(*to_wire(TranscriptEvent(**event.transcript.to_dict())))
-                self._anticipate(event.transcript.text)
+                self._anticipate(event.transcript.text, whole=event.speculative and not (self._held or self._continues))
             elif isinstance(event, FinalTranscript):
                 self._anticipate(None)
                 text = event.transcript.text.strip()
@@ -368,15 +370,16 @@ class LiveSession:
         if self.stream is not None and self.services.settings.realtime.thinking_half_rate:
             self.stream.think(on)
 
-    def _anticipate(self, heard: str | None) -> None:
+    def _anticipate(self, heard: str | None, whole: bool = False) -> None:
         """Evaluate the coming turn's prompt on the words heard so far (None: stop doing so); one at a
-        time, the newest partial transcript replacing the one before."""
+        time, the newest partial transcript replacing the one before. ``whole``: a speculative
+        transcript, the question as it stands if the turn ends now (the reply is begun on it)."""
         if self.anticipate_task is not None and not self.anticipate_task.done():
             self.anticipate_task.cancel()
         self.anticipate_task = None
         if heard and heard.strip() and not self.closed and self.services.settings.realtime.anticipate:
             self.anticipate_task = asyncio.create_task(
-                self.services.brain.anticipate(self.persona_id, self.session_id, heard))
+                self.services.brain.anticipate(self.persona_id, self.session_id, heard, whole))
             self.anticipate_task.add_done_callback(_log_failure)
 
     def _warm_idle(self) -> None:

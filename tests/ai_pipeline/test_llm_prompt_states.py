@@ -5,6 +5,7 @@ conversation evicted from the single KV cache by another persona comes back from
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,3 +104,52 @@ def test_the_store_finds_the_longest_prefix_and_stays_bounded(tmp_path: Path) ->
     assert not list((tmp_path / "m").glob("*.partial"))
     assert store.save([5], lambda path: False) is None  # a failed write stores nothing
     assert not fresh.has([5]) and not list((tmp_path / "m").glob("*partial"))
+
+
+def test_a_drafted_reply_is_the_reply(first: LlamaCppLLM) -> None:
+    """A prefill with ``draft`` samples the reply's first tokens ahead; a generation of exactly that
+    prompt starts with them, with nothing left to evaluate, and goes on from them. A draft for another
+    prompt is not used. (Greedy text may still differ from a cold run's: llama.cpp's numerics depend
+    on how the prompt was batched.)"""
+    talk = [ChatMessage("system", PERSONA_A), QUESTION]
+    first.prefill([ChatMessage("system", PERSONA_B)])  # the cache holds something else
+
+    ahead = first.prefill(talk, draft=6)
+    assert ahead is not None and ahead.drafted_tokens == 6
+    assert first._draft is not None
+    drafted = first._llm.detokenize(list(first._draft.tokens)).decode()
+    said = answer(first, talk)
+    assert len(drafted.strip()) >= 4 and said.startswith(drafted) and len(said) > len(drafted) + 4
+    stats = first.last_stats
+    assert stats is not None and stats.drafted_tokens == 6 and stats.evaluated_tokens == 0, stats
+
+    first.prefill(talk, draft=6)
+    other = [ChatMessage("system", PERSONA_A), ChatMessage("user", "Где ты живёшь?")]
+    answer(first, other)
+    assert first.last_stats is not None and first.last_stats.drafted_tokens == 0
+    assert first._take_draft(first.prompt_tokens(talk)) is None  # used up or replaced, never kept for later
+
+
+def test_a_stopped_draft_keeps_what_it_sampled(first: LlamaCppLLM) -> None:
+    talk = [ChatMessage("system", PERSONA_A), QUESTION]
+    stop = threading.Event()
+    sampled: list[int] = []
+    real = first._sample_draft
+
+    def stop_after_two(prompt, token, steps, limit, stop_event):  # the turn is decided after two tokens
+        def counted():
+            for t in steps:
+                sampled.append(t)
+                if len(sampled) == 2:
+                    stop.set()
+                yield t
+        return real(prompt, token, counted(), limit, stop_event)
+
+    first._sample_draft = stop_after_two
+    try:
+        ahead = first.prefill(talk, stop, draft=20)
+    finally:
+        del first._sample_draft
+    assert ahead is not None and ahead.drafted_tokens == 3  # the first token and the two after it
+    answer(first, talk)
+    assert first.last_stats is not None and first.last_stats.drafted_tokens == 3

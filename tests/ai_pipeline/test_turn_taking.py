@@ -6,6 +6,8 @@ verdict is a rule on the audio it is given, so each path of the end-of-turn logi
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -151,3 +153,40 @@ def test_silence_mode_ignores_the_detector(say) -> None:
                                     question(say)))
     (final,) = of(events, FinalTranscript)
     assert not turn.heard and final.latency_s >= settings.hangover_ms / 1000
+
+
+class SlowRule(LengthRule):
+    """A detector that takes ``delay_s`` to answer "finished"; ``asked`` is set when a call begins."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(min_s=0.0)
+        self.delay_s = delay_s
+        self.asked = threading.Event()
+
+    def probability(self, samples: np.ndarray) -> float:
+        self.asked.set()
+        time.sleep(self.delay_s)
+        return super().probability(samples)
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["open", "closed"])
+def test_close_ends_the_deferred_check(say, closed: bool) -> None:
+    """The end-of-turn check that waited for the speculative transcript runs as its own task; when the
+    client leaves (close) that task ends at once, and no transcript comes out of it."""
+    settings = VADSettings(partial_every_ms=100_000, turn_after_transcript=True, max_hangover_ms=3000)
+    rule = SlowRule(0.8)
+
+    async def scenario() -> tuple[list, list]:
+        recognizer = StreamingRecognizer(DurationASR(delay_s=0.2), settings, max_utterance_s=30, turn=rule)
+        await recognizer.feed(question(say, tail_s=0.4))  # speculative call running, the check waits for it
+        assert await asyncio.to_thread(rule.asked.wait, 3.0), "the deferred check never asked the detector"
+        if closed:
+            recognizer.close()
+        await asyncio.sleep(0.05)
+        running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+        await asyncio.sleep(1.0)  # past the detector's answer
+        return running, recognizer._take_ready()
+
+    running, events = asyncio.run(scenario())
+    assert bool(running) is not closed
+    assert bool(of(events, FinalTranscript)) is not closed

@@ -143,6 +143,28 @@ def test_anticipating_on_a_partial_transcript_leaves_only_the_rest_to_evaluate(d
     db.close()
 
 
+def test_a_reply_begun_on_the_speculative_transcript_starts_with_its_draft(db_url, engines, settings):
+    """On a speculative transcript the whole prompt is evaluated and the reply's first tokens sampled
+    while the end of turn is decided: the turn that follows with the same words evaluates nothing and
+    starts with those tokens; another question ignores them."""
+    db, brain = make_brain(db_url, engines, settings)
+    session = asyncio.run(brain.open_session(1))
+    asyncio.run(brain.warm(1, session))
+    llm = engines[0]
+    question = "Какое у тебя самое любимое животное?"
+    ahead = asyncio.run(brain.anticipate(1, session, question, whole=True))
+    assert ahead is not None and ahead.drafted_tokens > 0 and not ahead.stored
+    assert asyncio.run(db.call(recent_messages, session)) == []  # nothing was said yet
+    asyncio.run(collect_reply(brain, 1, session, question))
+    stats = llm.last_stats
+    assert stats.drafted_tokens == ahead.drafted_tokens and stats.evaluated_tokens == 0, stats
+
+    asyncio.run(brain.anticipate(1, session, "А где ты живёшь?", whole=True))
+    asyncio.run(collect_reply(brain, 1, session, "А где ты живёшь летом?"))  # the turn went on after all
+    assert llm.last_stats.drafted_tokens == 0
+    db.close()
+
+
 def test_old_turns_fold_into_the_summary(db_url, engines, settings):
     """A due fold takes in the oldest summarize_after + 1 - recent_turns messages: the same plan however
     many messages came since it was due (so an interrupted evaluation of it resumes)."""
