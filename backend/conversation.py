@@ -10,6 +10,7 @@ are folded into the rolling summary when the turn ends.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections import Counter
@@ -25,7 +26,8 @@ from ai_pipeline.llm.base import LLMEngine, PrefillResult, Progress
 from ai_pipeline.llm.facts import extract_facts
 from ai_pipeline.llm.prompt import build_messages
 from ai_pipeline.settings import Settings
-from ai_pipeline.text.chunker import ReplyChunker
+from ai_pipeline.text.chunker import ReplyChunker, speech_for
+from ai_pipeline.text.openers import choose_opener
 from ai_pipeline.timing import StageTimer
 from backend.db import Database
 from backend.db.conversations import (add_message, continue_user_message, get_session, recent_messages, save_reply,
@@ -75,6 +77,7 @@ class Brain:
         self._llm_lock = asyncio.Lock()  # one generation at a time: the CPU is the bottleneck anyway
         self._background_stop: threading.Event | None = None  # set to make a background prefill give way
         self._last_use = 0.0  # monotonic time a conversation last wanted the LLM
+        self._openers: dict[int, str | None] = {}  # session -> the opener its last reply began with
 
     @asynccontextmanager
     async def llm_exclusive(self) -> AsyncIterator[None]:
@@ -209,8 +212,15 @@ class Brain:
         finally:
             self._last_use = time.monotonic()
 
+    def _opener(self, session_id: int, user_text: str, wanted: bool) -> str | None:
+        """The opener a reply to ``user_text`` starts with (see ai_pipeline.text.openers), if wanted
+        and the LLM can continue a reply it did not start."""
+        if not wanted or not self.llm.continues_reply:
+            return None
+        return choose_opener(user_text, self._openers.get(session_id))
+
     async def anticipate(self, persona_id: int, session_id: int, heard: str,
-                         whole: bool = False) -> PrefillResult | None:
+                         whole: bool = False, opener: bool = False) -> PrefillResult | None:
         """The user is still speaking, or their end of turn is being decided: evaluate the turn's
         prompt up to the words heard so far, so the reply pays only for the rest. ``whole``: ``heard``
         is the question as it will be if the silence now being judged ends the turn; the prompt is
@@ -221,6 +231,8 @@ class Brain:
             return None
         self._claim()
         messages = await self.db.call(self._messages, persona_id, session_id, heard)
+        if whole and (opening := self._opener(session_id, heard, opener)):
+            messages = [*messages, ChatMessage("assistant", opening)]
         async with self._llm_lock:
             stop = self._background_stop = threading.Event()
             try:
@@ -246,10 +258,12 @@ class Brain:
             raise
 
     async def reply(self, persona_id: int, session_id: int, user_text: str,
-                    timer: StageTimer | None = None, *, continues: bool = False) -> AsyncIterator[ReplyChunk]:
+                    timer: StageTimer | None = None, *, continues: bool = False,
+                    opener: bool = False) -> AsyncIterator[ReplyChunk]:
         """Stream the persona's reply to ``user_text`` as speakable chunks with emotions. ``continues``:
         the text goes on the user's last message (whose reply was cut before it was heard), which is
-        answered as a whole."""
+        answered as a whole. ``opener``: a question's reply may start with a short opener, handed
+        out at once, which the LLM then continues (see ai_pipeline.text.openers)."""
         timer = timer or StageTimer()
         self._claim()  # a background prefill gives way while the prompt is built
         with timer.measure("memory"):
@@ -257,31 +271,44 @@ class Brain:
         chunker = ReplyChunker(self.settings.chunker)
         said: list[ReplyChunk] = []
         message_id: int | None = None  # the assistant message, once its first chunk is stored
+        messages, first = prompt.messages, 0
+        if opening := self._opener(session_id, prompt.messages[-1].content, opener):
+            self._openers[session_id] = opening
+            messages, first = [*messages, ChatMessage("assistant", opening)], 1
+            said.append(await self._tag(ReplyChunk(opening, speech_for(opening)), timer, milestone="opener"))
+            message_id = await self._store(session_id, said, timer, message_id)
+            yield said[-1]
+        elif opener:
+            self._openers[session_id] = None
         try:
             async with self._llm_lock:
-                tokens = self.llm.stream(prompt.messages)
+                tokens = self.llm.stream(messages)
+                lead = " " if opening else ""  # the opener's words and the model's are one sentence
                 try:
                     async for token in tokens:
                         timer.mark("first_token")
-                        for chunk in chunker.push(token.text):
-                            said.append(await self._tag(chunk, timer))
+                        text = token.text
+                        if lead and text.strip():
+                            text, lead = lead + text.lstrip(), ""
+                        for chunk in chunker.push(text):
+                            said.append(await self._tag(dataclasses.replace(chunk, index=chunk.index + first), timer))
                             message_id = await self._store(session_id, said, timer, message_id)
                             yield said[-1]
                 finally:
                     await tokens.aclose()  # stops generation on barge-in
                     self._last_use = time.monotonic()
             for chunk in chunker.flush():
-                said.append(await self._tag(chunk, timer))
+                said.append(await self._tag(dataclasses.replace(chunk, index=chunk.index + first), timer))
                 message_id = await self._store(session_id, said, timer, message_id)
                 yield said[-1]
         finally:
             if said:
                 await asyncio.shield(self._remember(persona_id, session_id, said, timer, message_id))
 
-    async def _tag(self, chunk: ReplyChunk, timer: StageTimer) -> ReplyChunk:
+    async def _tag(self, chunk: ReplyChunk, timer: StageTimer, milestone: str = "first_chunk") -> ReplyChunk:
         with timer.measure("emotion"):
             result = await asyncio.to_thread(self.emotion.classify, chunk.text)
-        timer.mark("first_chunk")
+        timer.mark(milestone)
         return ReplyChunk(chunk.text, chunk.speech, chunk.index, result.label, result.confidence)
 
     async def _store(self, session_id: int, said: list[ReplyChunk], timer: StageTimer,

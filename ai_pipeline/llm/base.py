@@ -37,6 +37,8 @@ Progress = Callable[[float], None]  # fraction 0..1 of a prefill's evaluation
 class LLMEngine(Engine):
     """Base class for every LLM engine."""
 
+    continues_reply = False  # a last assistant message is continued (the spoken opener's words)
+
     def use_state_folder(self, folder: Path, max_bytes: int) -> None:
         """Keep evaluated prompt states under ``folder`` (engines without a local KV cache ignore it)."""
 
@@ -60,4 +62,6 @@ class LLMEngine(Engine):
 
     @abstractmethod
     def stream(self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None) -> AsyncIterator[TokenChunk]:
-        """Stream the assistant's reply; stop generating when the iterator is closed."""
+        """Stream the assistant's reply; stop generating when the iterator is closed. Where
+        ``continues_reply``, a last message of the assistant's is the reply's start, and the stream
+        is what follows it."""

@@ -138,6 +138,7 @@ class LlamaCppLLM(LLMEngine):
 
     name = "llama_cpp"
     settings_class = LlamaCppSettings
+    continues_reply = True
     info = EngineInfo(label_ru="Qwen2.5 1.5B (встроенная, CPU)", heavy=False, vram_mb=0)
 
     def __init__(self, settings: LlamaCppSettings | None = None, models_dir: str | Path | None = None) -> None:
@@ -231,8 +232,12 @@ class LlamaCppLLM(LLMEngine):
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
-        """The chat-templated prompt, ending with the assistant header, as token ids."""
-        prompt = self._template([{"role": m.role, "content": m.content} for m in messages])
+        """The chat-templated prompt, ending with the assistant header, as token ids. A last message
+        of the assistant's is the start of its reply: the prompt ends with its text, to be continued."""
+        opened = messages[-1].content if messages and messages[-1].role == "assistant" else None
+        if opened is not None:
+            messages = messages[:-1]
+        prompt = self._template([{"role": m.role, "content": m.content} for m in messages]) + (opened or "")
         return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
     def _open_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:

@@ -332,7 +332,7 @@ class LiveSession:
             yield ReplyChunk(text, normalize_for_speech(text), 0, emotion.label, emotion.confidence)
             return
         async for chunk in self.services.brain.reply(self.persona_id, self.session_id, text, timer,
-                                                     continues=continues):
+                                                     continues=continues, opener=self._openers):
             yield chunk
 
     async def _run_turn(self, turn: int, text: str, timer: StageTimer, scripted: bool = False,
@@ -366,6 +366,11 @@ class LiveSession:
             if reason == "done" and not scripted:
                 self._warm_idle()
 
+    @property
+    def _openers(self) -> bool:
+        """Whether replies to questions start with a spoken opener (``realtime.opener``)."""
+        return self.services.settings.realtime.opener
+
     def _think(self, on: bool) -> None:
         if self.stream is not None and self.services.settings.realtime.thinking_half_rate:
             self.stream.think(on)
@@ -379,7 +384,7 @@ class LiveSession:
         self.anticipate_task = None
         if heard and heard.strip() and not self.closed and self.services.settings.realtime.anticipate:
             self.anticipate_task = asyncio.create_task(
-                self.services.brain.anticipate(self.persona_id, self.session_id, heard, whole))
+                self.services.brain.anticipate(self.persona_id, self.session_id, heard, whole, self._openers))
             self.anticipate_task.add_done_callback(_log_failure)
 
     def _warm_idle(self) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from ai_pipeline import registry
+from ai_pipeline.chunks import ChatMessage
 from ai_pipeline.settings import ChunkerSettings, MemorySettings, Settings
 from backend.conversation import Brain, collect_reply
 from backend.db import init_db
@@ -162,6 +163,44 @@ def test_a_reply_begun_on_the_speculative_transcript_starts_with_its_draft(db_ur
     asyncio.run(brain.anticipate(1, session, "А где ты живёшь?", whole=True))
     asyncio.run(collect_reply(brain, 1, session, "А где ты живёшь летом?"))  # the turn went on after all
     assert llm.last_stats.drafted_tokens == 0
+    db.close()
+
+
+def test_a_question_is_answered_after_an_opener_the_model_continues(db_url, engines, settings):
+    """With ``opener`` a question's reply starts with an opener, handed out before the LLM runs; the
+    model continues it as the start of its own message (its prompt ends with the opener), and the
+    stored reply reads as one sentence. A reply begun ahead on the speculative transcript used the
+    same opener, so its draft is taken; the next question gets a different opener."""
+    from ai_pipeline.text.openers import OTHER
+    from ai_pipeline.timing import StageTimer
+
+    db, brain = make_brain(db_url, engines, settings)
+    session = asyncio.run(brain.open_session(1))
+    asyncio.run(brain.warm(1, session))
+    llm = engines[0]
+    question = "Сколько тебе лет?"
+    ahead = asyncio.run(brain.anticipate(1, session, question, whole=True, opener=True))
+    assert ahead is not None and ahead.drafted_tokens > 0
+    timer = StageTimer()
+
+    async def reply(text):
+        return [c async for c in brain.reply(1, session, text, timer, opener=True)]
+
+    chunks = asyncio.run(reply(question))
+    assert chunks[0].text in OTHER and chunks[0].index == 0 and len(chunks) >= 2
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert chunks[1].text.startswith(" ") and chunks[1].text.strip()
+    assert "opener_s" in timer.as_dict() and timer.milestones["opener"] < timer.milestones["first_token"]
+    stats = llm.last_stats
+    assert stats.drafted_tokens == ahead.drafted_tokens and stats.evaluated_tokens == 0, stats
+    tail = llm._llm.detokenize(llm.prompt_tokens([ChatMessage("user", question), ChatMessage("assistant", chunks[0].text)])[-3:])
+    assert tail.decode().endswith(chunks[0].text)  # the prompt ends inside the assistant's message
+    stored = asyncio.run(db.call(recent_messages, session))[-1]
+    assert stored.role == "assistant" and stored.text == "".join(c.text for c in chunks).strip()
+
+    second = asyncio.run(reply("А где ты живёшь?"))
+    assert second[0].text in OTHER and second[0].text != chunks[0].text
+    assert asyncio.run(collect_reply(brain, 1, session, "Как тебя зовут?"))[0][0].text not in OTHER  # not asked for
     db.close()
 
 

@@ -1,0 +1,33 @@
+"""Openers: only questions get one, "why" questions a longer one, never the same twice in a row."""
+
+from __future__ import annotations
+
+import pytest
+
+from ai_pipeline.text.openers import OTHER, WHY, choose_opener, is_question
+
+
+@pytest.mark.parametrize("text", ["Сколько тебе лет?", "а где ты живёшь", "Расскажи про динозавров.",
+                                  "Можно с тобой поиграть?", "Ты любишь кошек?"])
+def test_questions_get_a_short_opener(text: str) -> None:
+    assert is_question(text) and choose_opener(text) in OTHER
+
+
+@pytest.mark.parametrize("text", ["Почему небо голубое?", "А зачем людям сон?", "Как это работает?"])
+def test_why_questions_get_a_longer_one(text: str) -> None:
+    assert choose_opener(text) in WHY
+
+
+@pytest.mark.parametrize("text", ["Привет! Как дела?", "Мне восемь лет.", "Меня зовут Петя", "Спасибо, пока!", "  ", ""])
+def test_greetings_and_statements_are_answered_directly(text: str) -> None:
+    assert choose_opener(text) is None
+
+
+def test_the_choice_is_stable_and_never_repeats() -> None:
+    questions = ["Сколько тебе лет?", "Где ты живёшь?", "Что ты любишь?", "Кто твой друг?", "Ты умеешь петь?",
+                 "Почему трава зелёная?", "Зачем нужны облака?"]
+    last = None
+    for q in questions * 3:
+        opener = choose_opener(q, last)
+        assert opener is not None and opener != last and opener == choose_opener(q, last)
+        last = opener
