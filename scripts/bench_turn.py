@@ -31,7 +31,9 @@ than one turn or final transcript for it, or a final transcript before its last 
 end of speech -> first speech segment at the client, when it plays (``plays_after_s``), end of
 speech -> ``turn_end``, and the server's milestones (``asr_final_s``, ``first_token_s``,
 ``first_chunk_s``, ``first_segment_s``, seconds since the end of speech as the server's VAD saw
-it). The summary gives p50/p95 (linear interpolation between closest ranks, numpy's default) of these
+it). With openers on (``realtime.opener``) a reply to a question starts with a short opener, so its
+first speech segment may be the opener: ``speech_end_to_first_model_segment_s`` is when the model's own
+first clause was heard (``opener``: the turn had one). The summary gives p50/p95 (linear interpolation between closest ranks, numpy's default) of these
 and of the stage differences, and ``early_cuts``, how many questions were cut: what the end-of-turn
 rule is judged by.
 
@@ -90,7 +92,7 @@ QUESTIONS = [
     "Ты умеешь рисовать?",
     "Какая у тебя любимая сказка?",
 ]
-MILESTONES = ("asr_final_s", "first_token_s", "first_chunk_s", "first_segment_s", "total_s")
+MILESTONES = ("asr_final_s", "opener_s", "first_token_s", "first_chunk_s", "first_segment_s", "total_s")
 STAGES = {"asr_final_s": ("asr_final_s", None), "llm_first_token_s": ("first_token_s", "asr_final_s"),
           "first_clause_s": ("first_chunk_s", "first_token_s"),
           "tts_and_video_s": ("first_segment_s", "first_chunk_s")}  # name: (milestone, minus milestone)
@@ -359,6 +361,10 @@ async def _ask(client: Listener, mic: Microphone, question: SpokenQuestion) -> d
         return _failed(client, question, mark, speech_end, f"turn {turn} ended ({end.get('reason')}) without speech")
     t_first = first[0]
     heard_first = min(t for n, e, t, d in turns if e == "segment" and d.get("kind") == "speech")
+    server = dict(end.get("timings") or {})
+    opened = "opener_s" in server  # the reply began with an opener: chunk 0 is not the model's
+    model_first = next((t for t, e, d in client.events[mark:] if e == "segment" and is_speech(d)
+                        and (not opened or d.get("chunk", 0) >= 1)), None)
     timings = client.find("timings", mark, lambda d: d.get("turn") == turn)
     queued = float(timings[1]["queued_before_first_segment_s"]) if timings else 0.0
     playhead, spoken_s = t_first + queued, 0.0  # the first segment plays after the video queued ahead of it
@@ -372,7 +378,6 @@ async def _ask(client: Listener, mic: Microphone, question: SpokenQuestion) -> d
     early = sum(1 for t, _ in timed_finals if t < speech_end)
     heard = " ".join(finals)
     replies = sorted((d["index"], d["text"]) for _, e, d in client.events[mark:] if e == "reply" and d["turn"] == turn)
-    server = dict(end.get("timings") or {})
     done = max(playhead, t_end)
     await asyncio.sleep(max(0.0, done + THINK_S - time.perf_counter()))
     return {"question": question.text, "voice": question.voice, "recording": question.recording,
@@ -383,6 +388,8 @@ async def _ask(client: Listener, mic: Microphone, question: SpokenQuestion) -> d
             "cut": turn - before > 1 or len(finals) > 1 or early > 0,
             "speech_end_to_first_segment_s": round(t_first - speech_end, 3),
             "speech_end_to_first_heard_segment_s": round(heard_first - speech_end, 3),  # of any turn
+            "opener": opened,
+            "speech_end_to_first_model_segment_s": round(model_first - speech_end, 3) if model_first else None,
             "queued_before_first_segment_s": round(queued, 3),
             "plays_after_s": round(t_first - speech_end + queued, 3),
             "speech_end_to_turn_end_s": round(t_end - speech_end, 3),
@@ -471,6 +478,11 @@ def summarize(turns: list[dict[str, Any]]) -> dict[str, Any]:
                            "percentiles": "linear interpolation between closest ranks (numpy default)"}
     for key in CLIENT:
         out[key] = percentiles([t[key] for t in ok])
+    # with openers (realtime.opener) the first segment may be the opener: when the model's own first
+    # clause was heard, reported apart
+    out["speech_end_to_first_model_segment_s"] = percentiles(
+        [t["speech_end_to_first_model_segment_s"] for t in ok if t.get("speech_end_to_first_model_segment_s")])
+    out["opened_turns"] = sum(1 for t in ok if t.get("opener"))
     out["server_milestones"] = {key: percentiles([t["server"][key] for t in ok if key in t["server"]])
                                 for key in MILESTONES}
     out["server_stages"] = {key: percentiles([t["stages"][key] for t in ok if key in t["stages"]]) for key in STAGES}
