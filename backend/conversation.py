@@ -27,6 +27,7 @@ from ai_pipeline.llm.facts import extract_facts
 from ai_pipeline.llm.prompt import build_messages
 from ai_pipeline.settings import Settings
 from ai_pipeline.text.chunker import ReplyChunker, speech_for
+from ai_pipeline.text.guard import ReplyGuard
 from ai_pipeline.text.openers import choose_opener
 from ai_pipeline.timing import StageTimer
 from backend.db import Database
@@ -269,6 +270,7 @@ class Brain:
         with timer.measure("memory"):
             prompt = await self.db.call(self._prompt, persona_id, session_id, user_text, continues)
         chunker = ReplyChunker(self.settings.chunker)
+        guard = ReplyGuard(user_text)  # what may not be spoken is rewritten or dropped before TTS
         said: list[ReplyChunk] = []
         message_id: int | None = None  # the assistant message, once its first chunk is stored
         messages, first = prompt.messages, 0
@@ -290,14 +292,16 @@ class Brain:
                         text = token.text
                         if lead and text.strip():
                             text, lead = lead + text.lstrip(), ""
-                        for chunk in chunker.push(text):
+                        for chunk in guard.filter(chunker.push(text)):
                             said.append(await self._tag(dataclasses.replace(chunk, index=chunk.index + first), timer))
                             message_id = await self._store(session_id, said, timer, message_id)
                             yield said[-1]
+                        if guard.stopped:  # code, or long enough for speech: nothing more is said
+                            break
                 finally:
                     await tokens.aclose()  # stops generation on barge-in
                     self._last_use = time.monotonic()
-            for chunk in chunker.flush():
+            for chunk in [*guard.filter(chunker.flush()), *guard.finish()]:
                 said.append(await self._tag(dataclasses.replace(chunk, index=chunk.index + first), timer))
                 message_id = await self._store(session_id, said, timer, message_id)
                 yield said[-1]

@@ -1,0 +1,171 @@
+"""The last check of a reply chunk before it is spoken: the rules a small model breaks, enforced.
+
+A children's avatar speaks Russian, says «ты» to the child, never reads out code or a list, and does not
+announce that it is a language model. Small models (the embedded 1.5B one above all) drift: a coding
+question turns them into an assistant with markdown and ``print()``, a sentence starts in Russian and
+ends in Chinese, the child becomes «вы». :class:`ReplyGuard` looks at every chunk the chunker cuts and
+
+- rewrites what can be rewritten: «вы/вас/ваш» and «-йте/-ите» imperatives into «ты» forms, list
+  markers and markdown emphasis away, stray characters of other scripts (CJK, ...) out;
+- drops what cannot: a chunk with code, a chunk mostly in another language, a sentence where the
+  persona calls itself a model or an assistant (kept when the child asked directly whether it is
+  a person or a program);
+- says when to stop: once code appears the rest of the reply is code or steps, so generation ends
+  (:attr:`ReplyGuard.stopped`), and a reply left with nothing to say gets a short in-character line
+  (:meth:`ReplyGuard.finish`).
+
+Rules only, microseconds per chunk: it must not delay the first clause.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+
+from ai_pipeline.chunks import ReplyChunk
+from ai_pipeline.text.chunker import speech_for
+
+FALLBACK = "Ой, давай лучше поговорим о чём-нибудь другом! Что тебе сегодня понравилось?"
+MIN_CYRILLIC = 0.5  # a chunk with fewer Cyrillic letters than this share is in another language
+
+_I = re.IGNORECASE
+_CODE = re.compile(
+    r"```|`[^`\s][^`]*`|^\s*(?:def|class|import|from|for|while|if|return|print|let|const|var|function)\b.*[:({=]|"
+    r"\b(?:print|input|range|len|console\.log|System\.out|printf|main)\s*\(|[a-zA-Z_]\w*\s*\([^()]*\)\s*[:;{]?\s*$|"
+    r"^\s*[a-zA-Z_]\w*\s*(?:=|\+=|-=)\s*\S|[{};]\s*$|</?[a-zA-Z][^>]*>|\bpython\s+\w+\.py\b|\bpip\s+install\b|"
+    r"^\s*\$\s|#include|=>|==|!=|\w+\.\w+\(", re.MULTILINE)
+_LIST_MARK = re.compile(r"^(\s*)(?:[-*•▪◦‣+]|\d{1,2}[.)]|#{1,6})\s+", re.MULTILINE)
+_EMPHASIS = re.compile(r"\*\*|__|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)|~~")
+_OTHER_SCRIPT = re.compile(r"[\u0370-\u03ff\u0590-\u06ff\u0e00-\u0e7f\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af"
+                           r"\uf900-\ufaff\uff00-\uffef]+")
+_SELF_AS_MACHINE = re.compile(r"языков\w*\s+модел|искусствен\w*\s+интеллект|\bИИ\b|ассистент|нейросет|чат-?бот|"
+                              r"\bя\s+(?:просто\s+|всего\s+лишь\s+|твой\s+|твоя\s+|виртуальн\w*\s+|компьютерн\w*\s+)?"
+                              r"(?:помощни\w*|программа|модель|бот)\b|\bAI\b|OpenAI|Alibaba|Qwen|Tongyi", _I)
+_IDENTITY_QUESTION = re.compile(r"робот|человек|программ|живая|живой|настоящ|\bИИ\b|нейросет|компьютер|"
+                                r"искусствен|\bбот\b|модел", _I)
+_SPEAKER = re.compile(r"^(\s*)[А-ЯЁA-Z][\w-]{1,20}\s*:\s+")  # "Аня: ..." copied from the prompt's examples
+_STORY = re.compile(r"сказк|истори|расскажи\s+(?:про|о|об)\b|сочини|придумай", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?…]*(?:[.!?…]+[\s\"»)]*|$)")
+
+_PRONOUNS = {"вы": "ты", "вас": "тебя", "вам": "тебе", "вами": "тобой", "ваш": "твой", "ваша": "твоя",
+             "ваше": "твоё", "ваши": "твои", "вашего": "твоего", "вашей": "твоей", "вашему": "твоему",
+             "вашим": "твоим", "вашими": "твоими", "ваших": "твоих", "вашу": "твою",
+             "здравствуйте": "привет", "спасибо вам": "спасибо тебе"}
+_IRREGULAR = {"хотите": "хочешь", "хотели": "хотел", "есть": "есть", "будете": "будешь", "едите": "ешь",
+              "дайте": "дай", "можете": "можешь", "идите": "иди", "пойдёте": "пойдёшь", "сможете": "сможешь"}
+# imperatives and present forms in -ите: only these are rewritten (защите, орбите, ките are not verbs)
+_ITE_VERBS = ("скаж", "расскаж", "напиш", "пиш", "посмотр", "смотр", "спрос", "извин", "прост", "помог",
+              "заход", "приход", "звон", "позвон", "говор", "повтор", "выбер", "возьм", "уточн", "сообщ",
+              "учт", "обрат", "пришл", "введ", "установ", "запуст", "сохран", "включ", "выключ", "подел",
+              "постав", "остан", "бер", "реш", "вход", "выход", "ход", "нос", "нес", "сид", "слуш", "дыш",
+              "держ", "гляд", "лет", "хран", "поговор", "попрос", "отправ", "уч")
+_ITE = re.compile(r"\b(" + "|".join(sorted(_ITE_VERBS, key=len, reverse=True)) + r")ите(сь)?\b", _I)
+_YTE = re.compile(r"\b(\w{2,}?)(й|ь)те(сь)?\b", _I)
+_VY_VERB = re.compile(r"\b(ты)(\s+(?:не\s+|уже\s+|тоже\s+|очень\s+|ещё\s+|еще\s+|так\s+|правда\s+)?)(\w+?)(ете|ёте|ите)"
+                      r"(сь)?\b", _I)
+
+
+def _cyrillic_share(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    return sum("а" <= c.lower() <= "я" or c.lower() == "ё" for c in letters) / len(letters) if letters else 1.0
+
+
+def _keep_case(word: str, new: str) -> str:
+    return new[:1].upper() + new[1:] if word[:1].isupper() else new
+
+
+def to_ty(text: str) -> str:
+    """«Вы» addressed to one child -> «ты»: pronouns, «-йте»/«-ьте»/«-ите» imperatives, «вы знаете» -> «ты знаешь»."""
+    def pronoun(m: re.Match[str]) -> str:
+        word = m.group(0)
+        return _keep_case(word, _PRONOUNS[" ".join(word.lower().split())])
+
+    text = re.sub(r"\b(?:" + "|".join(sorted(_PRONOUNS, key=len, reverse=True)) + r")\b", pronoun, text, flags=_I)
+
+    def irregular(m: re.Match[str]) -> str:
+        return _keep_case(m.group(0), _IRREGULAR[m.group(0).lower()])
+
+    text = re.sub(r"\b(?:" + "|".join(k for k in _IRREGULAR if k != "есть") + r")\b", irregular, text, flags=_I)
+    text = _VY_VERB.sub(lambda m: m.group(1) + m.group(2) + m.group(3)
+                        + {"ете": "ешь", "ёте": "ёшь", "ите": "ишь"}[m.group(4).lower()] + ("ся" if m.group(5) else ""),
+                        text)
+    text = _YTE.sub(lambda m: m.group(1) + m.group(2) + ("ся" if m.group(3) and m.group(2) == "й" else
+                                                         "ся" if m.group(3) else ""), text)
+    return _ITE.sub(lambda m: m.group(1) + ("ись" if m.group(2) else "и"), text)
+
+
+def _clean_markup(text: str) -> str:
+    text = _LIST_MARK.sub(r"\1", text)
+    text = _EMPHASIS.sub("", text)
+    return _OTHER_SCRIPT.sub("", text)
+
+
+@dataclass
+class ReplyGuard:
+    """Reviews the chunks of one reply (make one per reply; ``question``: what the user just said)."""
+
+    question: str = ""
+    max_sentences: int = 3  # a spoken reply ends after this many sentences unless a story was asked for
+    stopped: bool = False  # code appeared or the reply is long enough: the caller should stop generating
+    dropped: list[str] = field(default_factory=list)  # the texts taken out (for logs and benchmarks)
+    _index: int = 0
+    _skip_rest: bool = False  # the rest of a dropped sentence is still to come
+    _sentences: int = 0  # sentences said so far
+
+    def __post_init__(self) -> None:
+        if _STORY.search(self.question):
+            self.max_sentences = 0  # a story takes as long as it takes (max_tokens still bounds it)
+
+    def review(self, chunk: ReplyChunk) -> ReplyChunk | None:
+        """The chunk as it may be spoken, or None when nothing of it may."""
+        if self.stopped:
+            return None
+        if _CODE.search(chunk.text):
+            self.stopped = True
+            self.dropped.append(chunk.text)
+            return None
+        text = re.sub(r"\s+([.,!?…])", r"\1", to_ty(_clean_markup(chunk.text)))
+        if self._index == 0:
+            text = _SPEAKER.sub(r"\1", text)
+        machine_ok = bool(_IDENTITY_QUESTION.search(self.question))
+        kept = []
+        for sentence in filter(None, _SENTENCE.findall(text)):
+            ends = bool(re.search(r"[.!?…][\s\"»)]*$", sentence))
+            if self._skip_rest or not self._speakable(sentence, machine_ok):
+                self._skip_rest = not ends  # a dropped sentence goes on in the next chunk: drop that part too
+                continue
+            kept.append(sentence)
+            self._sentences += ends
+            if self.max_sentences and self._sentences >= self.max_sentences:
+                self.stopped = True  # long enough for speech: the rest is not said
+                break
+        if "".join(kept) != text:
+            self.dropped.append(text)
+            text = "".join(kept)
+        speech = speech_for(text) if text != chunk.text else chunk.speech
+        if not text.strip() or not speech.strip():
+            return None
+        out = replace(chunk, text=text, speech=speech, index=self._index)
+        self._index += 1
+        return out
+
+    @staticmethod
+    def _speakable(sentence: str, machine_ok: bool) -> bool:
+        """A sentence in Russian (or with no letters: an emoji) that does not call the persona a machine."""
+        if any(c.isalpha() for c in sentence) and _cyrillic_share(sentence) < MIN_CYRILLIC:
+            return False
+        return machine_ok or not _SELF_AS_MACHINE.search(sentence)
+
+    def filter(self, chunks: Iterable[ReplyChunk]) -> Iterator[ReplyChunk]:
+        """The reviewed chunks that may be spoken, numbered again from 0."""
+        for chunk in chunks:
+            if (out := self.review(chunk)) is not None:
+                yield out
+
+    def finish(self) -> list[ReplyChunk]:
+        """At the end of the reply: a short in-character line when nothing at all could be said."""
+        if self._index:
+            return []
+        self._index = 1
+        return [ReplyChunk(FALLBACK, speech_for(FALLBACK), 0)]

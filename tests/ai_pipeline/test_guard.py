@@ -1,0 +1,93 @@
+"""ReplyGuard: chunks that break the rules of speech to a child are rewritten or dropped before TTS."""
+
+from __future__ import annotations
+
+import pytest
+
+from ai_pipeline.chunks import ReplyChunk
+from ai_pipeline.text.chunker import ReplyChunker
+from ai_pipeline.text.guard import FALLBACK, ReplyGuard, to_ty
+
+
+def _chunks(reply: str) -> list[ReplyChunk]:
+    chunker = ReplyChunker()
+    return chunker.push(reply) + chunker.flush()
+
+
+def _said(reply: str, question: str = "") -> tuple[str, ReplyGuard]:
+    guard = ReplyGuard(question)
+    kept = list(guard.filter(_chunks(reply))) + guard.finish()
+    assert [c.index for c in kept] == list(range(len(kept)))
+    assert all(c.speech.strip() for c in kept)
+    return "".join(c.text for c in kept).strip(), guard
+
+
+@pytest.mark.parametrize(("formal", "informal"), [
+    ("Давайте поговорим о Бобике.", "Давай поговорим о Бобике."),
+    ("Не стесняйтесь задавать вопросы!", "Не стесняйся задавать вопросы!"),
+    ("Здравствуйте! Как ваши дела?", "Привет! Как твои дела?"),
+    ("Вы знаете, что киты дышат воздухом? Представьте себе!", "Ты знаешь, что киты дышат воздухом? Представь себе!"),
+    ("Скажите маме, а я подожду вас.", "Скажи маме, а я подожду тебя."),
+    ("Вы хотите сказку? Вам понравится.", "Ты хочешь сказку? Тебе понравится."),
+    ("Обратитесь к взрослому.", "Обратись к взрослому."),
+])
+def test_formal_address_becomes_informal(formal: str, informal: str) -> None:
+    assert to_ty(formal) == informal
+
+
+def test_words_that_only_look_formal_stay() -> None:
+    text = "Кит в защите стаи, звёзды на орбите, а мы с тобой говорим."
+    assert to_ty(text) == text
+
+
+def test_code_is_never_spoken_and_generation_stops() -> None:
+    said, guard = _said("Конечно, вот программа:\n```python\nfor i in range(10):\n    print(i)\n```\nЗапусти её!",
+                        "Напиши программу на питоне")
+    assert guard.stopped
+    assert "print" not in said and "range" not in said and "Запусти" not in said
+    assert said.startswith("Конечно")
+
+
+def test_only_code_gets_an_in_character_line() -> None:
+    said, guard = _said("print('Привет')", "Напиши программу")
+    assert guard.stopped and said == FALLBACK
+
+
+def test_lists_and_markdown_become_plain_speech() -> None:
+    said, _ = _said("Вот что можно сделать:\n1. **Нарисовать** кота.\n2. Почитать книгу.\n- Погулять с собакой.")
+    assert "**" not in said and "1." not in said and "2." not in said and "- " not in said
+    assert "Нарисовать кота." in said and "Погулять с собакой." in said
+
+
+def test_other_languages_are_dropped() -> None:
+    said, _ = _said("Я учусь в шестом классе 年级. Hello, how are you today? Мне нравится школа!")
+    assert "年" not in said and "Hello" not in said
+    assert "шестом классе" in said and "Мне нравится школа!" in said
+
+
+def test_self_as_a_model_is_dropped_unless_asked_directly() -> None:
+    reply = "Я языковая модель, созданная для помощи. Но я очень люблю рисовать!"
+    said, _ = _said(reply, "Что ты любишь?")
+    assert "модель" not in said and said == "Но я очень люблю рисовать!"
+    said, _ = _said("Я компьютерная программа, но мне нравится болтать с тобой!", "Ты человек или робот?")
+    assert "программа" in said
+
+
+def test_a_clean_reply_passes_untouched() -> None:
+    reply = "Мне двенадцать лет! А тебе сколько? Я люблю рисовать котиков 😊"
+    chunks = _chunks(reply)
+    guard = ReplyGuard("Сколько тебе лет?")
+    assert list(guard.filter(chunks)) == chunks and guard.finish() == [] and not guard.dropped
+
+
+def test_a_spoken_reply_ends_after_three_sentences_unless_a_story_was_asked() -> None:
+    long = "Первое предложение. Второе предложение! Третье предложение? Четвёртое лишнее. Пятое тоже."
+    said, guard = _said(long, "Что ты любишь?")
+    assert said == "Первое предложение. Второе предложение! Третье предложение?" and guard.stopped
+    said, guard = _said(long, "Расскажи сказку про дракона")
+    assert said == long and not guard.stopped
+
+
+def test_a_speaker_label_copied_from_the_examples_goes() -> None:
+    said, _ = _said("Аня: Привет! Я тоже люблю динозавров.")
+    assert said == "Привет! Я тоже люблю динозавров."
