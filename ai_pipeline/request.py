@@ -27,8 +27,19 @@ class RenderRequest(BaseModel):
     audio: bytes | InstanceOf[AudioChunk] | None = None  # an encoded recording (any format), or decoded samples
     voice: str | InstanceOf[Voice] | None = None  # an enrolled voice's id or name, or the voice itself
     tts_voice: str | None = None  # a standard voice of the TTS engine (None: its configured voice)
+    emotion: str | None = None  # one of ai_pipeline.emotion.base.EMOTIONS, shown on the face for the whole clip
 
-    @field_validator("text", "voice", "tts_voice", mode="before")
+    @field_validator("emotion", mode="after")
+    @classmethod
+    def _known_emotion(cls, value: str | None) -> str | None:
+        from ai_pipeline.emotion.base import EMOTIONS
+
+        if value is not None and value not in EMOTIONS:
+            raise InputError(f"Неизвестная эмоция «{value}». Возможные: {', '.join(EMOTIONS)}.",
+                             f"Unknown emotion {value!r}.", code="bad_emotion")
+        return value
+
+    @field_validator("text", "voice", "tts_voice", "emotion", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

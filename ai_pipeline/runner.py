@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -345,6 +345,8 @@ class Pipeline:
             expected = max(len(request.text) * SECONDS_PER_CHAR, 0.5)
             tts = await asyncio.to_thread(self.speaking_tts, request)  # reads the voice folder
             speech = VoicedTTS(tts, request.voice).stream(self.check_text(request.text), timer)
+        if request.emotion is not None:
+            speech = _showing(speech, request.emotion)
         files: list[Emitted] = []
 
         async def keep(item: Emitted) -> None:
@@ -369,6 +371,13 @@ class Pipeline:
 
 async def _one(audio: AudioChunk) -> AsyncIterator[AudioChunk]:
     yield audio
+
+
+async def _showing(speech: AsyncIterator[AudioChunk], emotion: str) -> AsyncIterator[AudioChunk]:
+    """Every clip of ``speech`` with ``emotion`` on the face, fully."""
+    async with contextlib.aclosing(speech):  # type: ignore[type-var]
+        async for chunk in speech:
+            yield replace(chunk, emotion=emotion, emotion_confidence=1.0)
 
 
 async def _chain(first: AudioChunk, rest: AsyncIterator[AudioChunk]) -> AsyncIterator[AudioChunk]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ai_pipeline.assets import default_photo_path
+from ai_pipeline.emotion.base import EMOTIONS
 from ai_pipeline.errors import AvatarError, InputError
 from ai_pipeline.settings import Settings
 from backend.voice_cli import add_voice_parser
@@ -51,7 +52,7 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
             raise InputError(f"Не удалось открыть аудио {args.audio}: {exc.strerror}.", str(exc),
                              code="bad_audio") from exc
     request = RenderRequest(text=text, audio=audio_bytes, voice=args.voice,  # text xor audio; voices with text
-                            tts_voice=args.tts_voice)
+                            tts_voice=args.tts_voice, emotion=args.emotion)  # a bad emotion: InputError
     photo = _read_photo(args.photo, settings)
     pipeline = Pipeline(settings)
     started = time.perf_counter()
@@ -193,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--voice", help="speak in an enrolled voice (name or id; see `avatar voice list`)")
     r.add_argument("--tts-voice", help="the TTS engine's standard voice to speak (RHVoice: anna, irina, elena, "
                    "aleksandr, aleksandr-hq; an enrolled --voice is matched on top of it)")
+    r.add_argument("--emotion", help="the face's emotion for the whole clip: " + ", ".join(EMOTIONS))
     r.add_argument("--out", required=True, help="output .mp4")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_render)

@@ -13,6 +13,11 @@ Every avatar video is made by :class:`AvatarStream`, live or not:
   clips back to back as fast as the machine goes, drawing the next batch while the last one is
   enhanced and encoded, and ends with the encoder's last segment (:meth:`AvatarStream.play`).
 
+The face wears a look (:class:`~ai_pipeline.talking_head.expressions.Look`) that the stream moves on
+as it goes: each speech clip's emotion (``AudioChunk.emotion``, as strong as its confidence), eased in
+over ~300 ms; the thinking look while a reply is being made (:meth:`AvatarStream.think`), an attentive
+one while the user speaks (:meth:`AvatarStream.listen`), and back to neutral a little after speech.
+
 Speech frames come from the engine's ``render``, idle frames from its ``idle``; ``enhance`` (see
 :meth:`~ai_pipeline.runner.Pipeline.enhancer_for`) is applied in one place, :meth:`AvatarStream._enhanced`;
 the encoder is injected. Engine, enhancer and encoder calls run in the ``render`` pool
@@ -26,7 +31,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -38,11 +43,13 @@ from ai_pipeline.encode.fmp4 import FragmentedMp4Stream
 from ai_pipeline.settings import EncoderSettings, RealtimeSettings
 from ai_pipeline.streaming.protocol import SpeechStream
 from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine
+from ai_pipeline.talking_head.expressions import LISTENING, RECIPES, RELAX_S, THINKING, Look, intensity
 from ai_pipeline.timing import StageTimer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RECOVER_S = 3.0  # a degraded stream renders idle video again after keeping up this long
+HOLD_S = 1.0  # a clip's emotion stays this long after it, so that a short wait for the next clip does not flicker
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,9 @@ class AvatarStream(SpeechStream):
         self.behind_s = 0.0  # how far the newest segment left after its playback time (0: real time)
         self.degraded = False  # behind: idle video is a still frame until the stream catches up
         self.thinking = False  # a reply is being made: idle video at half the frame rate (see ``think``)
+        self.listening = False  # the user is speaking: an attentive look (see ``listen``)
+        self.look = Look()  # the expression the face wears, eased from clip to clip
+        self._spoke_until = -1  # the frame after the last speech frame sent
         self._held: tuple[int, np.ndarray] | None = None  # the last frame drawn at half rate, and its index
         self._last: FrameBatch | None = None
         self._last_kind, self._last_turn = "idle", 0
@@ -238,9 +248,10 @@ class AvatarStream(SpeechStream):
                 pass
             return
         n = self.settings.idle_batch_frames
+        avatar = self._idle_look()
         if self.thinking and not self.degraded:
             batch, self._held = await self._off_loop(self._timed("talking_head", _half_rate), self.head,
-                                                     self.avatar, n, self.rate, self.frame, self._held)
+                                                     avatar, n, self.rate, self.frame, self._held)
             await self._emit(batch, "idle", 0)
             return
         if self.degraded and self._last is not None:  # a still picture costs only its encoding
@@ -248,18 +259,47 @@ class AvatarStream(SpeechStream):
             still = np.repeat(self._last.frames[-1:], n, axis=0)
             await self._emit(FrameBatch(still, silence, self.rate, self.fps, self.frame), "idle", 0)
             return
-        await self._render(self.head.idle(self.avatar, n / self.fps, self.rate, self.frame), "idle", 0)
+        await self._render(self.head.idle(avatar, n / self.fps, self.rate, self.frame), "idle", 0)
 
     def think(self, on: bool) -> None:
         """While the user waits for a reply (from the end of their speech to its first speech), idle
-        video is drawn at half the frame rate, each frame shown twice: the cores go to recognising the
-        speech and starting the reply, which is what the user waits for."""
+        video shows the thinking look (gaze aside, lips together) and is drawn at half the frame rate,
+        each frame shown twice: the cores go to recognising the speech and starting the reply, which is
+        what the user waits for."""
         self.thinking = on
+
+    def listen(self, on: bool) -> None:
+        """While the user speaks (``on``), idle video shows an attentive listener: eyes on the viewer,
+        small nods, now and then a brow raise."""
+        self.listening = on
+
+    def _idle_look(self) -> Avatar:
+        """The avatar wearing the look of idle video from the current frame on."""
+        if self.thinking:
+            self.look = self.look.toward({THINKING: 1.0}, self.frame, self.fps)
+        elif self.listening:
+            self.look = self.look.toward({LISTENING: 1.0}, self.frame, self.fps)
+        elif self.look.target:
+            # relax to neutral, after holding the last clip's look a moment (and once its own easing is done)
+            start = max(self.frame, self._spoke_until + round(HOLD_S * self.fps),
+                        self.look.since + int(np.ceil(self.look.ease_s * self.fps)))
+            self.look = self.look.toward({}, start, self.fps, RELAX_S)
+        return self.avatar.wearing(self.look)
+
+    def _speech_look(self, chunk: AudioChunk) -> Avatar:
+        """The avatar wearing ``chunk``'s emotion from the current frame on (from the start, for a first clip)."""
+        known = chunk.emotion in RECIPES and chunk.emotion != LISTENING
+        if not known:
+            log.warning("unknown emotion %r of a speech clip: shown as neutral", chunk.emotion)
+        target = {chunk.emotion: intensity(chunk.emotion_confidence)} if known else {}
+        self.look = Look.of(target) if self.frame == 0 else self.look.toward(target, self.frame, self.fps)
+        return self.avatar.wearing(self.look)
 
     async def _speech(self, chunk: AudioChunk, turn: int) -> None:
         samples = _resample(chunk.samples, chunk.sample_rate, self.rate)
-        audio = AudioChunk(samples, self.rate, chunk.text, chunk.phonemes, chunk.index)
-        await self._render(self.head.render(self.avatar, audio, self.frame), "speech", turn, chunk.index)
+        audio = replace(chunk, samples=samples, sample_rate=self.rate)
+        avatar = self._speech_look(audio)
+        await self._render(self.head.render(avatar, audio, self.frame), "speech", turn, chunk.index)
 
     async def _render(self, batches: Iterator[FrameBatch], kind: str, turn: int, chunk: int | None = None) -> None:
         """Send the engine's batches of one clip; a live stream draws each batch after the previous
@@ -313,6 +353,8 @@ class AvatarStream(SpeechStream):
         queued = max(0.0, self.ahead())
         self._track_lag()
         self.frame += len(batch.frames)
+        if kind == "speech":
+            self._spoke_until = self.frame
         self._last, self._last_kind, self._last_turn, self._last_chunk = batch, kind, turn, chunk
         if self._clock is None and self.live:
             self._clock = time.monotonic()

@@ -38,7 +38,12 @@ class SpeechStream(Protocol):
         ...
 
     def think(self, on: bool) -> None:
-        """The user waits for a reply (``on``) or not: the stream may spend less on idle video meanwhile."""
+        """The user waits for a reply (``on``) or not: the face may look thoughtful, and the stream may
+        spend less on idle video meanwhile."""
+        ...
+
+    def listen(self, on: bool) -> None:
+        """The user is speaking (``on``) or stopped: the face may look attentive meanwhile."""
         ...
 
     async def run(self) -> None:

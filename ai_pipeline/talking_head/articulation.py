@@ -1,9 +1,11 @@
 """Audio (and, when the TTS gives them, phoneme timings) -> mouth shape per video frame.
 
 A mouth shape is three numbers in [0, 1]: ``open`` (jaw and lips), ``wide`` (spread lips: и, е)
-and ``round`` (rounded lips: о, у). Phonemes give the target shape (visemes): closed on п/б/м,
-rounded on о/у, wide on и/е; loudness scales how far the mouth opens and closes it in silence.
-Without phonemes the shape comes from loudness and the spectral centroid alone.
+and ``round`` (rounded lips: о, у), plus a fourth, ``closed``: 1 where the lips must meet (п/б/м).
+Phonemes give the target shape (visemes): closed on п/б/м, rounded on о/у, wide on и/е; the lips
+take each shape ``LEAD_S`` before its sound (co-articulation); loudness scales how far the mouth
+opens, and ``SILENT_S`` of silence closes it. Without phonemes the shape comes from loudness and the
+spectral centroid alone.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ CONSONANTS = {
 POSTALVEOLARS = ("sh", "zh", "ch", "tS", "S", "Z")  # ш ж ч: lips pushed forward
 SILENCE = {"pau", "_", "sil", "#", "h#", ""}
 GLIDE = Viseme(0.25, wide=0.35)
+LEAD_S = 0.06  # lips round or spread for the next sound this much ahead of it
+JAW_LEAD_S = 0.03  # the jaw opens only a little ahead of the sound
+CLOSE_LEAD_S = 0.02  # lips meet this much before п/б/м
+SILENT_S = 0.12  # after this much silence the mouth is closed
 
 
 def viseme_for(phoneme: str) -> Viseme:
@@ -131,29 +137,60 @@ def _smooth(x: np.ndarray, attack: float, release: float) -> np.ndarray:
 
 def mouth_track(samples: np.ndarray, sample_rate: int, fps: int, n_frames: int,
                 phonemes: tuple[PhonemeMark, ...] = (), gain: float = 1.0) -> np.ndarray:
-    """(n_frames, 3) array of (open, wide, round) for a clip."""
+    """(n_frames, 4) array of (open, wide, round, closed) for a clip."""
     env = loudness_envelope(samples, sample_rate, fps, n_frames)
+    closed = np.zeros(n_frames, dtype=bool)
     if phonemes:
-        targets = np.zeros((n_frames, 3), dtype=np.float32)
-        closed = np.zeros(n_frames, dtype=bool)
-        times = (np.arange(n_frames) + 0.5) / fps + 0.03  # lips lead the sound slightly
-        starts = np.array([p.start for p in phonemes])
-        idx = np.searchsorted(starts, times, side="right") - 1
-        for i, j in enumerate(idx):
-            if 0 <= j < len(phonemes) and times[i] < phonemes[j].end + 0.02:
-                v = viseme_for(phonemes[j].phoneme)
-                targets[i] = (v.open, v.wide, v.round)
-                closed[i] = v.open == 0.0 and phonemes[j].phoneme[:1].lower() in "pbm"
-        # half the phoneme's target (scaled by loudness), half the loudness itself: a vowel of 40 ms
+        # the jaw opens with the sound (a little ahead), the lips round or spread well ahead of it
+        targets = np.stack([_visemes(phonemes, fps, n_frames, JAW_LEAD_S)[:, 0],
+                            *_visemes(phonemes, fps, n_frames, LEAD_S)[:, 1:].T], axis=1)
+        closed = _bilabial_frames(phonemes, fps, n_frames)
+        # 40 % the phoneme's target (scaled by loudness), 60 % the loudness itself: a vowel of 40 ms
         # between two closures still opens the mouth at 25 fps, and a phoneme time a little off
-        # costs little; п/б/м always close it
-        shaped = targets[:, 0] * (0.45 + 0.55 * env) * (env > 0.02)
-        opening = np.where(closed, 0.0, 0.5 * shaped + 0.5 * 0.85 * np.power(env, 0.8))
+        # costs little; п/б/м always close it. Loudness is in dB (env), so its powers open the mouth
+        # about in proportion to the sound pressure, as a speaker's jaw does
+        shaped = targets[:, 0] * np.power(env, 1.5) * (env > 0.02)
+        opening = np.where(closed, 0.0, 0.4 * shaped + 0.6 * 0.85 * np.square(env))
         track = np.stack([opening, targets[:, 1], targets[:, 2]], axis=1)
     else:
         wide, rnd = spectral_shape(samples, sample_rate, fps, n_frames)
         opening = 0.85 * np.power(env, 0.8)
         track = np.stack([opening, wide * (env > 0.05), rnd * (env > 0.05)], axis=1)
     track[:, 0] = np.clip(track[:, 0] * gain, 0.0, 1.0)
-    out = np.stack([_smooth(track[:, k], 0.75, 0.55) for k in range(3)], axis=1)
-    return out.astype(np.float32)
+    out = np.stack([_smooth(track[:, k], 0.85, 0.7) for k in range(3)], axis=1)
+    # the lips meet on п/б/м whatever the smoothing made of the frames around them
+    out[closed, 0] = 0.0
+    # and stay shut once the sound has stopped for SILENT_S
+    quiet = env < 0.02
+    run = max(1, int(round(SILENT_S * fps)))
+    shut = np.array([quiet[max(0, i - run + 1): i + 1].all() and i >= run - 1 for i in range(n_frames)], dtype=bool)
+    out[shut, 0] = 0.0
+    return np.concatenate([out, closed[:, None]], axis=1).astype(np.float32)
+
+
+def _visemes(phonemes: tuple[PhonemeMark, ...], fps: int, n_frames: int, lead: float) -> np.ndarray:
+    """(n_frames, 3) target (open, wide, round) of the phoneme sounding ``lead`` seconds after each frame."""
+    targets = np.zeros((n_frames, 3), dtype=np.float32)
+    times = (np.arange(n_frames) + 0.5) / fps + lead
+    starts = np.array([p.start for p in phonemes])
+    idx = np.searchsorted(starts, times, side="right") - 1
+    for i, j in enumerate(idx):
+        if 0 <= j < len(phonemes) and times[i] < phonemes[j].end + 0.02:
+            v = viseme_for(phonemes[j].phoneme)
+            targets[i] = (v.open, v.wide, v.round)
+    return targets
+
+
+def _bilabial_frames(phonemes: tuple[PhonemeMark, ...], fps: int, n_frames: int) -> np.ndarray:
+    """Frames where the lips are shut for п/б/м: from ``CLOSE_LEAD_S`` before the phoneme to its end, and
+    at least the frame holding its middle (a short one may fall between two frame centres)."""
+    closed = np.zeros(n_frames, dtype=bool)
+    centres = (np.arange(n_frames) + 0.5) / fps
+    for p in phonemes:
+        if viseme_for(p.phoneme).open != 0.0 or p.phoneme.strip()[:1].lower() not in "pbm":
+            continue
+        closed |= (centres >= p.start - CLOSE_LEAD_S) & (centres < p.end)
+        mid = int((p.start + p.end) / 2 * fps)
+        if 0 <= mid < n_frames:
+            closed[mid] = True
+    return closed

@@ -2,8 +2,9 @@
 
 An engine prepares a photo once (:meth:`TalkingHeadEngine.prepare`, cached) and then renders frames
 for audio (:meth:`TalkingHeadEngine.render`) and for listening (:meth:`TalkingHeadEngine.idle`), both
-blocking generators of :class:`FrameBatch` numbered from ``first_frame``: frame n depends only on n,
-so pieces rendered one after another join without a jump. The streamer
+blocking generators of :class:`FrameBatch` numbered from ``first_frame``: frame n depends only on n
+(and the avatar's look, whose easing is itself a function of n), so pieces rendered one after another
+join without a jump. Each clip's emotion (``AudioChunk.emotion``) shows on the face. The streamer
 (:class:`ai_pipeline.streaming.AvatarStream`) drives them off the event loop, for live streams and
 renders alike.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +22,31 @@ import numpy as np
 from ai_pipeline.chunks import AudioChunk, FrameBatch
 from ai_pipeline.engine import Engine
 from ai_pipeline.media.image_io import DEFAULT_MAX_PIXELS
+from ai_pipeline.talking_head.expressions import RECIPES, Look
 from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
 
 
 @dataclass(frozen=True)
 class Avatar:
-    """A prepared face plus whatever the engine precomputed for it."""
+    """A prepared face plus whatever the engine precomputed for it.
+
+    ``look`` is the expression it wears (see :class:`~ai_pipeline.talking_head.expressions.Look`): the
+    streamer hands the engine ``avatar.wearing(look)`` for each piece it renders; None: the clip's own
+    emotion (``AudioChunk.emotion``), held steady.
+    """
 
     face: PreparedFace
     state: Any = None
+    look: Look | None = None
+
+    def wearing(self, look: Look | None) -> Avatar:
+        return replace(self, look=look)
+
+    def look_for(self, audio: AudioChunk) -> Look:
+        """The look to render ``audio`` with: the avatar's, else the clip's emotion held steady."""
+        if self.look is not None:
+            return self.look
+        return Look.steady(audio.emotion, audio.emotion_confidence) if audio.emotion in RECIPES else Look()
 
     @property
     def id(self) -> str:

@@ -1,6 +1,7 @@
 """Light talking-head engine: warps the photo itself with a landmark rig, on the CPU, in real time.
 
 Per frame: mouth shape from the audio (phoneme visemes when the TTS gives them, loudness always),
+the expression the avatar wears (emotion, thinking, listening: action units, see ``expressions.py``),
 a blink schedule and a slow head sway are mixed into one displacement field (see ``rig.py``), the
 photo is resampled once with ``cv2.remap``, the opened mouth's inside is painted
 (``mouth_interior.py``) and the eyelids are drawn over the eyes while blinking (``eyelids.py``). No model weights beyond the face mesh used at preparation.
@@ -23,8 +24,9 @@ from ai_pipeline.engine import EngineInfo, EngineSettings
 from ai_pipeline.talking_head import landmarks as lm
 from ai_pipeline.talking_head.articulation import mouth_track
 from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine, frame_bounds
+from ai_pipeline.talking_head.expressions import LISTENING, MOUTH_TERMS, Look
 from ai_pipeline.talking_head.eyelids import Eyelids
-from ai_pipeline.talking_head.motion import BlinkSchedule, head_pose
+from ai_pipeline.talking_head.motion import BlinkSchedule, head_pose, listening_motion
 from ai_pipeline.talking_head.mouth_interior import MouthInterior
 from ai_pipeline.talking_head.prepare import PreparedFace
 
@@ -84,32 +86,48 @@ class MeshWarpEngine(TalkingHeadEngine):
         samples = np.zeros(bounds[-1], np.float32)
         samples[: len(audio.samples)] = audio.samples
         track = mouth_track(samples, rate, fps, n_frames, audio.phonemes, self.settings.mouth_gain)
+        look = avatar.look_for(audio)
         # a slow "speech energy" for small nods while talking
         energy = np.convolve(track[:, 0], np.ones(12) / 12, mode="same")
         step = self.settings.batch_frames
         for start in range(0, n_frames, step):
             stop = min(start + step, n_frames)
-            drawn = [self.frame_and_points(avatar, first_frame + i, track[i], float(energy[i]))
+            drawn = [self.frame_and_points(avatar, first_frame + i, track[i], float(energy[i]), look)
                      for i in range(start, stop)]
             yield FrameBatch(np.stack([f for f, _ in drawn]), samples[bounds[start]:bounds[stop]], rate, fps,
                              first_frame + start, final=stop == n_frames,
                              landmarks=np.stack([p for _, p in drawn]))
 
     def frame(self, avatar: Avatar, index: int, mouth: np.ndarray, energy: float = 0.0) -> np.ndarray:
-        """One RGB frame: ``mouth`` is (open, wide, round); ``index`` drives blinks and head motion."""
+        """One RGB frame: ``mouth`` is (open, wide, round[, closed]); ``index`` drives blinks and head motion."""
         return self.frame_and_points(avatar, index, mouth, energy)[0]
 
-    def frame_and_points(self, avatar: Avatar, index: int, mouth: np.ndarray,
-                         energy: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-        """One RGB frame and its 468 landmarks (float32, frame pixels) as the rig moved them."""
+    def frame_and_points(self, avatar: Avatar, index: int, mouth: np.ndarray, energy: float = 0.0,
+                         look: Look | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One RGB frame and its 468 landmarks (float32, frame pixels) as the rig moved them; ``look``
+        (default: the avatar's, else none) adds the expression."""
         st: _FaceState = avatar.state
         rig, scale = st.rig, avatar.face.size / 512
         roll, dx, dy = head_pose(index, self.fps, self.settings.head_motion, self.settings.seed, speech=energy)
         blink = st.blinks.amount(index)
+        look = look if look is not None else avatar.look or Look()
+        units = look.units(index, self.fps)
+        listening = look.weights(index, self.fps).get(LISTENING, 0.0)
+        if listening:
+            nod, brow = listening_motion(index, self.fps, self.settings.seed)
+            dy += listening * nod * self.settings.head_motion
+            units["brow_raise"] = units.get("brow_raise", 0.0) + 0.45 * listening * brow
+        opening, closed = float(mouth[0]), float(mouth[3]) if len(mouth) > 3 else 0.0
+        # pressed lips hold the opening back; a surprised jaw stays a little open between sounds, never on п/б/м
+        opening *= 1 - units.get("press", 0.0)
+        opening += units.get("jaw", 0.0) * (1 - opening) * (1 - closed)
         coeffs = {
-            "jaw": rig.jaw_pixels(float(mouth[0])), "wide": float(mouth[1]), "round": float(mouth[2]),
+            "jaw": rig.jaw_pixels(opening), "wide": float(mouth[1]), "round": float(mouth[2]),
             "roll": math.radians(roll), "dx": dx * scale, "dy": dy * scale,
         }
+        for unit, amount in units.items():
+            if unit not in MOUTH_TERMS:
+                coeffs[unit] = coeffs.get(unit, 0.0) + amount
         field = rig.compose(coeffs, st.field)
         # backward map: find p with p + D(p) = q by one fixed-point step from p0 = q - D(q)
         first = st.grid - field

@@ -53,3 +53,28 @@ def head_pose(frame: int, fps: int, amount: float, seed: int = 0, speech: float 
     dx = 2.2 * math.sin(2 * math.pi * 0.053 * t + 0.7 + phase) + 0.8 * math.sin(2 * math.pi * 0.29 * t)
     dy = 1.2 * math.sin(2 * math.pi * 0.089 * t + 2.1 + phase) + 1.6 * speech
     return roll * amount, dx * amount, dy * amount
+
+
+def _slot_random(slot: int, seed: int, salt: int) -> float:
+    """A fixed pseudo-random number in [0, 1) per (slot, seed, salt): motion stays a function of the frame."""
+    x = math.sin(slot * 12.9898 + seed * 78.233 + salt * 37.719) * 43758.5453
+    return x - math.floor(x)
+
+
+def _bumps(t: float, period_s: float, length_s: float, chance: float, seed: int, salt: int) -> float:
+    """0..1 bumps of ``length_s`` (sin²) at a random moment of each ``period_s`` slot, in ``chance`` of them."""
+    slot = math.floor(t / period_s)
+    if _slot_random(slot, seed, salt) >= chance:
+        return 0.0
+    start = slot * period_s + _slot_random(slot, seed, salt + 1) * (period_s - length_s)
+    x = (t - start) / length_s
+    return math.sin(math.pi * x) ** 2 if 0.0 <= x <= 1.0 else 0.0
+
+
+def listening_motion(frame: int, fps: int, seed: int = 0) -> tuple[float, float]:
+    """(nod in pixels at 512 px, positive down; brow raise 0..1) of an attentive listener: a small nod
+    every few seconds, now and then a brief brow raise."""
+    t = frame / fps
+    nod = 3.0 * _bumps(t, 3.2, 0.6, 0.8, seed, 1)
+    brow = _bumps(t, 6.5, 0.8, 0.5, seed, 7)
+    return nod, brow

@@ -1,6 +1,7 @@
 """A face rig built from 468 landmarks: dense displacement fields, one per controllable motion.
 
-Every motion (jaw opening, lip spread, lip rounding, head roll and shift) is a
+Every motion (jaw opening, lip spread, lip rounding, head roll and shift, and the action units of
+expressions: brows, lids, mouth corners, cheeks, gaze; see ``action_units.py``) is a
 displacement of the mesh vertices; barycentric interpolation over a Delaunay triangulation of the
 landmarks (plus a ring of fixed points around the face and the frame border) spreads it to every
 pixel. Interpolation is linear, so the field for any mix of motions is the same mix of the basis
@@ -15,6 +16,7 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from ai_pipeline.talking_head import landmarks as lm
+from ai_pipeline.talking_head.action_units import ActionUnits
 
 UPPER_LIP_SHARE = 0.25  # fraction of a mouth opening done by the upper lip (the jaw does the rest)
 MAX_GAP = 0.42  # inner-lip gap at open=1, relative to mouth width
@@ -52,12 +54,15 @@ class FaceRig:
         self.face_h = float(np.linalg.norm(p[lm.CHIN] - p[lm.FOREHEAD]))
         self.rest_gap = float(np.dot(p[lm.LOWER_LIP_MID] - p[lm.UPPER_LIP_MID], self.down))
         self.max_gap = MAX_GAP * self.mouth_w
+        self.units = ActionUnits(self.points, self.down, self.right)
         self._build_interpolator()
         self.bases = {b.name: b for b in (
             self._vertex_basis("jaw", self._jaw()),
             self._vertex_basis("wide", self._spread(0.12)),
             self._vertex_basis("round", self._spread(-0.14) + self._pucker()),
             *self._head_bases(),
+            *(self._vertex_basis(name, disp) for name, disp in self.units.all().items()),
+            self._gaze_basis(),
         )}
 
     # -- interpolation ----------------------------------------------------------------------
@@ -154,6 +159,28 @@ class FaceRig:
             verts = field[np.clip(self.points[:, 1].astype(int), 0, s - 1), np.clip(self.points[:, 0].astype(int), 0, s - 1)]
             bases.append(Basis(name, 0, s, 0, s, field.astype(np.float32), verts.astype(np.float32)))
         return bases
+
+    def _gaze_basis(self) -> Basis:
+        """Gaze shift by one eye width across (``gaze_x``, towards image right).
+
+        Inside each eye opening everything moves together from lid to lid (the eyeball slides under
+        the lids, which stay), fading out towards the corners, where the white gives way."""
+        import cv2
+
+        s = self.size
+        ys, xs = np.mgrid[0:s, 0:s].astype(np.float32)
+        weight = np.zeros((s, s), np.float32)
+        for (upper, lower), (centre, half_w, _, axis) in zip(
+                ((lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER), (lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER)),
+                self.units.eye_ellipses()):
+            contour = np.concatenate([self.points[list(upper)], self.points[list(lower)][::-1]])
+            mask = np.zeros((s * 4, s * 4), np.uint8)  # 4x supersampled for a soft edge
+            cv2.fillPoly(mask, [np.round(contour * 4).astype(np.int32)], 255)
+            inside = cv2.resize(mask, (s, s), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+            along = np.abs((xs - centre[0]) * axis[0] + (ys - centre[1]) * axis[1]) / half_w
+            weight = np.maximum(weight, inside * (1 - _smoothstep((along - 0.25) / 0.7)))
+        field = (weight[..., None] * (self.units.eye_w * self.right)[None, None, :]).astype(np.float32)
+        return _crop_basis("gaze_x", field, np.zeros((468, 2), np.float32))
 
     # -- per frame --------------------------------------------------------------------------
 

@@ -62,7 +62,11 @@ class RemoteStream(SpeechStream):
         return sent
 
     def think(self, on: bool) -> None:
-        """Nothing to do: the render worker's cores are not the ones recognising and replying."""
+        """Nothing to do: the render worker's cores are not the ones recognising and replying (the
+        worker's idle video does not show the thinking look: the command protocol has no message for it)."""
+
+    def listen(self, on: bool) -> None:
+        """Nothing to do: the worker's idle video does not show the listening look (no command for it)."""
 
     def interrupt(self, turn: int) -> None:
         for clip, (clip_turn, sent) in list(self._pending.items()):

@@ -88,3 +88,41 @@ def test_bad_inputs(pipeline, avatar):
     with pytest.raises(InputError) as err:
         pipeline.decode_audio(b"\x00\x01garbage" * 100)
     assert err.value.code == "bad_audio"
+
+
+def _corner_lift(frame: np.ndarray) -> float:
+    from ai_pipeline.talking_head import landmarks as lm
+    from ai_pipeline.talking_head.landmarks import face_mesh
+
+    points = face_mesh(frame)
+    assert points is not None
+    down = (points[lm.CHIN] - points[lm.FOREHEAD]) / np.linalg.norm(points[lm.CHIN] - points[lm.FOREHEAD])
+    middle = (points[lm.UPPER_LIP_MID] + points[lm.LOWER_LIP_MID]) / 2
+    corners = (points[lm.MOUTH_LEFT] + points[lm.MOUTH_RIGHT]) / 2
+    return float((middle - corners) @ down / np.linalg.norm(points[lm.MOUTH_RIGHT] - points[lm.MOUTH_LEFT]))
+
+
+def test_a_render_wears_the_emotion_asked_for(pipeline, avatar):
+    """``RenderRequest.emotion`` (``avatar render --emotion``) shows on the face of the whole clip."""
+    from ai_pipeline.request import RenderRequest
+
+    quiet = AudioChunk(np.zeros(16000, np.float32), 16000)
+    lifts = {}
+    for emotion in (None, "happy", "sad"):
+        result = asyncio.run(pipeline.render(avatar, RenderRequest(audio=quiet, emotion=emotion)))
+        frames = decode_mp4(result.mp4).frames
+        lifts[emotion] = float(np.median([_corner_lift(frames[i]) for i in (1, 12, 23)]))
+    assert lifts["happy"] > lifts[None] + 0.01 and lifts["sad"] < lifts[None] - 0.01, lifts
+
+
+def test_render_command_refuses_an_unknown_emotion(tmp_path, data_dir):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    avatar = str(Path(sys.executable).with_name("avatar"))
+    r = subprocess.run([avatar, "render", "--text", "Привет", "--emotion", "радость", "--out", str(tmp_path / "x.mp4")],
+                       capture_output=True, text=True, env={**os.environ, "AVATAR_DATA_DIR": str(data_dir)}, timeout=300)
+    assert r.returncode == 2 and "[bad_emotion]" in r.stderr and "Неизвестная эмоция" in r.stderr, r.stderr
+    assert not (tmp_path / "x.mp4").exists()
