@@ -120,7 +120,7 @@ def _chatml(messages: list[dict[str, str]]) -> str:
 
 
 class LlamaCppSettings(EngineSettings):
-    """llama-cpp-python on the CPU with a local GGUF (the embedded Qwen2.5-1.5B by default)."""
+    """llama-cpp-python on the CPU with a local GGUF (the embedded Qwen2.5-Coder-1.5B-Instruct by default)."""
 
     engine: Literal["llama_cpp"] = "llama_cpp"
     model: str = "llm/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"  # under models_dir, or an absolute path
@@ -139,7 +139,7 @@ class LlamaCppLLM(LLMEngine):
     name = "llama_cpp"
     settings_class = LlamaCppSettings
     continues_reply = True
-    info = EngineInfo(label_ru="Qwen2.5 1.5B (встроенная, CPU)", heavy=False, vram_mb=0)
+    info = EngineInfo(label_ru="Qwen2.5-Coder-1.5B-Instruct (встроенная, CPU)", heavy=False, vram_mb=0)
 
     def __init__(self, settings: LlamaCppSettings | None = None, models_dir: str | Path | None = None) -> None:
         super().__init__(settings, models_dir)
