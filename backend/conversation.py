@@ -28,7 +28,7 @@ from ai_pipeline.llm.prompt import build_messages
 from ai_pipeline.settings import Settings
 from ai_pipeline.text.chunker import ReplyChunker, speech_for
 from ai_pipeline.text.guard import ReplyGuard
-from ai_pipeline.text.openers import choose_opener
+from ai_pipeline.text.openers import choose_opener, without_opener
 from ai_pipeline.timing import StageTimer
 from backend.db import Database
 from backend.db.conversations import (add_message, continue_user_message, get_session, recent_messages, save_reply,
@@ -124,7 +124,9 @@ class Brain:
         pending = recent_messages(db, session_id, limit=memory.summarize_after + FOLD_SLACK + 4, after_id=after)
         verbatim = {m.id for m in pending}
         facts = {f.key: f.value for f in list_facts(db, persona_id) if f.source_message_id not in verbatim}
-        return build_messages(persona, user_text=user_text, history=to_chat(pending),
+        history = [ChatMessage(m.role, without_opener(m.content)) if m.role == "assistant" else m
+                   for m in to_chat(pending)]
+        return build_messages(persona, user_text=user_text, history=history,
                               summary=summary.text if summary else None, facts=facts,
                               budget_tokens=memory.context_tokens, count_tokens=self.llm.count_tokens)
 

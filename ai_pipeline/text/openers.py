@@ -8,6 +8,9 @@ Only questions get an opener: a greeting or something the user tells about thems
 directly (an opener there would sound inattentive). "Why" and "how" questions get a sentence that
 buys more time; other questions a one-word start. Openers rotate: never the same twice in a row.
 Openers are chosen for how RHVoice and Festival say them («Хм» is spelled out letter by letter).
+
+In the prompt's history an earlier reply appears without its opener (:func:`without_opener`): a small
+model shown many replies that begin alike starts copying them whole.
 """
 
 from __future__ import annotations
@@ -41,3 +44,12 @@ def choose_opener(text: str, last: str | None = None) -> str | None:
         return None
     pool = [o for o in (WHY if _WHY_WORDS.search(words) else OTHER) if o != last]
     return pool[zlib.crc32(words.lower().encode()) % len(pool)]
+
+
+def without_opener(text: str) -> str:
+    """``text`` without an opener at its start (the rest capitalised), as the history shows it."""
+    for opener in (*WHY, *OTHER):
+        if text.startswith(opener):
+            rest = text[len(opener):].lstrip()
+            return rest[:1].upper() + rest[1:] if rest else text
+    return text

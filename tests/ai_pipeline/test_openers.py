@@ -31,3 +31,12 @@ def test_the_choice_is_stable_and_never_repeats() -> None:
         opener = choose_opener(q, last)
         assert opener is not None and opener != last and opener == choose_opener(q, last)
         last = opener
+
+
+def test_the_history_shows_replies_without_their_opener() -> None:
+    from ai_pipeline.text.openers import without_opener
+
+    assert without_opener("Так, мне двенадцать лет.") == "Мне двенадцать лет."
+    assert without_opener("Хороший вопрос! Небо голубое из-за воздуха.") == "Небо голубое из-за воздуха."
+    assert without_opener("Так,") == "Так,"  # nothing else was said
+    assert without_opener("Таких зверей я люблю.") == "Таких зверей я люблю."

@@ -197,6 +197,9 @@ def test_a_question_is_answered_after_an_opener_the_model_continues(db_url, engi
     assert tail.decode().endswith(chunks[0].text)  # the prompt ends inside the assistant's message
     stored = asyncio.run(db.call(recent_messages, session))[-1]
     assert stored.role == "assistant" and stored.text == "".join(c.text for c in chunks).strip()
+    history = asyncio.run(db.call(brain._messages, 1, session, "Ещё вопрос"))
+    rest = stored.text[len(chunks[0].text):].strip()  # the next prompt shows the reply without its opener
+    assert [m.content for m in history if m.role == "assistant"][-1] == rest[0].upper() + rest[1:]
 
     second = asyncio.run(reply("А где ты живёшь?"))
     assert second[0].text in OTHER and second[0].text != chunks[0].text
