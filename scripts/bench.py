@@ -34,6 +34,11 @@ questions recorded by a real speaker (festvox-ru's nsh database; ``tts``: RHVoic
 real time as PCM16, each asked after the previous answer has played; end of user speech -> first speech
 segment, when it plays, -> turn end, server stage times, p50/p95, ASR WER, questions cut early.
 
+brain (scripts/bench_brain.py, ``--turns N``, ``--model FILE.gguf`` repeatable, ``--max-tokens``, ``--no-idle``,
+``--out``): conversation quality of the real Brain with the default persona: ~50 scripted turns a child would
+say over two sessions, each reply checked (Russian, no markup, «ты», in persona, length, answers the
+question, memory, gentle refusal); pass rate per check and overall per model, first token / first clause p50.
+
 capacity / soak (scripts/soak.py): how many conversations stay real time at once; 4 clients that
 connect, talk, barge in and leave for ``--minutes`` (default 10), with memory, threads, tasks, CPU
 after the last client left and the time to stop on SIGTERM.
@@ -409,8 +414,12 @@ def main() -> int:
         import bench_turn  # scripts/bench_turn.py, beside this file
 
         return bench_turn.main(sys.argv[2:])
+    if sys.argv[1:2] == ["brain"]:  # its own options (see scripts/bench_brain.py)
+        import bench_brain  # scripts/bench_brain.py, beside this file
+
+        return bench_brain.main(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["render", "asr", "llm", "persona", "turn", "enhance", "voice", "tts",
+    parser.add_argument("what", choices=["render", "asr", "llm", "persona", "turn", "brain", "enhance", "voice", "tts",
                                          "capacity", "soak"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=10.0, help="soak: how long the clients keep coming")
