@@ -2,9 +2,11 @@
 
 The source photo's mouth opening (often a thin line, sometimes a smile with teeth) is split into an
 upper half that stays attached to the upper lip (upper teeth are fixed to the skull) and a lower
-half that travels with the lower lip. Whatever opens beyond the photo's own gap is a dark cavity
-with synthetic upper teeth in the photo's tooth colour and a hint of tongue. At the photo's own
-opening the painted pixels are exactly the photo's, so rest frames are untouched.
+half that travels with the lower lip. Whatever opens beyond the photo's own gap is the mouth's
+inside: a shaded cavity (reddish near the lips and teeth, darker towards the back and the corners,
+in shadow under the upper teeth), synthetic teeth in the photo's tooth colour only where the photo
+shows none, and a tongue rising from behind the lower teeth once the mouth is open wide enough. At
+the photo's own opening the painted pixels are exactly the photo's, so rest frames are untouched.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import numpy as np
 
 from ai_pipeline.talking_head import landmarks as lm
 
-CAVITY_EDGE = np.array([92, 38, 44], np.float32)
-CAVITY_BACK = np.array([28, 9, 13], np.float32)
-TONGUE = np.array([150, 62, 72], np.float32)
+CAVITY_EDGE = np.array([122, 54, 58], np.float32)
+CAVITY_BACK = np.array([30, 10, 14], np.float32)
+TONGUE = np.array([178, 88, 96], np.float32)
 DEFAULT_TEETH = np.array([226, 220, 206], np.float32)
 
 
@@ -33,17 +35,18 @@ class MouthInterior:
         self.src_upper = points[list(lm.INNER_UPPER)].astype(np.float32)
         self.src_lower = points[list(lm.INNER_LOWER)].astype(np.float32)
         self.mouth_w = float(np.linalg.norm(points[lm.MOUTH_RIGHT] - points[lm.MOUTH_LEFT]))
-        self.teeth_color = self._teeth_colour()
+        self.photo_teeth, self.teeth_color = self._teeth_colour()
 
-    def _teeth_colour(self) -> np.ndarray:
+    def _teeth_colour(self) -> tuple[bool, np.ndarray]:
+        """Whether the photo shows teeth, and their colour (a default when it does not)."""
         xs = np.arange(int(self.src_upper[:, 0].min()), int(self.src_upper[:, 0].max()) + 1)
         top, bottom = _curve(self.src_upper, xs), _curve(self.src_lower, xs)
         pixels = [self.image[int(y), x] for x, a, b in zip(xs, top, bottom) for y in np.arange(np.ceil(a), b)]
         if len(pixels) < 0.03 * self.mouth_w ** 2:  # mouth closed in the photo: no teeth to copy
-            return DEFAULT_TEETH
+            return False, DEFAULT_TEETH
         pix = np.array(pixels, np.float32)
         bright = pix[pix.sum(axis=1) >= np.percentile(pix.sum(axis=1), 70)]
-        return np.median(bright, axis=0)
+        return True, np.median(bright, axis=0)
 
     def paint(self, frame: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> None:
         """Paint in place between the displaced inner-lip contours ``upper`` and ``lower``."""
@@ -72,27 +75,38 @@ class MouthInterior:
         if not alpha.any():
             return
         from_upper = a <= half[None, :]
-        from_lower = ~from_upper & (b <= half[None, :])
         map_y = np.where(from_upper, src_top[None, :] + a, src_bottom[None, :] - b).astype(np.float32)
         map_x = np.broadcast_to(src_x[None, :], map_y.shape).astype(np.float32)
         real = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-        synth = self._synthetic(a, b, gap, t)
-        use_real = (from_upper | from_lower)[..., None]
-        inside = np.where(use_real, real.astype(np.float32), synth)
+        # the synthetic inside starts where the photo's own (teeth) ends
+        synth = self._synthetic(a - half[None, :], b - half[None, :], np.maximum(gap - 2 * half, 0), t)
+        # the photo's part where it reaches, blended over a pixel into the synthetic inside
+        real_w = np.maximum(np.clip(half[None, :] - a + 0.5, 0, 1), np.clip(half[None, :] - b + 0.5, 0, 1))[..., None]
+        inside = synth + real_w * (real.astype(np.float32) - synth)
         roi = frame[y0:y1, x0:x1].astype(np.float32)
         frame[y0:y1, x0:x1] = (roi + alpha[..., None] * (inside - roi)).astype(np.uint8)
 
     def _synthetic(self, a: np.ndarray, b: np.ndarray, gap: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Dark cavity, upper teeth under the upper lip, tongue at the bottom of wide openings."""
-        depth = np.clip(np.minimum(a, b) / np.maximum(gap[None, :] / 2, 1), 0, 1) ** 0.6
-        centre = np.clip(1 - ((t - 0.5) / 0.38) ** 2, 0, 1)[None, :]
-        mix = (depth * (0.4 + 0.6 * centre))[..., None]
-        img = CAVITY_EDGE + mix * (CAVITY_BACK - CAVITY_EDGE)
-        teeth_h = np.minimum(0.11 * self.mouth_w, 0.45 * gap)[None, :]
-        teeth = (a < teeth_h) & (centre > 0.05)
-        shade = (0.62 + 0.38 * centre) * (1 - 0.25 * np.clip(a / np.maximum(teeth_h, 1), 0, 1))
-        img = np.where(teeth[..., None], self.teeth_color[None, None, :] * shade[..., None], img)
-        tongue_h = np.clip(gap - 0.12 * self.mouth_w, 0, None)[None, :] * 0.35
-        tongue = np.clip((tongue_h - b) / 3.0, 0, 1) * centre * ~teeth
-        return img + tongue[..., None] * (TONGUE * (0.7 + 0.3 * centre[..., None]) - img)
+        """The inside beyond the photo's opening; ``a``/``b``: depth below its top/above its bottom (px),
+        ``gap``: its height per column, ``t``: 0..1 from corner to corner."""
+        w = self.mouth_w
+        centre = np.clip(1 - ((t - 0.5) / 0.45) ** 2, 0, 1)[None, :]
+        # cavity: lit near the lips, darker towards the back and into the corners, shadow under the top
+        depth = np.clip(np.minimum(a, b) / np.maximum(gap[None, :] / 2, 1), 0, 1) ** 0.7
+        dark = np.clip(0.55 * depth + 0.45 * (1 - centre) + 0.25 * np.clip(1 - a / 3.0, 0, 1), 0, 1)
+        img = CAVITY_EDGE + dark[..., None] * (CAVITY_BACK - CAVITY_EDGE)
+        if not self.photo_teeth:  # teeth the photo does not show: upper ones under the lip, lower ones a hint
+            teeth_h = np.minimum(0.1 * w, 0.4 * gap)[None, :]
+            shade = (0.7 + 0.3 * centre) * (1 - 0.2 * np.clip(a / np.maximum(teeth_h, 1), 0, 1))
+            upper = np.clip(teeth_h - a + 0.5, 0, 1) * (centre > 0.05)
+            img += upper[..., None] * (self.teeth_color * shade[..., None] - img)
+            lower_h = np.clip(gap - 0.2 * w, 0, 0.05 * w)[None, :]
+            lower = np.clip(lower_h - b + 0.5, 0, 1) * (centre > 0.2)
+            img += lower[..., None] * (0.8 * self.teeth_color * shade[..., None] - img)
+        # tongue: a rounded hump behind the lower teeth, lit on its top, once the mouth is open wide enough
+        hump = np.clip(gap - 0.08 * w, 0, None)[None, :] * 0.45 * np.sqrt(np.clip(1 - ((t - 0.5) / 0.32) ** 2, 0, 1))[None, :]
+        tongue = np.clip((hump - b) / 2.0, 0, 1)
+        lit = np.clip(1 - (hump - b) / np.maximum(hump, 1), 0, 1)  # 1 at the top of the hump
+        colour = TONGUE[None, None, :] * (0.8 + 0.2 * lit[..., None])
+        return img + tongue[..., None] * (colour - img)
