@@ -190,10 +190,11 @@ class SPADEResnetBlock(nn.Module):
         mid = min(fin, fout)
         self.conv_0 = spectral_norm(nn.Conv2d(fin, mid, 3, padding=1))
         self.conv_1 = spectral_norm(nn.Conv2d(mid, fout, 3, padding=1))
+        if self.learned_shortcut:  # defined here so the state dict lists keys in the published order
+            self.conv_s = spectral_norm(nn.Conv2d(fin, fout, 1, bias=False))
         self.norm_0 = SPADE(fin, label_channels, hidden)
         self.norm_1 = SPADE(mid, label_channels, hidden)
         if self.learned_shortcut:
-            self.conv_s = spectral_norm(nn.Conv2d(fin, fout, 1, bias=False))
             self.norm_s = SPADE(fin, label_channels, hidden)
 
     def forward(self, x: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
