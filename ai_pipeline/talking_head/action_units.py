@@ -76,7 +76,8 @@ class ActionUnits:
     def brow_inner_raise(self) -> np.ndarray:
         w, along = self._brow_weights()
         inner = (1 - along) ** 1.5
-        return self._along(-0.04 * self.face_h * w * inner) + self._across(0.01 * self.face_h * w * inner * self._inward())
+        return (self._along(-0.04 * self.face_h * w * inner)
+                + self._across(0.01 * self.face_h * w * inner * self._inward()))
 
     def brow_lower(self) -> np.ndarray:
         """Brows down and drawn together (the inner ends most)."""

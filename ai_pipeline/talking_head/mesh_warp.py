@@ -4,7 +4,8 @@ Per frame: mouth shape from the audio (phoneme visemes when the TTS gives them, 
 the expression the avatar wears (emotion, thinking, listening: action units, see ``expressions.py``),
 a blink schedule and a slow head sway are mixed into one displacement field (see ``rig.py``), the
 photo is resampled once with ``cv2.remap``, the opened mouth's inside is painted
-(``mouth_interior.py``) and the eyelids are drawn over the eyes while blinking (``eyelids.py``). No model weights beyond the face mesh used at preparation.
+(``mouth_interior.py``) and the eyelids are drawn over the eyes while blinking (``eyelids.py``). No model
+weights beyond the face mesh used at preparation.
 """
 
 from __future__ import annotations

@@ -105,7 +105,8 @@ class MouthInterior:
             lower = np.clip(lower_h - b + 0.5, 0, 1) * (centre > 0.2)
             img += lower[..., None] * (0.8 * self.teeth_color * shade[..., None] - img)
         # tongue: a rounded hump behind the lower teeth, lit on its top, once the mouth is open wide enough
-        hump = np.clip(gap - 0.08 * w, 0, None)[None, :] * 0.45 * np.sqrt(np.clip(1 - ((t - 0.5) / 0.32) ** 2, 0, 1))[None, :]
+        arch = np.sqrt(np.clip(1 - ((t - 0.5) / 0.32) ** 2, 0, 1))[None, :]
+        hump = np.clip(gap - 0.08 * w, 0, None)[None, :] * 0.45 * arch
         tongue = np.clip((hump - b) / 2.0, 0, 1)
         lit = np.clip(1 - (hump - b) / np.maximum(hump, 1), 0, 1)  # 1 at the top of the hump
         colour = TONGUE[None, None, :] * (0.8 + 0.2 * lit[..., None])

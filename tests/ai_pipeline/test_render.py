@@ -122,7 +122,8 @@ def test_render_command_refuses_an_unknown_emotion(tmp_path, data_dir):
     from pathlib import Path
 
     avatar = str(Path(sys.executable).with_name("avatar"))
+    env = {**os.environ, "AVATAR_DATA_DIR": str(data_dir)}
     r = subprocess.run([avatar, "render", "--text", "Привет", "--emotion", "радость", "--out", str(tmp_path / "x.mp4")],
-                       capture_output=True, text=True, env={**os.environ, "AVATAR_DATA_DIR": str(data_dir)}, timeout=300)
+                       capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 2 and "[bad_emotion]" in r.stderr and "Неизвестная эмоция" in r.stderr, r.stderr
     assert not (tmp_path / "x.mp4").exists()

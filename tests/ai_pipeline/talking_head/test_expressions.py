@@ -72,7 +72,8 @@ def measured(frames: list[np.ndarray], measure) -> float:  # type: ignore[no-unt
     return float(np.median(values))
 
 
-def still_frames(head, avatar, emotion: str, confidence: float = 1.0) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+def still_frames(head, avatar, emotion: str,  # type: ignore[no-untyped-def]
+                 confidence: float = 1.0) -> list[np.ndarray]:
     """Three frames of a silent clip carrying ``emotion`` (mouth at rest, away from blinks)."""
     clip = AudioChunk(np.zeros(16000, np.float32), 16000, emotion=emotion, emotion_confidence=confidence)
     frames = [f for b in head.render(avatar, clip) for f in b.frames]
