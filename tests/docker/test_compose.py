@@ -100,8 +100,29 @@ def test_services_are_healthchecked_and_wait_for_health(compose: dict[str, Any])
     assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
     for name in ("api", "api-gpu", "worker"):
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
-    assert services["api-gpu"]["depends_on"]["ollama-pull"] == {"condition": "service_completed_successfully",
-                                                               "required": False}
+    # the API waits for the model pull only with docker/compose.ollama.yml (Compose 1.29: no optional
+    # dependencies); that file names a service and a condition that exist
+    assert "ollama-pull" not in services["api-gpu"]["depends_on"]
+    extra = yaml.safe_load((COMPOSE_FILE.parent / "docker" / "compose.ollama.yml").read_text())
+    assert extra["services"]["api-gpu"]["depends_on"] == {"ollama-pull": {"condition": "service_completed_successfully"}}
+    assert "ollama-pull" in services
+
+
+def test_compose_1_29_reads_it() -> None:
+    """Debian 12 packages docker-compose 1.29 only: no top-level ``name`` and no ``required`` in
+    depends_on (Compose v2 keys it rejects); with it installed, ``docker-compose config`` parses it."""
+    raw = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert "name" not in raw
+    for svc in raw["services"].values():
+        for dep in (svc.get("depends_on") or {}).values():
+            assert "required" not in dep
+    if shutil.which("docker-compose"):
+        for extra in ([], ["-f", str(COMPOSE_FILE), "-f", str(COMPOSE_FILE.parent / "docker" / "compose.ollama.yml")]):
+            files = extra or ["-f", str(COMPOSE_FILE)]
+            done = subprocess.run(["docker-compose", *files, "--profile", "cpu", "--profile", "gpu", "--profile",
+                                   "ollama", "config", "-q"], env={**ENV, "PATH": "/usr/bin:/bin"},
+                                  capture_output=True, text=True, cwd=COMPOSE_FILE.parent)
+            assert done.returncode == 0, done.stderr
 
 
 def test_gpu_services_reserve_one_nvidia_gpu(compose: dict[str, Any]) -> None:
