@@ -164,7 +164,9 @@ class GfpganEngine(EnhanceEngine):
             for i in range(0, len(faces), step):
                 x = torch.from_numpy(faces[i:i + step]).to(self.device).permute(0, 3, 1, 2)
                 x = x.to(torch.float16 if self.half else torch.float32) / 127.5 - 1.0
-                y = net(x).float().clamp_(-1, 1).add_(1).mul_(127.5).round_()
+                # the stored noise maps, unlike GFPGANer's fresh noise per call: frames of a still face
+                # stay identical, so the restored video does not shimmer
+                y = net(x, randomize_noise=False).float().clamp_(-1, 1).add_(1).mul_(127.5).round_()
                 out[i:i + step] = y.permute(0, 2, 3, 1).to(torch.uint8).cpu().numpy()
         return np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA if h < size else cv2.INTER_CUBIC)
                          for f in out])

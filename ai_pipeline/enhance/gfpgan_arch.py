@@ -51,8 +51,11 @@ class StyleConv(nn.Module):
         self.weight = nn.Parameter(torch.zeros(1))  # noise strength
         self.bias = nn.Parameter(torch.zeros(1, cout, 1, 1))
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, style: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        """``noise`` None: a fresh standard normal map per sample."""
         out = self.modulated_conv(x, style) * 2**0.5
+        if noise is None:
+            noise = out.new_empty(out.shape[0], 1, *out.shape[2:]).normal_()
         return F.leaky_relu(out + self.weight * noise + self.bias, 0.2)
 
 
@@ -106,8 +109,11 @@ class StyleGAN2Decoder(nn.Module):
             self.to_rgbs.append(ToRGB(cout, style_dim))
             cin = cout
 
-    def forward(self, latent: torch.Tensor, conditions: list[torch.Tensor]) -> torch.Tensor:
-        noise = [getattr(self.noises, f"noise{i}") for i in range(self.num_layers)]  # fixed: no flicker
+    def forward(self, latent: torch.Tensor, conditions: list[torch.Tensor], randomize_noise: bool = True
+                ) -> torch.Tensor:
+        noise: list[torch.Tensor | None] = (
+            [None] * self.num_layers if randomize_noise
+            else [getattr(self.noises, f"noise{i}") for i in range(self.num_layers)])
         out = self.constant_input.weight.repeat(latent.shape[0], 1, 1, 1)
         out = self.style_conv1(out, latent[:, 0], noise[0])
         skip = self.to_rgb1(out, latent[:, 1])
@@ -163,17 +169,17 @@ class GFPGANv1Clean(nn.Module):
             cin = ch[2 ** (i - 1)]
         self.final_conv = nn.Conv2d(cin, ch[4], 3, 1, 1)
         self.conv_body_up, self.toRGB = nn.ModuleList(), nn.ModuleList()
-        self.condition_scale, self.condition_shift = nn.ModuleList(), nn.ModuleList()
         cin = ch[4]
         for i in range(3, self.log_size + 1):
             cout = ch[2**i]
             self.conv_body_up.append(ResBlock(cin, cout, 2.0))
             self.toRGB.append(nn.Conv2d(cout, 3, 1))  # auxiliary outputs used in training; kept for the keys
-            self.condition_scale.append(_sft_branch(cout))
-            self.condition_shift.append(_sft_branch(cout))
             cin = cout
         self.final_linear = nn.Linear(ch[4] * 16, (self.log_size * 2 - 2) * style_dim)
         self.stylegan_decoder = StyleGAN2Decoder(out_size, style_dim, num_mlp, multiplier, narrow)
+        # the SFT branches come last, so the state dict lists its keys in the published order
+        self.condition_scale = nn.ModuleList(_sft_branch(ch[2**i]) for i in range(3, self.log_size + 1))
+        self.condition_shift = nn.ModuleList(_sft_branch(ch[2**i]) for i in range(3, self.log_size + 1))
 
     @classmethod
     def from_state_dict(cls, state: dict[str, torch.Tensor]) -> GFPGANv1Clean:
@@ -189,8 +195,12 @@ class GFPGANv1Clean(nn.Module):
         net.load_state_dict(state, strict=True)
         return net
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, S, S) RGB in [-1, 1] -> the restored faces, same shape, roughly [-1, 1]."""
+    def forward(self, x: torch.Tensor, randomize_noise: bool = True) -> torch.Tensor:
+        """(B, 3, S, S) RGB in [-1, 1] -> the restored faces, same shape, roughly [-1, 1].
+
+        ``randomize_noise``: fresh noise maps on every call, as the published inference (``GFPGANer``)
+        does; False uses the stored ``stylegan_decoder.noises`` buffers (the same output for the same
+        input: no flicker between video frames)."""
         feat = F.leaky_relu(self.conv_body_first(x), 0.2)
         skips = []
         for down in self.conv_body_down:
@@ -202,4 +212,4 @@ class GFPGANv1Clean(nn.Module):
         for skip, up, scale, shift in zip(skips, self.conv_body_up, self.condition_scale, self.condition_shift):
             feat = up(feat + skip)
             conditions += [scale(feat), shift(feat)]
-        return self.stylegan_decoder(latent, conditions)
+        return self.stylegan_decoder(latent, conditions, randomize_noise)

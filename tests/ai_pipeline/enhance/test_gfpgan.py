@@ -49,9 +49,12 @@ def test_loader_reads_the_size_from_the_checkpoint(small_checkpoint):
     net = GFPGANv1Clean.from_state_dict(state)
     assert net.log_size == 6
     x = torch.rand(2, 3, 64, 64) * 2 - 1
+    net.stylegan_decoder.style_conv1.weight.data.fill_(1.0)  # a noise strength (zero as initialised)
     with torch.inference_mode():
-        y1, y2 = net(x), net(x)
+        y1, y2 = net(x, randomize_noise=False), net(x, randomize_noise=False)
+        fresh = net(x)  # as the published inference: new noise maps on every call
     assert y1.shape == x.shape and torch.equal(y1, y2)  # fixed noise: the same frame twice, no flicker
+    assert fresh.shape == x.shape and not torch.equal(fresh, y1)
     del state["toRGB.0.weight"]
     with pytest.raises(RuntimeError):
         GFPGANv1Clean.from_state_dict(state)
