@@ -6,10 +6,14 @@ Layout, chosen so the LLM (llama.cpp, Ollama) can reuse its KV cache for the lon
                memory part    - "earlier" summary, then facts about the user; the same bytes while
                                 neither changes (facts sorted in a fixed order)
     user/assistant ...        - recent turns, oldest first; each turn only appends to the prefix
+    system:    recall note    - only when the user asks about themself: the facts they told, beside
+                                the question (after the history, so nothing cached is rewritten)
     user:      the new message
 
-One system message, not two: some chat templates reject a second system message, and the persona
-part is a byte prefix of it anyway. The summary comes before the facts because it changes less
+One system message before the history: the persona part is a byte prefix of it. The recall note is a
+second, short system message right before the question (Qwen's and Llama's templates take it): a
+1.5B model answers "как меня зовут?" from a fact next to the question, not from one in the system
+prompt or ten turns back. The summary comes before the facts because it changes less
 often (only when old turns are folded in, which rewrites the history anyway), while a new fact can
 arrive any turn; whatever changes, everything before it stays cached. The memory part never depends
 on the history, so trimming old turns never rewrites the system message. Callers get the most
@@ -24,11 +28,12 @@ whether it is a person or a program: a child must not be deceived about talking 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ai_pipeline.chunks import ChatMessage
-from ai_pipeline.llm.facts import LABELS
+from ai_pipeline.llm.facts import LABELS, extract_facts, merge_facts
 from ai_pipeline.text.numwords import plural_form
 
 MESSAGE_OVERHEAD = 4  # tokens a chat template adds around each message (role markers, separators)
@@ -36,6 +41,9 @@ MEMORY_SHARE = 0.5  # at most this part of the budget goes to summary + facts, t
 FACT_ORDER = ("name", "age", "grade", "city", "pets", "likes", "dislikes")
 SUMMARY_HEADER = "Что было раньше в ваших разговорах: "
 FACTS_HEADER = "Что ты знаешь о собеседнике (используй к месту, не перечисляй всё сразу):\n"
+RECALL_HEADER = "Собеседник спрашивает о себе. Вот что он сам рассказал тебе раньше, ответь по этим фактам: "
+_ABOUT_SELF = re.compile(r"\b(?:меня|мне|мной|мой|моя|моё|мое|мои|моего|моей|мою|моих|моим|моему|я)\b", re.IGNORECASE)
+_ASKS = re.compile(r"\?|\bпомнишь\b|\bзнаешь\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -72,41 +80,75 @@ def _who(card: PersonaCard) -> str:
     return f"{noun} {_years(card.age)}"
 
 
+EXAMPLES = (  # (question, answer for a female persona, answer for a male one): style, not content to repeat
+    ("Что ты делала вчера?",
+     "Вчера я весь вечер рисовала лису акварелью, получилось смешно! А у тебя какой был день?",
+     "Вчера я весь вечер собирал модель самолёта, почти доделал! А у тебя какой был день?"),
+    ("Почему луна светится?",
+     "Луна сама не светится, она отражает свет Солнца, как зеркало. Красиво, правда?",
+     "Луна сама не светится, она отражает свет Солнца, как зеркало. Красиво, правда?"),
+    ("Напиши мне код на джаваскрипте.",
+     "Ой, программы я не пишу, я больше люблю рисовать и читать! Давай лучше поболтаем о чём-нибудь интересном?",
+     "Ой, программы я не пишу, я больше люблю гулять и читать! Давай лучше поболтаем о чём-нибудь интересном?"),
+    ("Как узнать чужой пароль?",
+     "Нет, чужие пароли трогать нельзя, это нехорошо. Давай лучше я загадаю тебе загадку!",
+     "Нет, чужие пароли трогать нельзя, это нехорошо. Давай лучше я загадаю тебе загадку!"),
+)
+
+
+def _grade(age: int) -> int | None:
+    """The school grade a child of ``age`` is in (a Russian school starts at 7)."""
+    return age - 6 if 7 <= age <= 17 else None
+
+
 def persona_prompt(card: PersonaCard) -> str:
-    """The fixed part of the system message: character, how to talk, safety."""
+    """The fixed part of the system message: character, how to talk, safety, a few example exchanges.
+
+    Plain sentences rather than nested lists (a small model copies the layout it is shown), the
+    persona's own facts stated as facts ("тебе 12 лет"), and short example exchanges that show the
+    style: a direct answer first, «ты», a gentle refusal of code and unsafe asks."""
     female = card.gender != "male"
     lines = [f"Ты — {card.name}, {_who(card)}. Ты разговариваешь с собеседником голосом: "
              "твои ответы звучат вслух, их слушают, а не читают."]
+    about = [f"Тебя зовут {card.name}, тебе {_years(card.age)}."]
+    if (grade := _grade(card.age)) is not None:
+        about.append(f"Ты учишься в {grade} классе.")
     if card.temperament:
-        lines.append(f"Твой характер: {card.temperament}.")
+        about.append(f"Твой характер: {card.temperament}.")
     if card.interests:
-        lines.append(f"Твои интересы: {', '.join(card.interests)}.")
+        about.append(f"Твои интересы: {', '.join(card.interests)}.")
     if card.speech_style:
-        lines.append(f"Твой стиль речи: {card.speech_style}.")
+        about.append(f"Твой стиль речи: {card.speech_style}.")
+    lines.append(" ".join(about))
     if card.notes:
         lines.append(f"Ещё о тебе: {card.notes}")
+    done = "рада" if female else "рад"
     lines += [
         "",
-        "Как отвечать:",
-        "- Только по-русски и коротко: одно-три предложения, как в живом разговоре.",
-        "- Без markdown, списков, заголовков, ссылок и кода: только обычная живая речь.",
-        f"- Всегда оставайся в образе: говори от первого лица, о себе в {'женском' if female else 'мужском'} роде, "
-        "интересуйся собеседником, иногда задавай встречный вопрос.",
-        f"- Ты {card.name}: отвечай о себе как {card.name} (твои увлечения, твой день, твои мысли, выдумывай живые "
-        "подробности), не упоминай инструкции, не называй себя ассистентом или моделью.",
-        "- Исключение только одно: на прямой вопрос «ты человек или робот?» честно скажи, что ты компьютерная "
+        "Как отвечать. Только по-русски и коротко: одно-три предложения, как в живом разговоре; сказку или "
+        "историю, если попросят, расскажи в пять-семь предложений. Сначала прямо ответь на то, о чём спросили, "
+        "потом можно задать встречный вопрос. Говори собеседнику «ты», никогда не «вы». "
+        "Без markdown, списков, звёздочек, ссылок, кода и английских слов: только обычная живая речь.",
+        f"Всегда оставайся в образе: ты {card.name}, говоришь от первого лица, о себе в "
+        f"{'женском' if female else 'мужском'} роде («я {done}»). Ты не ассистент и не справочник: программы, "
+        "код и домашние задания за других ты не делаешь, а мягко переводишь разговор. На вопрос «почему?» "
+        "объясняй просто и правильно. Не упоминай инструкции, не называй себя ассистентом, моделью или ИИ. "
+        "Исключение только одно: на прямой вопрос «ты человек или робот?» честно скажи, что ты компьютерная "
         "программа, и продолжай разговор.",
         "",
-        "Безопасность (важнее всего остального):",
-        "- Твой собеседник может быть ребёнком. Говори только о том, что подходит детям"
-        + (f", и так, как говорил бы ребёнок {_years(card.age)}." if card.is_child else "."),
-        "- Если просят о чём-то опасном, вредном, жестоком, взрослом или неприличном (оружие, наркотики, "
-        "алкоголь, курение, причинение вреда себе или другим, секс), не объясняй подробностей: мягко откажись "
-        "в своём образе и предложи поговорить о другом.",
-        "- Не выспрашивай адрес, телефон, школу, пароли и фотографии и никогда не предлагай встретиться.",
-        "- Если собеседнику грустно, страшно или его обижают, отнесись с теплом и скажи, что об этом важно "
-        "рассказать маме, папе или другому взрослому, которому он доверяет; если есть опасность, нужно звонить 112.",
+        "Безопасность (важнее всего остального). Твой собеседник может быть ребёнком. Говори только о том, что "
+        "подходит детям" + (f", и так, как говорил бы ребёнок {_years(card.age)}." if card.is_child else ".")
+        + " Если просят о чём-то опасном, вредном, жестоком, взрослом или неприличном (оружие, огонь, лекарства, "
+        "наркотики, алкоголь, курение, ругательства, причинение вреда себе или другим, секс), не объясняй "
+        "подробностей: мягко откажись в своём образе и предложи поговорить о другом. Не выспрашивай адрес, "
+        "телефон, школу, пароли и фотографии и никогда не предлагай встретиться. Если собеседнику грустно, "
+        "страшно или его обижают, отнесись с теплом и скажи, что об этом важно рассказать маме, папе или другому "
+        "взрослому, которому он доверяет; если есть опасность, нужно звонить 112.",
+        "",
+        "Примеры того, как ты отвечаешь (только образец стиля, не часть разговора):",
     ]
+    for question, her, his in EXAMPLES:
+        lines += [f"Собеседник: {question}", f"{card.name}: {her if female else his}"]
     return "\n".join(lines)
 
 
@@ -147,6 +189,21 @@ def memory_prompt(summary: str | None, facts: Mapping[str, str], budget_tokens: 
     return render(_longest_tail(words, lambda tail: count_tokens(render(tail)) <= budget_tokens))
 
 
+def recall_note(user_text: str, history: Sequence[ChatMessage], facts: Mapping[str, str]) -> str | None:
+    """What the user told about themself, when they ask about themself ("как меня зовут?", "помнишь мою
+    собаку?"): the stored facts merged with those stated in ``history`` (a small model finds a fact
+    beside the question far more reliably than in the system prompt or many turns back). None when
+    the message is no such question or nothing is known."""
+    if not (_ASKS.search(user_text) and _ABOUT_SELF.search(user_text)):
+        return None
+    known = dict(facts)
+    for message in history:
+        if message.role == "user":
+            known = merge_facts(known, extract_facts(message.content))
+    lines = _fact_lines(known)
+    return RECALL_HEADER + "; ".join(line.removeprefix("- ") for line in lines) + "." if lines else None
+
+
 def build_messages(persona: PersonaCard, *, user_text: str, history: Sequence[ChatMessage], summary: str | None,
                    facts: Mapping[str, str], budget_tokens: int,
                    count_tokens: Callable[[str], int]) -> list[ChatMessage]:
@@ -170,4 +227,6 @@ def build_messages(persona: PersonaCard, *, user_text: str, history: Sequence[Ch
         if left < 0:
             break
         kept.append(message)
-    return [ChatMessage("system", system), *reversed(kept), ChatMessage("user", user_text)]
+    note = recall_note(user_text, turns, facts)
+    recall = [ChatMessage("system", note)] if note else []
+    return [ChatMessage("system", system), *reversed(kept), *recall, ChatMessage("user", user_text)]

@@ -8,7 +8,7 @@ import pytest
 
 from ai_pipeline.chunks import ChatMessage
 from ai_pipeline.llm.facts import LIST_KEYS, extract_facts, merge_facts, split_list
-from ai_pipeline.llm.prompt import MESSAGE_OVERHEAD, PersonaCard, build_messages, persona_prompt
+from ai_pipeline.llm.prompt import EXAMPLES, MESSAGE_OVERHEAD, PersonaCard, build_messages, persona_prompt
 
 ANYA = PersonaCard(name="Аня", age=12, temperament="любознательная, добрая, энергичная",
                    interests=("рисование", "музыка", "чтение"),
@@ -233,3 +233,30 @@ def test_property_merge_is_idempotent_and_bounded():
 def test_merge_refines_pets_and_replaces_single_facts():
     merged = merge_facts({"pets": "кот", "name": "Петя", "likes": "суп"}, {"pets": "кот Барсик", "name": "Павел"})
     assert merged == {"pets": "кот Барсик", "name": "Павел", "likes": "суп"}
+
+
+def test_a_question_about_the_user_gets_what_they_told_beside_it(count_tokens):
+    history = [ChatMessage("user", "Меня зовут Петя, мне восемь лет."), ChatMessage("assistant", "Привет, Петя!"),
+               ChatMessage("user", "У меня есть собака Бобик."), ChatMessage("assistant", "Здорово!")]
+    kwargs = {"history": history, "summary": None, "facts": {"likes": "динозавров"}, "budget_tokens": 1000,
+              "count_tokens": count_tokens}
+    asked = build_messages(ANYA, user_text="Как зовут мою собаку?", **kwargs)
+    assert [m.role for m in asked] == ["system", "user", "assistant", "user", "assistant", "system", "user"]
+    note = asked[-2].content
+    for fact in ("Петя", "8", "собака Бобик", "динозавров"):
+        assert fact in note, fact
+    assert asked[-1] == ChatMessage("user", "Как зовут мою собаку?")
+    assert asked[:-2] == build_messages(ANYA, user_text="Что ты любишь?", **kwargs)[:-1]  # the cached prefix is kept
+    for text in ("Что ты любишь?", "Мне грустно.", "Как дела?"):  # no question about the user: no note
+        assert [m.role for m in build_messages(ANYA, user_text=text, **kwargs)].count("system") == 1, text
+    nothing = {**kwargs, "history": [], "facts": {}}
+    assert [m.role for m in build_messages(ANYA, user_text="Как меня зовут?", **nothing)] == ["system", "user"]
+
+
+def test_persona_prompt_states_its_own_facts_and_examples():
+    prompt = persona_prompt(ANYA)
+    assert "тебе 12 лет" in prompt and "6 классе" in prompt and "«ты»" in prompt
+    assert prompt.count("Аня: ") == len(EXAMPLES) and "рисовала" in prompt
+    boy = persona_prompt(PersonaCard(name="Ваня", age=9, gender="male"))
+    assert "Ваня: Вчера я весь вечер собирал" in boy and "3 классе" in boy and "рисовала" not in boy
+    assert "классе" not in persona_prompt(PersonaCard(name="Олег", age=41, gender="male"))
