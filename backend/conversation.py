@@ -39,6 +39,7 @@ from backend.db.personas import get_persona, persona_card
 SUMMARY_CHARS = 900  # the rolling summary keeps its newest part
 FOLD_SLACK = 8  # messages a due fold may wait for its prompt to be evaluated in idle time before it is forced
 IDLE_BEFORE_BACKGROUND_S = 1.5  # background prefills start only after the LLM was idle this long
+MAX_SESSIONS_REMEMBERED = 256  # sessions whose last opener is remembered (so it is not repeated)
 DRAFT_TOKENS = 24  # reply tokens sampled ahead on a speculative transcript (about one clause)
 
 
@@ -78,7 +79,7 @@ class Brain:
         self._llm_lock = asyncio.Lock()  # one generation at a time: the CPU is the bottleneck anyway
         self._background_stop: threading.Event | None = None  # set to make a background prefill give way
         self._last_use = 0.0  # monotonic time a conversation last wanted the LLM
-        self._openers: dict[int, str | None] = {}  # session -> the opener its last reply began with
+        self._openers: dict[int, str | None] = {}  # session -> the opener its last reply began with (newest last)
 
     @asynccontextmanager
     async def llm_exclusive(self) -> AsyncIterator[None]:
@@ -276,14 +277,17 @@ class Brain:
         said: list[ReplyChunk] = []
         message_id: int | None = None  # the assistant message, once its first chunk is stored
         messages, first = prompt.messages, 0
-        if opening := self._opener(session_id, prompt.messages[-1].content, opener):
+        opening = self._opener(session_id, prompt.messages[-1].content, opener)
+        if opener:  # remembered so the next reply does not repeat it; bounded, the oldest sessions go
+            self._openers.pop(session_id, None)
+            while len(self._openers) >= MAX_SESSIONS_REMEMBERED:
+                self._openers.pop(next(iter(self._openers)))
             self._openers[session_id] = opening
+        if opening:
             messages, first = [*messages, ChatMessage("assistant", opening)], 1
             said.append(await self._tag(ReplyChunk(opening, speech_for(opening)), timer, milestone="opener"))
             message_id = await self._store(session_id, said, timer, message_id)
             yield said[-1]
-        elif opener:
-            self._openers[session_id] = None
         try:
             async with self._llm_lock:
                 tokens = self.llm.stream(messages)
