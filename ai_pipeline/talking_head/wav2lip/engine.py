@@ -4,7 +4,9 @@ Per frame ``n``: base frame ``loop.index(n)`` (ping-pong, a pure function of ``n
 from that frame's landmarks (no face detector at run time), the 96x96 crop with its lower half
 masked plus the crop itself as reference, and the 16-step mel window that starts at the frame. The
 generator redraws the lower face; a feathered mask pastes back only the mouth and jaw, so eyes,
-blinks and head motion are exactly the base loop's. Weights live in the shared GPU budget
+blinks and head motion are the base loop's. The avatar's look (the clip's emotion, thinking,
+listening) is warped onto each base frame first (``expression.py``), so brows, lids, cheeks and gaze
+show it and the generator sees it in its reference crop. Weights live in the shared GPU budget
 (:mod:`ai_pipeline.gpu`): loaded lazily, unloaded when another engine needs the room.
 """
 
@@ -30,8 +32,10 @@ from ai_pipeline.gpu import gpu_manager, resolve_device
 from ai_pipeline.media.image_io import DEFAULT_MAX_PIXELS
 from ai_pipeline.talking_head.base import Avatar, TalkingHeadEngine, frame_bounds
 from ai_pipeline.talking_head.mesh_warp import MeshWarpSettings
+from ai_pipeline.talking_head.expressions import Look
 from ai_pipeline.talking_head.prepare import PreparedFace, prepare_face
 from ai_pipeline.talking_head.wav2lip.base_loop import BaseLoop, loop_path, mesh_warp_loop, mouth_boxes
+from ai_pipeline.talking_head.wav2lip.expression import ExpressionWarp
 
 # torch (wav2lip.net) and scipy.signal (wav2lip.audio) are imported where the engine loads and renders.
 
@@ -70,6 +74,7 @@ def cpu_has_native_bf16() -> bool:
 class _LoopState:
     loop: BaseLoop
     boxes: np.ndarray  # (N, 4) x0, y0, x1, y1 per base frame
+    expression: ExpressionWarp
 
 
 class Wav2LipSettings(EngineSettings):
@@ -179,7 +184,7 @@ class Wav2LipEngine(TalkingHeadEngine):
 
     def _state(self, face: PreparedFace, folder: Path | None) -> _LoopState:
         loop = self.base_loop(face, folder)
-        return _LoopState(loop, mouth_boxes(loop.landmarks, face.size))
+        return _LoopState(loop, mouth_boxes(loop.landmarks, face.size), ExpressionWarp(face))
 
     def base_loop(self, face: PreparedFace, folder: Path | None) -> BaseLoop:
         """The SadTalker loop when cached (or when asked for: made now), else the mesh_warp loop."""
@@ -244,11 +249,12 @@ class Wav2LipEngine(TalkingHeadEngine):
         from ai_pipeline.talking_head.wav2lip.audio import mel_windows  # scipy.signal
 
         mels = mel_windows(samples, rate, fps, n_frames)
+        look = avatar.look_for(audio)
         step = self.settings.batch_size
         for start in range(0, n_frames, step):
             stop = min(start + step, n_frames)
             numbers = range(first_frame + start, first_frame + stop)
-            frames = self._lip_sync(st, numbers, mels[start:stop])
+            frames = self._lip_sync(st, numbers, mels[start:stop], look)
             yield FrameBatch(frames, samples[bounds[start]:bounds[stop]], rate, fps, first_frame + start,
                              final=stop == n_frames, landmarks=self._landmarks(st, numbers))
 
@@ -262,6 +268,7 @@ class Wav2LipEngine(TalkingHeadEngine):
             stop = min(start + step, n_frames)
             numbers = range(first_frame + start, first_frame + stop)
             frames = np.stack([st.loop.frames[st.loop.index(n)] for n in numbers])
+            st.expression.apply(frames, numbers, self._landmarks(st, numbers), avatar.look or Look(), self.fps)
             yield FrameBatch(frames, silence[bounds[start]:bounds[stop]], sample_rate, self.fps, first_frame + start,
                              final=stop == n_frames, landmarks=self._landmarks(st, numbers))
 
@@ -270,10 +277,11 @@ class Wav2LipEngine(TalkingHeadEngine):
         """The base loop's landmarks of these frames (the mouth is redrawn, the face does not move)."""
         return st.loop.landmarks[[st.loop.index(n) for n in frame_numbers]].astype(np.float32)
 
-    def _lip_sync(self, st: _LoopState, frame_numbers: range, mels: np.ndarray) -> np.ndarray:
+    def _lip_sync(self, st: _LoopState, frame_numbers: range, mels: np.ndarray, look: Look) -> np.ndarray:
         loop = st.loop
         idx = [loop.index(n) for n in frame_numbers]
         frames = loop.frames[idx].copy()
+        st.expression.apply(frames, frame_numbers, loop.landmarks[idx], look, self.fps)
         crops = np.empty((len(idx), FACE_SIZE, FACE_SIZE, 3), np.uint8)
         for j, b in enumerate(idx):
             x0, y0, x1, y1 = st.boxes[b]

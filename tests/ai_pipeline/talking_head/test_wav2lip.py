@@ -199,6 +199,27 @@ def test_idle_is_the_base_loop_itself(engine, avatar):
         np.testing.assert_array_equal(frame, loop.frames[loop.index(17 + j)])
 
 
+def test_base_frames_wear_the_look(engine, avatar):
+    """The avatar's look is warped onto the base frames: surprise raises the brows (measured by the face
+    mesh), in idle video and under speech alike; neutral leaves the base loop as it is."""
+    from ai_pipeline.talking_head.expressions import Look
+    from ai_pipeline.talking_head.landmarks import face_mesh
+
+    def brows(frame: np.ndarray) -> float:
+        p = face_mesh(frame)
+        assert p is not None
+        return float(((p[159] + p[386]) / 2 - (p[105] + p[334]) / 2)[1] / np.linalg.norm(p[33] - p[263]))
+
+    surprised = avatar.wearing(Look.of({"surprised": 1.0}))
+    plain = next(iter(engine.idle(avatar, 0.2, 16000, first_frame=3))).frames
+    idle = next(iter(engine.idle(surprised, 0.2, 16000, first_frame=3))).frames
+    spoken = next(iter(engine.render(avatar, AudioChunk(np.zeros(3200, np.float32), 16000, emotion="surprised"),
+                                     first_frame=3))).frames
+    assert brows(idle[0]) - brows(plain[0]) > 0.015 and brows(spoken[0]) - brows(plain[0]) > 0.015
+    loop = avatar.state.loop
+    np.testing.assert_array_equal(plain[0], loop.frames[loop.index(3)])
+
+
 def test_missing_checkpoint_falls_back_to_mesh_warp(tmp_path):
     settings = Settings(data_dir=tmp_path, models_dir=tmp_path / "models",
                         talking_head=Wav2LipSettings())  # default: <models_dir>/wav2lip/wav2lip_gan.pth
