@@ -134,7 +134,7 @@ class ReplyGuard:
         kept = []
         for sentence in filter(None, _SENTENCE.findall(text)):
             ends = bool(re.search(r"[.!?…][\s\"»)]*$", sentence))
-            if self._skip_rest or not self._speakable(sentence, machine_ok):
+            if self._skip_rest or not self._speakable(sentence, machine_ok) or self._echoes(sentence):
                 self._skip_rest = not ends  # a dropped sentence goes on in the next chunk: drop that part too
                 continue
             kept.append(sentence)
@@ -151,6 +151,14 @@ class ReplyGuard:
         out = replace(chunk, text=text, speech=speech, index=self._index)
         self._index += 1
         return out
+
+    def _echoes(self, sentence: str) -> bool:
+        """The reply's first sentence only repeats the question («Почему зимой холодно? Это потому...»)."""
+        if self._index or self._sentences:
+            return False
+        words = re.findall(r"[а-яёa-z]+", sentence.lower())
+        asked = [re.findall(r"[а-яёa-z]+", q.lower()) for q in _SENTENCE.findall(self.question) if q]
+        return len(words) >= 2 and any(q[-len(words):] == words for q in asked)  # "А почему..." asked
 
     @staticmethod
     def _speakable(sentence: str, machine_ok: bool) -> bool:

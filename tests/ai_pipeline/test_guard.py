@@ -91,3 +91,10 @@ def test_a_spoken_reply_ends_after_three_sentences_unless_a_story_was_asked() ->
 def test_a_speaker_label_copied_from_the_examples_goes() -> None:
     said, _ = _said("Аня: Привет! Я тоже люблю динозавров.")
     assert said == "Привет! Я тоже люблю динозавров."
+
+
+def test_a_reply_that_starts_by_repeating_the_question_skips_the_repeat() -> None:
+    said, _ = _said("Почему зимой холодно? Потому что солнце светит ниже и греет слабее.", "А почему зимой холодно?")
+    assert said == "Потому что солнце светит ниже и греет слабее."
+    said, _ = _said("Почему зимой холодно? Хороший вопрос!", "Расскажи, что ты любишь.")
+    assert said.startswith("Почему зимой холодно?")
