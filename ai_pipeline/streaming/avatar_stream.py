@@ -118,7 +118,7 @@ class AvatarStream(SpeechStream):
         self._inflight: set[Future[Any]] = set()  # the render pool's unfinished calls for this stream
         self.behind_s = 0.0  # how far the newest segment left after its playback time (0: real time)
         self.degraded = False  # behind: idle video is a still frame until the stream catches up
-        self.thinking = False  # a reply is being made: idle video at half the frame rate (see ``think``)
+        self.thinking = False  # a reply is being made: the thinking look, at half the frame rate (see ``think``)
         self.listening = False  # the user is speaking: an attentive look (see ``listen``)
         self.look = Look()  # the expression the face wears, eased from clip to clip
         self._spoke_until = -1  # the frame after the last speech frame sent
@@ -249,7 +249,7 @@ class AvatarStream(SpeechStream):
             return
         n = self.settings.idle_batch_frames
         avatar = self._idle_look()
-        if self.thinking and not self.degraded:
+        if self.thinking and self.settings.thinking_half_rate and not self.degraded:
             batch, self._held = await self._off_loop(self._timed("talking_head", _half_rate), self.head,
                                                      avatar, n, self.rate, self.frame, self._held)
             await self._emit(batch, "idle", 0)
@@ -263,9 +263,9 @@ class AvatarStream(SpeechStream):
 
     def think(self, on: bool) -> None:
         """While the user waits for a reply (from the end of their speech to its first speech), idle
-        video shows the thinking look (gaze aside, lips together) and is drawn at half the frame rate,
-        each frame shown twice: the cores go to recognising the speech and starting the reply, which is
-        what the user waits for."""
+        video shows the thinking look (gaze aside, lips together) and, with ``thinking_half_rate``, is
+        drawn at half the frame rate, each frame shown twice: the cores go to recognising the speech and
+        starting the reply, which is what the user waits for."""
         self.thinking = on
 
     def listen(self, on: bool) -> None:

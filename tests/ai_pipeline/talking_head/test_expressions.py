@@ -167,8 +167,9 @@ def test_each_clips_emotion_reaches_the_face_eased(head, avatar):
 
 
 def test_thinking_and_listening_looks_of_a_live_stream(head, avatar):
-    async def idle_look(think: bool, listen: bool) -> dict[str, float]:
-        stream = AvatarStream(head, avatar, sample_rate=16000, sink=_ignore, realtime=RealtimeSettings(),
+    async def idle_look(think: bool, listen: bool, half_rate: bool = True) -> dict[str, float]:
+        stream = AvatarStream(head, avatar, sample_rate=16000, sink=_ignore,
+                              realtime=RealtimeSettings(thinking_half_rate=half_rate),
                               encoder=live_encoder(EncoderSettings(), head, 16000))
         stream.think(think)
         stream.listen(listen)
@@ -179,6 +180,7 @@ def test_thinking_and_listening_looks_of_a_live_stream(head, avatar):
         return stream.look.weights(stream.frame, head.fps)
 
     assert asyncio.run(idle_look(True, False)) == pytest.approx({THINKING: 1.0})
+    assert asyncio.run(idle_look(True, True, half_rate=False)) == pytest.approx({THINKING: 1.0})
     assert asyncio.run(idle_look(False, True)) == pytest.approx({LISTENING: 1.0})
     assert asyncio.run(idle_look(False, False)) == {}
 
