@@ -15,7 +15,8 @@ from ai_pipeline.runner import Pipeline
 from ai_pipeline.settings import EncoderSettings, RealtimeSettings
 from ai_pipeline.streaming import AvatarStream, live_encoder
 from ai_pipeline.talking_head import landmarks as lm
-from ai_pipeline.talking_head.articulation import viseme_for
+from ai_pipeline.chunks import PhonemeMark
+from ai_pipeline.talking_head.articulation import mouth_track, viseme_for
 from ai_pipeline.talking_head.expressions import EASE_S, LISTENING, THINKING, Look, intensity
 from ai_pipeline.talking_head.landmarks import face_mesh, inner_lip_gap
 from ai_pipeline.talking_head.mesh_warp import MeshWarpEngine, MeshWarpSettings
@@ -194,6 +195,35 @@ def test_render_request_checks_the_emotion():
     with pytest.raises(InputError) as err:
         RenderRequest(text="Да.", emotion="joyful")
     assert err.value.code == "bad_emotion" and "эмоция" in err.value.message_ru
+
+
+# -- the mouth track ----------------------------------------------------------------------
+
+
+def _voice(seconds: float, rate: int = 16000) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + 0.3 * np.sin(2 * np.pi * 900 * t))).astype(np.float32)
+
+
+def test_mouth_closes_soon_after_the_sound_stops():
+    rate, fps = 16000, 25
+    audio = np.concatenate([_voice(1.0), np.zeros(rate, np.float32)])
+    track = mouth_track(audio, rate, fps, 2 * fps)
+    assert track[15:25, 0].min() > 0.3, "open while sounding"
+    assert track[25 + 3:, 0].max() == 0.0, "shut within 120 ms of silence"
+
+
+def test_lips_round_ahead_of_the_vowel_and_shut_through_a_bilabial():
+    rate, fps = 16000, 25
+    audio = _voice(1.2)
+    marks = (PhonemeMark("a", 0.0, 0.4), PhonemeMark("m", 0.4, 0.52), PhonemeMark("u", 0.52, 1.2))
+    track = mouth_track(audio, rate, fps, 30, marks)
+    centres = (np.arange(30) + 0.5) / fps
+    inside_m = (centres >= 0.4) & (centres < 0.52)
+    assert inside_m.any() and (track[inside_m, 0] == 0.0).all() and track[inside_m, 3].all()
+    before_u = np.nonzero(centres < 0.52)[0][-1]  # the last frame before the у starts (in the м)
+    assert track[before_u, 2] > 0.3, "rounding for у starts before it sounds"
+    assert track[5, 2] < 0.1 and track[20, 2] > 0.7
 
 
 # -- the mouth on real speech -------------------------------------------------------------
