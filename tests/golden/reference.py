@@ -3,8 +3,9 @@
 A golden ``.npz`` (tests/data/golden, layout in its README) holds the upstream inputs ``in/*``, outputs
 ``out/*`` with a tolerance each (``meta.outputs[name].atol``), intermediate module outputs ``mid/*`` and
 the seeded state-dict key list with per-key checksums. :func:`assert_outputs` checks every output at its
-own tolerance; when one fails, the message names the first intermediate (in the order our network
-produced them) that already differs, so a wrong layer is found without a debugger.
+own tolerance, and the recorded intermediates at theirs; when something fails, the message names the
+first intermediate (in the order our network produced them) that already differs, so a wrong layer is
+found without a debugger.
 """
 
 from __future__ import annotations
@@ -189,14 +190,17 @@ def output_differences(golden: Golden, produced: Mapping[str, torch.Tensor | np.
 
 
 def assert_outputs(golden: Golden, produced: Mapping[str, torch.Tensor | np.ndarray],
-                   recorder: Recorder | None = None) -> dict[str, float]:
-    """Every produced output within its stored atol; on failure name the first diverging intermediate.
+                   recorder: Recorder | None = None, check_mids: bool = True) -> dict[str, float]:
+    """Every produced output within its stored atol and, with ``check_mids``, every recorded intermediate
+    within its tolerance (a small error deep in a network can pass at the output: the README's 1e-3
+    perturbation inside RRDBNet's 23 blocks shows 0.3 atol there). On failure the message names the
+    first diverging intermediate.
 
     Returns ``{output: max|diff| / atol}``."""
     diffs = output_differences(golden, produced)
     failed = [f"out/{n}: max|diff| {d:.3g} > atol {golden.atol(n):.3g}" for n, d in diffs.items()
               if not d <= golden.atol(n)]
-    if failed:
-        where = first_divergence(golden, recorder) if recorder is not None else "no intermediates recorded"
-        raise AssertionError(f"{golden.path.name}: " + "; ".join(failed) + f"; {where}")
+    where = first_divergence(golden, recorder) if recorder is not None else "no intermediates recorded"
+    if failed or (check_mids and where.startswith("first diverging")):
+        raise AssertionError(f"{golden.path.name}: " + "; ".join(failed or ["outputs within atol"]) + f"; {where}")
     return {n: d / golden.atol(n) for n, d in diffs.items()}
