@@ -1,0 +1,63 @@
+"""SyncNet as used for the LSE-C / LSE-D lip-sync metrics (Chung & Zisserman 2016; the
+``syncnet_v2.model`` network of joonson/syncnet_python, its ``S`` class), written so the published
+weights load strictly (without the ``__S__.`` prefix the metric's wrapper adds).
+
+Audio: 13 MFCCs x 20 frames (0.2 s at 100 Hz), (B, 1, 13, 20). Video: 5 frames of the 224 px mouth
+crop, (B, 3, 5, 224, 224), pixel values 0..255 as the metric feeds them. Both are embedded into
+1024-vectors; LSE-D is their distance at the best offset, LSE-C its margin over the median.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _conv2d(cin: int, cout: int, kernel: tuple[int, int], padding: tuple[int, int] = (1, 1)) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, kernel, padding=padding), nn.BatchNorm2d(cout), nn.ReLU()]
+
+
+def _conv3d(cin: int, cout: int, kernel: tuple[int, int, int], stride: tuple[int, int, int] = (1, 1, 1),
+            padding: tuple[int, int, int] = (0, 1, 1)) -> list[nn.Module]:
+    return [nn.Conv3d(cin, cout, kernel, stride, padding), nn.BatchNorm3d(cout), nn.ReLU()]
+
+
+def _head(width: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(512, 512), nn.BatchNorm1d(512), nn.ReLU(), nn.Linear(512, width))
+
+
+class SyncNetV2(nn.Module):
+    """The two-stream network; module indices follow the published state dict."""
+
+    def __init__(self, embedding: int = 1024) -> None:
+        super().__init__()
+        self.netcnnaud = nn.Sequential(
+            *_conv2d(1, 64, (3, 3)), nn.MaxPool2d(1, 1),  # 13 x 20
+            *_conv2d(64, 192, (3, 3)), nn.MaxPool2d(3, (1, 2)),  # 11 x 9
+            *_conv2d(192, 384, (3, 3)),
+            *_conv2d(384, 256, (3, 3)),
+            *_conv2d(256, 256, (3, 3)), nn.MaxPool2d(3, 2),  # 5 x 4
+            *_conv2d(256, 512, (5, 4), padding=(0, 0)),  # 1 x 1
+        )
+        self.netfcaud = _head(embedding)
+        self.netfclip = _head(embedding)
+        self.netcnnlip = nn.Sequential(
+            *_conv3d(3, 96, (5, 7, 7), (1, 2, 2), (0, 0, 0)), nn.MaxPool3d((1, 3, 3), (1, 2, 2)),  # 1 x 54
+            *_conv3d(96, 256, (1, 5, 5), (1, 2, 2)), nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)),  # 13
+            *_conv3d(256, 256, (1, 3, 3)),
+            *_conv3d(256, 256, (1, 3, 3)),
+            *_conv3d(256, 256, (1, 3, 3)), nn.MaxPool3d((1, 3, 3), (1, 2, 2)),  # 6
+            *_conv3d(256, 512, (1, 6, 6), padding=(0, 0, 0)),  # 1
+        )
+
+    def forward_aud(self, mfcc: torch.Tensor) -> torch.Tensor:
+        """(B, 1, 13, 20) MFCCs -> (B, embedding)."""
+        return self.netfcaud(self.netcnnaud(mfcc).flatten(1))
+
+    def forward_lipfeat(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, 3, 5, 224, 224) frames -> (B, 512) convolutional features."""
+        return self.netcnnlip(frames).flatten(1)
+
+    def forward_lip(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, 3, 5, 224, 224) frames -> (B, embedding)."""
+        return self.netfclip(self.forward_lipfeat(frames))
