@@ -114,6 +114,10 @@ class ReplyGuard:
     _index: int = 0
     _skip_rest: bool = False  # the rest of a dropped sentence is still to come
     _sentences: int = 0  # sentences said so far
+    code: bool = False  # the reply turned into code (and was stopped)
+    _held: ReplyChunk | None = None  # a chunk ending with ":" waits for the next one
+    _yielded: int = 0
+    _last: str = ""  # the text of the last chunk handed on
 
     def __post_init__(self) -> None:
         if _STORY.search(self.question):
@@ -124,7 +128,7 @@ class ReplyGuard:
         if self.stopped:
             return None
         if _CODE.search(chunk.text):
-            self.stopped = True
+            self.stopped = self.code = True
             self.dropped.append(chunk.text)
             return None
         text = re.sub(r"\s+([.,!?…])", r"\1", to_ty(_clean_markup(chunk.text)))
@@ -148,9 +152,8 @@ class ReplyGuard:
         speech = speech_for(text) if text != chunk.text else chunk.speech
         if not text.strip() or not speech.strip():
             return None
-        out = replace(chunk, text=text, speech=speech, index=self._index)
         self._index += 1
-        return out
+        return replace(chunk, text=text, speech=speech)
 
     def _echoes(self, sentence: str) -> bool:
         """The reply's first sentence only repeats the question («Почему зимой холодно? Это потому...»)."""
@@ -168,14 +171,36 @@ class ReplyGuard:
         return machine_ok or not _SELF_AS_MACHINE.search(sentence)
 
     def filter(self, chunks: Iterable[ReplyChunk]) -> Iterator[ReplyChunk]:
-        """The reviewed chunks that may be spoken, numbered again from 0."""
+        """The reviewed chunks that may be spoken, numbered again from 0. A chunk that announces what
+        follows («Вот программа:») is held until the next one shows whether that is code."""
         for chunk in chunks:
-            if (out := self.review(chunk)) is not None:
-                yield out
+            out = self.review(chunk)
+            if self.code:
+                self._held = None
+                return
+            if out is None:
+                continue
+            if self._held is not None:
+                yield self._number(self._held)
+                self._held = None
+            if out.text.rstrip().endswith(":"):
+                self._held = out
+            else:
+                yield self._number(out)
 
     def finish(self) -> list[ReplyChunk]:
-        """At the end of the reply: a short in-character line when nothing at all could be said."""
-        if self._index:
-            return []
-        self._index = 1
-        return [ReplyChunk(FALLBACK, speech_for(FALLBACK), 0)]
+        """At the end of the reply: what was held, and a short in-character line when nothing could be said
+        or the reply turned into code."""
+        out = [self._number(self._held)] if self._held is not None and not self.code else []
+        self._held = None
+        if not (self._yielded or out):
+            out.append(self._number(ReplyChunk(FALLBACK, speech_for(FALLBACK))))
+        elif self.code:  # after what was said: «Конечно, ой, давай лучше...» or «Конечно! Ой, давай...»
+            text = " " + (FALLBACK if re.search(r"[.!?…]\W*$", self._last) else FALLBACK[0].lower() + FALLBACK[1:])
+            out.append(self._number(ReplyChunk(text, speech_for(text))))
+        return out
+
+    def _number(self, chunk: ReplyChunk) -> ReplyChunk:
+        self._yielded += 1
+        self._last = chunk.text
+        return replace(chunk, index=self._yielded - 1)

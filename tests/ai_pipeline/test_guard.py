@@ -43,9 +43,16 @@ def test_words_that_only_look_formal_stay() -> None:
 def test_code_is_never_spoken_and_generation_stops() -> None:
     said, guard = _said("Конечно, вот программа:\n```python\nfor i in range(10):\n    print(i)\n```\nЗапусти её!",
                         "Напиши программу на питоне")
-    assert guard.stopped
+    assert guard.stopped and guard.code
     assert "print" not in said and "range" not in said and "Запусти" not in said
-    assert said.startswith("Конечно")
+    assert "программа" not in said and said == "Конечно, ой" + FALLBACK[2:]  # the code's announcement went too
+    said, _ = _said("Конечно! Вот что я придумала:\n```\nx = 1\n```", "Напиши код")
+    assert said == "Конечно! " + FALLBACK
+
+
+def test_an_announcement_is_said_when_no_code_follows() -> None:
+    said, guard = _said("Вот что я люблю: рисовать котов и читать про космос.", "Что ты любишь?")
+    assert said == "Вот что я люблю: рисовать котов и читать про космос." and not guard.code
 
 
 def test_only_code_gets_an_in_character_line() -> None:
