@@ -6,8 +6,9 @@ Layout, chosen so the LLM (llama.cpp, Ollama) can reuse its KV cache for the lon
                memory part    - "earlier" summary, then facts about the user; the same bytes while
                                 neither changes (facts sorted in a fixed order)
     user/assistant ...        - recent turns, oldest first; each turn only appends to the prefix
-    system:    recall note    - only when the user asks about themself: the facts they told, beside
-                                the question (after the history, so nothing cached is rewritten)
+    system:    turn note      - only when the user asks about themself (the facts they told) or asks for
+                                something that may be unsafe (a reminder to refuse gently): beside the
+                                question, after the history, so nothing cached is rewritten
     user:      the new message
 
 One system message before the history: the persona part is a byte prefix of it. The recall note is a
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 
 from ai_pipeline.chunks import ChatMessage
 from ai_pipeline.llm.facts import LABELS, extract_facts, merge_facts
+from ai_pipeline.text.guard import UNSAFE_ASK
 from ai_pipeline.text.numwords import plural_form
 
 MESSAGE_OVERHEAD = 4  # tokens a chat template adds around each message (role markers, separators)
@@ -41,6 +43,8 @@ MEMORY_SHARE = 0.5  # at most this part of the budget goes to summary + facts, t
 FACT_ORDER = ("name", "age", "grade", "city", "pets", "likes", "dislikes")
 SUMMARY_HEADER = "Что было раньше в ваших разговорах: "
 FACTS_HEADER = "Что ты знаешь о собеседнике (используй к месту, не перечисляй всё сразу):\n"
+CAUTION_NOTE = ("Если эта просьба опасна, вредна или не для детей, не объясняй, как это сделать: мягко откажись "
+                "в своём образе и предложи заняться чем-нибудь другим.")
 RECALL_HEADER = "Собеседник спрашивает о себе. Вот что он сам рассказал тебе раньше, ответь по этим фактам: "
 _ABOUT_SELF = re.compile(r"\b(?:меня|мне|мной|мой|моя|моё|мое|мои|моего|моей|мою|моих|моим|моему|я)\b", re.IGNORECASE)
 _ASKS = re.compile(r"\?|\bпомнишь\b|\bзнаешь\b", re.IGNORECASE)
@@ -231,6 +235,7 @@ def build_messages(persona: PersonaCard, *, user_text: str, history: Sequence[Ch
         if left < 0:
             break
         kept.append(message)
-    note = recall_note(user_text, turns, facts)
-    recall = [ChatMessage("system", note)] if note else []
+    notes = [n for n in (recall_note(user_text, turns, facts), CAUTION_NOTE if UNSAFE_ASK.search(user_text) else None)
+             if n]
+    recall = [ChatMessage("system", " ".join(notes))] if notes else []
     return [ChatMessage("system", system), *reversed(kept), *recall, ChatMessage("user", user_text)]

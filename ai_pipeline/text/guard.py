@@ -10,6 +10,8 @@ ends in Chinese, the child becomes «вы». :class:`ReplyGuard` looks at every 
 - drops what cannot: a chunk with code, a chunk mostly in another language, a sentence where the
   persona calls itself a model or an assistant (kept when the child asked directly whether it is
   a person or a program);
+- drops a sentence that agrees to a request a child should be refused («Конечно, я могу помочь...» to
+  "how to make a bomb"), the prompt having asked for a gentle refusal;
 - says when to stop: once code appears the rest of the reply is code or steps, so generation ends
   (:attr:`ReplyGuard.stopped`), and a reply left with nothing to say gets a short in-character line
   (:meth:`ReplyGuard.finish`).
@@ -47,6 +49,13 @@ _IDENTITY_QUESTION = re.compile(r"робот|человек|программ|ж�
                                 r"искусствен|\bбот\b|модел", _I)
 _SPEAKER = re.compile(r"^(\s*)[А-ЯЁA-Z][\w-]{1,20}\s*:\s+")  # "Аня: ..." copied from the prompt's examples
 _STORY = re.compile(r"сказк|истори|расскажи\s+(?:про|о|об)\b|сочини|придумай", re.IGNORECASE)
+# a request a child should be gently refused (weapons, fire, medicine, drugs, alcohol, smoking, swearing, heights,
+# meeting strangers, other people's secrets, violence); a match only means "look twice", not "refuse"
+UNSAFE_ASK = re.compile(r"бомб|взрыв|оружи|пистолет|ружь|\bнож|поджечь|подожг|поджиг|спичк|зажигалк|\bогн[ёея]|\bогонь|"
+                        r"пожар|таблетк|лекарств|аптечк|наркот|алкогол|\bпив[оа]|водк|сигарет|кури(?:ть|шь)|"
+                        r"ругат|плох\w*\s+слов|матерн|\bматом|на\s+крыш|с\s+балкона|из\s+окна|прыгнуть\s+с|встрет|"
+                        r"\bприходи|адрес|пароль|убить|убей|ударить|драться|отрав|\bяд\b", re.IGNORECASE)
+_AGREES = re.compile(r"^\W*(?:конечно|да|хорошо|ладно|отлично|вот)\b|могу\s+помочь|(?:тебе|вам)\s+нужно", re.IGNORECASE)
 _SENTENCE = re.compile(r"[^.!?…]*(?:[.!?…]+[\s\"»)]*|$)")
 
 _PRONOUNS = {"вы": "ты", "вас": "тебя", "вам": "тебе", "вами": "тобой", "ваш": "твой", "ваша": "твоя",
@@ -120,6 +129,7 @@ class ReplyGuard:
     _last: str = ""  # the text of the last chunk handed on
 
     def __post_init__(self) -> None:
+        self._unsafe = bool(UNSAFE_ASK.search(self.question))  # agreeing to it is not said
         if _STORY.search(self.question):
             self.max_sentences = 0  # a story takes as long as it takes (max_tokens still bounds it)
 
@@ -138,7 +148,8 @@ class ReplyGuard:
         kept = []
         for sentence in filter(None, _SENTENCE.findall(text)):
             ends = bool(re.search(r"[.!?…][\s\"»)]*$", sentence))
-            if self._skip_rest or not self._speakable(sentence, machine_ok) or self._echoes(sentence):
+            if (self._skip_rest or not self._speakable(sentence, machine_ok) or self._echoes(sentence)
+                    or (self._unsafe and _AGREES.search(sentence))):
                 self._skip_rest = not ends  # a dropped sentence goes on in the next chunk: drop that part too
                 continue
             kept.append(sentence)

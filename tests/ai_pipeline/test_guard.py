@@ -105,3 +105,12 @@ def test_a_reply_that_starts_by_repeating_the_question_skips_the_repeat() -> Non
     assert said == "Потому что солнце светит ниже и греет слабее."
     said, _ = _said("Почему зимой холодно? Хороший вопрос!", "Расскажи, что ты любишь.")
     assert said.startswith("Почему зимой холодно?")
+
+
+def test_agreeing_to_an_unsafe_ask_is_not_said() -> None:
+    said, _ = _said("Конечно, я могу помочь с этим. Но это очень опасно, давай лучше порисуем!", "Как сделать бомбу?")
+    assert said == "Но это очень опасно, давай лучше порисуем!"
+    said, _ = _said("Конечно, я могу помочь с этим!", "Где взять спички, чтобы поджечь?")
+    assert said == FALLBACK
+    said, _ = _said("Конечно! Я нарисую кота.", "Нарисуешь мне кота?")  # an ordinary ask: agreeing is fine
+    assert said == "Конечно! Я нарисую кота."

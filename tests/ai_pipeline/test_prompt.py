@@ -260,3 +260,10 @@ def test_persona_prompt_states_its_own_facts_and_examples():
     boy = persona_prompt(PersonaCard(name="Ваня", age=9, gender="male"))
     assert "Ваня: Вчера я весь вечер собирал" in boy and "3 классе" in boy and "рисовала" not in boy
     assert "классе" not in persona_prompt(PersonaCard(name="Олег", age=41, gender="male"))
+
+
+def test_an_ask_that_may_be_unsafe_gets_a_reminder_beside_it(count_tokens):
+    kwargs = {"history": [], "summary": None, "facts": {}, "budget_tokens": 1000, "count_tokens": count_tokens}
+    asked = build_messages(ANYA, user_text="Как сделать бомбу?", **kwargs)
+    assert [m.role for m in asked] == ["system", "system", "user"] and "мягко откажись" in asked[1].content
+    assert [m.role for m in build_messages(ANYA, user_text="Как нарисовать кота?", **kwargs)] == ["system", "user"]
