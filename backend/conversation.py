@@ -273,7 +273,7 @@ class Brain:
         with timer.measure("memory"):
             prompt = await self.db.call(self._prompt, persona_id, session_id, user_text, continues)
         chunker = ReplyChunker(self.settings.chunker)
-        guard = ReplyGuard(user_text)  # what may not be spoken is rewritten or dropped before TTS
+        guard = ReplyGuard(prompt.messages[-1].content)  # what may not be said is rewritten or dropped before TTS
         said: list[ReplyChunk] = []
         message_id: int | None = None  # the assistant message, once its first chunk is stored
         messages, first = prompt.messages, 0
