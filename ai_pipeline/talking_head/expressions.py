@@ -31,7 +31,7 @@ RECIPES: dict[str, dict[str, float]] = {
     "happy": {"smile": 1.0, "squint": 0.6, "brow_raise": 0.15, "wide": 0.15},
     "sad": {"brow_inner_raise": 1.0, "frown": 1.0, "squint": 0.2},
     "surprised": {"brow_raise": 1.0, "eyes_wide": 1.0, "jaw": 0.14},
-    "angry": {"brow_lower": 1.0, "lip_press": 1.0, "squint": 0.35, "frown": 0.3, "press": 0.25},
+    "angry": {"brow_lower": 1.0, "lip_press": 1.0, "squint": 0.5, "frown": 0.6, "press": 0.25},
     "scared": {"brow_raise": 0.6, "brow_inner_raise": 0.8, "eyes_wide": 0.9, "frown": 0.4, "wide": 0.35,
                "jaw": 0.08},
     "thinking": {"gaze_x": -0.15, "brow_lower": 0.25, "brow_inner_raise": 0.2, "lip_press": 0.6,
