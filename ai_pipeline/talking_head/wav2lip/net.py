@@ -61,6 +61,26 @@ def _up_stage(cin: int, cout: int, residuals: int, stride: int = 2) -> nn.Sequen
     return nn.Sequential(up, *(ConvBlock(cout, cout, 3, 1, 1, residual=True) for _ in range(residuals)))
 
 
+def audio_encoder() -> nn.Sequential:
+    """Wav2Lip's mel encoder: a (B, 1, 80, 16) window -> (B, 512, 1, 1). SadTalker's ExpNet and PoseVAE
+    use the same stack (and the same parameter names under their own prefixes)."""
+    return nn.Sequential(
+        ConvBlock(1, 32, 3, 1, 1),
+        ConvBlock(32, 32, 3, 1, 1, residual=True),
+        ConvBlock(32, 32, 3, 1, 1, residual=True),
+        ConvBlock(32, 64, 3, (3, 1), 1),
+        ConvBlock(64, 64, 3, 1, 1, residual=True),
+        ConvBlock(64, 64, 3, 1, 1, residual=True),
+        ConvBlock(64, 128, 3, 3, 1),
+        ConvBlock(128, 128, 3, 1, 1, residual=True),
+        ConvBlock(128, 128, 3, 1, 1, residual=True),
+        ConvBlock(128, 256, 3, (3, 2), 1),
+        ConvBlock(256, 256, 3, 1, 1, residual=True),
+        ConvBlock(256, 512, 3, 1, 0),
+        ConvBlock(512, 512, 1, 1, 0),
+    )
+
+
 class Wav2Lip(nn.Module):
     """The generator. ``forward(mel, faces)`` -> faces with the mouth re-drawn for ``mel``."""
 
@@ -75,21 +95,7 @@ class Wav2Lip(nn.Module):
             _stage(256, 512, 2, 1),  # 3
             nn.Sequential(ConvBlock(512, 512, 3, 1, 0), ConvBlock(512, 512, 1, 1, 0)),  # 1
         ])
-        self.audio_encoder = nn.Sequential(
-            ConvBlock(1, 32, 3, 1, 1),
-            ConvBlock(32, 32, 3, 1, 1, residual=True),
-            ConvBlock(32, 32, 3, 1, 1, residual=True),
-            ConvBlock(32, 64, 3, (3, 1), 1),
-            ConvBlock(64, 64, 3, 1, 1, residual=True),
-            ConvBlock(64, 64, 3, 1, 1, residual=True),
-            ConvBlock(64, 128, 3, 3, 1),
-            ConvBlock(128, 128, 3, 1, 1, residual=True),
-            ConvBlock(128, 128, 3, 1, 1, residual=True),
-            ConvBlock(128, 256, 3, (3, 2), 1),
-            ConvBlock(256, 256, 3, 1, 1, residual=True),
-            ConvBlock(256, 512, 3, 1, 0),
-            ConvBlock(512, 512, 1, 1, 0),
-        )
+        self.audio_encoder = audio_encoder()
         self.face_decoder_blocks = nn.ModuleList([
             nn.Sequential(ConvBlock(512, 512, 1, 1, 0)),  # 1
             _up_stage(1024, 512, 1, stride=1),  # 3
