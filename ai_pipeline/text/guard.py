@@ -106,7 +106,11 @@ def to_ty(text: str) -> str:
     return _ITE.sub(lambda m: m.group(1) + ("ись" if m.group(2) else "и"), text)
 
 
+_MIXED_WORD = re.compile(r"\b(?=\w*[a-zA-Z])(?=\w*[а-яёА-ЯЁ])\w+\b[ \t]?")  # «Бecause»: half a token in each script
+
+
 def _clean_markup(text: str) -> str:
+    text = _MIXED_WORD.sub("", text)
     text = _LIST_MARK.sub(r"\1", text)
     text = _EMPHASIS.sub("", text)
     return _OTHER_SCRIPT.sub("", text)
@@ -168,7 +172,7 @@ class ReplyGuard:
 
     def _echoes(self, sentence: str) -> bool:
         """The reply's first sentence only repeats the question («Почему зимой холодно? Это потому...»)."""
-        if self._index or self._sentences:
+        if self._index or self._sentences or not re.search(r"[.!?…]\W*$", sentence):
             return False
         words = re.findall(r"[а-яёa-z]+", sentence.lower())
         asked = [re.findall(r"[а-яёa-z]+", q.lower()) for q in _SENTENCE.findall(self.question) if q]

@@ -114,3 +114,8 @@ def test_agreeing_to_an_unsafe_ask_is_not_said() -> None:
     assert said == FALLBACK
     said, _ = _said("Конечно! Я нарисую кота.", "Нарисуешь мне кота?")  # an ordinary ask: agreeing is fine
     assert said == "Конечно! Я нарисую кота."
+
+
+def test_a_word_half_in_latin_letters_goes() -> None:
+    said, _ = _said("Бecause небо голубое, потому что свет рассеивается.", "Почему небо голубое?")
+    assert said == "небо голубое, потому что свет рассеивается."
