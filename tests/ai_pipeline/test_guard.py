@@ -119,3 +119,8 @@ def test_agreeing_to_an_unsafe_ask_is_not_said() -> None:
 def test_a_word_half_in_latin_letters_goes() -> None:
     said, _ = _said("Бecause небо голубое, потому что свет рассеивается.", "Почему небо голубое?")
     assert said == "небо голубое, потому что свет рассеивается."
+
+
+def test_i_am_n_years_is_said_the_russian_way() -> None:
+    said, _ = _said("Я 12 лет. А ты?", "Сколько тебе лет?")
+    assert said == "Мне 12 лет. А ты?"
