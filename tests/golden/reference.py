@@ -176,6 +176,8 @@ def first_divergence(golden: Golden, recorder: Recorder) -> str:
         diff, tol = found
         if not diff <= tol:
             return f"first diverging intermediate: mid/{name} (max|diff| {diff:.3g} > {tol:.3g})"
+    if compared == 0 and recorder.captured:
+        return "first diverging intermediate: none of the recorded names is stored (module names differ?)"
     return f"all {compared} compared intermediates agree"
 
 
