@@ -4,12 +4,16 @@ weights load strictly (without the ``__S__.`` prefix the metric's wrapper adds).
 
 Audio: 13 MFCCs x 20 frames (0.2 s at 100 Hz), (B, 1, 13, 20). Video: 5 frames of the 224 px mouth
 crop, (B, 3, 5, 224, 224), pixel values 0..255 as the metric feeds them. Both are embedded into
-1024-vectors; LSE-D is their distance at the best offset, LSE-C its margin over the median.
+1024-vectors; LSE-D is their distance at the best offset, LSE-C its margin over the median
+(:func:`sync_features`, :func:`sync_score`; the MFCC extraction is not here).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -61,3 +65,48 @@ class SyncNetV2(nn.Module):
     def forward_lip(self, frames: torch.Tensor) -> torch.Tensor:
         """(B, 3, 5, 224, 224) frames -> (B, embedding)."""
         return self.netfclip(self.forward_lipfeat(frames))
+
+
+@dataclass(frozen=True)
+class SyncScore:
+    """SyncNet's verdict on a clip: LSE-D (``distance``, lower is better), LSE-C (``confidence``,
+    higher is better) and the audio-video ``offset`` in video frames where the distance is smallest."""
+
+    offset: int
+    distance: float
+    confidence: float
+
+
+MFCC_PER_FRAME = 4  # 100 Hz MFCC frames per 25 fps video frame
+WINDOW = 5  # video frames per SyncNet input
+
+
+@torch.no_grad()
+def sync_features(net: SyncNetV2, video: torch.Tensor, mfcc: torch.Tensor, batch: int = 20
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-window embeddings (lip, audio), each (N, embedding), as the metric computes them.
+
+    ``video``: (3, T, 224, 224) mouth crops at 25 fps, pixel values 0..255; ``mfcc``: (13, M) at 100 Hz.
+    Window ``v`` covers frames ``v..v+4`` and MFCC columns ``4v..4v+19``; N = T - 5 (the metric's
+    ``range(len(frames) - 5)``)."""
+    lip, audio = [], []
+    starts = range(video.shape[1] - WINDOW)
+    for i in range(0, len(starts), batch):
+        chunk = starts[i:i + batch]
+        lip.append(net.forward_lip(torch.stack([video[:, v:v + WINDOW] for v in chunk])))
+        cols = [mfcc[:, MFCC_PER_FRAME * v:MFCC_PER_FRAME * v + 20] for v in chunk]
+        audio.append(net.forward_aud(torch.stack(cols)[:, None]))
+    return torch.cat(lip), torch.cat(audio)
+
+
+def sync_score(lip: torch.Tensor, audio: torch.Tensor, vshift: int = 15) -> SyncScore:
+    """Distance of each lip window to the audio windows up to ``vshift`` frames away (zero-padded
+    past the ends), averaged over the clip per offset; the best offset gives LSE-D, its margin below
+    the median over offsets LSE-C (the published metric, vshift 15)."""
+    width = 2 * vshift + 1
+    padded = F.pad(audio, (0, 0, vshift, vshift))
+    dists = torch.stack([F.pairwise_distance(lip[i:i + 1].expand(width, -1), padded[i:i + width])
+                         for i in range(len(lip))], dim=1)  # (offsets, windows)
+    mean = dists.mean(dim=1)
+    best, where = mean.min(dim=0)
+    return SyncScore(vshift - int(where), float(best), float(mean.median() - best))
