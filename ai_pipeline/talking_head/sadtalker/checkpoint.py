@@ -5,6 +5,11 @@ Layouts (as SadTalker's ``init_path`` finds them):
   ``he_estimator.*`` (plus SadTalker's audio networks, not needed here), or
 - ``facevid2vid_00189-model.pth.tar``: a dict with ``generator``, ``kp_detector``, ``he_estimator``;
 - and ``mapping_00229-model.pth.tar``: a dict with ``mapping`` (70 coefficients, "crop" mode).
+
+The speech-to-coefficient networks and the 3DMM regressor (:func:`load_coefficient_networks`) come
+from the same safetensors file (prefixes ``audio2exp.``, ``audio2pose.``, ``face_3drecon.``) or from
+the older ``auido2exp_00300-model.pth`` / ``auido2pose_00140-model.pth`` (``{"model": ...}``, upstream's
+spelling) and ``epoch_20.pth`` (``{"net_recon": ...}``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ import torch
 from torch import nn
 
 from ai_pipeline.errors import EngineUnavailable
+from ai_pipeline.talking_head.sadtalker.audio2exp import ExpNet
+from ai_pipeline.talking_head.sadtalker.audio2pose import Audio2Pose
+from ai_pipeline.talking_head.sadtalker.face3d import ReconNet
 from ai_pipeline.talking_head.sadtalker.networks import (
     HEEstimator,
     KPDetector,
@@ -27,6 +35,7 @@ from ai_pipeline.talking_head.sadtalker.networks import (
 
 LEGACY = "facevid2vid_00189-model.pth.tar"
 MAPPING = "mapping_00229-model.pth.tar"
+LEGACY_EXP, LEGACY_POSE, LEGACY_RECON = "auido2exp_00300-model.pth", "auido2pose_00140-model.pth", "epoch_20.pth"
 
 
 def safetensors_name(size: int) -> str:
@@ -91,3 +100,42 @@ def load_renderer(folder: Path, size: int = 256, config: RendererConfig | None =
         load_strict(he, he_state, "he_estimator")
     load_strict(mapping, torch.load(mapping_path, map_location="cpu", weights_only=True)["mapping"], "mapping")
     return FaceRenderer(kp, gen, mapping, he if he_state else None, cfg)
+
+
+@dataclass
+class CoefficientNetworks:
+    """Speech -> expression (ExpNet), speech -> head pose (PoseVAE), photo -> 3DMM coefficients."""
+
+    expnet: ExpNet
+    posevae: Audio2Pose
+    recon: ReconNet
+
+    def to(self, device: str | torch.device) -> CoefficientNetworks:
+        for net in (self.expnet, self.posevae, self.recon):
+            net.to(device).eval()
+        return self
+
+
+def load_coefficient_networks(folder: Path, size: int = 256) -> CoefficientNetworks:
+    """Build ExpNet, PoseVAE and the 3DMM regressor and load them strictly from ``folder`` (CPU)."""
+    nets = CoefficientNetworks(ExpNet(), Audio2Pose(), ReconNet())
+    st_path = folder / safetensors_name(size)
+    legacy = [folder / name for name in (LEGACY_EXP, LEGACY_POSE, LEGACY_RECON)]
+    if st_path.is_file():
+        from safetensors.torch import load_file
+
+        flat = load_file(str(st_path))
+        parts = [_with_prefix(flat, p) for p in ("audio2exp.", "audio2pose.", "face_3drecon.")]
+    elif all(p.is_file() for p in legacy):
+        parts = [torch.load(path, map_location="cpu", weights_only=True)[key]
+                 for path, key in zip(legacy, ("model", "model", "net_recon"))]
+    else:
+        raise EngineUnavailable(
+            f"Нет весов SadTalker в {folder}: нужен {safetensors_name(size)} "
+            f"(или {LEGACY_EXP}, {LEGACY_POSE} и {LEGACY_RECON}). "
+            "Скачайте их: `python scripts/download_models.py --only sadtalker`.",
+            f"SadTalker coefficient checkpoints missing in {folder}")
+    for net, state, what in zip((nets.expnet, nets.posevae, nets.recon), parts,
+                                ("audio2exp", "audio2pose", "face_3drecon")):
+        load_strict(net, state, what)
+    return nets
