@@ -11,6 +11,7 @@ crop, (B, 3, 5, 224, 224), pixel values 0..255 as the metric feeds them. Both ar
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -110,3 +111,11 @@ def sync_score(lip: torch.Tensor, audio: torch.Tensor, vshift: int = 15) -> Sync
     mean = dists.mean(dim=1)
     best, where = mean.min(dim=0)
     return SyncScore(vshift - int(where), float(best), float(mean.median() - best))
+
+
+def load_syncnet(path: Path, device: str | torch.device = "cpu") -> SyncNetV2:
+    """``syncnet_v2.model`` (a flat state dict with the metric wrapper's ``__S__.`` prefix), strictly."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = SyncNetV2()
+    model.load_state_dict({k.removeprefix("__S__."): v for k, v in state.items()}, strict=True)
+    return model.to(device).eval()

@@ -8,11 +8,13 @@ their cosine similarity says how well the mouth matches the sound (Wav2Lip's syn
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ai_pipeline.talking_head.wav2lip.net import ConvBlock
+from ai_pipeline.talking_head.wav2lip.net import ConvBlock, clean_state_dict
 
 
 def _residuals(channels: int, n: int) -> list[nn.Module]:
@@ -52,3 +54,12 @@ class SyncNetColor(nn.Module):
 def sync_similarity(audio: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
     """(B,) cosine similarity of the two embeddings (what Wav2Lip's sync loss takes the BCE of)."""
     return F.cosine_similarity(audio, face)
+
+
+def load_syncnet_color(path: Path, device: str | torch.device = "cpu") -> SyncNetColor:
+    """``lipsync_expert.pth`` (``{"state_dict": ...}``, possibly DataParallel-prefixed), strictly."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else checkpoint
+    model = SyncNetColor()
+    model.load_state_dict(clean_state_dict(state, model), strict=True)
+    return model.to(device).eval()

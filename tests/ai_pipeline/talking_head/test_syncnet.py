@@ -3,9 +3,12 @@ The network itself is proven equal to upstream in tests/golden/test_syncnet_gold
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
-from ai_pipeline.talking_head.syncnet import SyncNetV2, sync_features, sync_score
+from ai_pipeline.talking_head.syncnet import SyncNetV2, load_syncnet, sync_features, sync_score
+from ai_pipeline.talking_head.wav2lip.syncnet import SyncNetColor, load_syncnet_color
 from tests.golden.seeding import seed_module
 
 
@@ -36,3 +39,17 @@ def test_windows_follow_the_metric() -> None:
         torch.testing.assert_close(audio[1], net.forward_aud(mfcc[None, None, :, 4:24])[0], rtol=1e-4, atol=1e-4)
     score = sync_score(lip, audio, vshift=1)
     assert score.offset in (-1, 0, 1) and score.distance > 0 and score.confidence >= 0
+
+
+def test_published_files_load_strictly(tmp_path: Path) -> None:
+    """syncnet_v2.model carries the metric wrapper's ``__S__.`` prefix; lipsync_expert.pth is a
+    Wav2Lip training checkpoint (``state_dict``, saved without BatchNorm counters by old torch)."""
+    net = seed_module(SyncNetV2())
+    torch.save({f"__S__.{k}": v for k, v in net.state_dict().items()}, tmp_path / "syncnet_v2.model")
+    loaded = load_syncnet(tmp_path / "syncnet_v2.model")
+    assert all(torch.equal(v, net.state_dict()[k]) for k, v in loaded.state_dict().items())
+    expert = seed_module(SyncNetColor())
+    state = {f"module.{k}": v for k, v in expert.state_dict().items() if not k.endswith("num_batches_tracked")}
+    torch.save({"state_dict": state, "global_step": 1}, tmp_path / "lipsync_expert.pth")
+    loaded_expert = load_syncnet_color(tmp_path / "lipsync_expert.pth")
+    assert all(torch.equal(v, expert.state_dict()[k]) for k, v in loaded_expert.state_dict().items())
