@@ -81,7 +81,8 @@ fi
 git archive HEAD | tar -x -C "$WORK" --one-top-level=context
 build() {  # $1: log file; the image is $IMAGE
   $DOCKER build --network host --progress plain "${BUILD_ARGS[@]}" -f docker/Dockerfile.cpu -t "$IMAGE" \
-    "$WORK/context" >"$1" 2>&1 || { tail -40 "$1" >&2; log "build failed (log: $1)"; exit 1; }
+    "$WORK/context" >"$1" 2>&1 || { cp "$1" /tmp/avatar-docker-build.log; tail -40 "$1" >&2
+                                     log "build failed (log: /tmp/avatar-docker-build.log)"; exit 1; }
 }
 log "building $IMAGE from $(git rev-parse --short HEAD) (bases: $BASES; torch: $TORCH)"
 t=$(now); build "$WORK/build.log"; build_s=$(since "$t")
