@@ -45,8 +45,9 @@ SUMMARY_HEADER = "Что было раньше в ваших разговора�
 FACTS_HEADER = "Что ты знаешь о собеседнике (используй к месту, не перечисляй всё сразу):\n"
 CAUTION_NOTE = ("Если эта просьба опасна, вредна или не для детей, не объясняй, как это сделать: мягко откажись "
                 "в своём образе и предложи заняться чем-нибудь другим.")
-RECALL_HEADER = "Собеседник спрашивает о себе. Вот что он сам рассказал тебе раньше, ответь по этим фактам: "
+RECALL_HEADER = "Ответь по тому, что собеседник рассказал о себе: "
 _ABOUT_SELF = re.compile(r"\b(?:меня|мне|мной|мой|моя|моё|мое|мои|моего|моей|мою|моих|моим|моему|я)\b", re.IGNORECASE)
+_IN_GENERAL = re.compile(r"\b(?:обо|про)\s+(?:мне|меня)\b", re.IGNORECASE)
 _ASKS = re.compile(r"\?|\bпомнишь\b|\bзнаешь\b", re.IGNORECASE)
 
 
@@ -202,7 +203,8 @@ def recall_note(user_text: str, history: Sequence[ChatMessage], facts: Mapping[s
     собаку?"): the stored facts merged with those stated in ``history`` (a small model finds a fact
     beside the question far more reliably than in the system prompt or many turns back). None when
     the message is no such question or nothing is known."""
-    if not (_ASKS.search(user_text) and _ABOUT_SELF.search(user_text)):
+    pointed = _IN_GENERAL.sub("", user_text)  # "что ты знаешь обо мне?" is answered from the memory part
+    if not (_ASKS.search(pointed) and _ABOUT_SELF.search(pointed)):
         return None
     known = dict(facts)
     for message in history:

@@ -267,3 +267,11 @@ def test_an_ask_that_may_be_unsafe_gets_a_reminder_beside_it(count_tokens):
     asked = build_messages(ANYA, user_text="Как сделать бомбу?", **kwargs)
     assert [m.role for m in asked] == ["system", "system", "user"] and "мягко откажись" in asked[1].content
     assert [m.role for m in build_messages(ANYA, user_text="Как нарисовать кота?", **kwargs)] == ["system", "user"]
+
+
+def test_a_general_question_about_the_user_has_no_note(count_tokens):
+    history = [ChatMessage("user", "Меня зовут Петя."), ChatMessage("assistant", "Привет, Петя!")]
+    kwargs = {"history": history, "summary": None, "facts": {}, "budget_tokens": 1000, "count_tokens": count_tokens}
+    roles = [m.role for m in build_messages(ANYA, user_text="Что ты знаешь обо мне?", **kwargs)]
+    assert roles.count("system") == 1
+    assert [m.role for m in build_messages(ANYA, user_text="Как меня зовут?", **kwargs)].count("system") == 2
