@@ -57,6 +57,7 @@ class LiveSession:
         self.stream_task: asyncio.Task[None] | None = None
         self.warm_task: asyncio.Task[Any] | None = None
         self.anticipate_task: asyncio.Task[Any] | None = None  # the prompt evaluated on a partial transcript
+        self._drafting = False  # that task begins the reply on a speculative transcript
         self.listen_task: asyncio.Task[None] | None = None  # transcripts that finish between chunks
         self.recognizer: StreamingRecognizer | None = None
         self.decoder: StreamDecoder | None = None
@@ -253,9 +254,13 @@ class LiveSession:
     async def _handle(self, events: list[Any]) -> None:
         for event in events:
             if isinstance(event, SpeechEnded):
+                self._attend(False)
                 self._think(True)  # the user waits from here: recognising and replying get the cores
             elif isinstance(event, SpeechStarted):
                 self._think(False)
+                self._attend(True)  # the avatar listens: eyes on the user, small nods
+                if self._drafting:  # the reply begun on the silence's transcript is void: the cores go to ASR
+                    self._anticipate(None)
                 self._heard = max(self._heard, event.utterance)
                 if self.turn_task and not self.turn_task.done():
                     # speaking again before the reply was heard: the turn ended too early (a pause mid-sentence)
@@ -372,8 +377,14 @@ class LiveSession:
         return self.services.settings.realtime.opener
 
     def _think(self, on: bool) -> None:
-        if self.stream is not None and self.services.settings.realtime.thinking_half_rate:
+        """The user waits for the reply (a thinking look; the stream may spend less on idle video)."""
+        if self.stream is not None:
             self.stream.think(on)
+
+    def _attend(self, on: bool) -> None:
+        """The user is speaking (an attentive, listening look)."""
+        if self.stream is not None:
+            self.stream.listen(on)
 
     def _anticipate(self, heard: str | None, whole: bool = False) -> None:
         """Evaluate the coming turn's prompt on the words heard so far (None: stop doing so); one at a
@@ -381,7 +392,7 @@ class LiveSession:
         transcript, the question as it stands if the turn ends now (the reply is begun on it)."""
         if self.anticipate_task is not None and not self.anticipate_task.done():
             self.anticipate_task.cancel()
-        self.anticipate_task = None
+        self.anticipate_task, self._drafting = None, whole
         if heard and heard.strip() and not self.closed and self.services.settings.realtime.anticipate:
             self.anticipate_task = asyncio.create_task(
                 self.services.brain.anticipate(self.persona_id, self.session_id, heard, whole, self._openers))
