@@ -77,13 +77,25 @@ fi
 
 if ! have "$REDIS"; then
   log "building $REDIS"
-  derive "$REDIS" <<EOF
+  context=$(mktemp -d)
+  # as the official image does: a server started without a config file takes connections from other
+  # containers (Debian's default protected mode refuses them when no password is set)
+  cat >"$context/entrypoint.sh" <<'EOF'
+#!/bin/sh
+if [ "$1" = redis-server ]; then shift; exec redis-server "$@" --protected-mode no; fi
+exec "$@"
+EOF
+  chmod +x "$context/entrypoint.sh"
+  derive "$REDIS" "$context" <<EOF
 FROM $BASE
 RUN apt-get update \\
  && apt-get install -y --no-install-recommends redis-server \\
  && rm -rf /var/lib/apt/lists/*
-CMD ["redis-server", "--protected-mode", "no"]
+COPY entrypoint.sh /usr/local/bin/redis-entrypoint
+ENTRYPOINT ["/usr/local/bin/redis-entrypoint"]
+CMD ["redis-server"]
 EOF
+  rm -rf "$context"
 fi
 
 echo "$BASE $PYTHON $NODE $REDIS"

@@ -5,8 +5,8 @@
 #
 #   bash scripts/docker_check.sh
 #
-# - Starts `dockerd --iptables=false --bridge=none` when no engine answers (containers then use the
-#   host's network: docker/compose.check.yml).
+# - Starts `dockerd --iptables=false --bridge=none` when no engine answers (compose still makes its own
+#   network; the API is published on 127.0.0.1:$AVATAR_CHECK_PORT, default 8011).
 # - Where Docker Hub is unreachable, the base images are made from Debian's archive
 #   (docker/local_bases.sh, cached) and passed as PYTHON_IMAGE / NODE_IMAGE / AVATAR_REDIS_IMAGE.
 # - Where download.pytorch.org is unreachable, the CPU torch wheel is taken from $AVATAR_WHEELS
@@ -20,14 +20,13 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 PORT=${AVATAR_CHECK_PORT:-8011}
-REDIS_PORT=${AVATAR_CHECK_REDIS_PORT:-6391}
 WHEELS=${AVATAR_WHEELS:-/opt/wheels}
 CA=${AVATAR_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 PROJECT=avatar-check
 IMAGE=avatar-cpu:latest
 WORK=$(mktemp -d)
 TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export AVATAR_SERVER__TOKEN=$TOKEN AVATAR_CHECK_PORT=$PORT AVATAR_CHECK_REDIS_PORT=$REDIS_PORT
+export AVATAR_SERVER__TOKEN=$TOKEN AVATAR_PORT=$PORT
 log() { echo "[docker-check] $*" >&2; }
 now() { date +%s.%N; }
 since() { python3 -c "print(round($(now) - $1, 1))"; }
@@ -40,7 +39,7 @@ fi
 export DOCKER DOCKER_BUILDKIT=1 COMPOSE_DOCKER_CLI_BUILD=1
 COMPOSE=(docker-compose)
 if docker compose version >/dev/null 2>&1; then COMPOSE=(docker compose); fi
-COMPOSE+=(-p "$PROJECT" -f docker-compose.yml -f docker/compose.check.yml --profile cpu)
+COMPOSE+=(-p "$PROJECT" -f docker-compose.yml --profile cpu)
 if ! $DOCKER info >/dev/null 2>&1; then
   log "starting dockerd (--iptables=false --bridge=none)"
   nohup dockerd --iptables=false --bridge=none >"$WORK/dockerd.log" 2>&1 &
