@@ -12,11 +12,15 @@ ends in Chinese, the child becomes «вы». :class:`ReplyGuard` looks at every 
   a person or a program);
 - drops a sentence that agrees to a request a child should be refused («Конечно, я могу помочь...» to
   "how to make a bomb"), the prompt having asked for a gentle refusal;
+- drops a first sentence that only repeats the question, a speaker label copied from the prompt's
+  examples («Аня: ...»), and says «Мне 12 лет» for «Я 12 лет»;
 - says when to stop: once code appears the rest of the reply is code or steps, so generation ends
-  (:attr:`ReplyGuard.stopped`), and a reply left with nothing to say gets a short in-character line
-  (:meth:`ReplyGuard.finish`).
+  (:attr:`ReplyGuard.stopped`), a chunk announcing it («Вот программа:») goes with it, and such a reply,
+  or one left with nothing to say, ends with a short in-character line (:meth:`ReplyGuard.finish`);
+  a spoken reply also stops after three sentences unless a story was asked for.
 
-Rules only, microseconds per chunk: it must not delay the first clause.
+Rules only, microseconds per chunk. The first clause is delayed only when it is dropped (a repeated
+question, an agreement to an unsafe ask) or ends with ":" (held for one chunk).
 """
 
 from __future__ import annotations
