@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import socketio
 
+NS = "/conversation"  # the server's Socket.IO namespace
 QUESTION = "Привет! Как тебя зовут?"
 RENDER_TEXT = "Привет! Я говорю из контейнера."
 
@@ -55,27 +56,26 @@ async def turn(url: str, token: str) -> dict[str, Any]:
     speech: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     errors: list[Any] = []
 
-    @sio.on("ready")
+    @sio.on("ready", namespace=NS)
     def on_ready(data: dict[str, Any]) -> None:
         if not ready.done():
             ready.set_result(data)
 
-    @sio.on("segment")
+    @sio.on("segment", namespace=NS)
     def on_segment(data: dict[str, Any]) -> None:
         if data.get("kind") == "speech" and not speech.done():
             speech.set_result(data)
 
-    @sio.on("error")
+    @sio.on("error", namespace=NS)
     def on_error(data: Any) -> None:
         errors.append(data)
 
-    await sio.connect(url, headers={"Authorization": f"Bearer {token}"}, transports=["websocket"],
-                      socketio_path="socket.io")
+    await sio.connect(url, headers={"Authorization": f"Bearer {token}"}, namespaces=[NS], transports=["websocket"])
     try:
-        await sio.emit("start", {"greet": False, "audio_format": "pcm16"})
+        await sio.emit("start", {"greet": False, "audio_format": "pcm16"}, namespace=NS)
         opened = await asyncio.wait_for(ready, 300)
         asked = time.perf_counter()
-        await sio.emit("text", {"text": QUESTION})
+        await sio.emit("text", {"text": QUESTION}, namespace=NS)
         first = await asyncio.wait_for(speech, 300)
         return {"ok": True, "session_id": opened.get("session_id"), "first_speech_s": round(time.perf_counter() - asked, 2),
                 "segment_duration_s": first.get("duration"), "errors": errors}
