@@ -87,7 +87,7 @@ async def turn(url: str, token: str) -> dict[str, Any]:
 
 def kept(http: httpx.Client, session_id: int) -> dict[str, Any]:
     body = http.get(f"/api/sessions/{session_id}/messages").raise_for_status().json()
-    roles = [m["role"] for m in body.get("messages", [])]
+    roles = [m["role"] for m in body.get("items", [])]
     return {"ok": "user" in roles and "assistant" in roles, "messages": len(roles)}
 
 

@@ -15,6 +15,9 @@
 #   builds behind a TLS-intercepting proxy; it never enters a layer.
 # - The image is built from the committed tree (git archive HEAD), then rebuilt after one Python file
 #   changed, to measure what a code change costs.
+# - Where the bases are local (or AVATAR_CHECK_GPU=1), the GPU image is built too, on the Debian base
+#   with the CPU torch wheel, and its heavy engines' modules are imported: a plumbing check (running
+#   it on CUDA needs a CUDA machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -117,6 +120,32 @@ again=$(wait_healthy)
 kept=$("$PY" docker/check_client.py "http://127.0.0.1:$PORT" "$TOKEN" kept "$session" || echo '{}')
 "${COMPOSE[@]}" logs --no-color api >/tmp/avatar-docker-api.log 2>&1 || true
 
+# --- the GPU image: built on the local base with the CPU torch wheel (plumbing; CUDA needs a GPU) ------
+gpu_build_s=null; gpu_mb=null; gpu_import=false
+if [ "${AVATAR_CHECK_GPU:-auto}" = 1 ] || { [ "${AVATAR_CHECK_GPU:-auto}" = auto ] && [ "$BASES" != hub ]; }; then
+  log "building the GPU image on avatar-local/debian:bookworm with the CPU torch wheel (plumbing only)"
+  gpu_args=("${BUILD_ARGS[@]}")
+  [ "$BASES" != hub ] && gpu_args+=(--build-arg "CUDA_IMAGE=avatar-local/debian:bookworm")
+  t=$(now)
+  if $DOCKER build --network host --progress plain "${gpu_args[@]}" -f docker/Dockerfile.gpu -t avatar-gpu:check \
+       "$WORK/context" >"$WORK/gpu.log" 2>&1; then
+    gpu_build_s=$(since "$t")
+    gpu_mb=$(( $($DOCKER image inspect -f '{{.Size}}' avatar-gpu:check) / 1000000 ))
+    # the entrypoint assembles the models into /models, then the heavy engines' modules import
+    if $DOCKER run --rm --network host avatar-gpu:check python -c \
+         "import torch, ai_pipeline.talking_head.wav2lip.engine, ai_pipeline.talking_head.sadtalker.networks, ai_pipeline.enhance.gfpgan; print(torch.__version__)" \
+         >"$WORK/gpu-run.log" 2>&1; then
+      gpu_import=true
+    else
+      tail -20 "$WORK/gpu-run.log" >&2
+    fi
+  else
+    cp "$WORK/gpu.log" /tmp/avatar-docker-gpu-build.log
+    tail -30 "$WORK/gpu.log" >&2
+    log "GPU image build failed (log: /tmp/avatar-docker-gpu-build.log)"
+  fi
+fi
+
 python3 - "$use" "$kept" <<EOF
 import json, sys
 use, kept = (json.loads(a or "{}") for a in sys.argv[1:3])
@@ -130,6 +159,8 @@ checks = {
 }
 print(json.dumps({"ok": all(checks.values()), "checks": checks, "image": "$IMAGE", "image_mb": $size_mb,
                   "build_s": $build_s, "rebuild_after_code_change_s": $rebuild_s, "healthy_after_s": $healthy_s,
-                  "uid": "$uid", "bases": "$BASES", "torch": "$TORCH", "details": {"use": use, "kept": kept}},
+                  "uid": "$uid", "bases": "$BASES", "torch": "$TORCH",
+                  "gpu_image": {"build_s": $gpu_build_s, "image_mb": $gpu_mb, "imports": "$gpu_import" == "true"},
+                  "details": {"use": use, "kept": kept}},
                  ensure_ascii=False))
 EOF
