@@ -121,7 +121,7 @@ kept=$("$PY" docker/check_client.py "http://127.0.0.1:$PORT" "$TOKEN" kept "$ses
 "${COMPOSE[@]}" logs --no-color api >/tmp/avatar-docker-api.log 2>&1 || true
 
 # --- the GPU image: built on the local base with the CPU torch wheel (plumbing; CUDA needs a GPU) ------
-gpu_build_s=null; gpu_mb=null; gpu_import=false
+gpu_build_s=None; gpu_mb=None; gpu_import=false
 if [ "${AVATAR_CHECK_GPU:-auto}" = 1 ] || { [ "${AVATAR_CHECK_GPU:-auto}" = auto ] && [ "$BASES" != hub ]; }; then
   log "building the GPU image on avatar-local/debian:bookworm with the CPU torch wheel (plumbing only)"
   gpu_args=("${BUILD_ARGS[@]}")
