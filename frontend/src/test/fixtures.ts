@@ -158,7 +158,7 @@ export function uiSettings(overrides: Partial<UiSettings> = {}): UiSettings {
     engines: { asr: "faster_whisper", llm: "llama_cpp", emotion: "lexicon", tts: "festival", talking_head: "mesh_warp", enhance: "none" },
     available: {
       asr: [engine("faster_whisper", "Whisper base (быстро, CPU)"), engine("openai_whisper", "Whisper large (точнее, нужна видеокарта)", true)],
-      llm: [engine("llama_cpp", "Qwen2.5 1.5B (встроенная, CPU)"), engine("ollama", "Ollama (большие модели, свой сервер)", true)],
+      llm: [engine("llama_cpp", "Qwen2.5-Coder-1.5B-Instruct (встроенная, CPU)"), engine("ollama", "Ollama (большие модели, свой сервер)", true)],
       emotion: [engine("lexicon", "Словарь эмоций (CPU)")],
       tts: [
         engine("festival", "Festival (встроенный голос)"),
