@@ -168,8 +168,9 @@ class RealtimeSettings(_Strict):
     anticipate: bool = True
     # idle video at half the frame rate while the user waits for a reply (more CPU for ASR and the LLM)
     thinking_half_rate: bool = True
-    # a reply to a question starts with a short opener («Так,», «Хороший вопрос!») spoken at once, which
-    # the LLM continues (ai_pipeline.text.openers): the avatar answers ~0.5 s sooner on 2 cores
+    # a reply starts with a short opener spoken at once («Так,», «Хороший вопрос!» to a question, «Ага,»,
+    # «Ох,», «Здорово!» to what the user tells), which the LLM continues (ai_pipeline.text.openers): the
+    # avatar answers ~0.5-1 s sooner on 2 cores. Greetings and goodbyes are answered directly
     opener: bool = True
     executor: Literal["local", "queue"] = "local"  # queue: avatar video made by `arq` render workers
     max_message_kb: int = Field(1024, ge=16)  # one Socket.IO message (an audio chunk)

@@ -1,13 +1,18 @@
 """A short opener the avatar can say at once while the model works on the rest of its reply.
 
-A person asked a question often starts with «Так,» or «Хороший вопрос!» before the answer itself. The
-live conversation does the same: the opener is spoken the moment the user's turn ends, and the LLM
-continues *after* it (it is the start of the assistant's message), so the reply reads as one.
+A person who is asked something often starts with «Так,» or «Хороший вопрос!», and one who is told
+something with «Ага,» or «Ох,», before the answer itself. The live conversation does the same: the
+opener is spoken the moment the user's turn ends, and the LLM continues *after* it (it is the start
+of the assistant's message), so the reply reads as one.
 
-Only questions get an opener: a greeting or something the user tells about themselves is answered
-directly (an opener there would sound inattentive). "Why" and "how" questions get a sentence that
-buys more time; other questions a one-word start. Openers rotate: never the same twice in a row.
-Openers are chosen for how RHVoice and Festival say them («Хм» is spelled out letter by letter).
+* "why" and "how" questions get a sentence that buys more time, other questions a one-word start;
+* something the user tells gets an acknowledgement that fits its tone, read from the words by the
+  lexicon emotion engine: «Ох,» to a sad or scared one, «Здорово!» to a happy one, «Ага,» otherwise;
+* a greeting, a thank-you or a goodbye is answered directly (an opener there sounds inattentive).
+
+Openers rotate: never the same twice in a row. They are chosen for how RHVoice and Festival say them
+and were checked by ear through Whisper: «Хм» is spelled out letter by letter, «Ого» is heard as
+«А вот», so neither is used.
 
 In the prompt's history an earlier reply appears without its opener (:func:`without_opener`): a small
 model shown many replies that begin alike starts copying them whole.
@@ -18,21 +23,39 @@ from __future__ import annotations
 import re
 import zlib
 
+from ai_pipeline.emotion.lexicon import LexiconEmotion
+
 WHY = ("Хороший вопрос!", "Интересный вопрос!", "Дай подумать.")
 OTHER = ("Так,", "Ну,")
+SORRY = ("Ох,", "Понимаю.")  # told something sad, scary or annoying
+GLAD = ("Здорово!", "Ух ты!")  # told something happy, surprising or exclaimed
+NOTED = ("Ага,", "Вот как!")  # told something plain
+ALL = (*WHY, *OTHER, *SORRY, *GLAD, *NOTED)
 
+_TONE = {"sad": SORRY, "scared": SORRY, "angry": SORRY, "happy": GLAD, "surprised": GLAD}
 _WHY_WORDS = re.compile(r"\b(почему|зачем|отчего|как\s+(так|это|же)|каким\s+образом)\b", re.IGNORECASE)
 _QUESTION_WORDS = re.compile(
-    r"^\W*(а\s+|и\s+|ну\s+)?(кто|что|чем|чего|какой|какая|какое|какие|каких|где|куда|откуда|когда|сколько|"
-    r"почему|зачем|как|ли|можно|правда|расскажи|объясни)\b", re.IGNORECASE)
-_GREETING = re.compile(r"^\W*(привет|здравствуй|здравствуйте|добрый\s+(день|вечер)|доброе\s+утро|пока|спасибо)\b",
-                       re.IGNORECASE)
+    r"^\W*(а\s+|и\s+|ну\s+|но\s+)?(кто|что|чем|чего|какой|какая|какое|какие|каких|где|куда|откуда|когда|сколько|"
+    r"почему|зачем|как|ли|можно|правда|разве|неужели|верно|расскажи|объясни)\b"
+    r"|^\W*[\w-]+\s+ли\b", re.IGNORECASE)  # "Можно ли...", "Правда ли..."
+_GREETING = re.compile(r"^\W*(привет|здравствуй|здравствуйте|добрый\s+(день|вечер)|доброе\s+утро|пока|"
+                       r"спасибо|до\s+свидания)\b", re.IGNORECASE)
+_emotion: LexiconEmotion | None = None
 
 
 def is_question(text: str) -> bool:
     """Whether ``text`` asks something (a question mark, or an opening question word)."""
     text = text.strip()
-    return bool(text) and (text.endswith("?") or bool(_QUESTION_WORDS.match(text)))
+    return bool(text) and (text.endswith("?") or bool(_QUESTION_WORDS.search(text)))
+
+
+def _pool(text: str) -> tuple[str, ...]:
+    global _emotion
+    if is_question(text):
+        return WHY if _WHY_WORDS.search(text) else OTHER
+    _emotion = _emotion or LexiconEmotion()  # word lists only: instant, nothing to load
+    tone = _TONE.get(_emotion.classify(text).label)
+    return tone or (GLAD if text.endswith("!") else NOTED)
 
 
 def choose_opener(text: str, last: str | None = None) -> str | None:
@@ -40,15 +63,15 @@ def choose_opener(text: str, last: str | None = None) -> str | None:
     depends only on the text and ``last``, so a reply begun ahead on a speculative transcript and
     the turn that confirms it pick the same opener."""
     words = text.strip()
-    if not is_question(words) or _GREETING.match(words):
+    if not words or _GREETING.match(words):
         return None
-    pool = [o for o in (WHY if _WHY_WORDS.search(words) else OTHER) if o != last]
+    pool = [o for o in _pool(words) if o != last]
     return pool[zlib.crc32(words.lower().encode()) % len(pool)]
 
 
 def without_opener(text: str) -> str:
     """``text`` without an opener at its start (the rest capitalised), as the history shows it."""
-    for opener in (*WHY, *OTHER):
+    for opener in ALL:
         if text.startswith(opener):
             rest = text[len(opener):].lstrip()
             return rest[:1].upper() + rest[1:] if rest else text

@@ -373,7 +373,7 @@ class LiveSession:
 
     @property
     def _openers(self) -> bool:
-        """Whether replies to questions start with a spoken opener (``realtime.opener``)."""
+        """Whether replies start with a spoken opener (``realtime.opener``)."""
         return self.services.settings.realtime.opener
 
     def _think(self, on: bool) -> None:

@@ -1,14 +1,17 @@
-"""Openers: only questions get one, "why" questions a longer one, never the same twice in a row."""
+"""Openers: questions get one, "why" questions a longer one, statements an acknowledgement in their tone,
+greetings none; never the same twice in a row."""
 
 from __future__ import annotations
 
 import pytest
 
-from ai_pipeline.text.openers import OTHER, WHY, choose_opener, is_question
+from ai_pipeline.text.openers import GLAD, NOTED, OTHER, SORRY, WHY, choose_opener, is_question
 
 
 @pytest.mark.parametrize("text", ["Сколько тебе лет?", "а где ты живёшь", "Расскажи про динозавров.",
-                                  "Можно с тобой поиграть?", "Ты любишь кошек?"])
+                                  "Можно с тобой поиграть?", "Ты любишь кошек?",
+                                  "Правда ли, что слоны боятся мышей", "Можно ли гладить ежа",
+                                  "Разве звёзды падают"])
 def test_questions_get_a_short_opener(text: str) -> None:
     assert is_question(text) and choose_opener(text) in OTHER
 
@@ -18,9 +21,18 @@ def test_why_questions_get_a_longer_one(text: str) -> None:
     assert choose_opener(text) in WHY
 
 
-@pytest.mark.parametrize("text", ["Привет! Как дела?", "Мне восемь лет.", "Меня зовут Петя", "Спасибо, пока!", "  ", ""])
-def test_greetings_and_statements_are_answered_directly(text: str) -> None:
+@pytest.mark.parametrize("text", ["Привет! Как дела?", "Спасибо, пока!", "До свидания", "  ", ""])
+def test_greetings_and_goodbyes_are_answered_directly(text: str) -> None:
     assert choose_opener(text) is None
+
+
+@pytest.mark.parametrize(("text", "pool"), [
+    ("Мне грустно.", SORRY), ("Я боюсь темноты", SORRY), ("Я злюсь на брата", SORRY),
+    ("Я люблю собак", GLAD), ("Ура, каникулы!", GLAD), ("Я получил пятёрку!", GLAD),
+    ("Мне восемь лет.", NOTED), ("Меня зовут Петя", NOTED), ("Сегодня я ходил в зоопарк", NOTED),
+])
+def test_statements_get_an_acknowledgement_in_their_tone(text: str, pool: tuple[str, ...]) -> None:
+    assert not is_question(text) and choose_opener(text) in pool
 
 
 def test_the_choice_is_stable_and_never_repeats() -> None:
@@ -38,5 +50,6 @@ def test_the_history_shows_replies_without_their_opener() -> None:
 
     assert without_opener("Так, мне двенадцать лет.") == "Мне двенадцать лет."
     assert without_opener("Хороший вопрос! Небо голубое из-за воздуха.") == "Небо голубое из-за воздуха."
+    assert without_opener("Ох, мне жаль.") == "Мне жаль."
     assert without_opener("Так,") == "Так,"  # nothing else was said
     assert without_opener("Таких зверей я люблю.") == "Таких зверей я люблю."
