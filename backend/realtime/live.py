@@ -392,8 +392,9 @@ class LiveSession:
         transcript, the question as it stands if the turn ends now (the reply is begun on it)."""
         if self.anticipate_task is not None and not self.anticipate_task.done():
             self.anticipate_task.cancel()
-        self.anticipate_task, self._drafting = None, whole
+        self.anticipate_task, self._drafting = None, False
         if heard and heard.strip() and not self.closed and self.services.settings.realtime.anticipate:
+            self._drafting = whole
             self.anticipate_task = asyncio.create_task(
                 self.services.brain.anticipate(self.persona_id, self.session_id, heard, whole, self._openers))
             self.anticipate_task.add_done_callback(_log_failure)
