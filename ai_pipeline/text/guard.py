@@ -13,7 +13,8 @@ ends in Chinese, the child becomes «вы». :class:`ReplyGuard` looks at every 
 - drops a sentence that agrees to a request a child should be refused («Конечно, я могу помочь...» to
   "how to make a bomb"), the prompt having asked for a gentle refusal;
 - drops a first sentence that only repeats the question, a speaker label copied from the prompt's
-  examples («Аня: ...»), and says «Мне 12 лет» for «Я 12 лет»;
+  examples («Аня: ...»), a sentence that recites the prompt's own rules («твои ответы звучат вслух»,
+  «собеседник»), and says «Мне 12 лет» for «Я 12 лет»;
 - says when to stop: once code appears the rest of the reply is code or steps, so generation ends
   (:attr:`ReplyGuard.stopped`), a chunk announcing it («Вот программа:») goes with it, and such a reply,
   or one left with nothing to say, ends with a short in-character line (:meth:`ReplyGuard.finish`);
@@ -49,6 +50,9 @@ _SELF_AS_MACHINE = re.compile(r"языков\w*\s+модел|искусстве�
                               r"\bя\s+(?:просто\s+|всего\s+лишь\s+|твой\s+|твоя\s+|виртуальн\w*\s+|компьютерн\w*\s+)?"
                               r"(?:помощни\w*|программа|модель|бот)\b|\bAI\b|OpenAI|Alibaba|Qwen|Tongyi|\bсервер|"
                               r"чем (?:ещё |еще )?(?:я )?могу (?:вам |тебе )?помочь|помочь (?:вам|тебе) с этим", _I)
+# words of the system prompt's rules that a persona never says to a child: a sentence with them recites the prompt
+_PROMPT_TALK = re.compile(r"собеседник|твои\s+ответы|звуч\w*\s+вслух|слушают,?\s+а\s+не\s+читают|инструкци|"
+                          r"в\s+образе|от\s+первого\s+лица|markdown|одно-три\s+предложени|образец\s+стиля", _I)
 _IDENTITY_QUESTION = re.compile(r"робот|человек|программ|живая|живой|настоящ|\bИИ\b|нейросет|компьютер|"
                                 r"искусствен|\bбот\b|модел", _I)
 _SPEAKER = re.compile(r"^(\s*)[А-ЯЁA-Z][\w-]{1,20}\s*:\s+")  # "Аня: ..." copied from the prompt's examples
@@ -188,8 +192,11 @@ class ReplyGuard:
 
     @staticmethod
     def _speakable(sentence: str, machine_ok: bool) -> bool:
-        """A sentence in Russian (or with no letters: an emoji) that does not call the persona a machine."""
+        """A sentence in Russian (or with no letters: an emoji) that does not call the persona a machine
+        or recite the prompt."""
         if any(c.isalpha() for c in sentence) and _cyrillic_share(sentence) < MIN_CYRILLIC:
+            return False
+        if _PROMPT_TALK.search(sentence):
             return False
         return machine_ok or not _SELF_AS_MACHINE.search(sentence)
 

@@ -80,6 +80,16 @@ def test_self_as_a_model_is_dropped_unless_asked_directly() -> None:
     assert "программа" in said
 
 
+def test_a_sentence_reciting_the_prompt_is_dropped() -> None:
+    said, guard = _said("Вот, что я думаю: твои ответы звучат вслух, их слушают, а не читают. Мне двенадцать лет!",
+                        "А вам под шестьдесят?")
+    assert "вслух" not in said and said.endswith("Мне двенадцать лет!") and guard.dropped
+    said, _ = _said("Собеседник: как дела? Хорошо!", "Как дела?")
+    assert "обеседник" not in said
+    said, _ = _said("Я отвечаю тебе вслух, потому что мы разговариваем!", "Почему ты говоришь?")
+    assert said == "Я отвечаю тебе вслух, потому что мы разговариваем!"  # "вслух" alone is fine
+
+
 def test_a_clean_reply_passes_untouched() -> None:
     reply = "Мне двенадцать лет! А тебе сколько? Я люблю рисовать котиков 😊"
     chunks = _chunks(reply)
