@@ -15,6 +15,8 @@ ends in Chinese, the child becomes «вы». :class:`ReplyGuard` looks at every 
 - drops a first sentence that only repeats the question, a speaker label copied from the prompt's
   examples («Аня: ...»), a sentence that recites the prompt's own rules («твои ответы звучат вслух»,
   «собеседник»), and says «Мне 12 лет» for «Я 12 лет»;
+- makes a female persona speak of herself in the feminine: «я был / пошёл / рад / учился» -> «я была /
+  пошла / рада / училась» (small models slip into the masculine whatever the prompt says);
 - says when to stop: once code appears the rest of the reply is code or steps, so generation ends
   (:attr:`ReplyGuard.stopped`), a chunk announcing it («Вот программа:») goes with it, and such a reply,
   or one left with nothing to say, ends with a short in-character line (:meth:`ReplyGuard.finish`);
@@ -120,6 +122,30 @@ _MIXED_WORD = re.compile(r"\b(?=\w*[a-zA-Z])(?=\w*[а-яёА-ЯЁ])\w+\b[ \t]?")
 _I_AM_YEARS = re.compile(r"\b([Яя])\s+(\d{1,3}|\w+)\s+(лет|год|года)\b")  # «Я 12 лет» -> «Мне 12 лет»
 
 
+# "я" (+ up to two short adverbs) then a masculine past-tense verb (a vowel other than «о» before «л»:
+# «был», «хотел», «понял»; «стол», «пол» are nouns) or a short adjective about oneself
+_I_MASCULINE = re.compile(r"\b([Яя]\s+(?:(?:не|уже|тоже|так|очень|сегодня|вчера|всегда|никогда|бы|же|ведь|сама?)\s+){0,2})"
+                          r"(?:(\w*?)(шёл|шел)|(\w*[аеиыуяю])(л|лся)|(рад|готов|уверен|должен|согласен|счастлив|занят))\b(?!-)")
+_SHORT_FEMININE = {"должен": "должна", "согласен": "согласна"}
+_FEMININE = {"шёл": "шла", "шел": "шла", "л": "ла", "лся": "лась"}
+_NOT_VERBS = {"мел", "пепел", "дятел", "котел", "осел", "посол", "павел", "кисел", "узел", "пенал", "канал",
+              "финал", "сигнал", "металл", "журнал", "зал", "бал", "вал", "шакал", "идеал", "генерал", "материал"}
+
+
+def to_feminine(text: str) -> str:
+    """What a female persona says about herself in the masculine, in the feminine («я был» -> «я была»)."""
+    def swap(m: re.Match[str]) -> str:
+        lead = m.group(1)
+        if m.group(6):
+            return lead + _SHORT_FEMININE.get(m.group(6), m.group(6) + "а")
+        stem, ending = (m.group(2), m.group(3)) if m.group(3) else (m.group(4), m.group(5))
+        if (stem + "л").lower() in _NOT_VERBS:
+            return m.group(0)
+        return lead + stem + _FEMININE[ending.lower()]
+
+    return _I_MASCULINE.sub(swap, text)
+
+
 def _clean_markup(text: str) -> str:
     text = _I_AM_YEARS.sub(lambda m: ("Мне" if m[1] == "Я" else "мне") + f" {m[2]} {m[3]}", text)
     text = _MIXED_WORD.sub("", text)
@@ -133,6 +159,7 @@ class ReplyGuard:
     """Reviews the chunks of one reply (make one per reply; ``question``: what the user just said)."""
 
     question: str = ""
+    female: bool = False  # the persona is female: what she says of herself is put in the feminine
     max_sentences: int = 3  # a spoken reply ends after this many sentences unless a story was asked for
     stopped: bool = False  # code appeared or the reply is long enough: the caller should stop generating
     dropped: list[str] = field(default_factory=list)  # the texts taken out (for logs and benchmarks)
@@ -158,6 +185,8 @@ class ReplyGuard:
             self.dropped.append(chunk.text)
             return None
         text = re.sub(r"\s+([.,!?…])", r"\1", to_ty(_clean_markup(chunk.text)))
+        if self.female:
+            text = to_feminine(text)
         if self._index == 0:
             text = _SPEAKER.sub(r"\1", text)
         machine_ok = bool(_IDENTITY_QUESTION.search(self.question))

@@ -6,7 +6,7 @@ import pytest
 
 from ai_pipeline.chunks import ReplyChunk
 from ai_pipeline.text.chunker import ReplyChunker
-from ai_pipeline.text.guard import FALLBACK, ReplyGuard, to_ty
+from ai_pipeline.text.guard import FALLBACK, ReplyGuard, to_feminine, to_ty
 
 
 def _chunks(reply: str) -> list[ReplyChunk]:
@@ -88,6 +88,26 @@ def test_a_sentence_reciting_the_prompt_is_dropped() -> None:
     assert "обеседник" not in said
     said, _ = _said("Я отвечаю тебе вслух, потому что мы разговариваем!", "Почему ты говоришь?")
     assert said == "Я отвечаю тебе вслух, потому что мы разговариваем!"  # "вслух" alone is fine
+
+
+@pytest.mark.parametrize(("said", "feminine"), [
+    ("Я был в Москве с дядей.", "Я была в Москве с дядей."), ("Я очень рад тебя видеть!", "Я очень рада тебя видеть!"),
+    ("Я вчера пошёл в парк.", "Я вчера пошла в парк."), ("Я учился в школе.", "Я училась в школе."),
+    ("Я сказал ему, что я понял.", "Я сказала ему, что я поняла."), ("Я должен идти.", "Я должна идти."),
+    ("Я хотел бы собаку.", "Я хотела бы собаку."), ("Я нашёл котика!", "Я нашла котика!"),
+    # already feminine, not a verb, or not about herself: unchanged
+    ("Я была рада.", "Я была рада."), ("Я стол не брал.", "Я стол не брал."), ("Я люблю рисовать.", "Я люблю рисовать."),
+    ("Он был рад.", "Он был рад."), ("Я мел нашла.", "Я мел нашла."),
+])
+def test_a_female_persona_speaks_of_herself_in_the_feminine(said: str, feminine: str) -> None:
+    assert to_feminine(said) == feminine
+
+
+def test_the_guard_puts_a_female_persona_in_the_feminine_only() -> None:
+    chunks = _chunks("Я был в зоопарке и очень рад!")
+    female, male = ReplyGuard("Где ты был?", female=True), ReplyGuard("Где ты был?")
+    assert "".join(c.text for c in female.filter(chunks)) == "Я была в зоопарке и очень рад!"  # «и очень рад»: no «я»
+    assert "".join(c.text for c in male.filter(chunks)) == "Я был в зоопарке и очень рад!"
 
 
 def test_a_clean_reply_passes_untouched() -> None:
