@@ -184,6 +184,59 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     return main()
 
 
+def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
+    from ai_pipeline.llm.gguf_registry import choices
+
+    current = getattr(settings.llm, "model", None) if settings.llm.engine == "llama_cpp" else None
+    rows = [{**c.model_dump(), "selected": c.model == current} for c in choices(settings.models_dir)]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        mark = "*" if row["selected"] else " "
+        state = "" if row["present"] else "  [файла нет]"
+        print(f"{mark} {row['name']:<24} {row['label_ru']}  n_ctx={row['n_ctx']}{state}")
+    return 0
+
+
+def cmd_models_add_llm(args: argparse.Namespace, settings: Settings) -> int:
+    from ai_pipeline.llm.gguf_registry import add
+
+    print(f"Проверяем {args.file}: заголовок GGUF, шаблон диалога, загрузка и один ответ…", file=sys.stderr)
+    entry = add(args.file, settings.models_dir, name=args.name, context=args.context)
+    test = entry.self_test
+    if args.json:
+        print(json.dumps(entry.model_dump(), ensure_ascii=False, indent=2))
+    else:
+        print(f"Модель «{entry.name}» добавлена: {entry.architecture}, {entry.size_label}, {entry.quantization}, "
+              f"контекст {entry.n_ctx} (у модели до {entry.context_length}), шаблон: "
+              f"{'из файла' if entry.chat_template == 'gguf' else 'ChatML (в файле нет своего)'}.")
+        if test is not None:
+            print(f"Проверка: загрузка {test.load_s:.1f} с, первый токен {test.first_token_s:.1f} с, "
+                  f"{test.tokens_per_s:.1f} токенов/с; ответ: «{test.reply}»")
+        print(f"Выбрать её: avatar models use {json.dumps(entry.name, ensure_ascii=False)} "
+              "(или в настройках веб-приложения).")
+    if test is not None and not test.russian:
+        print("Внимание: модель ответила не по-русски; для разговора она вряд ли подойдёт.", file=sys.stderr)
+    return 0
+
+
+def cmd_models_use(args: argparse.Namespace, settings: Settings) -> int:
+    from ai_pipeline.llm.gguf_registry import find
+    from backend.ui_settings import load_choices, save_choices
+
+    choice = find(settings.models_dir, args.name)
+    if not choice.present:
+        raise InputError(f"Файла модели «{choice.name}» нет: {choice.model}", f"{choice.model} is missing",
+                         code="bad_model")
+    saved = load_choices(settings)
+    options = {**saved.options, "llm": {**saved.options.get("llm", {}), "model": choice.model, "n_ctx": choice.n_ctx}}
+    save_choices(settings, saved.model_copy(update={"engines": {**saved.engines, "llm": "llama_cpp"},
+                                                    "options": options}))
+    print(f"Языковая модель: {choice.label_ru}. Запущенный сервер подхватит её после перезапуска.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="avatar", description="Локальный говорящий аватар / local talking avatar")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -217,8 +270,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.set_defaults(func=cmd_serve, configured=True)  # the server lays the web app's choices over it itself
-    m = sub.add_parser("models", help="assemble and verify package-shipped model files")
+    m = sub.add_parser("models", help="assemble and verify package-shipped model files; local LLMs (add-llm, list, use)")
     m.set_defaults(func=cmd_models)
+    models_sub = m.add_subparsers(dest="models_command")
+    ml = models_sub.add_parser("list", help="the LLM models llama.cpp can run: the embedded one and those added")
+    ml.add_argument("--json", action="store_true")
+    ml.set_defaults(func=cmd_models_list)
+    ma = models_sub.add_parser("add-llm", help="register a local GGUF chat model (checked and self-tested first)")
+    ma.add_argument("file", help="path to a .gguf file (it stays where it is)")
+    ma.add_argument("--name", help="name to select it by (default: the name in the file)")
+    ma.add_argument("--context", type=int, help="context size in tokens (default: 4096 or the model's limit)")
+    ma.add_argument("--json", action="store_true", help="the recorded entry as JSON")
+    ma.set_defaults(func=cmd_models_add_llm)
+    mu = models_sub.add_parser("use", help="make the llama.cpp engine run this model (name from `models list`)")
+    mu.add_argument("name")
+    mu.set_defaults(func=cmd_models_use)
     add_voice_parser(sub, _progress)
     return parser
 

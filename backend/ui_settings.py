@@ -16,6 +16,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from ai_pipeline import registry
 from ai_pipeline.engine import EngineInfo
 from ai_pipeline.errors import InputError
+from ai_pipeline.llm import gguf_registry
 from ai_pipeline.registry import engine_table
 from ai_pipeline.settings import Settings
 
@@ -43,6 +45,12 @@ QUALITY_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "speed": {"talking_head": {"size": 384, "fps": 20}, "encoder": {"crf": 27, "preset": "ultrafast"}},
     "balanced": {"talking_head": {"size": 512, "fps": 25}, "encoder": {"crf": 23, "preset": "veryfast"}},
     "quality": {"talking_head": {"size": 512, "fps": 30}, "encoder": {"crf": 19, "preset": "faster"}},
+}
+
+# Options whose value must be one the server lists: a model file only among the registered ones (a web
+# client must not make the server load any path it names; `avatar models add-llm` registers a file).
+LISTED_OPTIONS: dict[tuple[str, str], Callable[[Settings], list[str]]] = {
+    ("llm", "model"): lambda settings: [c.model for c in gguf_registry.choices(settings.models_dir)],
 }
 
 
@@ -104,6 +112,10 @@ def validate_choices(choices: Choices, base: Settings | None = None) -> None:
             raise InputError(f"Параметры {', '.join(unknown)} движка «{engine}» нельзя менять здесь.",
                              f"{stage}.{engine} options not changeable from the web app: {unknown}",
                              code="bad_settings")
+        for field, value in options.items():
+            if (listed := LISTED_OPTIONS.get((stage, field))) and value not in (values := listed(base)):
+                raise InputError(f"«{value}» нельзя выбрать: выберите из списка ({', '.join(map(str, values))}).",
+                                 f"{stage}.{field}={value!r} is not one of {values}", code="bad_settings")
         try:
             with_options(section, options, strict=True)
         except ValueError as exc:

@@ -30,7 +30,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -121,6 +121,9 @@ def _chatml(messages: list[dict[str, str]]) -> str:
 
 class LlamaCppSettings(EngineSettings):
     """llama-cpp-python on the CPU with a local GGUF (the embedded Qwen2.5-Coder-1.5B-Instruct by default)."""
+
+    # the settings page picks the model among those `avatar models add-llm` registered (gguf_registry)
+    user_options: ClassVar[tuple[str, ...]] = ("model", "n_ctx")
 
     engine: Literal["llama_cpp"] = "llama_cpp"
     model: str = "llm/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"  # under models_dir, or an absolute path
