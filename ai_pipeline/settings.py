@@ -73,12 +73,20 @@ class MemorySettings(_Strict):
     """What goes into the prompt besides the persona."""
 
     context_tokens: int = Field(1536, ge=256)  # budget for summary + facts + recent turns
-    # messages a fold keeps verbatim (the prompt grows from there to summarize_after); a fold takes in
-    # summarize_after + 1 - recent_turns messages at once. A longer verbatim window (8/20 was tried)
-    # lets long replies outgrow context_tokens, and then the trimmed history slides every turn: the
-    # whole history is evaluated again (33-41 s turns in a 20-question run)
+    # A fold into the summary is due when the unfolded messages (each with its chat markup) pass
+    # fold_tokens, or summarize_after messages: the history in the prompt stays within about
+    # fold_tokens + one exchange, and between folds it only grows (the cached prefix holds). A fold
+    # keeps the newest messages within keep_tokens (at most recent_turns of them) verbatim and takes in
+    # the rest; it is forced at a turn's end when it waited fold_slack_tokens (or FOLD_SLACK messages)
+    # for idle time.
+    fold_tokens: int = Field(384, ge=64)
+    keep_tokens: int = Field(128, ge=0)
+    fold_slack_tokens: int = Field(256, ge=0)
     recent_turns: int = Field(12, ge=2)
-    summarize_after: int = Field(16, ge=4)  # more unfolded messages than this: a fold is due
+    summarize_after: int = Field(24, ge=4)  # more unfolded messages than this: a fold is due
+    # the summary of folded turns is written by the LLM in idle time (first sentences of each turn
+    # until it is ready, or when it fails its checks)
+    llm_summary: bool = True
     max_facts: int = Field(30, ge=0)
     prompt_states_mb: int = Field(1024, ge=0)  # evaluated persona prompts kept on disk (data_dir/llm_states); 0: off
 
