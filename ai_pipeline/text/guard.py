@@ -17,6 +17,8 @@ ends in Chinese, the child becomes «вы». :class:`ReplyGuard` looks at every 
   «собеседник»), and says «Мне 12 лет» for «Я 12 лет»;
 - makes a female persona speak of herself in the feminine: «я был / пошёл / рад / учился» -> «я была /
   пошла / рада / училась» (small models slip into the masculine whatever the prompt says);
+- drops a sentence the persona already said in one of its last replies (a small model that said
+  «Пожалуйста, обсуди это с мамой» once may say it to every question that follows);
 - says when to stop: once code appears the rest of the reply is code or steps, so generation ends
   (:attr:`ReplyGuard.stopped`), a chunk announcing it («Вот программа:») goes with it, and such a reply,
   or one left with nothing to say, ends with a short in-character line (:meth:`ReplyGuard.finish`);
@@ -36,6 +38,9 @@ from ai_pipeline.chunks import ReplyChunk
 from ai_pipeline.text.chunker import speech_for
 
 FALLBACK = "Ой, давай лучше поговорим о чём-нибудь другом! Что тебе сегодня понравилось?"
+# when FALLBACK itself was said lately
+FALLBACKS = (FALLBACK, "Слушай, а давай о другом! Расскажи, что у тебя сегодня было интересного?",
+             "Ой, я задумалась. А что ты больше всего любишь делать?")
 MIN_CYRILLIC = 0.5  # a chunk with fewer Cyrillic letters than this share is in another language
 
 _I = re.IGNORECASE
@@ -85,6 +90,11 @@ _ITE = re.compile(r"\b(" + "|".join(sorted(_ITE_VERBS, key=len, reverse=True)) +
 _YTE = re.compile(r"\b(?!сайте\b)(\w{2,}?)(й|ь)те(сь)?\b", _I)
 _VY_VERB = re.compile(r"\b(ты)(\s+(?:не\s+|уже\s+|тоже\s+|очень\s+|ещё\s+|еще\s+|так\s+|правда\s+)?)(\w+?)(ете|ёте|ите)"
                       r"(сь)?\b", _I)
+
+
+def _key(sentence: str) -> str:
+    """A sentence's words, lower case, for comparing sentences («Привет, Петя!» ~ «привет петя»)."""
+    return " ".join(re.findall(r"[а-яёa-z0-9]+", sentence.lower().replace("ё", "е")))
 
 
 def _cyrillic_share(text: str) -> float:
@@ -160,6 +170,7 @@ class ReplyGuard:
 
     question: str = ""
     female: bool = False  # the persona is female: what she says of herself is put in the feminine
+    said_before: tuple[str, ...] = ()  # the persona's last replies: a sentence from them is not said again
     max_sentences: int = 3  # a spoken reply ends after this many sentences unless a story was asked for
     stopped: bool = False  # code appeared or the reply is long enough: the caller should stop generating
     dropped: list[str] = field(default_factory=list)  # the texts taken out (for logs and benchmarks)
@@ -167,12 +178,17 @@ class ReplyGuard:
     _skip_rest: bool = False  # the rest of a dropped sentence is still to come
     _sentences: int = 0  # sentences said so far
     code: bool = False  # the reply turned into code (and was stopped)
-    _held: ReplyChunk | None = None  # a chunk ending with ":" waits for the next one
+    # chunks that wait for the next one: one ending with ":" (is code coming?), or the start of a sentence that
+    # begins like one said before (is it a repeat?)
+    _held: list[ReplyChunk] = field(default_factory=list)
+    _open: str = ""  # the words of the sentence under way (its chunks so far), as _key gives them
+    _repeat_dropped: bool = False  # the sentence under way turned out to be a repeat: its held start goes too
     _yielded: int = 0
     _last: str = ""  # the text of the last chunk handed on
 
     def __post_init__(self) -> None:
         self._unsafe = bool(UNSAFE_ASK.search(self.question))  # agreeing to it is not said
+        self._before = {key for reply in self.said_before for s in _SENTENCE.findall(reply) if (key := _key(s))}
         if _STORY.search(self.question):
             self.max_sentences = 0  # a story takes as long as it takes (max_tokens still bounds it)
 
@@ -193,10 +209,16 @@ class ReplyGuard:
         kept = []
         for sentence in filter(None, _SENTENCE.findall(text)):
             ends = bool(re.search(r"[.!?…][\s\"»)]*$", sentence))
+            whole, self._open = " ".join(filter(None, (self._open, _key(sentence)))), ""
+            if ends and self._repeats(whole):
+                self._repeat_dropped = True
+                continue
             if (self._skip_rest or not self._speakable(sentence, machine_ok) or self._echoes(sentence)
                     or (self._unsafe and _AGREES.search(sentence))):
                 self._skip_rest = not ends  # a dropped sentence goes on in the next chunk: drop that part too
                 continue
+            if not ends:
+                self._open = whole
             kept.append(sentence)
             self._sentences += ends
             if self.max_sentences and self._sentences >= self.max_sentences:
@@ -210,6 +232,15 @@ class ReplyGuard:
             return None
         self._index += 1
         return replace(chunk, text=text, speech=speech)
+
+    def _repeats(self, key: str) -> bool:
+        """A whole sentence (its words) of four words or more that one of the last replies already had."""
+        return key.count(" ") >= 3 and key in self._before
+
+    def _may_repeat(self) -> bool:
+        """The sentence under way begins like a long one said before."""
+        return bool(self._open) and any((b + " ").startswith(self._open + " ") for b in self._before
+                                        if b.count(" ") >= 3)
 
     def _echoes(self, sentence: str) -> bool:
         """The reply's first sentence only repeats the question («Почему зимой холодно? Это потому...»)."""
@@ -231,29 +262,34 @@ class ReplyGuard:
 
     def filter(self, chunks: Iterable[ReplyChunk]) -> Iterator[ReplyChunk]:
         """The reviewed chunks that may be spoken, numbered again from 0. A chunk that announces what
-        follows («Вот программа:») is held until the next one shows whether that is code."""
+        follows («Вот программа:») is held until the next one shows whether that is code, and the start
+        of a sentence that begins like one said before until the sentence shows whether it repeats it."""
         for chunk in chunks:
             out = self.review(chunk)
             if self.code:
-                self._held = None
+                self._held = []
                 return
+            if self._repeat_dropped:
+                self._held, self._repeat_dropped = [], False
             if out is None:
                 continue
-            if self._held is not None:
-                yield self._number(self._held)
-                self._held = None
-            if out.text.rstrip().endswith(":"):
-                self._held = out
-            else:
-                yield self._number(out)
+            if out.text.rstrip().endswith(":") or self._may_repeat():
+                self._held.append(out)
+                continue
+            for held in self._held:
+                yield self._number(held)
+            self._held = []
+            yield self._number(out)
 
     def finish(self) -> list[ReplyChunk]:
         """At the end of the reply: what was held, and a short in-character line when nothing could be said
         or the reply turned into code."""
-        out = [self._number(self._held)] if self._held is not None and not self.code else []
-        self._held = None
+        out = [self._number(held) for held in self._held] if not self.code else []
+        self._held = []
         if not (self._yielded or out):
-            out.append(self._number(ReplyChunk(FALLBACK, speech_for(FALLBACK))))
+            line = next((f for f in FALLBACKS if not any(_key(s) in self._before for s in _SENTENCE.findall(f))),
+                        FALLBACK)
+            out.append(self._number(ReplyChunk(line, speech_for(line))))
         elif self.code:  # after what was said: «Конечно, ой, давай лучше...» or «Конечно! Ой, давай...»
             text = " " + (FALLBACK if re.search(r"[.!?…]\W*$", self._last) else FALLBACK[0].lower() + FALLBACK[1:])
             out.append(self._number(ReplyChunk(text, speech_for(text))))

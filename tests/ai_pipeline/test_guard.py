@@ -6,7 +6,7 @@ import pytest
 
 from ai_pipeline.chunks import ReplyChunk
 from ai_pipeline.text.chunker import ReplyChunker
-from ai_pipeline.text.guard import FALLBACK, ReplyGuard, to_feminine, to_ty
+from ai_pipeline.text.guard import FALLBACK, FALLBACKS, ReplyGuard, to_feminine, to_ty
 
 
 def _chunks(reply: str) -> list[ReplyChunk]:
@@ -108,6 +108,21 @@ def test_the_guard_puts_a_female_persona_in_the_feminine_only() -> None:
     female, male = ReplyGuard("Где ты был?", female=True), ReplyGuard("Где ты был?")
     assert "".join(c.text for c in female.filter(chunks)) == "Я была в зоопарке и очень рад!"  # «и очень рад»: no «я»
     assert "".join(c.text for c in male.filter(chunks)) == "Я был в зоопарке и очень рад!"
+
+
+def test_a_sentence_from_the_last_replies_is_not_said_again() -> None:
+    before = ("Пожалуйста, обсуди эту ситуацию с мамой или другим взрослым. Это важно.",)
+    guard = ReplyGuard("Почему у зебры полоски?", said_before=before)
+    kept = list(guard.filter(_chunks("Пожалуйста, обсуди эту ситуацию с мамой или другим взрослым! "
+                                     "Полоски путают мух и хищников.")))
+    assert "".join(c.text for c in kept).strip() == "Полоски путают мух и хищников."
+    guard = ReplyGuard("Почему?", said_before=before)  # short sentences («Это важно.») may come again
+    assert "".join(c.text for c in guard.filter(_chunks("Это важно. Так бывает."))) == "Это важно. Так бывает."
+    guard = ReplyGuard("Как дела?", said_before=(FALLBACK,))  # nothing left, and the usual line was just said
+    assert list(guard.filter(_chunks("Пожалуйста, обсуди эту ситуацию с мамой или другим взрослым.")))
+    guard = ReplyGuard("Как дела?", said_before=(*before, FALLBACK))
+    assert not list(guard.filter(_chunks("Пожалуйста, обсуди эту ситуацию с мамой или другим взрослым.")))
+    assert [c.text for c in guard.finish()] == [FALLBACKS[1]]
 
 
 def test_a_clean_reply_passes_untouched() -> None:
