@@ -9,10 +9,19 @@ and registers once with a declared estimate of what it needs (weights plus worki
         frames = self.net(x)  # the slot cannot be unloaded while it is in use
 
 The manager counts ``max(declared, measured)`` for each loaded engine against the budget. On CUDA it
-measures what loading took (``torch.cuda.memory_allocated`` before/after) and the peak while in use
-(``torch.cuda.max_memory_allocated``, when no other engine is running at the same moment). On a CPU
+measures what loading took twice: torch's view (``torch.cuda.memory_allocated`` before/after) and the
+driver's view of this process (NVML, which also sees CTranslate2, llama.cpp and Vulkan memory and the
+allocator's cache), and the peak while in use (``torch.cuda.max_memory_allocated``, when no other engine
+is running at the same moment). The CUDA context is created before the first measured load, so its
+few hundred MB (``context_mb``) are not charged to whichever engine happens to load first. On a CPU
 the same bookkeeping runs with the declared sizes only and no CUDA call is ever made, so the logic is
 the same everywhere and is tested on CPU.
+
+Engines that manage device memory themselves (faster-whisper's CTranslate2, llama.cpp's GPU layers)
+cannot be unloaded on request; they load inside :meth:`GpuMemoryManager.resident`, which makes room
+first, measures the load through NVML and then counts it as *pinned*: never evicted, freed by
+``unregister`` when the engine closes. Memory another process holds (an Ollama server) is shown by
+:meth:`GpuMemoryManager.watch` and not counted: it is outside this process's budget.
 
 When an engine cannot fit, idle engines are unloaded oldest-use first. If engines that other threads
 are using stand in the way, the request waits up to ``wait_s`` for them; if the room can never be
@@ -23,20 +32,18 @@ with :class:`~ai_pipeline.errors.GpuBudgetExceeded`.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
-import os
-import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ai_pipeline.errors import EngineUnavailable, GpuBudgetExceeded, InputError
+from ai_pipeline.errors import GpuBudgetExceeded, InputError
+from ai_pipeline.gpu.device import resolve_device
+from ai_pipeline.gpu.nvml import MB, process_used_mb
 
 log = logging.getLogger(__name__)
-MB = 1024 * 1024
 
 
 @runtime_checkable
@@ -50,33 +57,6 @@ class GpuModel(Protocol):
         """Drop every reference to device tensors (the manager empties the CUDA cache afterwards)."""
 
 
-def _nvidia_driver() -> bool:
-    """An NVIDIA kernel driver is loaded (Linux), or we cannot tell (other systems: ask torch)."""
-    return os.path.exists("/proc/driver/nvidia/version") or not sys.platform.startswith("linux")
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda:0`` if torch sees a GPU, else ``cpu``; ``cuda`` -> ``cuda:0``."""
-    if device == "cpu":
-        return "cpu"
-    has_torch = importlib.util.find_spec("torch") is not None
-    if device == "auto":
-        if not has_torch or not _nvidia_driver():
-            return "cpu"  # decided without importing torch: a CPU start stays fast
-        import torch
-
-        return "cuda:0" if torch.cuda.is_available() else "cpu"
-    if not has_torch:
-        raise InputError(f"Настройка gpu.device={device}, но PyTorch не установлен.",
-                         f"gpu.device={device} needs torch", code="bad_settings")
-    import torch
-
-    if not torch.cuda.is_available():
-        raise InputError(f"Настройка gpu.device={device}, но CUDA-видеокарта не найдена.",
-                         f"gpu.device={device} but torch.cuda.is_available() is False", code="bad_settings")
-    return device if ":" in device else "cuda:0"
-
-
 @dataclass
 class GpuSlot:
     """One registered engine. ``use()`` is the only thing engines call after registering."""
@@ -87,6 +67,8 @@ class GpuSlot:
     estimate_mb: int
     measured_mb: int = 0  # VRAM the load itself took (CUDA only)
     peak_mb: int = 0  # highest VRAM seen while in use, relative to before (CUDA only)
+    nvml_mb: int = 0  # what the load added to this process's memory as NVML counts it (CUDA only)
+    pinned: bool = False  # manages its own memory: counted, never evicted (see ``resident``)
     state: str = "unloaded"  # unloaded | loading | loaded | unloading
     users: dict[int, int] = field(default_factory=dict)  # thread id -> nesting depth
     last_used: float = 0.0
@@ -95,7 +77,7 @@ class GpuSlot:
     @property
     def reserved_mb(self) -> int:
         """What this engine counts against the budget when loaded."""
-        return max(self.estimate_mb, self.measured_mb, self.peak_mb)
+        return max(self.estimate_mb, self.measured_mb, self.peak_mb, self.nvml_mb)
 
     @property
     def in_use(self) -> bool:
@@ -113,8 +95,22 @@ class GpuSlot:
 
     def describe(self) -> dict[str, object]:
         return {"name": self.name, "estimate_mb": self.estimate_mb, "measured_mb": self.measured_mb,
-                "peak_mb": self.peak_mb, "reserved_mb": self.reserved_mb, "loaded": self.state == "loaded",
-                "state": self.state, "in_use": self.in_use, "loads": self.loads}
+                "peak_mb": self.peak_mb, "nvml_mb": self.nvml_mb, "reserved_mb": self.reserved_mb,
+                "loaded": self.state == "loaded", "state": self.state, "in_use": self.in_use, "loads": self.loads,
+                "pinned": self.pinned, "counted": True}
+
+
+class _SelfManaged:
+    """The stand-in model of a pinned slot: its engine frees its own memory, nothing to do here."""
+
+    def __init__(self, owner: object) -> None:
+        self.owner = owner
+
+    def gpu_load(self) -> None:
+        """Loaded by the engine inside ``resident()``."""
+
+    def gpu_unload(self) -> None:
+        """Freed by the engine itself when it closes."""
 
 
 class GpuMemoryManager:
@@ -127,6 +123,8 @@ class GpuMemoryManager:
         self._slots: dict[str, GpuSlot] = {}
         self._cond = threading.Condition(threading.RLock())
         self._running = 0  # slots inside use() right now (peak measurement is exact only when 1)
+        self.context_mb: int | None = None  # this process's NVML memory once the CUDA context exists
+        self._watched: dict[str, Callable[[], dict[str, object]]] = {}
 
     @classmethod
     def from_settings(cls, settings: Any) -> GpuMemoryManager:
@@ -161,7 +159,7 @@ class GpuMemoryManager:
                 return
             while slot.in_use or slot.state in ("loading", "unloading"):
                 self._cond.wait()
-            loaded = slot.state == "loaded"
+            loaded = slot.state == "loaded" and not slot.pinned  # a pinned engine has freed its own memory
             if loaded:
                 slot.state = "unloading"
         if loaded:
@@ -232,7 +230,8 @@ class GpuMemoryManager:
         if need + sum(s.reserved_mb for s in mine) > self.budget_mb:
             raise self._refusal(slot, need, mine, "вместе с моделями, которые уже работают в этом потоке")
         free = self.budget_mb - sum(s.reserved_mb for s in others)
-        idle = sorted((s for s in others if s.state == "loaded" and not s.users), key=lambda s: s.last_used)
+        idle = sorted((s for s in others if s.state == "loaded" and not s.users and not s.pinned),
+                      key=lambda s: s.last_used)
         victims = []
         for candidate in idle:
             if free >= need:
@@ -241,7 +240,10 @@ class GpuMemoryManager:
             free += candidate.reserved_mb
         if free >= need:
             return victims, None
-        return [], [s for s in others if s.users or s.state in ("loading", "unloading")]
+        busy = [s for s in others if s.users or s.state in ("loading", "unloading")]
+        if not busy:  # only pinned engines stand in the way: they never give memory back on request
+            raise self._refusal(slot, need, [s for s in others if s.pinned], "остальное занято постоянно")
+        return [], busy
 
     def _wait(self, slot: GpuSlot, deadline: float, blockers: list[GpuSlot]) -> None:
         left = deadline - time.monotonic()
@@ -263,15 +265,17 @@ class GpuMemoryManager:
     # -- load / unload / measurement --------------------------------------------------------
 
     def _load(self, slot: GpuSlot) -> None:
-        before = self._allocated()
+        self._ensure_context()
+        before, before_nvml = self._allocated(), self._process_mb()
         t0 = time.perf_counter()
         slot.model.gpu_load()
         slot.loads += 1
         if self.cuda:
             slot.measured_mb = max(0, (self._allocated() - before) // MB)
-            if slot.measured_mb > slot.estimate_mb:
-                log.warning("GPU engine %s declared %d MB but loading took %d MB",
-                            slot.name, slot.estimate_mb, slot.measured_mb)
+            self._count_nvml(slot, before_nvml)
+            if max(slot.measured_mb, slot.nvml_mb) > slot.estimate_mb:
+                log.warning("GPU engine %s declared %d MB but loading took %d MB (torch) / %d MB (NVML)",
+                            slot.name, slot.estimate_mb, slot.measured_mb, slot.nvml_mb)
         log.info("GPU engine %s loaded on %s in %.2f s (%d MB counted)", slot.name, self.device,
                  time.perf_counter() - t0, slot.reserved_mb)
 
@@ -294,6 +298,29 @@ class GpuMemoryManager:
         import torch
 
         return int(torch.cuda.memory_allocated(self.device))
+
+    @property
+    def index(self) -> int:
+        """The GPU's index (for NVML); 0 on a CPU manager."""
+        return int(self.device.partition(":")[2] or 0) if self.cuda else 0
+
+    def _process_mb(self) -> int | None:
+        """This process's memory on the GPU as NVML counts it (None on CPU or when NVML cannot tell)."""
+        return process_used_mb(self.index) if self.cuda else None
+
+    def _count_nvml(self, slot: GpuSlot, before: int | None) -> None:
+        after = self._process_mb()
+        if before is not None and after is not None:
+            slot.nvml_mb = max(0, after - before)
+
+    def _ensure_context(self) -> None:
+        """Create the CUDA context once, before the first measured load, and note what it costs."""
+        if not self.cuda or self.context_mb is not None:
+            return
+        import torch
+
+        torch.zeros(1, device=self.device)
+        self.context_mb = self._process_mb() or 0
 
     @contextlib.contextmanager
     def measure_peak(self, slot: GpuSlot) -> Iterator[None]:
@@ -318,6 +345,75 @@ class GpuMemoryManager:
                 peak = (int(torch.cuda.max_memory_allocated(self.device)) - base) // MB
                 slot.peak_mb = max(slot.peak_mb, peak)
 
+    # -- engines that manage their own device memory -------------------------------------------
+
+    @contextlib.contextmanager
+    def resident(self, name: str, owner: object, estimate_mb: int) -> Iterator[GpuSlot]:
+        """Load an engine that frees its device memory itself (CTranslate2, llama.cpp) inside the block.
+
+        Room for ``estimate_mb`` is made first (idle engines unloaded, or a refusal as for ``use()``);
+        the block loads the engine; what it took according to NVML is then counted, pinned, until
+        ``unregister(slot.name)``. The block may set ``slot.estimate_mb`` to a better figure. If the
+        block raises, nothing stays counted. A name another engine holds gets a suffix.
+        """
+        if estimate_mb <= 0:
+            raise ValueError(f"estimate_mb must be positive, got {estimate_mb}")
+        slot = GpuSlot(self, name, _SelfManaged(owner), int(estimate_mb), pinned=True)
+        deadline = time.monotonic() + self.wait_s
+        with self._cond:
+            if name in self._slots:
+                slot.name = f"{name}#{id(owner):x}"
+                if slot.name in self._slots:
+                    raise ValueError(f"{owner!r} is already resident as {slot.name!r}")
+            while True:
+                victims, blockers = self._plan_room(slot, threading.get_ident())
+                if blockers is None:
+                    break
+                self._wait(slot, deadline, blockers)
+            for victim in victims:
+                victim.state = "unloading"
+            slot.state = "loading"
+            self._slots[slot.name] = slot
+        try:
+            for victim in victims:
+                self._unload(victim)
+            self._ensure_context()
+            before = self._process_mb()
+            yield slot
+            self._count_nvml(slot, before)
+        except BaseException:
+            with self._cond:
+                self._slots.pop(slot.name, None)
+                self._cond.notify_all()
+            raise
+        with self._cond:
+            slot.state, slot.loads, slot.last_used = "loaded", 1, time.monotonic()
+            self._cond.notify_all()
+        log.info("GPU engine %s resident on %s (%d MB counted, %d MB by NVML)", slot.name, self.device,
+                 slot.reserved_mb, slot.nvml_mb)
+
+    def watch(self, name: str, probe: Callable[[], dict[str, object]]) -> None:
+        """Show memory another process holds for us (an Ollama server): ``probe()`` runs at every
+        ``describe()`` and returns at least ``vram_mb``; it is listed, not counted against the budget."""
+        with self._cond:
+            self._watched[name] = probe
+
+    def unwatch(self, name: str) -> None:
+        with self._cond:
+            self._watched.pop(name, None)
+
+    def _external(self) -> list[dict[str, object]]:
+        with self._cond:
+            probes = list(self._watched.items())
+        rows = []
+        for name, probe in probes:
+            try:
+                row = dict(probe())
+            except Exception as exc:  # a report must not fail because a server is down
+                row = {"vram_mb": None, "error": str(exc)}
+            rows.append({"name": name, "external": True, "counted": False, "pinned": False, **row})
+        return rows
+
     # -- reporting --------------------------------------------------------------------------
 
     @property
@@ -333,18 +429,12 @@ class GpuMemoryManager:
             return [s.name for s in slots]
 
     def describe(self) -> dict[str, object]:
+        """The budget, what is counted against it, and one row per engine (watched ones last, uncounted)."""
         with self._cond:
-            return {"device": self.device, "budget_mb": self.budget_mb, "used_mb": self.used_mb,
-                    "engines": [s.describe() for s in self._slots.values()]}
-
-
-def engine_device(wanted: str, manager: GpuMemoryManager | None = None) -> str:
-    """Where a torch engine with ``device: auto|cpu|cuda`` runs: the manager's GPU, or ``cpu``."""
-    manager = manager or gpu_manager()
-    if wanted == "cuda" and not manager.cuda:
-        raise EngineUnavailable("Движок настроен на видеокарту (device: cuda), но CUDA-видеокарта не найдена.",
-                                f"device=cuda but the GPU manager runs on {manager.device}")
-    return manager.device if wanted != "cpu" and manager.cuda else "cpu"
+            engines = [s.describe() for s in self._slots.values()]
+            out: dict[str, object] = {"device": self.device, "budget_mb": self.budget_mb, "used_mb": self.used_mb,
+                                      "context_mb": self.context_mb}
+        return out | {"engines": engines + self._external()}
 
 
 _default: GpuMemoryManager | None = None

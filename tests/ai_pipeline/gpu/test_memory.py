@@ -44,7 +44,7 @@ def test_auto_device_and_protocol():
     device = "cuda:0" if cuda_available() else "cpu"  # auto: the first GPU torch sees, else the CPU
     assert manager.device == device and manager.cuda == cuda_available()
     assert isinstance(SizedModel("x", []), GpuModel)
-    assert manager.describe() == {"device": device, "budget_mb": 1000, "used_mb": 0, "engines": []}
+    assert manager.describe() == {"device": device, "budget_mb": 1000, "used_mb": 0, "context_mb": None, "engines": []}
     assert GpuMemoryManager(device="cpu").device == "cpu"
 
 
