@@ -105,3 +105,81 @@ def test_render_uses_the_choices_saved_in_the_web_app(tmp_path):
     assert r.returncode == 0, r.stderr
     clip = decode_mp4(out.read_bytes())
     assert (clip.width, clip.height) == (384, 384) and round(clip.fps) == 20
+
+
+# -- avatar models: bring your own GGUF ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def own_model(tmp_path_factory):
+    """A models dir of its own with one model added by `avatar models add-llm` (a hard link of the
+    embedded GGUF under another name, self-tested for real), and the data dir the CLI saves choices in."""
+    from tests.gguf_files import embedded_gguf, linked_copy
+
+    root = tmp_path_factory.mktemp("own-model")
+    gguf = linked_copy(embedded_gguf(), root / "downloads" / "my-qwen.gguf")
+    env = {"AVATAR_MODELS_DIR": str(root / "models")}
+    r = run_env(["models", "add-llm", str(gguf), "--name", "Своя", "--context", "2048", "--json"], root / "data", env)
+    assert r.returncode == 0, r.stderr
+    return root, gguf, env, json.loads(r.stdout)
+
+
+def run_env(args: list[str], data_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(AVATAR + args, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "AVATAR_DATA_DIR": str(data_dir), **env})
+
+
+def test_add_llm_registers_self_tests_and_selects_a_local_gguf(own_model):
+    root, gguf, env, entry = own_model
+    assert entry["name"] == "Своя" and entry["path"] == str(gguf) and entry["n_ctx"] == 2048
+    assert (entry["architecture"], entry["quantization"], entry["chat_template"]) == ("qwen2", "Q4_K_M", "gguf")
+    assert entry["context_length"] == 32768 and entry["size_bytes"] == gguf.stat().st_size
+    test = entry["self_test"]
+    assert test["tokens"] > 0 and test["tokens_per_s"] > 0 and test["load_s"] > 0
+    assert test["cyrillic"] >= 0.8, test["reply"]  # the reply really came through the file's chat template
+
+    listed = json.loads(run_env(["models", "list", "--json"], root / "data", env).stdout)
+    assert [m["name"] for m in listed] == ["embedded", "Своя"]
+    assert listed[0]["selected"] and not listed[1]["selected"] and listed[1]["model"] == str(gguf)
+
+    r = run_env(["models", "use", "Своя"], root / "data", env)
+    assert r.returncode == 0, r.stderr
+    saved = json.loads((root / "data" / "ui_settings.json").read_text())
+    assert saved["engines"]["llm"] == "llama_cpp" and saved["options"]["llm"] == {"model": str(gguf), "n_ctx": 2048}
+    listed = json.loads(run_env(["models", "list", "--json"], root / "data", env).stdout)
+    assert [m["name"] for m in listed if m["selected"]] == ["Своя"]
+    r = run_env(["models", "use", "нет-такой"], root / "data", env)
+    assert r.returncode == 2 and "[unknown_model]" in r.stderr
+
+
+@pytest.mark.parametrize("kind,message", [
+    ("folder", "папка"),
+    ("text", "не модель GGUF"),
+    ("cut_header", "обрезан"),
+    ("cut_data", "не хватает"),
+    ("no_template", "нет шаблона диалога"),
+    ("not_loadable", "Не удалось загрузить языковую модель"),
+])
+def test_add_llm_refuses_bad_files_and_changes_nothing(own_model, kind, message):
+    from tests.gguf_files import cut_copy, write_gguf
+
+    root, gguf, env, _ = own_model
+    bad = root / "bad" / f"{kind}.gguf"
+    bad.parent.mkdir(exist_ok=True)
+    if kind == "folder":
+        bad.mkdir(exist_ok=True)
+    elif kind == "text":
+        bad.write_text("это не модель\n" * 100)
+    elif kind == "cut_header":
+        cut_copy(gguf, bad, 1 << 20)  # inside the vocabulary
+    elif kind == "cut_data":
+        cut_copy(gguf, bad, 20 << 20)  # the header is whole, most tensors are missing
+    elif kind == "no_template":
+        write_gguf(bad, {"general.architecture": "llama", "tokenizer.ggml.tokens": ["<s>", "a", "b"]})
+    else:  # a well-formed header with a template, but no weights llama.cpp could run
+        write_gguf(bad, {"general.architecture": "llama", "tokenizer.chat_template": "{{ messages }}"})
+    registry = root / "models" / "llm" / "local_models.json"
+    before = registry.read_bytes()
+    r = run_env(["models", "add-llm", str(bad), "--name", "Плохая"], root / "data", env)
+    assert r.returncode == 2 and "Ошибка:" in r.stderr and message in r.stderr, r.stderr
+    assert registry.read_bytes() == before
