@@ -83,7 +83,7 @@ def test_training_steps_checkpoint_resume_and_new_version(settings, voice, tmp_p
               "--save-step", "1", "--workers", "0", "--lr", "1e-4"]
     assert script.main([*common, "--epochs", "1", "--no-register"], settings) == 0
     out = capsys.readouterr().out
-    assert "[train_voice] [1/3] dataset" in out and "training: epoch 1/1 step" in out
+    assert "[train_voice] dataset" in out and "training: epoch 1/1 step" in out
     run = script.last_run(work / "run")
     first = sorted(run.glob("checkpoint_*.pth"))
     assert first, "no checkpoint written"
@@ -91,7 +91,7 @@ def test_training_steps_checkpoint_resume_and_new_version(settings, voice, tmp_p
 
     assert script.main([*common, "--epochs", "2"], settings) == 0
     out = capsys.readouterr().out
-    assert f"resuming {run.name}" in out and "training: epoch 2/2 step" in out
+    assert f"Продолжаем обучение с контрольной точки ({run.name})" in out and "training: epoch 2/2 step" in out
     assert script.last_run(work / "run") == run
     latest = torch.load(script.best_checkpoint(run), map_location="cpu", weights_only=False)
     assert latest["step"] > steps_before and latest["epoch"] >= 1

@@ -1,0 +1,151 @@
+"""One training run for one voice: dataset, GPU budget, the GPT trainer, the exported GPT file.
+
+    outcome = train_voice(voice, settings, TrainRequest(base=..., work=...), progress, stop)
+
+The work folder (``<data_dir>/training/<voice id>`` by default) keeps the dataset (transcripts
+cached), the trainer's runs (checkpoints: a second call resumes the newest) and ``xtts_gpt.pth``,
+the trained GPT. Registering it as a voice version is the caller's decision (the CLI always does,
+the server's job only when :mod:`.validate` finds it better).
+
+The run holds a ``voice_training`` slot of the process's VRAM ledger while the trainer runs: idle
+engines are unloaded to make room, engines in use are waited for (the run reports that it waits),
+and a budget smaller than the declared need is refused at once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ai_pipeline import registry
+from ai_pipeline.errors import GpuBudgetExceeded
+from ai_pipeline.gpu import GpuMemoryManager, gpu_manager
+from ai_pipeline.settings import Settings
+from ai_pipeline.voice.base import Voice
+from ai_pipeline.voice.dataset import DatasetInfo, build_dataset
+from ai_pipeline.voice.train.gpt import GptOptions, export_gpt, run_trainer
+from ai_pipeline.voice.train.progress import Progress, StopSignal, TrainProgress
+
+GPU_SLOT = "voice_training"
+GPT_FILE = "xtts_gpt.pth"
+_accents: Any = None
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """Where to read and write, and the trainer's options."""
+
+    base: Path
+    work: Path
+    options: GptOptions = field(default_factory=GptOptions)
+    fresh: bool = False
+    vram_mb: int = 10000
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """A finished run: the dataset, the run folder and the exported GPT (``gpt``) with its metadata."""
+
+    dataset: DatasetInfo
+    run: Path
+    gpt: Path
+    meta: dict[str, Any]
+    seconds: float
+
+
+def prepare_dataset(voice: Voice, settings: Settings, out: Path, vocab: Path, progress: Progress,
+                    stop: StopSignal | None = None) -> DatasetInfo:
+    """Transcripts and metadata, in the form the engine will feed the model."""
+    from ai_pipeline.tts.russian_accents import ACUTE, RussianAccents
+
+    global _accents
+    marks = ACUTE in json.loads(vocab.read_text()).get("model", {}).get("vocab", {})
+    accents = _accents = _accents or RussianAccents()  # loaded once per process (a few seconds)
+
+    def told(fraction: float, message: str) -> None:
+        if stop is not None:
+            stop.check()
+        progress(TrainProgress("dataset", fraction, message))
+
+    asr = registry.build("asr", settings.asr, settings.models_dir)
+    asr.load()
+    try:
+        return build_dataset(voice, asr, out, language="ru", front_end=lambda text: accents.apply(text, marks=marks),
+                             progress=told)
+    finally:
+        asr.close()
+
+
+class _TrainerHold:
+    """The ledger's view of the trainer: it loads and frees its own model inside the slot."""
+
+    def gpu_load(self) -> None:
+        pass
+
+    def gpu_unload(self) -> None:
+        pass
+
+
+@contextmanager
+def gpu_budget(vram_mb: int, progress: Progress, stop: StopSignal | None,
+               manager: GpuMemoryManager | None = None) -> Iterator[None]:
+    """Hold ``vram_mb`` of the VRAM ledger; wait (reporting it) while engines in use stand in the way."""
+    manager = manager or gpu_manager()
+    if vram_mb > manager.budget_mb:
+        raise GpuBudgetExceeded(
+            f"Для обучения голоса нужно ~{vram_mb} МБ видеопамяти, а бюджет {manager.budget_mb} МБ: "
+            "увеличьте gpu.budget_mb или уменьшите AVATAR_TRAIN_VRAM_MB.",
+            f"training needs {vram_mb} MB > budget {manager.budget_mb} MB")
+    slot = manager.register(GPU_SLOT, _TrainerHold(), estimate_mb=vram_mb)
+    try:
+        while True:
+            try:
+                context = slot.use()
+                context.__enter__()
+                break
+            except GpuBudgetExceeded as exc:
+                progress(TrainProgress("waiting", 0.0, "Ждём свободную видеопамять: сейчас её занимают "
+                                                       "работающие модели"))
+                if stop is not None and stop.wait(1.0):
+                    stop.check()
+                if not exc.retryable:
+                    raise
+        try:
+            yield
+        finally:
+            context.__exit__(None, None, None)
+    finally:
+        manager.unregister(GPU_SLOT)
+
+
+def train_voice(voice: Voice, settings: Settings, request: TrainRequest, progress: Progress | None = None,
+                stop: StopSignal | None = None, manager: GpuMemoryManager | None = None) -> TrainOutcome:
+    """Dataset, training (resuming the newest run unless ``request.fresh``) and the exported GPT.
+
+    Blocking (minutes to hours). Raises ``TrainingStopped`` when ``stop`` is set (after a checkpoint).
+    """
+    report = progress or (lambda p: None)
+    started = time.perf_counter()
+    work = Path(request.work)
+    report(TrainProgress("dataset", 0.0, "Нарезка и распознавание записей"))
+    dataset = prepare_dataset(voice, settings, work / "dataset", request.base / "vocab.json", report, stop)
+    report(TrainProgress("dataset", 1.0, f"Набор данных: {dataset.train + dataset.eval} фраз, "
+                                         f"{dataset.seconds / 60:.1f} мин речи"))
+    with gpu_budget(request.vram_mb, report, stop, manager):
+        if stop is not None:
+            stop.check()
+        report(TrainProgress("training", 0.0, "Загрузка модели для обучения"))
+        run = run_trainer(request.base, dataset, work / "run", request.options, fresh=request.fresh,
+                          progress=report, stop=stop)
+    report(TrainProgress("export", 0.0, "Сохранение обученной модели"))
+    gpt = work / GPT_FILE
+    exported = export_gpt(run, gpt)
+    meta = {**exported, "dataset": dataset.to_dict(), "epochs": request.options.epochs, "base": str(request.base),
+            "from_version": voice.version, "run": str(run)}
+    report(TrainProgress("export", 1.0, "Обученная модель сохранена"))
+    return TrainOutcome(dataset, run, gpt, meta, round(time.perf_counter() - started, 2))
