@@ -15,6 +15,7 @@ looks like such a loop is recomputed with the full 30 s window.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -36,6 +37,7 @@ FRAMES_PER_S = 100  # Whisper log-mel frames (10 ms hop)
 MIN_WINDOW_S = 10.0
 TAIL_PAD_S = 3.0
 MAX_CHARS_PER_S = 25.0  # faster than anyone speaks Russian: a repetition loop
+CUDA_WORK_MB = 300  # CTranslate2's working memory on CUDA beside the weights (the ledger measures the real figure)
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ class FasterWhisperASR(ASREngine):
         self.device = ""
         self.compute_type = ""
         self._model: Any = None
+        self._gpu_slot: Any = None  # the VRAM ledger's entry while the model sits on CUDA
         self._lock = threading.Lock()
 
     @classmethod
@@ -132,17 +135,31 @@ class FasterWhisperASR(ASREngine):
         compute_type = self.settings.compute_type or ("float16" if device == "cuda" else "int8")
         model_class = type("ShortWindowWhisperModel", (ShortWindowEncoder, WhisperModel), {})
         try:
-            model = model_class(str(self.model_path), device=device, compute_type=compute_type,
-                                cpu_threads=self.settings.cpu_threads, local_files_only=True)
+            with self._vram(device) as slot:  # CTranslate2's memory is invisible to torch: the ledger measures it
+                model = model_class(str(self.model_path), device=device, compute_type=compute_type,
+                                    cpu_threads=self.settings.cpu_threads, local_files_only=True)
         except (RuntimeError, ValueError, OSError) as exc:  # corrupt files, bad compute type, no CUDA
             raise missing_model(self.model_path, str(exc)) from exc
         model.short_window = self.short_window
-        self.device, self.compute_type = device, compute_type
+        self.device, self.compute_type, self._gpu_slot = device, compute_type, slot
         return model
+
+    def _vram(self, device: str) -> contextlib.AbstractContextManager[Any]:
+        if device != "cuda":
+            return contextlib.nullcontext()
+        from ai_pipeline.gpu import gpu_manager
+
+        weights_mb = (self.model_path / "model.bin").stat().st_size // (1024 * 1024)
+        return gpu_manager().resident(self.name, self, weights_mb + CUDA_WORK_MB)
 
     def close(self) -> None:
         with self._lock:
             self._model = None
+            if self._gpu_slot is not None:
+                from ai_pipeline.gpu import gpu_manager
+
+                gpu_manager().unregister(self._gpu_slot.name)
+                self._gpu_slot = None
 
     def describe(self) -> dict[str, object]:
         return {"engine": self.name, "model": str(self.model_path), "device": self.device or self.settings.device,

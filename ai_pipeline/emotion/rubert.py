@@ -30,6 +30,7 @@ No such model says "thinking"; that label comes from the lexicon engine only.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,6 +96,7 @@ class RuBertEmotion(EmotionEngine):
         self._model: Any = None
         self._tokenizer: Any = None
         self._emotions: list[str] = []  # EMOTIONS label of each model output
+        self._gpu_slot: Any = None  # on CUDA: the VRAM ledger moves the weights there for each use
         self._lock = threading.Lock()
 
     @classmethod
@@ -140,10 +142,29 @@ class RuBertEmotion(EmotionEngine):
                 f"labels {unknown} are not in LABEL_MAP (ai_pipeline/emotion/rubert.py)",
             )
         self._emotions = [LABEL_MAP[label.lower()] for label in labels]
-        self._tokenizer, self._model, self.device = tokenizer, model.to(device).eval(), device
+        self._tokenizer, self._model, self.device = tokenizer, model.eval(), device
+        if device == "cuda":  # weights go to the GPU on first use and back to RAM if the budget needs room
+            from ai_pipeline.gpu import gpu_manager
+
+            manager = gpu_manager()
+            try:
+                self._gpu_slot = manager.register(self.name, self, self.info.vram_mb)
+            except ValueError:  # another pipeline in this process holds the name
+                self._gpu_slot = manager.register(f"{self.name}#{id(self):x}", self, self.info.vram_mb)
+
+    def gpu_load(self) -> None:
+        self._model.to(self.device)
+
+    def gpu_unload(self) -> None:
+        self._model.to("cpu")
 
     def close(self) -> None:
         with self._lock:
+            if self._gpu_slot is not None:
+                from ai_pipeline.gpu import gpu_manager
+
+                gpu_manager().unregister(self._gpu_slot.name)
+                self._gpu_slot = None
             self._model = self._tokenizer = None
 
     def describe(self) -> dict[str, object]:
@@ -165,7 +186,8 @@ class RuBertEmotion(EmotionEngine):
             try:
                 batch = self._tokenizer([t or " " for t in texts], padding=True, truncation=True,
                                         max_length=limit, return_tensors="pt").to(self.device)
-                with torch.inference_mode():
+                on_device = self._gpu_slot.use() if self._gpu_slot is not None else contextlib.nullcontext()
+                with on_device, torch.inference_mode():
                     logits = self._model(**batch).logits.float().cpu()
             except (RuntimeError, ValueError, IndexError) as exc:
                 raise EngineFailed("Не удалось определить эмоцию.", f"emotion model failed: {exc}") from exc

@@ -51,6 +51,7 @@ KEEP_MIN = 64  # prefill(keep=True) saves a cache that holds at least this many 
 RESTORE_GAIN = 16  # load a stored state when it covers this many more prompt tokens than the cache holds
 STORE_MIN = 128  # a prefill that evaluated at least this many tokens is worth saving
 EVICT_MIN = 256  # a cache this large is saved before an unrelated prompt overwrites it
+GPU_WORK_MB = 512  # KV cache and compute buffers beside offloaded layers (the ledger measures the real figure)
 _DONE = object()
 
 
@@ -155,6 +156,7 @@ class LlamaCppLLM(LLMEngine):
         self.last_stats: GenerationStats | None = None
         self.store: PromptStateStore | None = None
         self._draft: _Draft | None = None  # the start of a reply sampled ahead (prefill with ``draft``)
+        self._gpu_slot: Any = None  # the VRAM ledger's entry while layers sit on the GPU
 
     @property
     def model_path(self) -> Path:
@@ -194,9 +196,16 @@ class LlamaCppLLM(LLMEngine):
         started = time.perf_counter()
         try:
             llama_class = _interruptible_llama()
-            llm = llama_class(str(path), n_ctx=self.settings.n_ctx, n_threads=self.n_threads,
-                              n_threads_batch=self.n_threads, n_gpu_layers=self.settings.n_gpu_layers,
-                              seed=self.settings.seed, verbose=False)
+            with self._vram(path) as slot:  # GPU layers: llama.cpp's own memory, measured by the ledger
+                llm = llama_class(str(path), n_ctx=self.settings.n_ctx, n_threads=self.n_threads,
+                                  n_threads_batch=self.n_threads, n_gpu_layers=self.settings.n_gpu_layers,
+                                  seed=self.settings.seed, verbose=False)
+                if slot is not None:  # a share of the file for a partial offload (+1: the output layer)
+                    arch = llm.metadata.get("general.architecture", "")
+                    layers = int(llm.metadata.get(f"{arch}.block_count", 0)) + 1
+                    if 0 < self.settings.n_gpu_layers < layers:
+                        slot.estimate_mb = max(1, slot.estimate_mb * self.settings.n_gpu_layers // layers)
+            self._gpu_slot = slot
         except (ValueError, RuntimeError, OSError) as exc:
             raise EngineUnavailable(f"Не удалось загрузить языковую модель {path.name}: {exc}",
                                     f"llama.cpp could not load {path}: {exc}") from exc
@@ -219,6 +228,21 @@ class LlamaCppLLM(LLMEngine):
             if self._llm is not None:
                 self._llm.close()
                 self._llm = None
+            if self._gpu_slot is not None:
+                from ai_pipeline.gpu import gpu_manager
+
+                gpu_manager().unregister(self._gpu_slot.name)
+                self._gpu_slot = None
+
+    def _vram(self, path: Path) -> contextlib.AbstractContextManager[Any]:
+        """The ledger's room for the GPU layers (the whole file as the bound), or nothing on a CPU build."""
+        from llama_cpp import llama_supports_gpu_offload
+
+        if self.settings.n_gpu_layers == 0 or not llama_supports_gpu_offload():
+            return contextlib.nullcontext()
+        from ai_pipeline.gpu import gpu_manager
+
+        return gpu_manager().resident(self.name, self, path.stat().st_size // (1024 * 1024) + GPU_WORK_MB)
 
     def describe(self) -> dict[str, object]:
         return {"engine": self.name, "model": str(self.model_path), "n_threads": self.n_threads,
