@@ -358,6 +358,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/settings/llm-models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Llm Models
+         * @description The models the llama.cpp engine can run, each with the ``options.llm`` values that select it.
+         */
+        get: operations["llm_models_api_settings_llm_models_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/voices": {
         parameters: {
             query?: never;
@@ -867,6 +887,32 @@ export interface components {
             end_of_turn?: string | null;
             /** Tasks */
             tasks: number;
+        };
+        /**
+         * LlmModelChoice
+         * @description A model the llama.cpp engine can be set to (the embedded one first): ``model`` and ``n_ctx``
+         *     are the values of ``options.llm`` that select it.
+         */
+        LlmModelChoice: {
+            /** Name */
+            name: string;
+            /** Label Ru */
+            label_ru: string;
+            /** Model */
+            model: string;
+            /** N Ctx */
+            n_ctx: number;
+            /** Embedded */
+            embedded: boolean;
+            /** Present */
+            present: boolean;
+        };
+        /** LlmModels */
+        LlmModels: {
+            /** Models */
+            models: components["schemas"]["LlmModelChoice"][];
+            /** Current */
+            current: string | null;
         };
         /** MessageOut */
         MessageOut: {
@@ -2269,6 +2315,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UiSettings"];
+                };
+            };
+            /** @description Refused: the Russian reason is in error.message */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Server error (or busy: 503) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    llm_models_api_settings_llm_models_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LlmModels"];
                 };
             };
             /** @description Refused: the Russian reason is in error.message */
