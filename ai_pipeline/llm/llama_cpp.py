@@ -38,6 +38,7 @@ from ai_pipeline.chunks import ChatMessage, TokenChunk
 from ai_pipeline.engine import EngineInfo, EngineSettings, missing_file, missing_package, under_models
 from ai_pipeline.errors import EngineFailed, EngineUnavailable, InputError
 from ai_pipeline.llm.base import LLMEngine, PrefillResult, Progress
+from ai_pipeline.llm.repetition import EchoPenalty
 from ai_pipeline.llm.state_store import PromptStateStore, StoredState, common_prefix
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,11 @@ class LlamaCppSettings(EngineSettings):
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     top_p: float = Field(0.9, gt=0.0, le=1.0)
     max_tokens: int = Field(200, ge=16, le=2048)
+    repeat_penalty: float = Field(REPEAT_PENALTY, ge=1.0, le=2.0)  # within the reply being sampled
+    # a reply that goes on with echo_ngram tokens in a row of an earlier reply of the persona loses this
+    # much (in logits) for the token that followed there: it does not say the same sentences again
+    echo_penalty: float = Field(0.0, ge=0.0, le=10.0)
+    echo_ngram: int = Field(4, ge=2, le=16)
     seed: int = 0
 
 
@@ -316,7 +322,7 @@ class LlamaCppLLM(LLMEngine):
                 llm.on_slice = lambda done, _total: progress(min(1.0, done / left))
             llm.stop, llm.slice = stop, BACKGROUND_SLICE
             steps = llm.generate(tokens, temp=self.settings.temperature, top_p=self.settings.top_p,
-                                 repeat_penalty=REPEAT_PENALTY)
+                                 repeat_penalty=self.settings.repeat_penalty, logits_processor=self._echo(messages))
             interrupted, drafted = False, 0
             try:
                 first = next(steps)  # evaluating the prompt happens before the first token is sampled
@@ -355,6 +361,19 @@ class LlamaCppLLM(LLMEngine):
             if ended or len(drafted) >= limit or (stop is not None and stop.is_set()):
                 return len(drafted)
             token = next(steps)
+
+    def _echo(self, messages: Sequence[ChatMessage]) -> Any:
+        """The logits processor that keeps the reply from repeating the persona's earlier replies in
+        ``messages`` (a last assistant message is the reply's own start), or None."""
+        if self.settings.echo_penalty <= 0:
+            return None
+        from llama_cpp import LogitsProcessorList
+
+        earlier = messages[:-1] if messages and messages[-1].role == "assistant" else messages
+        replies = [self._llm.tokenize(m.content.encode("utf-8"), add_bos=False, special=False)
+                   for m in earlier if m.role == "assistant" and m.content.strip()]
+        echo = EchoPenalty(replies, self.settings.echo_penalty, self.settings.echo_ngram)
+        return LogitsProcessorList([echo]) if echo else None
 
     def _take_draft(self, prompt: list[int]) -> _Draft | None:
         """The draft sampled for exactly ``prompt`` (used once), else None."""
@@ -507,7 +526,7 @@ class LlamaCppLLM(LLMEngine):
             reason = "done" if draft.ended else "length"
         else:
             steps = llm.generate(tokens + ahead, temp=self.settings.temperature, top_p=self.settings.top_p,
-                                 repeat_penalty=REPEAT_PENALTY)
+                                 repeat_penalty=self.settings.repeat_penalty, logits_processor=self._echo(messages))
         try:
             for token in steps:
                 if first_s is None:
