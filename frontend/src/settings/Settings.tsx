@@ -1,6 +1,7 @@
 /**
  * Settings: engine per pipeline stage (light/heavy; those this server cannot run are disabled, with
- * the reason), the standard voice of RHVoice, quality vs speed, microphone; server notices.
+ * the reason), the standard voice of RHVoice, the llama.cpp model (embedded or added by the user),
+ * quality vs speed, microphone; server notices.
  */
 import { Card } from "../components/Card";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -8,6 +9,7 @@ import { inputClass } from "../components/Field";
 import { Notices } from "../components/Notices";
 import { ProgressBar } from "../components/ProgressBar";
 import { STAGES, type EngineOption, type Quality, type Stage } from "../api/types";
+import { LlmModelSettings } from "./LlmModelSettings";
 import { MicSelect } from "./MicSelect";
 import { TtsVoiceSettings } from "./TtsVoiceSettings";
 import { useSettings } from "./useSettings";
@@ -96,6 +98,9 @@ export function Settings() {
                       <span className="text-xs text-indigo-200">Загружаем движок…</span>
                       <ProgressBar value={progress} label={`Загрузка: ${STAGE_LABELS[stage]}`} />
                     </div>
+                  )}
+                  {stage === "llm" && settings.engines.llm === "llama_cpp" && (
+                    <LlmModelSettings settings={settings} disabled={saving || progress !== undefined} save={save} />
                   )}
                   {stage === "tts" && settings.engines.tts === "rhvoice" && (
                     <TtsVoiceSettings settings={settings} disabled={saving || progress !== undefined} save={save} />
