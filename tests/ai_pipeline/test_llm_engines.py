@@ -1,4 +1,4 @@
-"""Both LLM engines through one contract: llama.cpp with the embedded Qwen2.5-1.5B GGUF (assembled
+"""Both LLM engines through one contract: llama.cpp with the embedded Qwen2.5-Coder-1.5B-Instruct GGUF (assembled
 from its packages), and Ollama's client against a real in-process server speaking Ollama's protocol
 (tests/ollama_server.py). Generation is kept short: the GGUF runs on the CPU."""
 
