@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.set_defaults(func=cmd_serve, configured=True)  # the server lays the web app's choices over it itself
-    m = sub.add_parser("models", help="assemble and verify package-shipped model files; local LLMs (add-llm, list, use)")
+    m = sub.add_parser("models", help="assemble and verify the shipped model files; local GGUF LLMs (add-llm, list, use)")
     m.set_defaults(func=cmd_models)
     models_sub = m.add_subparsers(dest="models_command")
     ml = models_sub.add_parser("list", help="the LLM models llama.cpp can run: the embedded one and those added")
