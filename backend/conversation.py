@@ -4,7 +4,9 @@
 summary, facts, recent turns within the token budget), streams the LLM's tokens through the reply
 chunker and tags every speakable chunk with an emotion. The reply so far is stored before each chunk
 is handed on, so whatever was said survives a barge-in, a crash or a restart at any moment; older turns
-are folded into the rolling summary when the turn ends.
+are folded into the rolling summary: in idle time, when the unfolded turns pass a token budget, with a
+summary the LLM writes then (``warm_idle``); at a turn's end with the first sentences of each turn when
+a due fold waited too long.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from ai_pipeline.chunks import ChatMessage, ReplyChunk
 from ai_pipeline.emotion.base import EmotionEngine
 from ai_pipeline.llm.base import LLMEngine, PrefillResult, Progress
 from ai_pipeline.llm.facts import extract_facts
-from ai_pipeline.llm.prompt import build_messages
+from ai_pipeline.llm.prompt import MESSAGE_OVERHEAD, build_messages
+from ai_pipeline.llm.summary import SUMMARY_TOKENS, SummaryRequest, accept_summary, summary_request
 from ai_pipeline.settings import Settings
 from ai_pipeline.text.chunker import ReplyChunker, speech_for
 from ai_pipeline.text.guard import ReplyGuard
@@ -34,6 +37,7 @@ from backend.db import Database
 from backend.db.conversations import (add_message, continue_user_message, get_session, recent_messages, save_reply,
                                       start_session, to_chat)
 from backend.db.memory import get_facts, get_summary, list_facts, remember_facts, set_summary
+from backend.db.models import Message
 from backend.db.personas import get_persona, persona_card
 
 SUMMARY_CHARS = 900  # the rolling summary keeps its newest part
@@ -45,10 +49,23 @@ DRAFT_TOKENS = 24  # reply tokens sampled ahead on a speculative transcript (abo
 
 @dataclass(frozen=True)
 class Fold:
-    """A rolling summary that takes in the messages up to ``up_to_message_id``, not yet stored."""
+    """A rolling summary that takes in the messages up to ``up_to_message_id``, not yet stored
+    (``written``: by the LLM, else the first sentences of each message)."""
 
     text: str
     up_to_message_id: int
+    written: bool = False
+
+
+@dataclass
+class _Writing:
+    """The LLM's summary for one planned fold: what it wrote so far (kept when a turn interrupts it),
+    and once done the text that passed the checks (None: it failed, the first sentences serve)."""
+
+    up_to_message_id: int
+    partial: str = ""
+    done: bool = False
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,15 @@ def _first_sentence(text: str, limit: int = 140) -> str:
     return head if len(head) <= limit else head[: limit - 1] + "…"
 
 
+def _extractive(previous: str, old: list[Message]) -> str:
+    """The previous summary and the first sentence of each of ``old``, its newest ``SUMMARY_CHARS``."""
+    lines = [f"{'Собеседник' if m.role == 'user' else 'Ты'}: {_first_sentence(m.text)}" for m in old]
+    text = "\n".join(filter(None, [previous, *lines]))
+    if len(text) > SUMMARY_CHARS:
+        text = "…" + text[-SUMMARY_CHARS:].split("\n", 1)[-1]
+    return text
+
+
 class Brain:
     """Persona + memory + LLM + chunker + emotion for one process (engines shared by all sessions)."""
 
@@ -80,6 +106,7 @@ class Brain:
         self._background_stop: threading.Event | None = None  # set to make a background prefill give way
         self._last_use = 0.0  # monotonic time a conversation last wanted the LLM
         self._openers: dict[int, str | None] = {}  # session -> the opener its last reply began with (newest last)
+        self._writing: dict[int, _Writing] = {}  # session -> the LLM's summary of its planned fold
 
     @asynccontextmanager
     async def llm_exclusive(self) -> AsyncIterator[None]:
@@ -110,10 +137,10 @@ class Brain:
                   fold: Fold | None = None) -> list[ChatMessage]:
         """The turn's prompt, laid out so the LLM's cached prefix survives from turn to turn.
 
-        The history is every message since the summary's last fold (``recent_turns`` right after a
-        fold, growing to ``summarize_after``): it only grows until the next fold instead of sliding by
-        one message each turn. Facts learnt from those very messages stay out of the system prompt
-        until they are folded (the messages are in the prompt verbatim), so a new fact does not
+        The history is every message since the summary's last fold (those kept verbatim right after a
+        fold, growing until the next fold is due, see ``_fold_plan``): it only grows until the next fold
+        instead of sliding by one message each turn. Facts learnt from those very messages stay out of
+        the system prompt until they are folded (the messages are in the prompt verbatim), so a new fact does not
         rewrite the system prompt and force the whole history to be evaluated again.
 
         ``fold``: the prompt as it will be once that fold is stored (evaluated before it is)."""
@@ -155,13 +182,18 @@ class Brain:
 
     async def warm_idle(self, persona_id: int, session_id: int) -> PrefillResult | None:
         """After a turn: evaluate the session's next prompt while the user listens or thinks (in the
-        background). A fold into the summary that is due is evaluated here first and stored only once
-        its prompt is ready, so no question pays for it: until then the turns keep the old layout (its
-        state is kept on disk while the fold's is evaluated, and the fold's progress is kept when a
-        turn interrupts it). A fold that waited ``FOLD_SLACK`` messages is forced at the turn's end."""
+        background). A fold into the summary that is due is written and evaluated here first and stored
+        only once its prompt is ready, so no question pays for it: until then the turns keep the old
+        layout (its state is kept on disk while the fold's is evaluated, and the fold's progress is kept
+        when a turn interrupts it). The LLM writes the fold's summary first (``_write_summary``; a turn
+        interrupts it too, and it goes on from what it wrote). A fold that waited too long is forced at
+        the turn's end (see ``_fold_summary``)."""
         while True:
             await self._idle()
-            fold = await self.db.call(self._fold_plan, persona_id, session_id, self.settings.memory.summarize_after)
+            fold = await self.db.call(self._fold_plan, persona_id, session_id)
+            if fold is not None and not fold.written \
+                    and await self._write_summary(persona_id, session_id, fold) is not None:
+                continue  # written (plan again with its text) or interrupted (go on when idle again)
             messages = await self.db.call(self._messages, persona_id, session_id, "", fold)
             async with self._llm_lock:
                 if time.monotonic() - self._last_use < IDLE_BEFORE_BACKGROUND_S:
@@ -176,6 +208,61 @@ class Brain:
             if fold is not None:
                 await self.db.call(self._store_fold, persona_id, session_id, fold)
             return result
+
+    async def _write_summary(self, persona_id: int, session_id: int, fold: Fold) -> bool | None:
+        """Have the LLM write the summary of ``fold`` (idle time only; a turn that wants the LLM stops it
+        within one prompt slice or one token, and the next call goes on from what was evaluated and
+        written). True when it is done now (whether its text passed the checks or not), False when it was
+        interrupted, None when there is nothing to write (no LLM summaries, or it was written already)."""
+        if not self.settings.memory.llm_summary:
+            return None
+        writing = self._writing.get(session_id)
+        if writing is None or writing.up_to_message_id != fold.up_to_message_id:
+            writing = self._writing[session_id] = _Writing(fold.up_to_message_id)
+            while len(self._writing) > MAX_SESSIONS_REMEMBERED:
+                self._writing.pop(next(iter(self._writing)))
+        if writing.done:
+            return None
+        request = await self.db.call(self._summary_request, persona_id, session_id, fold)
+        messages = request.messages
+        if not request.opening:  # the engine cannot go on from a begun reply: start over
+            writing.partial = ""
+        elif writing.partial:  # go on from what was written before the interruption
+            messages = [*messages[:-1], ChatMessage("assistant", request.opening + writing.partial)]
+        async with self._llm_lock:
+            if time.monotonic() - self._last_use < IDLE_BEFORE_BACKGROUND_S:
+                return False
+            stop = self._background_stop = threading.Event()
+            try:
+                await self._prefill(messages[:-1] if request.opening else messages, stop)
+                if stop.is_set():
+                    return False
+                tokens = self.llm.stream(messages, max_tokens=max(8, SUMMARY_TOKENS - len(writing.partial) // 3))
+                try:
+                    async for token in tokens:
+                        if stop.is_set():
+                            return False
+                        writing.partial += token.text
+                finally:
+                    await tokens.aclose()
+            finally:
+                self._background_stop = None
+        if stop.is_set():
+            return False
+        writing.text = accept_summary(request.opening + writing.partial, request.source)
+        writing.done = True
+        return True
+
+    def _summary_request(self, db: Session, persona_id: int, session_id: int, fold: Fold) -> SummaryRequest:
+        """What the LLM is asked to sum up for ``fold``: the stored summary and the messages it folds."""
+        card = persona_card(get_persona(db, persona_id))
+        stored = get_summary(db, persona_id, session_id=session_id)
+        after = stored.up_to_message_id if stored else None
+        old = [m for m in recent_messages(db, session_id, limit=10_000, after_id=after)
+               if m.id <= fold.up_to_message_id]
+        user_name = get_facts(db, persona_id).get("name")
+        return summary_request(card.name, card.age, stored.text if stored else None, to_chat(old),
+                               user_name=user_name, continues=self.llm.continues_reply, female=card.gender != "male")
 
     async def _idle(self) -> None:
         """Wait until no conversation has wanted the LLM for ``IDLE_BEFORE_BACKGROUND_S``."""
@@ -335,28 +422,46 @@ class Brain:
         await self.db.call(self._fold_summary, persona_id, session_id)
 
     def _fold_summary(self, db: Session, persona_id: int, session_id: int) -> None:
-        """Fold now when the fold has waited too long for idle time (``summarize_after + FOLD_SLACK``)."""
-        fold = self._fold_plan(db, persona_id, session_id, self.settings.memory.summarize_after + FOLD_SLACK)
+        """Fold now when the fold has waited too long for idle time (``fold_slack_tokens`` or
+        ``FOLD_SLACK`` messages past its trigger): with the LLM's summary if it is written, else with
+        the first sentences of each message."""
+        fold = self._fold_plan(db, persona_id, session_id, forced=True)
         if fold is not None:
             self._store_fold(db, persona_id, session_id, fold)
 
-    def _fold_plan(self, db: Session, persona_id: int, session_id: int, after_messages: int) -> Fold | None:
-        """The fold into the rolling summary (extractive: first sentences) that is due when more than
-        ``after_messages`` messages are unfolded (None otherwise): the oldest ``after_messages + 1 -
-        recent_turns`` of them. A fixed count, not "all but the recent window": the plan stays the same
-        while the conversation goes on, so its evaluation, interrupted by turns, resumes where it stopped."""
+    def _fold_plan(self, db: Session, persona_id: int, session_id: int, forced: bool = False) -> Fold | None:
+        """The fold into the rolling summary that is due (None when none is): when the unfolded messages
+        pass ``fold_tokens`` (with their chat markup) or ``summarize_after`` messages, or with ``forced``
+        those limits plus ``fold_slack_tokens`` / ``FOLD_SLACK``.
+
+        The messages folded are those up to where the limits were first passed, but for the newest of
+        them within ``keep_tokens`` (at most ``recent_turns``), which stay verbatim. The plan depends only
+        on that prefix of the conversation, not on what came after it: it stays the same while the
+        conversation goes on, so its summary and its evaluation, interrupted by turns, resume where they
+        stopped. A forced fold takes in all but the newest messages (it is stored at once). Its text is
+        the LLM's summary once written and accepted, else the previous summary plus the first sentence
+        of each folded message (after the LLM's summary, for a forced fold that takes in more)."""
         memory = self.settings.memory
         summary = get_summary(db, persona_id, session_id=session_id)
         after = summary.up_to_message_id if summary else None
         pending = recent_messages(db, session_id, limit=10_000, after_id=after)
-        if len(pending) <= after_messages:
+        sizes = [self.llm.count_tokens(m.text) + MESSAGE_OVERHEAD for m in pending]
+        tokens_limit = memory.fold_tokens + (memory.fold_slack_tokens if forced else 0)
+        count_limit = memory.summarize_after + (FOLD_SLACK if forced else 0)
+        if sum(sizes) <= tokens_limit and len(pending) <= count_limit:
             return None
-        old = pending[: max(1, after_messages + 1 - memory.recent_turns)]
-        lines = [f"{'Собеседник' if m.role == 'user' else 'Ты'}: {_first_sentence(m.text)}" for m in old]
-        text = "\n".join(filter(None, [summary.text if summary else "", *lines]))
-        if len(text) > SUMMARY_CHARS:
-            text = "…" + text[-SUMMARY_CHARS:].split("\n", 1)[-1]
-        return Fold(text, old[-1].id)
+        end, total = 0, 0
+        while end < len(pending) and (forced or (total <= memory.fold_tokens and end <= memory.summarize_after)):
+            total, end = total + sizes[end], end + 1
+        start, kept = end, 0
+        while start > 1 and end - start < memory.recent_turns and kept + sizes[start - 1] <= memory.keep_tokens:
+            start, kept = start - 1, kept + sizes[start - 1]
+        old = pending[:start]
+        writing = self._writing.get(session_id)
+        if writing is not None and writing.text and any(m.id == writing.up_to_message_id for m in old):
+            rest = [m for m in old if m.id > writing.up_to_message_id]  # a forced fold may take in more
+            return Fold(_extractive(writing.text, rest), old[-1].id, written=not rest)
+        return Fold(_extractive(summary.text if summary else "", old), old[-1].id)
 
     @staticmethod
     def _store_fold(db: Session, persona_id: int, session_id: int, fold: Fold) -> None:

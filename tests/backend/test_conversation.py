@@ -219,9 +219,9 @@ def test_old_turns_fold_into_the_summary(db_url, engines, settings):
                                 f"Реплика номер {i}. Ещё."))
 
     say(range(5))
-    fold = asyncio.run(db.call(brain._fold_plan, 1, session, 4))
+    fold = asyncio.run(db.call(brain._fold_plan, 1, session))
     say([5])
-    assert asyncio.run(db.call(brain._fold_plan, 1, session, 4)) == fold, "the plan does not move"
+    assert asyncio.run(db.call(brain._fold_plan, 1, session)) == fold, "the plan does not move"
     asyncio.run(db.call(brain._fold_summary, 1, session))  # due, but it waits for idle time to evaluate it
     assert asyncio.run(db.call(get_summary, 1, session_id=session)) is None
     assert [m.content for m in asyncio.run(db.call(brain._messages, 1, session, "Ну?", fold))[1:-1]] == [
@@ -234,7 +234,8 @@ def test_old_turns_fold_into_the_summary(db_url, engines, settings):
     assert "Реплика номер 0." in messages[0].content
     assert [m.content for m in messages[1:-1]] == ["Реплика номер 3. Ещё.", "Реплика номер 4. Ещё.",
                                                    "Реплика номер 5. Ещё."]
-    say(range(6, 16))  # 13 unfolded messages: more than summarize_after + FOLD_SLACK, the turn's end folds
+    say(range(6, 16))  # 13 unfolded messages: more than summarize_after + FOLD_SLACK, the turn's end folds all
+    # but the newest recent_turns
     asyncio.run(db.call(brain._fold_summary, 1, session))
     summary = asyncio.run(db.call(get_summary, 1, session_id=session))
     assert "номер 13" in summary.text and "номер 14" not in summary.text
@@ -244,8 +245,9 @@ def test_old_turns_fold_into_the_summary(db_url, engines, settings):
 def test_a_fold_is_stored_once_its_prompt_is_evaluated_and_turns_in_between_stay_cheap(db_url, engines, settings,
                                                                                        tmp_path):
     """The fold's prompt is evaluated in idle time; a question that interrupts it is answered on the old
-    prompt (kept on disk, loaded back) and the fold goes on from where it was stopped, then is stored."""
-    db, brain = make_brain(db_url, engines, settings, summarize_after=4, recent_turns=2)
+    prompt (kept on disk, loaded back) and the fold goes on from where it was stopped, then is stored
+    (with the first sentences as its summary: the LLM's summary has a test of its own)."""
+    db, brain = make_brain(db_url, engines, settings, summarize_after=4, recent_turns=2, llm_summary=False)
     llm = engines[0]
     llm.use_state_folder(tmp_path / "states", 1 << 30)
     try:
@@ -294,3 +296,41 @@ def test_the_cached_prefix_survives_facts_and_a_growing_history(db_url, engines,
     facts = asyncio.run(db.call(get_facts, 1))
     assert facts.get("name") == "Петя" and "Рекс" in facts.get("pets", "")
     db.close()
+
+
+def test_the_llm_writes_the_summary_in_idle_time_and_gives_way_to_a_turn(db_url, engines, settings, tmp_path):
+    """A due fold's summary is written by the LLM in idle time; a question in the middle is answered at
+    once (the summary stops within a prompt slice or a token) and the summary goes on afterwards; the
+    stored summary is the LLM's text that passed the checks (third person, from the conversation)."""
+    db, brain = make_brain(db_url, engines, settings, fold_tokens=64, keep_tokens=40, recent_turns=2)
+    llm = engines[0]
+    llm.use_state_folder(tmp_path / "states", 1 << 30)
+    try:
+        session = asyncio.run(brain.open_session(1))
+        for text in ["Меня зовут Петя, мне восемь лет.", "У меня есть собака Бобик, он очень весёлый."]:
+            asyncio.run(collect_reply(brain, 1, session, text))
+        plan = asyncio.run(db.call(brain._fold_plan, 1, session))
+        assert plan is not None and not plan.written, "due: more than fold_tokens unfolded"
+
+        async def interrupted() -> None:
+            warm = asyncio.create_task(brain.warm_idle(1, session))
+            while session not in brain._writing or brain._background_stop is None:  # the summary is being written
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.6)
+            chunks, _ = await collect_reply(brain, 1, session, "А ты любишь собак?")
+            assert chunks, "the question was answered"
+            assert await db.call(get_summary, 1, session_id=session) is None, "not stored while being written"
+            await warm
+
+        asyncio.run(interrupted())
+        writing = brain._writing[session]
+        assert writing.done and writing.text, writing  # written, and it passed the checks
+        summary = asyncio.run(db.call(get_summary, 1, session_id=session))
+        assert summary is not None and summary.text == writing.text
+        assert summary.up_to_message_id == plan.up_to_message_id
+        assert "Пет" in summary.text and "Ты:" not in summary.text  # the LLM's note, not the first sentences
+        messages = asyncio.run(db.call(brain._messages, 1, session, "Как зовут мою собаку?"))
+        assert summary.text in messages[0].content, "the summary feeds the prompt"
+    finally:
+        llm.store = None
+        db.close()

@@ -1,0 +1,119 @@
+"""The summary of folded turns, written by the LLM: the request it is given and the checks its text must pass.
+
+When old turns are folded out of the prompt, the LLM writes a short Russian note about them in the
+third person (who the user is: name, age, what they told about themself; what was talked about; what
+the persona promised), taking in the previous note. The request is a small prompt of its own, not
+the persona's: a 1.5B model asked inside its character answers in character instead of summing up.
+The reply is begun for it (``SummaryRequest.opening``, e.g. «Собеседника зовут Петя.»), which keeps
+it in the third person, starts it with the most useful fact and keeps the model from mixing up who
+is who.
+
+``accept_summary`` guards the result before it is stored: Cyrillic only, no lists or markup, a length
+cap at a sentence boundary, and nothing checkable that is not in the input (every number, and every
+capitalised name inside a sentence, must occur in the previous note or the turns). A text that fails
+is dropped and the extractive summary (first sentences) is used instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ai_pipeline.chunks import ChatMessage
+from ai_pipeline.text.numwords import plural_form
+
+SUMMARY_TOKENS = 140  # most tokens the LLM may write for one summary
+SUMMARY_MAX_CHARS = 600  # the stored summary is cut to whole sentences within this
+MIN_CHARS = 20
+TURN_CHARS = 300  # each folded message is quoted up to this many characters
+CYRILLIC_SHARE = 0.9
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s*", re.MULTILINE)
+_MARKUP = re.compile(r"[*_`#<>{}\[\]|\\]")
+_NUMBER = re.compile(r"\d+")
+_WORD = re.compile(r"[А-ЯЁа-яёA-Za-z]+")
+# capitalised words that may start a clause or name roles without being facts from the input
+_COMMON = {"Собеседник", "Собеседника", "Собеседнику", "Собеседником", "Собеседнике", "Он", "Она", "Они", "Его", "Её",
+           "Ее", "Ему", "Ей", "Им", "Их", "Мы", "Также", "Ещё", "Еще", "Потом", "Затем", "Кроме", "Раньше",
+           "Сначала", "Позже", "В", "На", "О", "Об", "А", "И", "Но", "Что", "Как", "Когда", "Разговор"}
+
+
+@dataclass(frozen=True)
+class SummaryRequest:
+    """What the LLM is asked, and what its answer is checked against.
+
+    ``messages`` end with the reply's opening (an assistant message the LLM continues where it can);
+    ``opening`` is that text, to be put in front of what the LLM writes; ``source`` is all the text the
+    summary may draw on."""
+
+    messages: list[ChatMessage]
+    opening: str
+    source: str
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= TURN_CHARS else text[: TURN_CHARS - 1] + "…"
+
+
+def summary_request(persona_name: str, persona_age: int, previous: str | None, turns: Sequence[ChatMessage],
+                    user_name: str | None = None, continues: bool = True, female: bool = True) -> SummaryRequest:
+    """The request to sum up ``turns`` (oldest first) together with the ``previous`` summary.
+
+    ``user_name``: the user's name if it is known (a stored fact: the summary then starts with it, so
+    the model cannot mix up who is who); ``continues``: the engine continues a begun reply (else the
+    opening is left out); ``female``: the persona's grammatical gender."""
+    speaker = user_name or "Собеседник"
+    lines = [f"{persona_name if m.role == 'assistant' else speaker}: {_quote(m.content)}"
+             for m in turns if m.role in ("user", "assistant") and m.content.strip()]
+    transcript = "\n".join(lines)
+    system = (f"Ты ведёшь короткую памятку о разговорах персонажа по имени {persona_name} "
+              f"({persona_age} {plural_form(persona_age, ('год', 'года', 'лет'))}) "
+              "с собеседником. Пиши по-русски, в третьем лице, обычными предложениями, без списков. Только то, "
+              "что сказано в разговоре, ничего не выдумывай.")
+    earlier = f"Что было раньше: {previous.strip()}\n\n" if previous and previous.strip() else ""
+    promised = "пообещала" if female else "пообещал"
+    ask = (f"{earlier}Разговор:\n\n{transcript}\n\nНапиши памятку в 2-4 предложениях: как зовут собеседника и "
+           f"сколько ему лет, что он рассказал о себе, о чём говорили и что {persona_name} {promised} "
+           f"(если обещал{'а' if female else ''})." + (" Сохрани главное из того, что было раньше." if earlier else ""))
+    opening = f"Собеседника зовут {user_name}." if user_name else "Собеседник"
+    messages = [ChatMessage("system", system), ChatMessage("user", ask)]
+    if continues:
+        messages.append(ChatMessage("assistant", opening))
+    return SummaryRequest(messages, opening if continues else "", f"{persona_name} {previous or ''}\n{transcript}")
+
+
+def _known(word: str, source: str) -> bool:
+    """``word`` (or its stem, for a name in another case) occurs in ``source``."""
+    stem = word[: max(3, len(word) - 2)].lower()
+    return stem in source.lower()
+
+
+def accept_summary(text: str, source: str, max_chars: int = SUMMARY_MAX_CHARS) -> str | None:
+    """``text`` cleaned up and cut to whole sentences within ``max_chars``, or None when it fails a check
+    (not Russian, too short, or a number or name that the ``source`` does not hold)."""
+    text = _LIST_MARK.sub("", text)
+    text = " ".join(_MARKUP.sub("", text).split())
+    if len(text) > max_chars:
+        kept = ""
+        for sentence in _SENTENCE_END.split(text):
+            if len(kept) + len(sentence) + 1 > max_chars:
+                break
+            kept = f"{kept} {sentence}".strip()
+        text = kept
+    elif text and text[-1] not in ".!?…":  # cut off by the token limit: the unfinished sentence goes
+        sentences = _SENTENCE_END.split(text)
+        text = " ".join(sentences[:-1]) if len(sentences) > 1 else text + "."
+    letters = [c for c in text if c.isalpha()]
+    if len(text) < MIN_CHARS or not letters:
+        return None
+    if sum("а" <= c.lower() <= "я" or c.lower() == "ё" for c in letters) / len(letters) < CYRILLIC_SHARE:
+        return None
+    if any(number not in source for number in _NUMBER.findall(text)):
+        return None
+    for sentence in _SENTENCE_END.split(text):
+        for word in _WORD.findall(sentence)[1:]:  # a sentence's first word is capitalised anyway
+            if word[0].isupper() and word not in _COMMON and not _known(word, source):
+                return None
+    return text

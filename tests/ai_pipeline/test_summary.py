@@ -1,0 +1,42 @@
+"""The LLM summary's request and the checks its text must pass before it is stored."""
+
+from __future__ import annotations
+
+from ai_pipeline.chunks import ChatMessage
+from ai_pipeline.llm.summary import accept_summary, summary_request
+
+TURNS = [ChatMessage("user", "Меня зовут Петя, мне восемь лет. У меня есть собака Бобик."),
+         ChatMessage("assistant", "Привет, Петя! Я обещаю нарисовать тебе Бобика."),
+         ChatMessage("user", "Мне 8, и я люблю динозавров.")]
+
+
+def test_the_request_quotes_the_turns_and_the_previous_summary():
+    request = summary_request("Аня", 12, "Собеседник любит футбол.", TURNS, user_name="Петя")
+    assert [m.role for m in request.messages] == ["system", "user", "assistant"]
+    ask = request.messages[1].content
+    assert "Петя: Меня зовут Петя" in ask and "Аня: Привет, Петя!" in ask and "любит футбол" in ask
+    assert request.messages[-1].content == request.opening == "Собеседника зовут Петя."
+    assert "Аня пообещала" in ask and "Ваня пообещал " in summary_request("Ваня", 12, None, TURNS, female=False).messages[1].content
+    assert "12 лет" in request.messages[0].content
+    plain = summary_request("Аня", 12, None, TURNS, continues=False)
+    assert plain.messages[-1].role == "user" and plain.opening == "" and "Собеседник: Меня зовут" in plain.source
+    assert "раньше" not in plain.messages[1].content
+
+
+def test_a_summary_true_to_its_input_is_kept_and_cut_to_whole_sentences():
+    source = summary_request("Аня", 12, None, TURNS, user_name="Петя").source
+    text = ("Собеседника зовут Петя, ему 8 лет. У него есть собака Бобик, он любит динозавров. "
+            "Аня обещала нарисовать Бобика. Они говорили о собаках и динозаврах")
+    assert accept_summary(text, source) == text.rsplit(". ", 1)[0] + "."  # the unfinished sentence goes
+    cut = accept_summary(text + ".", source, max_chars=80)
+    assert cut == "Собеседника зовут Петя, ему 8 лет."
+    assert accept_summary("- Петя, 8 лет.\n- Собака **Бобик**.", source) == "Петя, 8 лет. Собака Бобик."
+
+
+def test_a_summary_that_invents_or_is_not_russian_is_refused():
+    source = summary_request("Аня", 12, None, TURNS, user_name="Петя").source
+    assert accept_summary("Собеседника зовут Петя, ему 9 лет.", source) is None  # no 9 in the input
+    assert accept_summary("Собеседника зовут Петя, у него кошка Мурка.", source) is None  # a name not said
+    assert accept_summary("The user is Petya, he is eight years old.", source) is None
+    assert accept_summary("Петя.", source) is None  # too short to be of use
+    assert accept_summary("Собеседника зовут Петя, с ним говорила Аня.", source) is not None
