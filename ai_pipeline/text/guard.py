@@ -171,6 +171,7 @@ class ReplyGuard:
     question: str = ""
     female: bool = False  # the persona is female: what she says of herself is put in the feminine
     said_before: tuple[str, ...] = ()  # the persona's last replies: a sentence from them is not said again
+    opener: str = ""  # what the reply began with before the model's words («Хороший вопрос!»): its sentences count
     max_sentences: int = 3  # a spoken reply ends after this many sentences unless a story was asked for
     stopped: bool = False  # code appeared or the reply is long enough: the caller should stop generating
     dropped: list[str] = field(default_factory=list)  # the texts taken out (for logs and benchmarks)
@@ -189,6 +190,7 @@ class ReplyGuard:
     def __post_init__(self) -> None:
         self._unsafe = bool(UNSAFE_ASK.search(self.question))  # agreeing to it is not said
         self._before = {key for reply in self.said_before for s in _SENTENCE.findall(reply) if (key := _key(s))}
+        self._sentences = self._opened = len(re.findall(r"[.!?…]+", self.opener))
         if _STORY.search(self.question):
             self.max_sentences = 0  # a story takes as long as it takes (max_tokens still bounds it)
 
@@ -244,7 +246,7 @@ class ReplyGuard:
 
     def _echoes(self, sentence: str) -> bool:
         """The reply's first sentence only repeats the question («Почему зимой холодно? Это потому...»)."""
-        if self._index or self._sentences or not re.search(r"[.!?…]\W*$", sentence):
+        if self._index or self._sentences > self._opened or not re.search(r"[.!?…]\W*$", sentence):
             return False
         words = re.findall(r"[а-яёa-z]+", sentence.lower())
         asked = [re.findall(r"[а-яёa-z]+", q.lower()) for q in _SENTENCE.findall(self.question) if q]

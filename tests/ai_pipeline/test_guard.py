@@ -140,6 +140,14 @@ def test_a_spoken_reply_ends_after_three_sentences_unless_a_story_was_asked() ->
     assert said == long and not guard.stopped
 
 
+def test_an_opener_that_is_a_sentence_counts_towards_the_three() -> None:
+    reply = "Кошки мурлычут от радости. Так они успокаиваются. Ещё так они зовут котят. И лечат себя."
+    guard = ReplyGuard("Почему кошки мурлычут?", opener="Интересный вопрос!")
+    assert "".join(c.text for c in guard.filter(_chunks(reply))).strip() == "Кошки мурлычут от радости. Так они успокаиваются."
+    guard = ReplyGuard("Почему кошки мурлычут?", opener="Так,")  # not a sentence of its own
+    assert "".join(c.text for c in guard.filter(_chunks(reply))).strip().endswith("зовут котят.") and guard.stopped
+
+
 def test_a_speaker_label_copied_from_the_examples_goes() -> None:
     said, _ = _said("Аня: Привет! Я тоже люблю динозавров.")
     assert said == "Привет! Я тоже люблю динозавров."
