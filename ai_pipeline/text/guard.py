@@ -127,6 +127,8 @@ def to_ty(text: str) -> str:
 
 
 _MIXED_WORD = re.compile(r"\b(?=\w*[a-zA-Z])(?=\w*[а-яёА-ЯЁ])\w+\b[ \t]?")  # «Бecause»: half a token in each script
+# an English word inside a Russian sentence («солнце светит не так long»); acronyms in capitals (HTML) stay
+_STRAY_LATIN = re.compile(r"(?<=[а-яёА-ЯЁ,] )(?![A-Z]{2,6}\b)[a-zA-Z][a-z]+\b ?")
 
 
 _I_AM_YEARS = re.compile(r"\b([Яя])\s+(\d{1,3}|\w+)\s+(лет|год|года)\b")  # «Я 12 лет» -> «Мне 12 лет»
@@ -159,6 +161,7 @@ def to_feminine(text: str) -> str:
 def _clean_markup(text: str) -> str:
     text = _I_AM_YEARS.sub(lambda m: ("Мне" if m[1] == "Я" else "мне") + f" {m[2]} {m[3]}", text)
     text = _MIXED_WORD.sub("", text)
+    text = _STRAY_LATIN.sub("", text)
     text = _LIST_MARK.sub(r"\1", text)
     text = _EMPHASIS.sub("", text)
     return _OTHER_SCRIPT.sub("", text)

@@ -169,6 +169,13 @@ def test_agreeing_to_an_unsafe_ask_is_not_said() -> None:
     assert said == "Конечно! Я нарисую кота."
 
 
+def test_an_english_word_in_a_russian_sentence_goes() -> None:
+    said, _ = _said("Солнце светит не так long, и воздух остывает.", "Почему зимой холодно?")
+    assert said == "Солнце светит не так, и воздух остывает."
+    said, _ = _said("Сайты пишут на HTML, это язык разметки.", "Что такое HTML?")
+    assert said == "Сайты пишут на HTML, это язык разметки."
+
+
 def test_a_word_half_in_latin_letters_goes() -> None:
     said, _ = _said("Бecause небо голубое, потому что свет рассеивается.", "Почему небо голубое?")
     assert said == "небо голубое, потому что свет рассеивается."
