@@ -39,6 +39,9 @@ brain (scripts/bench_brain.py, ``--turns N``, ``--model FILE.gguf`` repeatable, 
 say over two sessions, each reply checked (Russian, no markup, «ты», in persona, length, answers the
 question, memory, gentle refusal); pass rate per check and overall per model, first token / first clause p50.
 
+lipsync (scripts/bench_lipsync.py, ``--video`` repeatable, ``--weights``, ``--control N``, ``--out``): LSE-D / LSE-C
+of rendered clips by SyncNet as in Wav2Lip's evaluation, when syncnet_v2.model is in <models_dir>/syncnet/.
+
 capacity / soak (scripts/soak.py): how many conversations stay real time at once; 4 clients that
 connect, talk, barge in and leave for ``--minutes`` (default 10), with memory, threads, tasks, CPU
 after the last client left and the time to stop on SIGTERM.
@@ -418,9 +421,13 @@ def main() -> int:
         import bench_brain  # scripts/bench_brain.py, beside this file
 
         return bench_brain.main(sys.argv[2:])
+    if sys.argv[1:2] == ["lipsync"]:  # its own options (see scripts/bench_lipsync.py)
+        import bench_lipsync  # scripts/bench_lipsync.py, beside this file
+
+        return bench_lipsync.main(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["render", "asr", "llm", "persona", "turn", "brain", "enhance", "voice", "tts",
-                                         "capacity", "soak"])
+    parser.add_argument("what", choices=["render", "asr", "llm", "persona", "turn", "brain", "lipsync", "enhance",
+                                         "voice", "tts", "capacity", "soak"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=10.0, help="soak: how long the clients keep coming")
     args = parser.parse_args()
