@@ -36,7 +36,9 @@ _TONE = {"sad": SORRY, "scared": SORRY, "angry": SORRY, "happy": GLAD, "surprise
 _WHY_WORDS = re.compile(r"\b(почему|зачем|отчего|как\s+(так|это|же)|каким\s+образом)\b", re.IGNORECASE)
 _QUESTION_WORDS = re.compile(
     r"^\W*(а\s+|и\s+|ну\s+|но\s+)?(кто|что|чем|чего|какой|какая|какое|какие|каких|где|куда|откуда|когда|сколько|"
-    r"почему|зачем|как|ли|можно|правда|разве|неужели|верно|расскажи|объясни)\b"
+    r"почему|зачем|как|ли|можно|правда|разве|неужели|верно|расскажи|объясни|"
+    r"напиши|покажи|помоги|придумай|сделай|спой|скажи|посчитай|нарисуй|научи|давай|угадай|прочитай|"
+    r"загадай|дай|найди|реши|переведи|сочини|поиграй|представь)\b"
     r"|^\W*[\w-]+\s+ли\b", re.IGNORECASE)  # "Можно ли...", "Правда ли..."
 _GREETING = re.compile(r"^\W*(привет|здравствуй|здравствуйте|добрый\s+(день|вечер)|доброе\s+утро|пока|"
                        r"спасибо|до\s+свидания)\b", re.IGNORECASE)
@@ -44,7 +46,8 @@ _emotion: LexiconEmotion | None = None
 
 
 def is_question(text: str) -> bool:
-    """Whether ``text`` asks something (a question mark, or an opening question word)."""
+    """Whether ``text`` asks something (a question mark, an opening question word, or a request:
+    «Напиши…», «Давай…»)."""
     text = text.strip()
     return bool(text) and (text.endswith("?") or bool(_QUESTION_WORDS.search(text)))
 

@@ -11,7 +11,8 @@ from ai_pipeline.text.openers import GLAD, NOTED, OTHER, SORRY, WHY, choose_open
 @pytest.mark.parametrize("text", ["Сколько тебе лет?", "а где ты живёшь", "Расскажи про динозавров.",
                                   "Можно с тобой поиграть?", "Ты любишь кошек?",
                                   "Правда ли, что слоны боятся мышей", "Можно ли гладить ежа",
-                                  "Разве звёзды падают"])
+                                  "Разве звёзды падают", "Напиши программу на питоне.",
+                                  "Давай поиграем в загадки!"])
 def test_questions_get_a_short_opener(text: str) -> None:
     assert is_question(text) and choose_opener(text) in OTHER
 
