@@ -126,6 +126,13 @@ class _Reader:
             if self.pos > len(self.buf):
                 raise EOFError
             return count
+        if not keep and item == _STRING:  # skip the strings by their lengths, undecoded
+            for _ in range(count):
+                size = self.take("<Q")
+                self.pos += size
+            if self.pos > len(self.buf):
+                raise EOFError
+            return count
         items = [self.value(item, keep) for _ in range(count)]
         return items if keep else count
 
