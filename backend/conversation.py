@@ -44,6 +44,7 @@ SUMMARY_CHARS = 900  # the rolling summary keeps its newest part
 FOLD_SLACK = 8  # messages a due fold may wait for its prompt to be evaluated in idle time before it is forced
 IDLE_BEFORE_BACKGROUND_S = 1.5  # background prefills start only after the LLM was idle this long
 MAX_SESSIONS_REMEMBERED = 256  # sessions whose last opener is remembered (so it is not repeated)
+REPLIES_NOT_REPEATED = 3  # a sentence of the persona's last this many replies is not said again
 DRAFT_TOKENS = 24  # reply tokens sampled ahead on a speculative transcript (about one clause)
 
 
@@ -74,6 +75,7 @@ class TurnPrompt:
 
     messages: list[ChatMessage]
     user_message_id: int
+    female: bool = True  # the persona speaks of herself in the feminine
 
 
 def _first_sentence(text: str, limit: int = 140) -> str:
@@ -165,7 +167,7 @@ class Brain:
         remember_facts(db, persona_id, extract_facts(message.text), source_message_id=message.id,
                        max_facts=self.settings.memory.max_facts)
         messages = self._messages(db, persona_id, session_id, message.text)
-        return TurnPrompt(messages, message.id)
+        return TurnPrompt(messages, message.id, female=get_persona(db, persona_id).gender != "male")
 
     def _persona_messages(self, db: Session, persona_id: int) -> list[ChatMessage]:
         """The persona's prompt as a new conversation starts it (character and facts, no history)."""
@@ -360,11 +362,13 @@ class Brain:
         with timer.measure("memory"):
             prompt = await self.db.call(self._prompt, persona_id, session_id, user_text, continues)
         chunker = ReplyChunker(self.settings.chunker)
-        guard = ReplyGuard(prompt.messages[-1].content)  # what may not be said is rewritten or dropped before TTS
         said: list[ReplyChunk] = []
         message_id: int | None = None  # the assistant message, once its first chunk is stored
         messages, first = prompt.messages, 0
         opening = self._opener(session_id, prompt.messages[-1].content, opener)
+        # what may not be said is rewritten or dropped before TTS; the last replies are not said again
+        guard = ReplyGuard(prompt.messages[-1].content, female=prompt.female, opener=opening or "",
+                           said_before=tuple(m.content for m in prompt.messages if m.role == "assistant")[-REPLIES_NOT_REPEATED:])
         if opener:  # remembered so the next reply does not repeat it; bounded, the oldest sessions go
             self._openers.pop(session_id, None)
             while len(self._openers) >= MAX_SESSIONS_REMEMBERED:
@@ -471,8 +475,9 @@ class Brain:
             set_summary(db, persona_id, fold.text, session_id=session_id, up_to_message_id=fold.up_to_message_id)
 
 
-async def collect_reply(brain: Brain, persona_id: int, session_id: int, text: str) -> tuple[list[ReplyChunk], dict]:
+async def collect_reply(brain: Brain, persona_id: int, session_id: int, text: str,
+                        opener: bool = False) -> tuple[list[ReplyChunk], dict]:
     """The whole reply at once, with its stage timings (tests and benchmarks)."""
     timer = StageTimer()
-    chunks = [c async for c in brain.reply(persona_id, session_id, text, timer)]
+    chunks = [c async for c in brain.reply(persona_id, session_id, text, timer, opener=opener)]
     return chunks, timer.as_dict()

@@ -1,6 +1,9 @@
 """Conversation quality of the real ``Brain``: scripted turns a child would say, checked reply by reply.
 
-``python scripts/bench.py brain [--turns N] [--model FILE.gguf ...] [--max-tokens N] [--no-idle] [--out FILE]``
+``python scripts/bench.py brain [--turns N] [--model FILE.gguf ...] [--max-tokens N] [--no-idle] [--openers] [--out FILE]``
+
+``--openers``: replies begin with the live conversation's openers (``realtime.opener``: «Так,», «Ага,»...),
+which the model continues, as they do when spoken.
 
 Two sessions with the default persona (a fresh temporary database): the child introduces themself
 (name, age, pet, what they like), asks about the persona, school, animals, feelings and "why"
@@ -304,7 +307,8 @@ def summarise(turns: list[dict[str, object]]) -> dict[str, object]:
 
 
 async def _run_model(settings: Settings, model: str | None, turns: tuple[Turn, ...], idle: bool,
-                     sampling: dict[str, object], progress: Callable[[str], None]) -> dict[str, object]:
+                     sampling: dict[str, object], progress: Callable[[str], None],
+                     openers: bool = False) -> dict[str, object]:
     from backend.conversation import Brain, collect_reply
     from backend.db import init_db
     from backend.db.memory import get_facts, get_summary
@@ -331,7 +335,7 @@ async def _run_model(settings: Settings, model: str | None, turns: tuple[Turn, .
                 sessions[turn.session] = await brain.open_session(1)
                 await brain.warm(1, sessions[turn.session])
             session = sessions[turn.session]
-            chunks, timings = await collect_reply(brain, 1, session, turn.text)
+            chunks, timings = await collect_reply(brain, 1, session, turn.text, opener=openers)
             reply = "".join(c.text for c in chunks).strip()
             first_token, first_chunk = timings.get("first_token_s"), timings.get("first_chunk_s")
             checks = checker.check(turn, reply)
@@ -378,6 +382,7 @@ def bench_brain(argv: list[str], progress: Callable[[str], None]) -> dict[str, o
     parser.add_argument("--sampling", action="append", default=[], metavar="KEY=VALUE",
                         help="override another LLM setting (repeatable), e.g. --sampling echo_penalty=2")
     parser.add_argument("--no-idle", action="store_true", help="no idle time between turns (faster, less real)")
+    parser.add_argument("--openers", action="store_true", help="replies begin with openers, as in a live conversation")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     parser.add_argument("--rescore", type=Path, help="check the replies stored in this report again (no LLM run): "
                         "today's checks on an earlier run")
@@ -398,7 +403,8 @@ def bench_brain(argv: list[str], progress: Callable[[str], None]) -> dict[str, o
             sampling = {key: value for key, value in (("max_tokens", args.max_tokens or None),
                                                       ("temperature", args.temperature), ("top_p", args.top_p))
                         if value is not None} | dict(item.split("=", 1) for item in args.sampling)
-            result = asyncio.run(_run_model(settings, model, turns, not args.no_idle, sampling, progress))
+            result = asyncio.run(_run_model(settings, model, turns, not args.no_idle, sampling, progress,
+                                                 args.openers))
             result["wall_s"] = round(time.perf_counter() - started, 1)
             models[Path(model).name if model else Path(str(result["engine"])).name] = result
     report: dict[str, object] = {
