@@ -2,48 +2,42 @@
 
 SadTalker animates a photo in two halves: audio -> 3DMM coefficients (ExpNet, PoseVAE, plus the
 Deep3DFaceRecon network that reads the photo's own coefficients) and coefficients -> video (the face
-renderer). An idle base loop needs no audio, so only the renderer is used here:
+renderer). An idle base loop needs no audio, so only the renderer and the photo's regressor are used
+here (the whole pipeline, for offline renders from speech, is :mod:`.studio`):
 
-1. a square crop around the face (from the landmarks we have) resized to the model size;
-2. canonical keypoints of the crop (KPDetector) and its source pose/deltas from MappingNet, fed with
-   neutral coefficients (a front-facing photo with a neutral expression: zeros, the 3DMM mean);
-3. per frame, the same deltas with yaw/pitch/roll from our own idle schedule (``motion.idle_pose``),
+1. the 256 px crop framed as SadTalker's cropper frames it (:func:`.framing.crop_box`);
+2. the photo's 3DMM coefficients (expression, angles, translation) from the Deep3DFaceRecon regressor
+   when its weights are present, else zeros (the 3DMM mean: a frontal, neutral face);
+3. canonical keypoints of the crop (KPDetector) and the source pose/translation/deltas from MappingNet
+   on those coefficients; the source keypoints are posed with MappingNet's angles, as upstream's
+   ``make_animation`` poses them;
+4. per frame, the same deltas with MappingNet's angles plus our own idle sway (``motion.idle_pose``),
    keypoints transformed, the source volume warped and decoded by the SPADE generator;
-4. pasted back into the 512 px crop with a feathered edge; blinks drawn by our eyelid painter from
+5. pasted back into the 512 px crop with a feathered edge; blinks drawn by our eyelid painter from
    our blink schedule over the landmarks of each frame (the 3DMM blink lives in ExpNet's
    coefficients, which an idle loop does not have);
-5. saved as ``<avatar folder>/base_loop_sadtalker.npz``.
+6. saved as ``<avatar folder>/base_loop_sadtalker.npz``.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
-from ai_pipeline.talking_head import landmarks as lm
 from ai_pipeline.talking_head.eyelids import Eyelids
 from ai_pipeline.talking_head.motion import BlinkSchedule
 from ai_pipeline.talking_head.prepare import PreparedFace
+from ai_pipeline.talking_head.sadtalker.framing import crop_box, recon_input
 from ai_pipeline.talking_head.sadtalker.networks import RendererConfig
 from ai_pipeline.talking_head.wav2lip.base_loop import BaseLoop, Progress, loop_path
 
 log = logging.getLogger(__name__)
 SEMANTIC_WINDOW = 27  # frames of coefficients MappingNet looks at (SadTalker's semantic_radius 13)
 VRAM_MB = 3500  # 256 px renderer, one frame per call: weights ~0.7 GB + the dense-motion volumes
-
-
-def crop_box(points: np.ndarray, size: int) -> tuple[int, int, int]:
-    """Square (x0, y0, side) around the face with a margin, inside the ``size`` image."""
-    oval = points[list(lm.FACE_OVAL)]
-    (x0, y0), (x1, y1) = oval.min(axis=0), oval.max(axis=0)
-    side = int(min(size, round(1.6 * max(x1 - x0, y1 - y0))))
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    left = int(np.clip(round(cx - side / 2), 0, size - side))
-    top = int(np.clip(round(cy - side / 2), 0, size - side))
-    return left, top, side
 
 
 def feather(side: int, margin: float = 0.12) -> np.ndarray:
@@ -53,20 +47,48 @@ def feather(side: int, margin: float = 0.12) -> np.ndarray:
     return (ramp[:, None] * ramp[None, :])[..., None].astype(np.float32)
 
 
+def photo_coefficients(recon: Any, crop: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The photo's 70 SadTalker coefficients (exp 64 | angles 3 | translation 3) from the Deep3DFaceRecon
+    regressor, given the renderer's crop and its landmarks (in crop pixels)."""
+    import torch
+
+    from ai_pipeline.talking_head.sadtalker.face3d import sadtalker_coefficients
+
+    device = next(recon.parameters()).device
+    window = torch.from_numpy(recon_input(crop, points)).permute(2, 0, 1)[None].float().div(255).to(device)
+    with torch.inference_mode():
+        return sadtalker_coefficients(recon(window))[0].float().cpu().numpy()
+
+
+def crop_for_renderer(face: PreparedFace, size: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+    """The renderer's ``size`` px crop of the face image, the landmarks in its pixels, and its box."""
+    left, top, side = box = crop_box(face.landmarks, face.size)
+    crop = cv2.resize(face.image[top:top + side, left:left + side], (size, size), interpolation=cv2.INTER_AREA)
+    return crop, (face.landmarks - np.array([left, top], np.float32)) * (size / side), box
+
+
 class _RendererSlot:
-    """The renderer as a :class:`ai_pipeline.gpu.GpuModel` (loaded for the prepare, then released)."""
+    """The renderer (and the photo's 3DMM regressor, when its weights are there) as a
+    :class:`ai_pipeline.gpu.GpuModel`, loaded for the prepare, then released."""
 
     def __init__(self, folder: Path, size: int, config: RendererConfig, device: str) -> None:
         self.folder, self.size, self.config, self.device = folder, size, config, device
-        self.renderer = None
+        self.renderer: Any = None
+        self.recon: Any = None
 
     def gpu_load(self) -> None:
-        from ai_pipeline.talking_head.sadtalker.checkpoint import load_renderer
+        from ai_pipeline.errors import EngineUnavailable
+        from ai_pipeline.talking_head.sadtalker.checkpoint import load_coefficient_networks, load_renderer
 
         self.renderer = load_renderer(self.folder, self.size, self.config).to(self.device)
+        try:
+            self.recon = load_coefficient_networks(self.folder, self.size).recon.to(self.device).eval()
+        except EngineUnavailable as exc:
+            log.info("no 3DMM regressor, the photo is taken as frontal and neutral: %s", exc.message_en)
+            self.recon = None
 
     def gpu_unload(self) -> None:
-        self.renderer = None
+        self.renderer = self.recon = None
 
 
 def make_base_loop(face: PreparedFace, folder: Path | None, checkpoint_dir: Path, *, n_frames: int, fps: int,
@@ -77,7 +99,7 @@ def make_base_loop(face: PreparedFace, folder: Path | None, checkpoint_dir: Path
     import torch
 
     from ai_pipeline.gpu import gpu_manager, resolve_device
-    from ai_pipeline.talking_head.sadtalker.motion import idle_pose, transform_keypoints
+    from ai_pipeline.talking_head.sadtalker.motion import bins_to_degrees, idle_pose, transform_keypoints
 
     report = progress or (lambda f, m: None)
     report(0.0, "SadTalker: загрузка модели")
@@ -85,8 +107,7 @@ def make_base_loop(face: PreparedFace, folder: Path | None, checkpoint_dir: Path
     dev = manager.device if device == "auto" else resolve_device(device)
     holder = _RendererSlot(checkpoint_dir, size, config or RendererConfig(), dev)
     slot = manager.register("sadtalker", holder, estimate_mb=VRAM_MB)
-    left, top, side = crop_box(face.landmarks, face.size)
-    crop = cv2.resize(face.image[top:top + side, left:left + side], (size, size), interpolation=cv2.INTER_AREA)
+    crop, points, (left, top, side) = crop_for_renderer(face, size)
     weight = feather(side)
     frames = np.repeat(face.image[None], n_frames, axis=0)
     try:
@@ -94,15 +115,18 @@ def make_base_loop(face: PreparedFace, folder: Path | None, checkpoint_dir: Path
             r = holder.renderer
             assert r is not None
             src = torch.from_numpy(crop).permute(2, 0, 1)[None].float().div(255).to(dev)
-            coeffs = torch.zeros(1, r.config.coeff_nc, SEMANTIC_WINDOW, device=dev)
+            coeffs = np.zeros(r.config.coeff_nc, np.float32)
+            if holder.recon is not None:
+                coeffs = photo_coefficients(holder.recon, crop, points)
+            window = torch.from_numpy(coeffs).to(dev)[None, :, None].expand(1, -1, SEMANTIC_WINDOW).contiguous()
             kp_canonical = r.kp_detector(src)
-            he = r.mapping(coeffs)
-            zero = torch.zeros(1, device=dev)
-            kp_source = transform_keypoints(kp_canonical, he, zero, zero, zero)
+            he = r.mapping(window)
+            kp_source = transform_keypoints(kp_canonical, he)  # posed with MappingNet's angles, as upstream
+            angles = [bins_to_degrees(he[k]) for k in ("yaw", "pitch", "roll")]
             volume = r.generator.source_volume(src)
             for i in range(n_frames):
-                yaw, pitch, roll = (torch.tensor([a], device=dev) for a in idle_pose(i, fps, head_motion, seed))
-                kp_driving = transform_keypoints(kp_canonical, he, yaw, pitch, roll)
+                sway = idle_pose(i, fps, head_motion, seed)
+                kp_driving = transform_keypoints(kp_canonical, he, *(a + d for a, d in zip(angles, sway)))
                 out = r.generator(volume, kp_driving, kp_source)[0].permute(1, 2, 0).float().cpu().numpy()
                 rendered = cv2.resize(np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8), (side, side),
                                       interpolation=cv2.INTER_CUBIC).astype(np.float32)
@@ -112,7 +136,7 @@ def make_base_loop(face: PreparedFace, folder: Path | None, checkpoint_dir: Path
                 report(0.05 + 0.8 * (i + 1) / n_frames, f"SadTalker: кадр {i + 1} из {n_frames}")
     finally:
         manager.unregister("sadtalker")
-    points = _track_landmarks(frames, face.landmarks)
+    points = track_landmarks(frames, face.landmarks)
     report(0.9, "SadTalker: моргание")
     blinks, eyelids = BlinkSchedule(fps, blink_interval_s, seed), Eyelids(face.image, face.landmarks)
     for i in range(n_frames):
@@ -124,7 +148,7 @@ def make_base_loop(face: PreparedFace, folder: Path | None, checkpoint_dir: Path
     return loop
 
 
-def _track_landmarks(frames: np.ndarray, rest: np.ndarray) -> np.ndarray:
+def track_landmarks(frames: np.ndarray, rest: np.ndarray) -> np.ndarray:
     """Landmarks of each rendered frame (face mesh); a frame where the mesh fails or jumps implausibly
     far from the photo's landmarks keeps the previous frame's."""
     from ai_pipeline.talking_head.landmarks import face_mesh
