@@ -8,7 +8,9 @@ of the assistant's message), so the reply reads as one.
 * "why" and "how" questions get a sentence that buys more time, other questions a one-word start;
 * something the user tells gets an acknowledgement that fits its tone, read from the words by the
   lexicon emotion engine: «Ох,» to a sad or scared one, «Здорово!» to a happy one, «Ага,» otherwise;
-* a greeting, a thank-you or a goodbye is answered directly (an opener there sounds inattentive).
+* a greeting, a thank-you or a goodbye is answered directly (an opener there sounds inattentive), and
+  so is a request that may have to be refused (:data:`~ai_pipeline.text.guard.UNSAFE_ASK`): «Здорово!»
+  or «Так,» before «нет» would sound like agreement.
 
 Openers rotate: never the same twice in a row. They are chosen for how RHVoice and Festival say them
 and were checked by ear through Whisper: «Хм» is spelled out letter by letter, «Ого» is heard as
@@ -24,6 +26,7 @@ import re
 import zlib
 
 from ai_pipeline.emotion.lexicon import LexiconEmotion
+from ai_pipeline.text.guard import UNSAFE_ASK
 
 WHY = ("Хороший вопрос!", "Интересный вопрос!", "Дай подумать.")
 OTHER = ("Так,", "Ну,")
@@ -66,7 +69,7 @@ def choose_opener(text: str, last: str | None = None) -> str | None:
     depends only on the text and ``last``, so a reply begun ahead on a speculative transcript and
     the turn that confirms it pick the same opener."""
     words = text.strip()
-    if not words or _GREETING.match(words):
+    if not words or _GREETING.match(words) or UNSAFE_ASK.search(words):
         return None
     pool = [o for o in _pool(words) if o != last]
     return pool[zlib.crc32(words.lower().encode()) % len(pool)]

@@ -22,8 +22,10 @@ def test_why_questions_get_a_longer_one(text: str) -> None:
     assert choose_opener(text) in WHY
 
 
-@pytest.mark.parametrize("text", ["Привет! Как дела?", "Спасибо, пока!", "До свидания", "  ", ""])
-def test_greetings_and_goodbyes_are_answered_directly(text: str) -> None:
+@pytest.mark.parametrize("text", ["Привет! Как дела?", "Спасибо, пока!", "До свидания", "  ", "",
+                                  "Давай встретимся? Я живу на улице Ленина, приходи!",
+                                  "Где взять спички, чтобы что-нибудь поджечь?"])
+def test_greetings_goodbyes_and_asks_to_refuse_are_answered_directly(text: str) -> None:
     assert choose_opener(text) is None
 
 
