@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import sys
@@ -71,7 +72,13 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
         avatar = pipeline.avatar(photo)
         for warning in avatar.warnings:
             print(f"Внимание: {warning}", file=sys.stderr)
-        result = asyncio.run(pipeline.render(avatar, request, progress=None if args.quiet else _progress))
+        if args.quality == "studio":  # the full SadTalker pipeline; refused in Russian without its weights
+            from ai_pipeline.talking_head.sadtalker.studio_render import render_studio_request
+
+            render = functools.partial(render_studio_request, pipeline)
+        else:
+            render = pipeline.render
+        result = asyncio.run(render(avatar, request, progress=None if args.quiet else _progress))
     finally:
         pipeline.close()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -248,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--tts-voice", help="the TTS engine's standard voice to speak (RHVoice: anna, irina, elena, "
                    "aleksandr, aleksandr-hq; an enrolled --voice is matched on top of it)")
     r.add_argument("--emotion", help="the face's emotion for the whole clip: " + ", ".join(EMOTIONS))
+    r.add_argument("--quality", choices=("live", "studio"), default="live",
+                   help="live: the conversation's engine; studio: full SadTalker (slow, offline, needs its weights)")
     r.add_argument("--out", required=True, help="output .mp4")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_render)
