@@ -13,6 +13,7 @@ import { FactsList } from "./FactsList";
 import { PhotoEditor } from "./PhotoEditor";
 import { Section } from "./Section";
 import { SessionsList } from "./SessionsList";
+import { StudioRender } from "./StudioRender";
 import { VoiceEditor } from "./VoiceEditor";
 
 export function PersonasPage() {
@@ -68,6 +69,7 @@ export function PersonasPage() {
           <Section id="persona-character-title" title="Характер" className="lg:col-span-2">
             <CharacterEditor persona={persona} showWarmup={edited === persona.id} onSaved={(saved) => setEdited(saved ? persona.id : null)} />
           </Section>
+          <Section id="persona-studio-title" title="Студийная запись" className="lg:col-span-2"><StudioRender persona={persona} /></Section>
           <Section id="persona-facts-title" title="Что я о тебе знаю">
             <FactsList personaId={persona.id} />
           </Section>
