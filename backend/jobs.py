@@ -9,7 +9,14 @@ Jobs outlive the process: each one's state is a row of the job table beside the 
 (:mod:`backend.job_table`, which says why it is a separate SQLite file), and a result is written
 to a temporary file and renamed into place, so a crash never leaves half a video under a job's
 name. After a restart finished jobs and their results are listed as before, and jobs that were
-queued or running are errors «прервано перезапуском сервера». Cleanup keeps the ``keep`` newest
+queued or running are errors «прервано перезапуском сервера» - except resumable ones (``params``
+set, e.g. voice training, which continues from its last checkpoint): they stay queued, and whoever
+owns that kind submits them again with :meth:`JobStore.submit` ``job=`` (see :meth:`JobStore.pending`).
+
+Jobs run one at a time per ``lane``: renders and voice analyses share the default lane (the CPU is
+the bottleneck); a long voice training has a lane of its own so it does not hold them up. Progress
+callbacks take ``(fraction, message)`` and, optionally, a dict of ``details`` (a training's stage,
+epoch, step, loss and ETA), shown in the job's status. Cleanup keeps the ``keep`` newest
 finished jobs not older than ``max_age_s`` (with their files); files in the folder that belong to
 no job (a result whose row was lost, a temporary file of a crashed write) go at start-up.
 """
@@ -23,6 +30,7 @@ import os
 import sqlite3
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,9 +42,11 @@ from ai_pipeline.runner import RenderResult
 from backend.job_table import JobTable
 
 log = logging.getLogger(__name__)
-Work = Callable[[Callable[[float, str], None]], Awaitable[RenderResult | dict[str, Any]]]
+Progress = Callable[..., None]  # (fraction, message[, details])
+Work = Callable[[Progress], Awaitable[RenderResult | dict[str, Any]]]
 TABLE_NAME = "jobs.sqlite3"
 INTERRUPTED_MESSAGE = "Прервано перезапуском сервера"
+RESUME_MESSAGE = "Продолжится после перезапуска сервера"
 
 
 @dataclass
@@ -49,8 +59,10 @@ class Job:
     error: dict[str, str] | None = None
     timings: dict[str, float] | None = None
     warnings: list[str] = field(default_factory=list)
-    kind: str = "render"  # render | voice | voice_enroll
+    kind: str = "render"  # render | voice | voice_enroll | voice_train
     result: dict[str, Any] | None = None  # the result of a job that makes no file
+    details: dict[str, Any] | None = None  # structured progress (a training's stage, epoch, step, loss, ETA)
+    params: dict[str, Any] | None = None  # what a resumable job was started with (None: not resumable)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Job:
@@ -63,10 +75,18 @@ class Job:
         return self.status in ("done", "error")
 
     def public(self) -> dict[str, object]:
+        """The status the API shows: ``details`` only when the job reports them, ``params`` never."""
         data = asdict(self)
+        data.pop("params")
+        if data["details"] is None:
+            data.pop("details")
         if self.status == "done" and self.result is None:
             data["result_url"] = f"/api/jobs/{self.id}/result"
         return data
+
+    def suspend(self) -> None:
+        """A resumable job stopped by a shutdown: queued again for the next start."""
+        self.status, self.message = "queued", RESUME_MESSAGE
 
     def interrupt(self) -> None:
         self.status, self.message = "error", INTERRUPTED_MESSAGE
@@ -87,7 +107,8 @@ class JobStore:
         self.max_age_s = max_age_s
         self.jobs: dict[str, Job] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._lock = asyncio.Lock()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one job at a time per lane
+        self._running: set[str] = set()  # ids of jobs that have a task in this process
         self._table = JobTable(self.folder / TABLE_NAME)
         self._recover()
 
@@ -97,14 +118,25 @@ class JobStore:
     def result_path(self, job_id: str) -> Path:
         return self.folder / f"{job_id}.mp4"
 
-    def submit(self, work: Work, kind: str = "render", label: str = "Рендеринг") -> Job:
-        """Queue ``work``; ``label`` is the status message while it runs."""
-        job = Job(uuid.uuid4().hex[:12], kind=kind)
+    def submit(self, work: Work, kind: str = "render", label: str = "Рендеринг", *, lane: str = "default",
+               params: dict[str, Any] | None = None, job: Job | None = None) -> Job:
+        """Queue ``work`` in ``lane``; ``label`` is the status message while it runs. ``params`` makes
+        the job resumable after a restart; ``job`` is such a job, recovered, submitted again."""
+        if job is None:
+            job = Job(uuid.uuid4().hex[:12], kind=kind, params=params)
+        else:
+            job.status, job.error = "queued", None
         self.jobs[job.id] = job
-        task = asyncio.create_task(self._run(job, work, label))
+        self._running.add(job.id)
+        task = asyncio.create_task(self._run(job, work, label, lane))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job
+
+    def pending(self, kind: str) -> list[Job]:
+        """Resumable jobs of ``kind`` left queued by a stopped server (no task runs them yet), oldest first."""
+        return sorted((j for j in self.jobs.values() if j.kind == kind and j.params is not None
+                       and not j.finished and j.id not in self._running), key=lambda j: j.created)
 
     async def aclose(self) -> None:
         """Cancel queued and running jobs (recorded as interrupted) and close the table."""
@@ -113,18 +145,20 @@ class JobStore:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for job in self.jobs.values():
             if not job.finished:
-                job.interrupt()
+                job.suspend() if job.params is not None else job.interrupt()
                 self._save_now(job)
         self._table.close()
 
     # -- running ----------------------------------------------------------------------------------
 
-    async def _run(self, job: Job, work: Work, label: str) -> None:
-        def progress(fraction: float, message: str) -> None:
+    async def _run(self, job: Job, work: Work, label: str, lane: str) -> None:
+        def progress(fraction: float, message: str, details: dict[str, Any] | None = None) -> None:
             job.progress, job.message = round(fraction, 3), message
+            if details is not None:
+                job.details = details
 
         await self._save(job)
-        async with self._lock:
+        async with self._locks[lane]:
             job.status, job.message = "running", label
             await self._save(job)
             try:
@@ -180,7 +214,7 @@ class JobStore:
             except TypeError:
                 continue
             if not job.finished:
-                job.interrupt()
+                job.suspend() if job.params is not None else job.interrupt()
                 self._save_now(job)
             self.jobs[job.id] = job
         self._delete(self._forget_old())

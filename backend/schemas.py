@@ -78,6 +78,15 @@ class RealtimeStatus(BaseModel):
     end_of_turn: str = Field(description="smart_turn (a model judges the end of a phrase) or silence (a pause ends it)")
 
 
+class TrainingCapability(BaseModel):
+    """Whether this server can fine-tune voices (a CUDA device and the XTTS-v2 base checkpoint, or forced)."""
+
+    can_train: bool
+    reason: str | None = Field(description="Russian, one sentence: why it cannot (null when it can)")
+    device: str = Field(description="cuda | cpu (forced) | none")
+    forced: bool = Field(description="AVATAR_TRAIN_FORCE declared it able to train")
+
+
 class Health(_Open):
     status: Literal["ok", "loading"]
     version: str
@@ -90,6 +99,7 @@ class Health(_Open):
     gpu: GpuStatus
     limits: dict[str, Any]
     realtime: RealtimeStatus | None = Field(description="null for an app without the conversation server")
+    training: TrainingCapability | None = None
 
 
 class LiveHealth(BaseModel):
@@ -149,9 +159,36 @@ class Job(BaseModel):
     error: ErrorBody | None
     timings: dict[str, float] | None
     warnings: list[str]
-    kind: str = Field(description="render | voice | voice_enroll")
+    kind: str = Field(description="render | voice | voice_enroll | voice_train")
     result: dict[str, Any] | None
     result_url: str | None = None
+    details: TrainingProgress | None = None
+
+
+class TrainingProgress(_Open):
+    """A training job's progress: ``stage`` and ``fraction`` (of the stage), and while training the
+    epoch (1-based) of ``epochs``, the optimiser ``step`` of ``steps``, the running loss and the seconds left."""
+
+    stage: Literal["waiting", "dataset", "training", "export", "validation"]
+    fraction: float
+    message: str
+    epoch: int | None = None
+    epochs: int | None = None
+    step: int | None = None
+    steps: int | None = None
+    loss: float | None = None
+    eta_s: float | None = None
+
+
+class TrainingStatus(TrainingCapability):
+    """``/api/voices/{id}/train``: can it be trained here, how long it would take, its latest training job."""
+
+    voice_id: str
+    audio_s: float = Field(description="usable seconds of speech")
+    enough_audio: bool
+    epochs: int
+    estimate_s: float = Field(description="rough wall time of a training on this server")
+    job: Job | None
 
 
 # -- voices ---------------------------------------------------------------------------------------

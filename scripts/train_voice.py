@@ -22,21 +22,17 @@ code). Steps, each printed as a progress line (``[train_voice] ...``):
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any
 
 from ai_pipeline.settings import Settings
-from ai_pipeline.voice.base import Voice
 from ai_pipeline.voice.store import VoiceStore
 from ai_pipeline.voice.train.capability import DOWNLOAD, missing_base_files
 from ai_pipeline.voice.train.gpt import best_checkpoint, last_run  # noqa: F401  (the CLI's helpers, as before)
 from ai_pipeline.voice.train.gpt import GptOptions
 from ai_pipeline.voice.train.progress import StopSignal, TrainingStopped, TrainProgress
-from ai_pipeline.voice.train.run import TrainRequest, train_voice
+from ai_pipeline.voice.train.run import TrainRequest, register_trained, train_voice
 
 
 def say(message: str) -> None:
@@ -51,15 +47,6 @@ def show(p: TrainProgress) -> None:
         say(line)
     else:
         say(f"{p.stage} {100 * p.fraction:3.0f}%: {p.message}")
-
-
-def register(store: VoiceStore, voice: Voice, gpt: Path, meta: dict[str, Any]) -> Voice:
-    """The trained GPT as a new version of the voice (with its training metadata)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        meta_path = Path(tmp) / "xtts_train.json"
-        meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1))
-        return store.register_version(voice.id, source="trained",
-                                      files={"xtts_gpt.pth": gpt, "xtts_train.json": meta_path})
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -98,7 +85,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     stop = StopSignal()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set("cancel")) if sys.argv and __name__ == "__main__" else None
     try:
-        outcome = train_voice(voice, settings, TrainRequest(base, work, options, args.fresh, args.vram_mb), show, stop)
+        outcome = train_voice(voice, settings, TrainRequest(base, work, options, args.fresh, args.vram_mb), show, stop,
+                              lock=settings.data_dir / "training" / ".lock")
     except TrainingStopped:
         say("stopped after a checkpoint: run the same command to resume")
         return 130
@@ -118,7 +106,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         if not verdict.better:
             say(f"not registered: {verdict.reason}")
             return 0
-    new = register(store, voice, outcome.gpt, outcome.meta)
+    new = register_trained(store, voice, outcome.gpt, outcome.meta)
     say(f"registered {new.key}: prepare it for XTTS (latents) before use")
     return 0
 

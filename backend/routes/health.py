@@ -1,4 +1,4 @@
-"""``GET /api/health``: engines, versions, devices and model files."""
+"""``GET /api/health``: engines, versions, devices, model files, and whether voices can be trained here."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from ai_pipeline.registry import engine_table
 from backend.deps import PipelineDep, RuntimeDep, SettingsDep
 from backend.runtime import Runtime
 from backend.schemas import Health, LiveHealth
+from backend.voice_training import capability_of
 
 router = APIRouter(prefix="/api", tags=["health"])
 
@@ -25,7 +26,8 @@ router = APIRouter(prefix="/api", tags=["health"])
 @router.get("/health", response_model=Health, response_model_exclude_unset=True)
 def health(runtime: RuntimeDep, pipeline: PipelineDep, settings: SettingsDep) -> dict[str, object]:
     """What is loaded and where it runs; ``notices`` lists fallbacks to lighter engines; ``realtime``
-    the conversations now, the capacity, and streams that fell behind real time."""
+    the conversations now, the capacity, and streams that fell behind real time; ``training`` whether
+    this server can fine-tune a voice (a CUDA device and the XTTS-v2 base checkpoint) and why not."""
     status = pipeline.status()
     return {
         "status": "ok" if all(status[s] for s in ("asr", "llm", "emotion", "tts", "talking_head")) else "loading",
@@ -41,6 +43,7 @@ def health(runtime: RuntimeDep, pipeline: PipelineDep, settings: SettingsDep) ->
         "gpu": gpu_status(),
         "limits": settings.limits.model_dump(),
         "realtime": realtime_status(runtime),
+        "training": capability_of(settings).to_dict(),
     }
 
 

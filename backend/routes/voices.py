@@ -4,29 +4,46 @@ Recordings are streamed to a folder on disk as they are received (limits checked
 then analysed in a background job: enrolment answers 202 with the job, whose result is
 ``{"voice": info, "report": report}`` and whose error, when no file has usable speech, carries the
 report (``voice_rejected``).
+
+Training (``/api/voices/{id}/train``: POST starts, GET reports, DELETE cancels) is a resumable job
+of :mod:`backend.voice_training`; the router's lifespan resumes the trainings a stopped server left
+queued and, at shutdown, lets a running one save a checkpoint before the job store closes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, FastAPI, File, Form, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from ai_pipeline import workers
 from ai_pipeline.errors import InputError
 from ai_pipeline.voice.base import MIN_SECONDS, Voice, VoiceReport
 from ai_pipeline.voice.store import Progress, Upload, VoiceNotFound, VoiceStore, check_name
-from backend.deps import JobsDep, PipelineDep, SettingsDep, VoicesDep
+from backend.deps import JobsDep, PipelineDep, RuntimeDep, SettingsDep, VoicesDep
 from backend.routes.render import AUDIO_TYPES
-from backend.schemas import ERRORS, JobCreated, VoiceInfo
+from backend.schemas import ERRORS, JobCreated, TrainingStatus, VoiceInfo
 from backend.uploads import save_uploads
+from backend.voice_training import training_for
 
-router = APIRouter(prefix="/api/voices", tags=["voices"], responses=ERRORS)
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """After the runtime has started: resume interrupted trainings (the app's own lifespan is outside this)."""
+    runtime = getattr(app.state, "runtime", None)
+    if runtime is not None:
+        await asyncio.to_thread(runtime.voices)  # the store's first-use sweep, off the event loop
+        training_for(runtime).resume_pending()
+    yield
+
+
+router = APIRouter(prefix="/api/voices", tags=["voices"], responses=ERRORS, lifespan=_lifespan)
 FilesField = Annotated[list[UploadFile], File(description="Recordings of the voice: wav/mp3/ogg/m4a/webm/flac")]
 
 
@@ -137,3 +154,28 @@ async def prepare(voice_id: str, store: VoicesDep, pipeline: PipelineDep, jobs: 
 
     job = jobs.submit(work, kind="voice", label="Подготовка голоса")
     return JSONResponse({"job_id": job.id, "status_url": f"/api/jobs/{job.id}"}, status_code=202)
+
+
+@router.post("/{voice_id}/train", status_code=202, response_model=JobCreated)
+async def start_training(voice_id: str, runtime: RuntimeDep) -> Response:
+    """Fine-tune XTTS on the voice in a background job: ``{"job_id", "status_url"}`` (the job already
+    queued or running for this voice, if any). 503 ``cannot_train`` with the reason when this server
+    cannot train; 422 ``not_enough_audio``. Progress: the job's ``details`` (stage, epoch, step, loss,
+    eta_s); result: ``used`` (the trained version became current), ``validation``, ``message``."""
+    job = await training_for(runtime).start(voice_id)
+    return JSONResponse({"job_id": job.id, "status_url": f"/api/jobs/{job.id}"}, status_code=202)
+
+
+@router.get("/{voice_id}/train", response_model=TrainingStatus)
+async def training_status(voice_id: str, runtime: RuntimeDep) -> dict[str, Any]:
+    """Can this voice be trained here (and why not), the time estimate from its speech, and its latest training job."""
+    return await workers.run("io", training_for(runtime).status, voice_id)
+
+
+@router.delete("/{voice_id}/train", response_model=TrainingStatus)
+async def cancel_training(voice_id: str, runtime: RuntimeDep) -> dict[str, Any]:
+    """Stop the voice's training after a checkpoint (starting it again continues from there)."""
+    service = training_for(runtime)
+    voice_id = (await workers.run("io", runtime.voices().get, voice_id)).id
+    service.cancel(voice_id)
+    return await workers.run("io", service.status, voice_id)

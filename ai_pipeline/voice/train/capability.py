@@ -83,8 +83,7 @@ def training_capability(training: TrainingSettings, base: Path) -> Capability:
     if training.force:
         return Capability(True, None, "cuda" if _cuda() else "cpu", forced=True)
     if not _cuda():
-        return Capability(False, "Обучение голоса требует видеокарту NVIDIA с CUDA, а на этом сервере её нет — "
-                                 "используется подстройка голоса.", "none")
+        return Capability(False, "Обучение голоса требует видеокарту NVIDIA с CUDA, а на этом сервере её нет.", "none")
     return Capability(True, None, "cuda")
 
 

@@ -94,7 +94,8 @@ class _Reporter:
 
     def epoch_start(self, trainer: Any) -> None:
         self.per_epoch = len(trainer.train_loader) if trainer.train_loader is not None else 0
-        self._check(trainer)
+        # no stop here: a checkpoint before the epoch's first step would hold no loss, which breaks
+        # the trainer's best-model comparison when the run resumes
 
     def step_end(self, trainer: Any) -> None:
         step, epochs = trainer.total_steps_done, trainer.config.epochs
@@ -164,6 +165,9 @@ def export_gpt(run: Path, out: Path) -> dict[str, Any]:
     gpt = {k[len(GPT_PREFIX):]: v for k, v in state["model"].items() if k.startswith(GPT_PREFIX)}
     if not gpt:
         raise ValueError(f"{checkpoint} has no {GPT_PREFIX}* weights")
+    if "mel_embedding.weight" in gpt:
+        # the inference model ties gpt.wte to mel_embedding; name it too, so the engine's load finds every key
+        gpt["gpt.wte.weight"] = gpt["mel_embedding.weight"]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     torch.save(gpt, tmp)

@@ -14,7 +14,10 @@ and a budget smaller than the declared need is refused at once.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +31,7 @@ from ai_pipeline.gpu import GpuMemoryManager, gpu_manager
 from ai_pipeline.settings import Settings
 from ai_pipeline.voice.base import Voice
 from ai_pipeline.voice.dataset import DatasetInfo, build_dataset
+from ai_pipeline.voice.store import VoiceStore
 from ai_pipeline.voice.train.gpt import GptOptions, export_gpt, run_trainer
 from ai_pipeline.voice.train.progress import Progress, StopSignal, TrainProgress
 
@@ -92,6 +96,33 @@ class _TrainerHold:
 
 
 @contextmanager
+def machine_lock(path: Path | None, progress: Progress, stop: StopSignal | None) -> Iterator[None]:
+    """One training at a time on this machine: an exclusive ``flock`` on ``path``, waited for."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told:
+                    progress(TrainProgress("waiting", 0.0, "Ждём: на этой машине уже обучается другой голос"))
+                    told = True
+                if stop is not None and stop.wait(1.0):
+                    stop.check()
+                elif stop is None:
+                    time.sleep(1.0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
 def gpu_budget(vram_mb: int, progress: Progress, stop: StopSignal | None,
                manager: GpuMemoryManager | None = None) -> Iterator[None]:
     """Hold ``vram_mb`` of the VRAM ledger; wait (reporting it) while engines in use stand in the way."""
@@ -124,24 +155,27 @@ def gpu_budget(vram_mb: int, progress: Progress, stop: StopSignal | None,
 
 
 def train_voice(voice: Voice, settings: Settings, request: TrainRequest, progress: Progress | None = None,
-                stop: StopSignal | None = None, manager: GpuMemoryManager | None = None) -> TrainOutcome:
+                stop: StopSignal | None = None, manager: GpuMemoryManager | None = None,
+                lock: Path | None = None) -> TrainOutcome:
     """Dataset, training (resuming the newest run unless ``request.fresh``) and the exported GPT.
 
     Blocking (minutes to hours). Raises ``TrainingStopped`` when ``stop`` is set (after a checkpoint).
+    ``lock`` (a file, e.g. ``<data_dir>/training/.lock``) keeps other runs on this machine waiting.
     """
     report = progress or (lambda p: None)
     started = time.perf_counter()
     work = Path(request.work)
-    report(TrainProgress("dataset", 0.0, "Нарезка и распознавание записей"))
-    dataset = prepare_dataset(voice, settings, work / "dataset", request.base / "vocab.json", report, stop)
-    report(TrainProgress("dataset", 1.0, f"Набор данных: {dataset.train + dataset.eval} фраз, "
-                                         f"{dataset.seconds / 60:.1f} мин речи"))
-    with gpu_budget(request.vram_mb, report, stop, manager):
-        if stop is not None:
-            stop.check()
-        report(TrainProgress("training", 0.0, "Загрузка модели для обучения"))
-        run = run_trainer(request.base, dataset, work / "run", request.options, fresh=request.fresh,
-                          progress=report, stop=stop)
+    with machine_lock(lock, report, stop):
+        report(TrainProgress("dataset", 0.0, "Нарезка и распознавание записей"))
+        dataset = prepare_dataset(voice, settings, work / "dataset", request.base / "vocab.json", report, stop)
+        report(TrainProgress("dataset", 1.0, f"Набор данных: {dataset.train + dataset.eval} фраз, "
+                                             f"{dataset.seconds / 60:.1f} мин речи"))
+        with gpu_budget(request.vram_mb, report, stop, manager):
+            if stop is not None:
+                stop.check()
+            report(TrainProgress("training", 0.0, "Загрузка модели для обучения"))
+            run = run_trainer(request.base, dataset, work / "run", request.options, fresh=request.fresh,
+                              progress=report, stop=stop)
     report(TrainProgress("export", 0.0, "Сохранение обученной модели"))
     gpt = work / GPT_FILE
     exported = export_gpt(run, gpt)
@@ -149,3 +183,11 @@ def train_voice(voice: Voice, settings: Settings, request: TrainRequest, progres
             "from_version": voice.version, "run": str(run)}
     report(TrainProgress("export", 1.0, "Обученная модель сохранена"))
     return TrainOutcome(dataset, run, gpt, meta, round(time.perf_counter() - started, 2))
+
+
+def register_trained(store: VoiceStore, voice: Voice, gpt: Path, meta: dict[str, Any]) -> Voice:
+    """The trained GPT as a new version of the voice (source ``trained``, with its training metadata)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        meta_path = Path(tmp) / "xtts_train.json"
+        meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1))
+        return store.register_version(voice.id, source="trained", files={GPT_FILE: gpt, "xtts_train.json": meta_path})

@@ -24,6 +24,7 @@ import type {
   UiSettingsUpdate,
   VoiceInfo,
   VoicePrepareResult,
+  VoiceTrainingStatus,
   VoiceUploadResult,
 } from "./types";
 
@@ -326,6 +327,21 @@ export class ApiClient {
 
   prepareVoice(voiceId: string): Promise<JobCreated> {
     return this.json<JobCreated>(`/api/voices/${encodeURIComponent(voiceId)}/prepare`, { method: "POST" });
+  }
+
+  /** Can the voice be trained on this server, the time estimate, and its latest training job. */
+  trainingStatus(voiceId: string, signal?: AbortSignal): Promise<VoiceTrainingStatus> {
+    return this.json<VoiceTrainingStatus>(`/api/voices/${encodeURIComponent(voiceId)}/train`, { signal });
+  }
+
+  /** Start fine-tuning the voice (a job; the one already running for this voice, if any). */
+  startTraining(voiceId: string): Promise<JobCreated> {
+    return this.json<JobCreated>(`/api/voices/${encodeURIComponent(voiceId)}/train`, { method: "POST" });
+  }
+
+  /** Stop the voice's training after a checkpoint (starting it again continues from there). */
+  cancelTraining(voiceId: string): Promise<VoiceTrainingStatus> {
+    return this.json<VoiceTrainingStatus>(`/api/voices/${encodeURIComponent(voiceId)}/train`, { method: "DELETE" });
   }
 
   // ---- standard TTS voices ------------------------------------------------------------------

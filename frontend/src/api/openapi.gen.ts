@@ -14,7 +14,8 @@ export interface paths {
         /**
          * Health
          * @description What is loaded and where it runs; ``notices`` lists fallbacks to lighter engines; ``realtime``
-         *     the conversations now, the capacity, and streams that fell behind real time.
+         *     the conversations now, the capacity, and streams that fell behind real time; ``training`` whether
+         *     this server can fine-tune a voice (a CUDA device and the XTTS-v2 base checkpoint) and why not.
          */
         get: operations["health_api_health_get"];
         put?: never;
@@ -487,6 +488,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/voices/{voice_id}/train": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Training Status
+         * @description Can this voice be trained here (and why not), the time estimate from its speech, and its latest training job.
+         */
+        get: operations["training_status_api_voices__voice_id__train_get"];
+        put?: never;
+        /**
+         * Start Training
+         * @description Fine-tune XTTS on the voice in a background job: ``{"job_id", "status_url"}`` (the job already
+         *     queued or running for this voice, if any). 503 ``cannot_train`` with the reason when this server
+         *     cannot train; 422 ``not_enough_audio``. Progress: the job's ``details`` (stage, epoch, step, loss,
+         *     eta_s); result: ``used`` (the trained version became current), ``validation``, ``message``.
+         */
+        post: operations["start_training_api_voices__voice_id__train_post"];
+        /**
+         * Cancel Training
+         * @description Stop the voice's training after a checkpoint (starting it again continues from there).
+         */
+        delete: operations["cancel_training_api_voices__voice_id__train_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tts/voices": {
         parameters: {
             query?: never;
@@ -807,6 +839,7 @@ export interface components {
             };
             /** @description null for an app without the conversation server */
             realtime: components["schemas"]["RealtimeStatus"] | null;
+            training?: components["schemas"]["TrainingCapability"] | null;
         } & {
             [key: string]: unknown;
         };
@@ -841,7 +874,7 @@ export interface components {
             warnings: string[];
             /**
              * Kind
-             * @description render | voice | voice_enroll
+             * @description render | voice | voice_enroll | voice_train
              */
             kind: string;
             /** Result */
@@ -850,6 +883,7 @@ export interface components {
             } | null;
             /** Result Url */
             result_url?: string | null;
+            details?: components["schemas"]["TrainingProgress"] | null;
         };
         /** JobCreated */
         JobCreated: {
@@ -1199,6 +1233,99 @@ export interface components {
             talking_head: components["schemas"]["EngineOption"][];
             /** Enhance */
             enhance: components["schemas"]["EngineOption"][];
+        };
+        /**
+         * TrainingCapability
+         * @description Whether this server can fine-tune voices (a CUDA device and the XTTS-v2 base checkpoint, or forced).
+         */
+        TrainingCapability: {
+            /** Can Train */
+            can_train: boolean;
+            /**
+             * Reason
+             * @description Russian, one sentence: why it cannot (null when it can)
+             */
+            reason: string | null;
+            /**
+             * Device
+             * @description cuda | cpu (forced) | none
+             */
+            device: string;
+            /**
+             * Forced
+             * @description AVATAR_TRAIN_FORCE declared it able to train
+             */
+            forced: boolean;
+        };
+        /**
+         * TrainingProgress
+         * @description A training job's progress: ``stage`` and ``fraction`` (of the stage), and while training the
+         *     epoch (1-based) of ``epochs``, the optimiser ``step`` of ``steps``, the running loss and the seconds left.
+         */
+        TrainingProgress: {
+            /**
+             * Stage
+             * @enum {string}
+             */
+            stage: "waiting" | "dataset" | "training" | "export" | "validation";
+            /** Fraction */
+            fraction: number;
+            /** Message */
+            message: string;
+            /** Epoch */
+            epoch?: number | null;
+            /** Epochs */
+            epochs?: number | null;
+            /** Step */
+            step?: number | null;
+            /** Steps */
+            steps?: number | null;
+            /** Loss */
+            loss?: number | null;
+            /** Eta S */
+            eta_s?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * TrainingStatus
+         * @description ``/api/voices/{id}/train``: can it be trained here, how long it would take, its latest training job.
+         */
+        TrainingStatus: {
+            /** Can Train */
+            can_train: boolean;
+            /**
+             * Reason
+             * @description Russian, one sentence: why it cannot (null when it can)
+             */
+            reason: string | null;
+            /**
+             * Device
+             * @description cuda | cpu (forced) | none
+             */
+            device: string;
+            /**
+             * Forced
+             * @description AVATAR_TRAIN_FORCE declared it able to train
+             */
+            forced: boolean;
+            /** Voice Id */
+            voice_id: string;
+            /**
+             * Audio S
+             * @description usable seconds of speech
+             */
+            audio_s: number;
+            /** Enough Audio */
+            enough_audio: boolean;
+            /** Epochs */
+            epochs: number;
+            /**
+             * Estimate S
+             * @description rough wall time of a training on this server
+             */
+            estimate_s: number;
+            job: components["schemas"]["Job"] | null;
         };
         /** Transcript */
         Transcript: {
@@ -2636,6 +2763,126 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobCreated"];
+                };
+            };
+            /** @description Refused: the Russian reason is in error.message */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Server error (or busy: 503) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    training_status_api_voices__voice_id__train_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                voice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingStatus"];
+                };
+            };
+            /** @description Refused: the Russian reason is in error.message */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Server error (or busy: 503) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    start_training_api_voices__voice_id__train_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                voice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobCreated"];
+                };
+            };
+            /** @description Refused: the Russian reason is in error.message */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Server error (or busy: 503) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    cancel_training_api_voices__voice_id__train_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                voice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingStatus"];
                 };
             };
             /** @description Refused: the Russian reason is in error.message */

@@ -7,7 +7,17 @@ import { QueryClient, useInfiniteQuery, useMutation, useQuery, useQueryClient, t
 import type { ApiClient } from "./client";
 import { useApi } from "./context";
 import { ApiError } from "./errors";
-import type { MessagesPage, Persona, PersonaIn, PersonaPatch, PersonaWarmup, UiSettings, UiSettingsUpdate, VoiceInfo } from "./types";
+import type {
+  MessagesPage,
+  Persona,
+  PersonaIn,
+  PersonaPatch,
+  PersonaWarmup,
+  UiSettings,
+  UiSettingsUpdate,
+  VoiceInfo,
+  VoiceTrainingStatus,
+} from "./types";
 
 export const queryKeys = {
   health: ["health"] as const,
@@ -20,6 +30,7 @@ export const queryKeys = {
   messages: (sessionId: number) => ["sessions", sessionId, "messages"] as const,
   voices: ["voices"] as const,
   voice: (id: string) => ["voices", id] as const,
+  training: (id: string) => ["voices", id, "training"] as const,
   ttsVoices: ["tts", "voices"] as const,
   microphones: ["microphones"] as const,
 } satisfies Record<string, QueryKey | ((...args: never[]) => QueryKey)>;
@@ -30,6 +41,8 @@ export const RELOAD_POLL_MS = 500;
 export const WARMUP_POLL_MS = 500;
 /** Messages per page of a conversation's history. */
 export const HISTORY_PAGE = 20;
+/** How often a voice's training is polled while it is queued or running. */
+export const TRAINING_POLL_MS = 1000;
 
 /**
  * The app's query cache. A failed request is tried again only when that can help (network, 5xx,
@@ -120,6 +133,47 @@ export function useSessions(personaId: number) {
 export function useVoices() {
   const client = useApi();
   return useQuery({ queryKey: queryKeys.voices, queryFn: ({ signal }) => client.listVoices(signal) });
+}
+
+function training(status: VoiceTrainingStatus | undefined): boolean {
+  const job = status?.job?.status;
+  return job === "queued" || job === "running";
+}
+
+/**
+ * A voice's training on the server: whether it can be trained, the estimate, and its latest job. Polled
+ * while the job is queued or running, so leaving the screen and coming back shows where it is; when
+ * it ends the voices are refetched (a better trained model is their new version).
+ */
+export function useVoiceTraining(voiceId: string | null, enabled = true) {
+  const client = useApi();
+  const queryClient = useQueryClient();
+  return useQuery({
+    queryKey: queryKeys.training(voiceId ?? ""),
+    queryFn: async ({ signal }) => {
+      const before = queryClient.getQueryData<VoiceTrainingStatus>(queryKeys.training(voiceId as string));
+      const status = await client.trainingStatus(voiceId as string, signal);
+      if (training(before) && !training(status)) {
+        void queryClient.invalidateQueries({ queryKey: queryKeys.voices, exact: true });
+        void queryClient.invalidateQueries({ queryKey: queryKeys.voice(voiceId as string), exact: true });
+      }
+      return status;
+    },
+    enabled: enabled && voiceId !== null,
+    staleTime: 0,
+    refetchInterval: (query) => (training(query.state.data) ? TRAINING_POLL_MS : false),
+  });
+}
+
+/** Start (`"start"`) or stop (`"cancel"`) a voice's training; the training status is refetched. */
+export function useTrainingAction(voiceId: string) {
+  const client = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (action: "start" | "cancel"): Promise<unknown> =>
+      action === "start" ? client.startTraining(voiceId) : client.cancelTraining(voiceId),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.training(voiceId) }),
+  });
 }
 
 /**

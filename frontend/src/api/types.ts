@@ -75,6 +75,29 @@ export interface VoicePrepareResult {
   [key: string]: unknown;
 }
 
+/** A training job's progress (`Job.details`): stage, and while training the epoch, step, loss and seconds left. */
+export type TrainingProgress = Schemas["TrainingProgress"];
+/** `/api/health` `training`: whether this server can fine-tune voices, and why not. */
+export type TrainingCapability = Schemas["TrainingCapability"];
+
+/** The result of a voice training job: whether the trained version became the voice, and the validation. */
+export interface VoiceTrainResult {
+  used: boolean;
+  /** The new voice version (null: the trained model was not better and was not used). */
+  version: number | null;
+  /** Russian, one sentence: the verdict with its numbers. */
+  message: string;
+  validation?: {
+    before: { similarity: number; wer: number };
+    after: { similarity: number; wer: number };
+    better: boolean;
+  };
+  [key: string]: unknown;
+}
+
+/** `GET /api/voices/{id}/train`: can it be trained here, the estimate, and the latest training job. */
+export type VoiceTrainingStatus = Omit<Schemas["TrainingStatus"], "job"> & { job: Job<VoiceTrainResult> | null };
+
 // ---- standard TTS voices -----------------------------------------------------------------------
 
 /** A standard voice of the TTS engine: `name` is what a persona's `tts_voice` holds; `commercial: false` = non-commercial licence. */

@@ -8,6 +8,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { inputClass } from "../components/Field";
 import { standardVoiceOf } from "../wizard/personaForm";
 import { StandardVoicePicker } from "../wizard/StandardVoicePicker";
+import { TrainingPanel } from "../wizard/TrainingPanel";
 import { AddRecordings } from "./AddRecordings";
 
 function voiceLabel(voice: VoiceInfo): string {
@@ -55,6 +56,7 @@ export function VoiceEditor({ persona }: { persona: Persona }) {
       </div>
       {voices.isError && <ErrorNotice message={`Не удалось загрузить записанные голоса: ${describeError(voices.error)}`} onRetry={() => void voices.refetch()} />}
       {error && <ErrorNotice testId="edit-voice-save-error" message={`Не удалось сохранить голос: ${describeError(error)}`} />}
+      {persona.voice_id && !missing && <TrainingPanel voiceId={persona.voice_id} />}
 
       <StandardVoicePicker selected={standard} onSelect={(name) => save({ tts_voice: name })} />
 

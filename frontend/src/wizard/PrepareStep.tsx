@@ -1,12 +1,14 @@
 /**
  * Step 4: the server prepares the voice (a job); a real progress bar, then the similarity score and
  * the standard voice that, once matched, comes closest to the samples (the persona's base voice).
+ * Once prepared, the voice can also be trained on a server that can (TrainingPanel).
  */
 import type { StandardVoiceScore } from "../api/types";
 import { Button } from "../components/Button";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { ProgressBar } from "../components/ProgressBar";
 import type { PrepareState } from "./state";
+import { TrainingPanel } from "./TrainingPanel";
 
 /** A similarity 0..1 the Russian way: 0,86. */
 export function formatScore(value: number): string {
@@ -35,6 +37,8 @@ export interface PrepareStepProps {
   onUseBase?: () => void;
   /** Save the persona with the voice again after a failure. */
   onRetrySave?: () => void;
+  /** The recorded voice (offers its training once prepared). */
+  voiceId?: string | null;
 }
 
 function labelOf(voices: StandardVoiceScore[], name: string): string {
@@ -92,7 +96,7 @@ function BaseVoice({ state, ttsVoice, baseVoice, onUseBase }: { state: PrepareSt
   );
 }
 
-export function PrepareStep({ state, onRetry, ttsVoice = null, baseVoice = null, onUseBase, onRetrySave }: PrepareStepProps) {
+export function PrepareStep({ state, onRetry, ttsVoice = null, baseVoice = null, onUseBase, onRetrySave, voiceId = null }: PrepareStepProps) {
   return (
     <div className="flex flex-col gap-5">
       <p className="text-sm text-slate-300">
@@ -131,6 +135,7 @@ export function PrepareStep({ state, onRetry, ttsVoice = null, baseVoice = null,
       {state.status === "done" && state.saveError && (
         <ErrorNotice testId="voice-save-error" message={`Не удалось сохранить голос персонажа: ${state.saveError}`} onRetry={onRetrySave} />
       )}
+      {state.status === "done" && voiceId && <TrainingPanel voiceId={voiceId} />}
     </div>
   );
 }

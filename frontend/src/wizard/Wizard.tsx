@@ -70,6 +70,7 @@ export function Wizard({ onFinished, active = true }: { onFinished?: () => void;
           baseVoice={w.baseVoice}
           onUseBase={w.adoptBaseVoice}
           onRetrySave={w.retrySaveTtsVoice}
+          voiceId={w.voiceId}
         />
       );
       break;

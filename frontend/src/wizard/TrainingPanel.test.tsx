@@ -1,0 +1,130 @@
+import { screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { VoiceEditor } from "../personas/VoiceEditor";
+import { persona, ttsVoices, voiceInfo } from "../test/fixtures";
+import { renderWithProviders } from "../test/providers";
+import { startServer, type TestServer } from "../test/server";
+import { formatDuration, progressLine, TrainingPanel } from "./TrainingPanel";
+
+let server: TestServer;
+beforeEach(async () => {
+  server = await startServer();
+});
+afterEach(() => server.close());
+
+const canTrain = { can_train: true, reason: null, device: "cuda", forced: false };
+
+function status(job: object | null, extra: object = {}) {
+  return { ...canTrain, voice_id: "v1", audio_s: 95, enough_audio: true, epochs: 10, estimate_s: 1860, job, ...extra };
+}
+
+function trainingJob(step: number, progress: number, overrides: object = {}) {
+  return {
+    id: "t1", kind: "voice_train", status: "running", progress, message: `Обучение: эпоха 1 из 10, шаг ${step} из 40`,
+    created: 1, error: null, timings: null, warnings: [], result: null,
+    details: { stage: "training", fraction: step / 40, message: "", epoch: 1, epochs: 10, step, steps: 40, loss: 2.5 - step / 100, eta_s: 600 - step * 10 },
+    ...overrides,
+  };
+}
+
+/** A server training voice v1: each status poll moves the job one step on, then it is done. */
+function trainingServer(steps: number) {
+  let started = false;
+  let polls = 0;
+  server.on("GET /api/health", { json: { training: canTrain } });
+  server.on("POST /api/voices/v1/train", () => {
+    started = true;
+    return { status: 202, json: { job_id: "t1", status_url: "/api/jobs/t1" } };
+  });
+  server.on("GET /api/voices/v1/train", () => {
+    if (!started) return { json: status(null) };
+    polls += 1;
+    if (polls <= steps) return { json: status(trainingJob(polls, 0.1 + polls * 0.1)) };
+    const result = { used: true, version: 2, message: "Обученный голос лучше: сходство 0.91 против 0.84, ошибок в словах 5% против 8%." };
+    return { json: status(trainingJob(steps, 1, { status: "done", message: "Готово", result, details: null })) };
+  });
+}
+
+describe("voice training panel", () => {
+  it("explains in one sentence why this server cannot train, and that the voice is matched instead", async () => {
+    server.on("GET /api/health", {
+      json: { training: { can_train: false, reason: "Обучение голоса требует видеокарту NVIDIA с CUDA, а на этом сервере её нет.", device: "none", forced: false } },
+    });
+    renderWithProviders(<TrainingPanel voiceId="v1" />, server.client);
+    const line = await screen.findByTestId("voice-train-unavailable");
+    expect(line).toHaveTextContent("Обучение голоса требует видеокарту NVIDIA с CUDA, а на этом сервере её нет, поэтому голос подстраивается без обучения.");
+    expect(screen.queryByTestId("voice-train-start")).not.toBeInTheDocument();
+    expect(server.calls("GET /api/voices/v1/train")).toHaveLength(0);
+  });
+
+  it("offers «Обучить голос» with an estimate, shows the progress moving and the verdict", async () => {
+    trainingServer(3);
+    const user = userEvent.setup();
+    renderWithProviders(<TrainingPanel voiceId="v1" />, server.client);
+    const start = await screen.findByTestId("voice-train-start");
+    expect(start).toHaveTextContent("Обучить голос");
+    expect(screen.getByTestId("voice-train-estimate")).toHaveTextContent("Займёт примерно 31 мин (95 с речи, 10 эпох).");
+    await user.click(start);
+    expect(server.calls("POST /api/voices/v1/train")).toHaveLength(1);
+
+    const bar = await screen.findByTestId("voice-train-progress");
+    const seen = new Set<string>();
+    await waitFor(
+      () => {
+        seen.add(bar.getAttribute("aria-valuenow") ?? "");
+        expect(seen.has("40")).toBe(true);
+      },
+      { timeout: 5000, interval: 50 },
+    );
+    expect(seen.has("20") || seen.has("30")).toBe(true); // the bar moved through the steps
+    const result = await screen.findByTestId("voice-train-result", {}, { timeout: 4000 });
+    expect(result).toHaveAttribute("data-used", "true");
+    expect(result).toHaveTextContent("Обученный голос лучше");
+    expect(result).toHaveTextContent("Персонаж говорит обученным голосом.");
+    expect(screen.getByTestId("voice-train-start")).toHaveTextContent("Обучить ещё раз");
+  });
+
+  it("coming back to the page shows a running job where it is, and can stop it", async () => {
+    let cancelled = false;
+    server.on("GET /api/health", { json: { training: canTrain } });
+    server.on("GET /api/voices/v1/train", () => ({
+      json: status(cancelled
+        ? trainingJob(12, 0.4, { status: "error", message: "Обучение голоса отменено.", error: { code: "cancelled", message: "Обучение голоса отменено." } })
+        : trainingJob(12, 0.4)),
+    }));
+    server.on("DELETE /api/voices/v1/train", () => {
+      cancelled = true;
+      return { json: status(null) };
+    });
+    const user = userEvent.setup();
+    const first = renderWithProviders(<TrainingPanel voiceId="v1" />, server.client);
+    expect(await screen.findByTestId("voice-train-progress")).toHaveAttribute("aria-valuenow", "40");
+    first.unmount(); // the user leaves the page...
+    renderWithProviders(<TrainingPanel voiceId="v1" />, server.client); // ...and comes back (a fresh cache)
+    expect(await screen.findByTestId("voice-train-progress")).toHaveAttribute("aria-valuenow", "40");
+    expect(screen.getByTestId("voice-train-details")).toHaveTextContent("эпоха 1 из 10 · шаг 12 из 40 · потери 2,380 · осталось ≈ 8 мин");
+    await user.click(screen.getByTestId("voice-train-cancel"));
+    expect(await screen.findByTestId("voice-train-cancelled")).toBeInTheDocument();
+    expect(screen.getByTestId("voice-train-start")).toHaveTextContent("Продолжить обучение");
+  });
+
+  it("can be started from the persona's voice editor", async () => {
+    trainingServer(1);
+    server.on("GET /api/voices", { json: [voiceInfo()] });
+    server.on("GET /api/tts/voices", { json: ttsVoices() });
+    const user = userEvent.setup();
+    renderWithProviders(<VoiceEditor persona={persona({ voice_id: "v1" })} />, server.client);
+    await user.click(await screen.findByTestId("voice-train-start"));
+    expect(await screen.findByTestId("voice-train-result", {}, { timeout: 4000 })).toBeInTheDocument();
+    expect(server.calls("POST /api/voices/v1/train")).toHaveLength(1);
+  });
+
+  it("formats durations and the training line the Russian way", () => {
+    expect(formatDuration(20)).toBe("меньше минуты");
+    expect(formatDuration(600)).toBe("10 мин");
+    expect(formatDuration(3 * 3600)).toBe("3,0 ч");
+    expect(progressLine(null)).toBeNull();
+    expect(progressLine({ stage: "dataset", fraction: 0.5, message: "" })).toBeNull();
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * Training of a recorded voice on the server («Обучить голос»): offered when `/api/health` says this
+ * server can train, with a time estimate from the amount of speech; otherwise one sentence says why
+ * and that the voice is matched instead. The job lives on the server: the panel asks for its state
+ * when it appears, so leaving the page and coming back shows the progress where it is.
+ */
+import { describeError } from "../api/errors";
+import { useHealth, useTrainingAction, useVoiceTraining } from "../api/queries";
+import type { TrainingProgress, VoiceTrainingStatus } from "../api/types";
+import { Button } from "../components/Button";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { ProgressBar } from "../components/ProgressBar";
+
+/** A duration the Russian way: «меньше минуты», «12 мин», «1,5 ч». */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return "меньше минуты";
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} мин`;
+  return `${(seconds / 3600).toFixed(1).replace(".", ",")} ч`;
+}
+
+/** The training line under the bar: epoch, step, loss and time left (when the server reports them). */
+export function progressLine(details: TrainingProgress | null | undefined): string | null {
+  if (!details || details.stage !== "training" || details.step == null) return null;
+  const parts = [`эпоха ${details.epoch} из ${details.epochs}`, `шаг ${details.step}${details.steps ? ` из ${details.steps}` : ""}`];
+  if (details.loss != null) parts.push(`потери ${details.loss.toFixed(3).replace(".", ",")}`);
+  if (details.eta_s != null) parts.push(`осталось ≈ ${formatDuration(details.eta_s)}`);
+  return parts.join(" · ");
+}
+
+function Running({ status, onCancel, cancelling }: { status: VoiceTrainingStatus; onCancel: () => void; cancelling: boolean }) {
+  const job = status.job!;
+  const line = progressLine(job.details);
+  return (
+    <div data-testid="voice-train-running" className="flex flex-col gap-2">
+      <div className="flex justify-between gap-2 text-sm">
+        <span className="text-slate-200" aria-live="polite" data-testid="voice-train-message">
+          {job.message}
+        </span>
+        <span className="font-mono text-slate-400">{Math.round(job.progress * 100)}%</span>
+      </div>
+      <ProgressBar value={job.progress} testId="voice-train-progress" label="Обучение голоса" tone="amber" />
+      {line && (
+        <span data-testid="voice-train-details" className="font-mono text-xs text-slate-400">
+          {line}
+        </span>
+      )}
+      <span className="text-xs text-slate-400">Страницу можно закрыть: обучение идёт на сервере, прогресс сохранится.</span>
+      <Button data-testid="voice-train-cancel" variant="ghost" className="self-start px-3 py-1" onClick={onCancel} busy={cancelling}>
+        Остановить обучение
+      </Button>
+    </div>
+  );
+}
+
+export function TrainingPanel({ voiceId }: { voiceId: string }) {
+  const health = useHealth();
+  const capability = health.data?.training;
+  const status = useVoiceTraining(voiceId, !!capability?.can_train);
+  const action = useTrainingAction(voiceId);
+  if (!capability) return null; // a server that says nothing about training
+  if (!capability.can_train) {
+    const why = (capability.reason ?? "Обучение голоса на этом сервере недоступно").replace(/[.\s]+$/, "");
+    return (
+      <p data-testid="voice-train-unavailable" className="text-sm text-slate-400">
+        {why}, поэтому голос подстраивается без обучения.
+      </p>
+    );
+  }
+  const data = status.data;
+  if (!data) {
+    return status.isError ? <ErrorNotice message={`Не удалось узнать состояние обучения: ${describeError(status.error)}`} onRetry={() => void status.refetch()} /> : null;
+  }
+  const job = data.job;
+  const active = job?.status === "queued" || job?.status === "running";
+  const cancelled = job?.status === "error" && job.error?.code === "cancelled";
+  const start = (
+    <div className="flex flex-wrap items-center gap-3">
+      <Button
+        data-testid="voice-train-start"
+        variant="secondary"
+        onClick={() => action.mutate("start")}
+        busy={action.isPending}
+        disabled={!data.enough_audio}
+      >
+        {cancelled ? "Продолжить обучение" : job?.status === "done" ? "Обучить ещё раз" : "Обучить голос"}
+      </Button>
+      <span data-testid="voice-train-estimate" className="text-xs text-slate-400">
+        {data.enough_audio
+          ? `Займёт примерно ${formatDuration(data.estimate_s)} (${Math.round(data.audio_s)} с речи, ${data.epochs} эпох).`
+          : "Для обучения нужно не меньше 30 секунд речи."}
+      </span>
+    </div>
+  );
+  return (
+    <section data-testid="voice-train" data-status={job?.status ?? "none"} className="flex flex-col gap-3 border-t border-slate-800 pt-3">
+      <span className="text-sm font-medium text-slate-200">Обучение голоса на сервере</span>
+      {!job && (
+        <p className="text-xs text-slate-400">Модель дообучится на ваших записях: голос станет ближе к оригиналу. Его используют, только если проверка покажет, что он лучше.</p>
+      )}
+      {active && <Running status={data} onCancel={() => action.mutate("cancel")} cancelling={action.isPending} />}
+      {job?.status === "done" && job.result && (
+        <p data-testid="voice-train-result" data-used={job.result.used} className="text-sm text-emerald-200">
+          {job.result.message} {job.result.used ? "Персонаж говорит обученным голосом." : "Персонаж говорит прежним голосом."}
+        </p>
+      )}
+      {cancelled && <p data-testid="voice-train-cancelled" className="text-sm text-slate-300">Обучение остановлено; его можно продолжить с сохранённой точки.</p>}
+      {job?.status === "error" && !cancelled && <ErrorNotice testId="voice-train-error" message={job.error?.message ?? job.message} />}
+      {action.isError && <ErrorNotice testId="voice-train-action-error" message={describeError(action.error)} />}
+      {!active && start}
+    </section>
+  );
+}

@@ -1,0 +1,120 @@
+"""Voice training as a server job, on CPU with the reduced XTTS checkpoint and a forced "can train".
+
+A real voice (festvox-ru recordings) is enrolled; ``POST /api/voices/{id}/train`` runs the real
+pipeline: Whisper transcribes the dataset, Coqui's GPT trainer takes real optimiser steps on the
+tiny checkpoint (tests/xtts_tiny.py), progress arrives in the job's ``details``. The server is
+stopped mid-training and started again: the same job continues from its checkpoint, finishes,
+and the validation decides (from its own measurements) whether the trained version became current.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ai_pipeline import models
+from ai_pipeline.settings import Settings
+from ai_pipeline.voice.store import VoiceStore
+from ai_pipeline.voice.train.validate import WER_SLACK
+from backend.app import create_app
+from tests.ai_pipeline.voice.speech import NSH_WAVS
+from tests.xtts_tiny import write_checkpoint
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Settings, str]:
+    real = Settings()
+    models.assemble_folder("whisper/base", real.models_dir)  # the packaged Whisper base (idempotent)
+    settings = Settings(data_dir=tmp_path / "data", models_dir=real.models_dir)
+    base = write_checkpoint(tmp_path / "base", trainer_files=True, accent=False, max_audio_tokens=605)
+    env = {"FORCE": "true", "BASE_DIR": str(base), "EPOCHS": "3", "BATCH_SIZE": "2", "GRAD_ACCUM": "1",
+           "SAVE_STEP": "1", "WORKERS": "0", "LR": "1e-4"}
+    for key, value in env.items():
+        monkeypatch.setenv(f"AVATAR_TRAIN_{key}", value)
+    store = VoiceStore(settings.voices_dir, limits=settings.limits)
+    recordings = sorted(NSH_WAVS.glob("ru_*.wav"))[10:14]  # four real recordings, ~36 s of speech
+    voice, report = store.create("Диктор", [(p.name, p.read_bytes()) for p in recordings])
+    assert report.enough
+    return settings, voice.id
+
+
+def _client(settings: Settings) -> TestClient:
+    return TestClient(create_app(settings), base_url="http://127.0.0.1")
+
+
+def _poll(client: TestClient, job_id: str, until, timeout: float = 600) -> list[dict]:  # type: ignore[no-untyped-def]
+    seen: list[dict] = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        seen.append(job)
+        if until(job) or job["status"] in ("done", "error"):
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"job did not get there: {seen[-1]}")
+
+
+def _steps(seen: list[dict]) -> list[int]:
+    return [j["details"]["step"] for j in seen if (j.get("details") or {}).get("step") is not None]
+
+
+def test_training_job_reports_progress_survives_a_restart_and_validates(setup):
+    settings, voice_id = setup
+    with _client(settings) as client:
+        health = client.get("/api/health").json()["training"]
+        assert health == {"can_train": True, "reason": None, "device": "cpu", "forced": True}
+        status = client.get(f"/api/voices/{voice_id}/train").json()
+        assert status["can_train"] and status["enough_audio"] and status["job"] is None
+        assert status["estimate_s"] > 0 and status["audio_s"] > 30
+
+        created = client.post(f"/api/voices/{voice_id}/train")
+        assert created.status_code == 202, created.text
+        job_id = created.json()["job_id"]
+        assert client.post(f"/api/voices/{voice_id}/train").json()["job_id"] == job_id  # one per voice
+        before = _poll(client, job_id, lambda j: (j.get("details") or {}).get("step", 0) >= 2)
+        assert before[-1]["status"] == "running", before[-1]
+        stages = [j["details"]["stage"] for j in before if j.get("details")]
+        assert "dataset" in stages and stages[-1] == "training"
+        last = before[-1]["details"]
+        assert last["epochs"] == 3 and last["epoch"] >= 1 and last["loss"] > 0 and last["steps"] >= last["step"]
+        progress = [j["progress"] for j in before]
+        assert progress == sorted(progress) and 0.1 < progress[-1] < 0.85
+        # the server stops mid-training: the trainer saves a checkpoint, the job waits for the next start
+    runs = list((settings.data_dir / "training" / voice_id / "run").glob("xtts_gpt-*/checkpoint_*.pth"))
+    assert runs, "no checkpoint at shutdown"
+    stopped_at = max(_steps(before))
+
+    with _client(settings) as client:
+        status = client.get(f"/api/voices/{voice_id}/train").json()
+        assert status["job"]["id"] == job_id and status["job"]["status"] in ("queued", "running")
+        after = _poll(client, job_id, lambda j: False)
+        job = after[-1]
+        assert job["status"] == "done", job
+        resumed = _steps(after)
+        assert resumed and min(resumed) >= stopped_at  # continued from the checkpoint, not from step 0
+        result = job["result"]
+        validation = result["validation"]
+        a, b = validation["after"], validation["before"]
+        for candidate in (a, b):
+            assert -1 <= candidate["similarity"] <= 1 and candidate["wer"] >= 0 and candidate["seconds"] > 0
+        better = a["similarity"] > b["similarity"] and a["wer"] <= b["wer"] + WER_SLACK
+        assert result["used"] is better and validation["better"] is better and result["message"]
+        voice = client.get(f"/api/voices/{voice_id}").json()
+        if better:
+            assert result["version"] == voice["current_version"] == 2
+            assert voice["versions"][-1]["source"] == "trained"
+        else:
+            assert result["version"] is None and voice["current_version"] == 1
+        assert not (settings.data_dir / "training" / voice_id / "run").exists()  # checkpoints cleaned up
+
+        # a new training can be cancelled: it stops after a checkpoint with a «cancelled» error
+        again = client.post(f"/api/voices/{voice_id}/train").json()["job_id"]
+        assert again != job_id
+        _poll(client, again, lambda j: (j.get("details") or {}).get("stage") == "training")
+        cancelled = client.delete(f"/api/voices/{voice_id}/train").json()
+        assert cancelled["job"]["id"] == again
+        final = _poll(client, again, lambda j: False)[-1]
+        assert final["status"] == "error" and final["error"]["code"] == "cancelled", final
