@@ -42,6 +42,10 @@ question, memory, gentle refusal); pass rate per check and overall per model, fi
 lipsync (scripts/bench_lipsync.py, ``--video`` repeatable, ``--weights``, ``--control N``, ``--out``): LSE-D / LSE-C
 of rendered clips by SyncNet as in Wav2Lip's evaluation, when syncnet_v2.model is in <models_dir>/syncnet/.
 
+gpu (scripts/bench_gpu.py, run by scripts/gpu_check.sh; ``--only``, ``--seconds``, ``--device``, ``--out``): every
+heavy engine on CUDA at full size (random weights where the real ones are not shipped): fps / latency, peak VRAM
+by torch and by NVML, the ledger's rows; then the live set together under gpu.budget_mb. Without CUDA: skipped.
+
 capacity / soak (scripts/soak.py): how many conversations stay real time at once; 4 clients that
 connect, talk, barge in and leave for ``--minutes`` (default 10), with memory, threads, tasks, CPU
 after the last client left and the time to stop on SIGTERM.
@@ -421,13 +425,17 @@ def main() -> int:
         import bench_brain  # scripts/bench_brain.py, beside this file
 
         return bench_brain.main(sys.argv[2:])
+    if sys.argv[1:2] == ["gpu"]:  # its own options (see scripts/bench_gpu.py; scripts/gpu_check.sh runs it)
+        import bench_gpu  # scripts/bench_gpu.py, beside this file
+
+        return bench_gpu.main(sys.argv[2:])
     if sys.argv[1:2] == ["lipsync"]:  # its own options (see scripts/bench_lipsync.py)
         import bench_lipsync  # scripts/bench_lipsync.py, beside this file
 
         return bench_lipsync.main(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["render", "asr", "llm", "persona", "turn", "brain", "lipsync", "enhance",
-                                         "voice", "tts", "capacity", "soak"])
+    parser.add_argument("what", choices=["render", "asr", "llm", "persona", "turn", "brain", "lipsync", "gpu",
+                                         "enhance", "voice", "tts", "capacity", "soak"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=10.0, help="soak: how long the clients keep coming")
     args = parser.parse_args()
