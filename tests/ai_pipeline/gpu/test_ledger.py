@@ -111,3 +111,26 @@ def test_nvml_process_records_give_this_process_its_memory():
     assert pid_used_mb(records, 10) == 300
     assert pid_used_mb(records, 77) is None and pid_used_mb(records, 5) is None
     assert pid_used_mb([], 42) is None
+
+
+class _NvmlError(Exception):
+    pass
+
+
+def test_health_rows_per_process_from_nvml_answers():
+    """gpu_info's per-process part, given NVML's answers (graphics processes unsupported on this board)."""
+    from ai_pipeline.gpu.nvml import _per_process
+
+    def unsupported(handle: object) -> list[object]:
+        raise _NvmlError("Not Supported")
+
+    answers = SimpleNamespace(
+        NVMLError=_NvmlError, nvmlDeviceGetGraphicsRunningProcesses=unsupported,
+        nvmlDeviceGetComputeRunningProcesses=lambda handle: [SimpleNamespace(pid=4242, usedGpuMemory=5300 * MB),
+                                                             SimpleNamespace(pid=31, usedGpuMemory=900 * MB)])
+    mine = _per_process(answers, None, 31)
+    assert mine["process_mb"] == 900 and mine["process_note"] is None
+    assert mine["processes"] == [{"pid": 31, "used_mb": 900, "self": True},
+                                 {"pid": 4242, "used_mb": 5300, "self": False}]
+    elsewhere = _per_process(answers, None, 77)  # e.g. a container's own pid namespace
+    assert elsewhere["process_mb"] is None and "PID" in str(elsewhere["process_note"])
