@@ -22,6 +22,7 @@ export function StudioRender({ persona }: { persona: Persona }) {
 
   useEffect(() => () => abort.current?.abort(), []);
   useEffect(() => () => { if (video) URL.revokeObjectURL(video); }, [video]);
+  // video: the result's object URL ("" where the browser makes none), null before a result
 
   const start = async () => {
     abort.current?.abort();
@@ -42,7 +43,7 @@ export function StudioRender({ persona }: { persona: Persona }) {
       const done = await client.pollJob(created.job_id, { signal: controller.signal, intervalMs: 1000, onUpdate: setJob });
       const url = done.result_url ?? `/api/jobs/${encodeURIComponent(created.job_id)}/result`;
       const blob = await client.fetchBlob(url, controller.signal);
-      setVideo(URL.createObjectURL(blob));
+      setVideo(typeof URL.createObjectURL === "function" ? URL.createObjectURL(blob) : "");
     } catch (err) {
       if (!controller.signal.aborted) setError(describeError(err));
     } finally {
@@ -77,7 +78,7 @@ export function StudioRender({ persona }: { persona: Persona }) {
         </div>
       )}
       {error && <ErrorNotice message={error} testId="studio-error" onRetry={start} />}
-      {video && <video src={video} controls data-testid="studio-video" className="w-full max-w-sm rounded-xl" />}
+      {video !== null && <video src={video || undefined} controls data-testid="studio-video" className="w-full max-w-sm rounded-xl" />}
     </div>
   );
 }
