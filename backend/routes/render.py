@@ -66,9 +66,17 @@ async def render(
     voice_id: Annotated[str | None, Form(description="Speak the text in an enrolled voice (id or name)")] = None,
     tts_voice: Annotated[str | None, Form(description="A standard voice of the TTS engine (GET /api/tts/voices); "
                                           "an enrolled voice is matched on top of it")] = None,
+    quality: Annotated[Literal["live", "studio"], Form(
+        description="live: the conversation's engine; studio: the full SadTalker pipeline (slow, always a job, "
+                    "503 engine_unavailable without its weights)")] = "live",
 ) -> Response:
-    """Render a talking-head MP4. ``mode=auto`` answers long inputs with 202 and a job id."""
+    """Render a talking-head MP4. ``mode=auto`` answers long inputs with 202 and a job id; ``quality=studio``
+    always does (its progress per stage is the job's)."""
     limits = settings.limits
+    if quality == "studio":
+        from ai_pipeline.talking_head.sadtalker.studio_render import check_studio
+
+        check_studio(pipeline)  # refused before any work when the SadTalker weights are absent
     if photo is not None and avatar_id is not None:
         raise InputError("Укажите либо фото, либо avatar_id.", "Both photo and avatar_id given.", code="bad_request")
     photo_bytes = await read_upload(photo, limits.max_upload_mb, PHOTO_TYPES, "photo") if photo is not None else None
@@ -86,6 +94,11 @@ async def render(
         long_input = request.audio.duration > limits.job_audio_seconds
     else:
         long_input = len(request.text or "") > limits.job_text_chars
+    if quality == "studio":
+        from ai_pipeline.talking_head.sadtalker.studio_render import render_studio_request
+
+        job = jobs.submit(lambda progress: render_studio_request(pipeline, avatar, request, progress))
+        return JSONResponse({"job_id": job.id, "status_url": f"/api/jobs/{job.id}"}, status_code=202)
     if mode == "job" or (mode == "auto" and long_input):
         job = jobs.submit(lambda progress: pipeline.render(avatar, request, progress=progress))
         return JSONResponse({"job_id": job.id, "status_url": f"/api/jobs/{job.id}"}, status_code=202)

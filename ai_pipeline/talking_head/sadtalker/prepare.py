@@ -60,6 +60,17 @@ def photo_coefficients(recon: Any, crop: np.ndarray, points: np.ndarray) -> np.n
         return sadtalker_coefficients(recon(window))[0].float().cpu().numpy()
 
 
+def source_keypoints(renderer: Any, image: Any, window: Any) -> tuple[Any, dict[str, Any], Any]:
+    """``make_animation``'s source half: canonical keypoints of ``image`` (1, 3, S, S), MappingNet on the
+    photo's coefficient ``window`` (1, 70, 27), and the source keypoints posed with MappingNet's angles,
+    translation and deltas (not at 0/0/0)."""
+    from ai_pipeline.talking_head.sadtalker.motion import transform_keypoints
+
+    kp_canonical = renderer.kp_detector(image)
+    he = renderer.mapping(window)
+    return kp_canonical, he, transform_keypoints(kp_canonical, he)
+
+
 def crop_for_renderer(face: PreparedFace, size: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
     """The renderer's ``size`` px crop of the face image, the landmarks in its pixels, and its box."""
     left, top, side = box = crop_box(face.landmarks, face.size)
@@ -119,9 +130,7 @@ def make_base_loop(face: PreparedFace, folder: Path | None, checkpoint_dir: Path
             if holder.recon is not None:
                 coeffs = photo_coefficients(holder.recon, crop, points)
             window = torch.from_numpy(coeffs).to(dev)[None, :, None].expand(1, -1, SEMANTIC_WINDOW).contiguous()
-            kp_canonical = r.kp_detector(src)
-            he = r.mapping(window)
-            kp_source = transform_keypoints(kp_canonical, he)  # posed with MappingNet's angles, as upstream
+            kp_canonical, he, kp_source = source_keypoints(r, src, window)
             angles = [bins_to_degrees(he[k]) for k in ("yaw", "pitch", "roll")]
             volume = r.generator.source_volume(src)
             for i in range(n_frames):

@@ -39,7 +39,13 @@ from ai_pipeline.talking_head.sadtalker.audio2exp import EXP_DIM, predict_expres
 from ai_pipeline.talking_head.sadtalker.audio2pose import smooth_poses
 from ai_pipeline.talking_head.sadtalker.motion import transform_keypoints
 from ai_pipeline.talking_head.sadtalker.networks import RendererConfig
-from ai_pipeline.talking_head.sadtalker.prepare import crop_for_renderer, feather, photo_coefficients, track_landmarks
+from ai_pipeline.talking_head.sadtalker.prepare import (
+    crop_for_renderer,
+    feather,
+    photo_coefficients,
+    source_keypoints,
+    track_landmarks,
+)
 from ai_pipeline.talking_head.sadtalker.speech import FPS, blink_ratios, mel_windows
 
 Progress = Callable[[float, str], None]
@@ -145,22 +151,27 @@ def semantic_windows(coeffs: np.ndarray, frames: range) -> np.ndarray:
     return coeffs[idx].transpose(0, 2, 1).astype(np.float32)
 
 
+def drive(models: StudioModels, volume: torch.Tensor, kp_canonical: torch.Tensor, kp_source: torch.Tensor,
+          windows: torch.Tensor) -> torch.Tensor:
+    """``make_animation``'s per-frame half for a batch of coefficient ``windows`` (B, 70, 27): MappingNet's
+    driving pose and deltas, the keypoints, the generator -> (B, 3, S, S) in [0, 1]."""
+    r, b = models.renderer, len(windows)
+    kp_driving = transform_keypoints(kp_canonical.expand(b, -1, -1), r.mapping(windows))
+    return r.generator(volume.expand(b, -1, -1, -1, -1), kp_driving, kp_source.expand(b, -1, -1))
+
+
 def render_faces(models: StudioModels, crop: np.ndarray, source: np.ndarray, coeffs: np.ndarray, batch: int = 4
                  ) -> Iterator[np.ndarray]:
     """``make_animation``: batches of rendered crops (B, S, S, 3) uint8 for the driving ``coeffs`` (N, 70)."""
     r = models.renderer
     device = next(r.generator.parameters()).device
     src = torch.from_numpy(crop).permute(2, 0, 1)[None].float().div(255).to(device)
-    kp_canonical = r.kp_detector(src)
-    source_window = torch.from_numpy(np.repeat(source[None, :, None], 2 * SEMANTIC_RADIUS + 1, axis=2)).to(device)
-    kp_source = transform_keypoints(kp_canonical, r.mapping(source_window.float()))
+    window = torch.from_numpy(np.repeat(source[None, :, None], 2 * SEMANTIC_RADIUS + 1, axis=2)).float().to(device)
+    kp_canonical, _, kp_source = source_keypoints(r, src, window)  # the photo's window: one vector repeated
     volume = r.generator.source_volume(src)
     for start in range(0, len(coeffs), batch):
-        frames = range(start, min(start + batch, len(coeffs)))
-        b = len(frames)
-        he = r.mapping(torch.from_numpy(semantic_windows(coeffs, frames)).to(device))
-        kp_driving = transform_keypoints(kp_canonical.expand(b, -1, -1), he)
-        out = r.generator(volume.expand(b, -1, -1, -1, -1), kp_driving, kp_source.expand(b, -1, -1))
+        windows = torch.from_numpy(semantic_windows(coeffs, range(start, min(start + batch, len(coeffs)))))
+        out = drive(models, volume, kp_canonical, kp_source, windows.to(device))
         yield out.float().clamp_(0, 1).mul_(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
