@@ -242,6 +242,36 @@ def test_old_turns_fold_into_the_summary(db_url, engines, settings):
     db.close()
 
 
+def test_a_fold_is_due_when_the_unfolded_turns_pass_the_token_budget(db_url, engines, settings):
+    """Folds come from a token budget, not only a message count: the history in the prompt stays within
+    fold_tokens plus one message however long the conversation, and between folds the system prompt (the
+    cached prefix) does not change."""
+    db, brain = make_brain(db_url, engines, settings, fold_tokens=120, keep_tokens=40, summarize_after=100,
+                           fold_slack_tokens=60, llm_summary=False)
+    llm = engines[0]
+    session = asyncio.run(brain.open_session(1))
+    lines = ["Сегодня мы с классом ходили в зоопарк и видели жирафа.", "Ух ты, жираф очень высокий! Он тебе понравился?",
+             "Да, а ещё там был слон, он поливал себя водой из хобота.", "Слоны так охлаждаются в жару. А что было дальше?"]
+    size = max(llm.count_tokens(line) for line in lines) + 4
+    system, folds, histories = None, 0, []
+    for i in range(24):
+        asyncio.run(db.call(add_message, session, "user" if i % 2 == 0 else "assistant", lines[i % 4]))
+        fold = asyncio.run(db.call(brain._fold_plan, 1, session))
+        if fold is not None:
+            assert fold.text.startswith(("Собеседник:", "Ты:")) or "\n" in fold.text
+            asyncio.run(db.call(brain._store_fold, 1, session, fold))
+            folds += 1
+        messages = asyncio.run(db.call(brain._messages, 1, session, "Ну?"))
+        history = sum(llm.count_tokens(m.content) + 4 for m in messages[1:-1])
+        histories.append(history)
+        assert history <= 120 + size, histories
+        if fold is None and system is not None:
+            assert messages[0].content == system, "no fold, no change to the cached prefix"
+        system = messages[0].content
+    assert folds >= 3 and min(histories[8:]) > 0, (folds, histories)  # kept turns stay verbatim after a fold
+    db.close()
+
+
 def test_a_fold_is_stored_once_its_prompt_is_evaluated_and_turns_in_between_stay_cheap(db_url, engines, settings,
                                                                                        tmp_path):
     """The fold's prompt is evaluated in idle time; a question that interrupts it is answered on the old
