@@ -112,14 +112,17 @@ def validate_trained(voice: Voice, gpt: Path, base: Path, settings: Settings, wo
     more_similar = after.similarity > before.similarity
     clear = after.wer <= before.wer + WER_SLACK
     better = more_similar and clear
+    def num(value: float) -> str:
+        return f"{value:.2f}".replace(".", ",")
+
     if better:
-        reason = (f"Обученный голос лучше: сходство {after.similarity:.2f} против {before.similarity:.2f}, "
-                  f"ошибок в словах {after.wer:.0%} против {before.wer:.0%}.")
+        reason = (f"Обученный голос лучше: сходство с записями {num(after.similarity)} против {num(before.similarity)}, "
+                  f"ошибок в словах {after.wer:.0%} против {before.wer:.0%}, и теперь персонаж говорит им.")
     elif not more_similar:
-        reason = (f"Обученный голос не стал похожее ({after.similarity:.2f} против {before.similarity:.2f}): "
-                  "персонаж говорит прежним голосом.")
+        reason = (f"Обученный голос не стал ближе к записям (сходство {num(after.similarity)} против "
+                  f"{num(before.similarity)}), поэтому персонаж говорит прежним голосом.")
     else:
-        reason = (f"Обученный голос разборчивее не стал (ошибок в словах {after.wer:.0%} против {before.wer:.0%}): "
-                  "персонаж говорит прежним голосом.")
+        reason = (f"Обученный голос хуже понятен на слух (ошибок в словах {after.wer:.0%} против {before.wer:.0%}), "
+                  "поэтому персонаж говорит прежним голосом.")
     report(TrainProgress("validation", 1.0, reason))
     return Validation(text, before, after, better, reason)

@@ -5,7 +5,7 @@ import { VoiceEditor } from "../personas/VoiceEditor";
 import { persona, ttsVoices, voiceInfo } from "../test/fixtures";
 import { renderWithProviders } from "../test/providers";
 import { startServer, type TestServer } from "../test/server";
-import { formatDuration, progressLine, TrainingPanel } from "./TrainingPanel";
+import { epochsText, formatDuration, progressLine, TrainingPanel } from "./TrainingPanel";
 
 let server: TestServer;
 beforeEach(async () => {
@@ -41,7 +41,7 @@ function trainingServer(steps: number) {
     if (!started) return { json: status(null) };
     polls += 1;
     if (polls <= steps) return { json: status(trainingJob(polls, 0.1 + polls * 0.1)) };
-    const result = { used: true, version: 2, message: "Обученный голос лучше: сходство 0.91 против 0.84, ошибок в словах 5% против 8%." };
+    const result = { used: true, version: 2, message: "Обученный голос лучше: сходство с записями 0,91 против 0,84, ошибок в словах 5% против 8%, и теперь персонаж говорит им." };
     return { json: status(trainingJob(steps, 1, { status: "done", message: "Готово", result, details: null })) };
   });
 }
@@ -81,7 +81,7 @@ describe("voice training panel", () => {
     const result = await screen.findByTestId("voice-train-result", {}, { timeout: 4000 });
     expect(result).toHaveAttribute("data-used", "true");
     expect(result).toHaveTextContent("Обученный голос лучше");
-    expect(result).toHaveTextContent("Персонаж говорит обученным голосом.");
+    expect(result).toHaveTextContent("и теперь персонаж говорит им.");
     expect(screen.getByTestId("voice-train-start")).toHaveTextContent("Обучить ещё раз");
   });
 
@@ -124,6 +124,7 @@ describe("voice training panel", () => {
     expect(formatDuration(20)).toBe("меньше минуты");
     expect(formatDuration(600)).toBe("10 мин");
     expect(formatDuration(3 * 3600)).toBe("3,0 ч");
+    expect([1, 3, 10, 12, 21, 24].map(epochsText)).toEqual(["1 эпоха", "3 эпохи", "10 эпох", "12 эпох", "21 эпоха", "24 эпохи"]);
     expect(progressLine(null)).toBeNull();
     expect(progressLine({ stage: "dataset", fraction: 0.5, message: "" })).toBeNull();
   });

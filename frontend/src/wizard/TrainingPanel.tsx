@@ -18,6 +18,16 @@ export function formatDuration(seconds: number): string {
   return `${(seconds / 3600).toFixed(1).replace(".", ",")} ч`;
 }
 
+/** «1 эпоха», «3 эпохи», «10 эпох». */
+export function epochsText(n: number): string {
+  const tens = n % 100;
+  const last = n % 10;
+  if (tens >= 11 && tens <= 14) return `${n} эпох`;
+  if (last === 1) return `${n} эпоха`;
+  if (last >= 2 && last <= 4) return `${n} эпохи`;
+  return `${n} эпох`;
+}
+
 /** The training line under the bar: epoch, step, loss and time left (when the server reports them). */
 export function progressLine(details: TrainingProgress | null | undefined): string | null {
   if (!details || details.stage !== "training" || details.step == null) return null;
@@ -86,7 +96,7 @@ export function TrainingPanel({ voiceId }: { voiceId: string }) {
       </Button>
       <span data-testid="voice-train-estimate" className="text-xs text-slate-400">
         {data.enough_audio
-          ? `Займёт примерно ${formatDuration(data.estimate_s)} (${Math.round(data.audio_s)} с речи, ${data.epochs} эпох).`
+          ? `Займёт примерно ${formatDuration(data.estimate_s)} (${Math.round(data.audio_s)} с речи, ${epochsText(data.epochs)}).`
           : "Для обучения нужно не меньше 30 секунд речи."}
       </span>
     </div>
@@ -100,7 +110,7 @@ export function TrainingPanel({ voiceId }: { voiceId: string }) {
       {active && <Running status={data} onCancel={() => action.mutate("cancel")} cancelling={action.isPending} />}
       {job?.status === "done" && job.result && (
         <p data-testid="voice-train-result" data-used={job.result.used} className="text-sm text-emerald-200">
-          {job.result.message} {job.result.used ? "Персонаж говорит обученным голосом." : "Персонаж говорит прежним голосом."}
+          {job.result.message}
         </p>
       )}
       {cancelled && <p data-testid="voice-train-cancelled" className="text-sm text-slate-300">Обучение остановлено; его можно продолжить с сохранённой точки.</p>}
