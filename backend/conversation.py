@@ -26,7 +26,7 @@ from ai_pipeline.chunks import ChatMessage, ReplyChunk
 from ai_pipeline.emotion.base import EmotionEngine
 from ai_pipeline.llm.base import LLMEngine, PrefillResult, Progress
 from ai_pipeline.llm.facts import extract_facts
-from ai_pipeline.llm.prompt import MESSAGE_OVERHEAD, build_messages
+from ai_pipeline.llm.prompt import MESSAGE_OVERHEAD, build_messages, persona_prompt
 from ai_pipeline.llm.summary import SUMMARY_TOKENS, SummaryRequest, accept_summary, summary_request
 from ai_pipeline.settings import Settings
 from ai_pipeline.text.chunker import ReplyChunker, speech_for
@@ -76,6 +76,7 @@ class TurnPrompt:
     messages: list[ChatMessage]
     user_message_id: int
     female: bool = True  # the persona speaks of herself in the feminine
+    rules: str = ""  # the prompt's rules (after the persona's own paragraph): a reply must not recite them
 
 
 def _first_sentence(text: str, limit: int = 140) -> str:
@@ -167,7 +168,10 @@ class Brain:
         remember_facts(db, persona_id, extract_facts(message.text), source_message_id=message.id,
                        max_facts=self.settings.memory.max_facts)
         messages = self._messages(db, persona_id, session_id, message.text)
-        return TurnPrompt(messages, message.id, female=get_persona(db, persona_id).gender != "male")
+        card = persona_card(get_persona(db, persona_id))
+        notes = [m.content for m in messages[1:] if m.role == "system"]  # the notes after the history
+        rules = "\n".join([persona_prompt(card).split("\n\n", 1)[-1], *notes])
+        return TurnPrompt(messages, message.id, female=card.gender != "male", rules=rules)
 
     def _persona_messages(self, db: Session, persona_id: int) -> list[ChatMessage]:
         """The persona's prompt as a new conversation starts it (character and facts, no history)."""
@@ -368,6 +372,7 @@ class Brain:
         opening = self._opener(session_id, prompt.messages[-1].content, opener)
         # what may not be said is rewritten or dropped before TTS; the last replies are not said again
         guard = ReplyGuard(prompt.messages[-1].content, female=prompt.female, opener=opening or "",
+                           instructions=prompt.rules,
                            said_before=tuple(m.content for m in prompt.messages if m.role == "assistant")[-REPLIES_NOT_REPEATED:])
         if opener:  # remembered so the next reply does not repeat it; bounded, the oldest sessions go
             self._openers.pop(session_id, None)

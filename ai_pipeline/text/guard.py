@@ -17,6 +17,9 @@ ends in Chinese, the child becomes «вы». :class:`ReplyGuard` looks at every 
   «собеседник»), and says «Мне 12 лет» for «Я 12 лет»;
 - makes a female persona speak of herself in the feminine: «я был / пошёл / рад / учился» -> «я была /
   пошла / рада / училась» (small models slip into the masculine whatever the prompt says);
+- drops a sentence that recites the system prompt (six words in a row from its rules: a small model
+  asked something it should refuse may read its instructions out instead), and stops the reply after
+  the second;
 - drops a sentence the persona already said in one of its last replies (a small model that said
   «Пожалуйста, обсуди это с мамой» once may say it to every question that follows);
 - says when to stop: once code appears the rest of the reply is code or steps, so generation ends
@@ -97,6 +100,15 @@ def _key(sentence: str) -> str:
     return " ".join(re.findall(r"[а-яёa-z0-9]+", sentence.lower().replace("ё", "е")))
 
 
+RECITED_WORDS = 6  # this many words in a row from the prompt's rules: the sentence recites them
+_EXAMPLE_LINE = re.compile(r"^\s*(?:-\s|[^\s:]{1,24}:\s)")  # a fact line, or an example's «Собеседник: ...»
+
+
+def _grams(key: str) -> set[tuple[str, ...]]:
+    words = key.split()
+    return {tuple(words[i:i + RECITED_WORDS]) for i in range(len(words) - RECITED_WORDS + 1)}
+
+
 def _cyrillic_share(text: str) -> float:
     letters = [c for c in text if c.isalpha()]
     return sum("а" <= c.lower() <= "я" or c.lower() == "ё" for c in letters) / len(letters) if letters else 1.0
@@ -175,6 +187,7 @@ class ReplyGuard:
     female: bool = False  # the persona is female: what she says of herself is put in the feminine
     said_before: tuple[str, ...] = ()  # the persona's last replies: a sentence from them is not said again
     opener: str = ""  # what the reply began with before the model's words («Хороший вопрос!»): its sentences count
+    instructions: str = ""  # the prompt's rules (not the persona's own facts, nor the example exchanges)
     max_sentences: int = 3  # a spoken reply ends after this many sentences unless a story was asked for
     stopped: bool = False  # code appeared or the reply is long enough: the caller should stop generating
     dropped: list[str] = field(default_factory=list)  # the texts taken out (for logs and benchmarks)
@@ -194,6 +207,10 @@ class ReplyGuard:
         self._unsafe = bool(UNSAFE_ASK.search(self.question))  # agreeing to it is not said
         self._before = {key for reply in self.said_before for s in _SENTENCE.findall(reply) if (key := _key(s))}
         self._sentences = self._opened = len(re.findall(r"[.!?…]+", self.opener))
+        self._rules = {gram for line in self.instructions.splitlines() if not _EXAMPLE_LINE.match(line)
+                       for gram in _grams(_key(line))}
+        self._recited = 0  # sentences dropped for reciting the rules
+        self._tail: list[str] = []  # the last words before this sentence (a recital runs across sentences)
         if _STORY.search(self.question):
             self.max_sentences = 0  # a story takes as long as it takes (max_tokens still bounds it)
 
@@ -217,6 +234,16 @@ class ReplyGuard:
             whole, self._open = " ".join(filter(None, (self._open, _key(sentence)))), ""
             if ends and self._repeats(whole):
                 self._repeat_dropped = True
+                continue
+            context = self._tail + _key(sentence).split()  # the words before it too: a recital runs across sentences
+            self._tail = context[-RECITED_WORDS + 1:]
+            if not self._skip_rest and (_PROMPT_TALK.search(sentence)
+                                        or not self._rules.isdisjoint(_grams(" ".join(context)))):
+                self._recited += 1
+                self._skip_rest = not ends
+                if self._recited >= 2:
+                    self.stopped = True  # it is reading its instructions out: nothing more will be worth saying
+                    break
                 continue
             if (self._skip_rest or not self._speakable(sentence, machine_ok) or self._echoes(sentence)
                     or (self._unsafe and _AGREES.search(sentence))):
@@ -257,11 +284,8 @@ class ReplyGuard:
 
     @staticmethod
     def _speakable(sentence: str, machine_ok: bool) -> bool:
-        """A sentence in Russian (or with no letters: an emoji) that does not call the persona a machine
-        or recite the prompt."""
+        """A sentence in Russian (or with no letters: an emoji) that does not call the persona a machine."""
         if any(c.isalpha() for c in sentence) and _cyrillic_share(sentence) < MIN_CYRILLIC:
-            return False
-        if _PROMPT_TALK.search(sentence):
             return False
         return machine_ok or not _SELF_AS_MACHINE.search(sentence)
 

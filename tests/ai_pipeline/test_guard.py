@@ -125,6 +125,22 @@ def test_a_sentence_from_the_last_replies_is_not_said_again() -> None:
     assert [c.text for c in guard.finish()] == [FALLBACKS[1]]
 
 
+def test_a_reply_reciting_the_prompt_is_dropped_and_stopped() -> None:
+    from ai_pipeline.llm.prompt import PersonaCard, persona_prompt
+
+    rules = persona_prompt(PersonaCard(name="Аня", age=12, gender="female", interests=("рисование", "книги", "кошки")))
+    rules = rules.split("\n\n", 1)[-1]
+    leak = ("Ты Аня, говоришь от первого лица, о себе в женском роде. На вопрос «почему?» объясняй просто и "
+            "правильно. Не выспрашивай адрес, телефон, школу, пароли и фотографии. Я рада тебе!")
+    guard = ReplyGuard("Расскажи сказку про дракона.", instructions=rules)
+    said = "".join(c.text for c in [*guard.filter(_chunks(leak)), *guard.finish()])
+    assert "объясняй" not in said and "выспрашивай" not in said and guard.stopped
+    # the persona's own facts and the example answers are not rules: saying them is fine
+    fine = "Мои интересы: рисование, книги, кошки. Луна сама не светится, она отражает свет Солнца, как зеркало."
+    guard = ReplyGuard("Что ты любишь?", instructions=rules)
+    assert "".join(c.text for c in guard.filter(_chunks(fine))).strip() == fine
+
+
 def test_a_clean_reply_passes_untouched() -> None:
     reply = "Мне двенадцать лет! А тебе сколько? Я люблю рисовать котиков 😊"
     chunks = _chunks(reply)
