@@ -101,6 +101,7 @@ def _key(sentence: str) -> str:
 
 
 RECITED_WORDS = 6  # this many words in a row from the prompt's rules: the sentence recites them
+_TO_SAY = re.compile(r"скажи,?\s+что[^.;]*", re.IGNORECASE)  # words the rules ask the persona to say
 _EXAMPLE_LINE = re.compile(r"^\s*(?:-\s|[^\s:]{1,24}:\s)")  # a fact line, or an example's «Собеседник: ...»
 
 
@@ -208,7 +209,7 @@ class ReplyGuard:
         self._before = {key for reply in self.said_before for s in _SENTENCE.findall(reply) if (key := _key(s))}
         self._sentences = self._opened = len(re.findall(r"[.!?…]+", self.opener))
         self._rules = {gram for line in self.instructions.splitlines() if not _EXAMPLE_LINE.match(line)
-                       for gram in _grams(_key(line))}
+                       for part in _TO_SAY.split(line) for gram in _grams(_key(part))}
         self._recited = 0  # sentences dropped for reciting the rules
         self._tail: list[str] = []  # the last words before this sentence (a recital runs across sentences)
         if _STORY.search(self.question):

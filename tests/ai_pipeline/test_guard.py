@@ -136,7 +136,8 @@ def test_a_reply_reciting_the_prompt_is_dropped_and_stopped() -> None:
     said = "".join(c.text for c in [*guard.filter(_chunks(leak)), *guard.finish()])
     assert "объясняй" not in said and "выспрашивай" not in said and guard.stopped
     # the persona's own facts and the example answers are not rules: saying them is fine
-    fine = "Мои интересы: рисование, книги, кошки. Луна сама не светится, она отражает свет Солнца, как зеркало."
+    fine = ("Мои интересы: рисование, книги, кошки. Луна сама не светится, она отражает свет Солнца, как зеркало. "
+            "Об этом важно рассказать маме, папе или другому взрослому, которому ты доверяешь.")  # the rules ask for it
     guard = ReplyGuard("Что ты любишь?", instructions=rules)
     assert "".join(c.text for c in guard.filter(_chunks(fine))).strip() == fine
 
