@@ -27,6 +27,7 @@ from ai_pipeline.talking_head.sadtalker.networks import (
     MappingNet,
     OcclusionAwareSPADEGenerator,
 )
+from ai_pipeline.talking_head.sadtalker.prepare import crop_for_renderer
 from ai_pipeline.talking_head.sadtalker.studio import (
     StudioModels,
     StudioOptions,
@@ -39,6 +40,7 @@ from ai_pipeline.talking_head.sadtalker.studio import (
 from ai_pipeline.tts.festival import FestivalTTS
 from tests.ai_pipeline.talking_head.test_sadtalker import SMALL, _randomised
 from tests.golden.seeding import seed_module
+from tests.support import decode_mp4
 
 SIZE = 128  # renderer resolution for the reduced model (KPDetector downsamples 4x, then 5 blocks)
 # thinner still than the prepare test's: fewer keypoints and a shallower feature volume (~0.3 s a frame)
@@ -117,17 +119,21 @@ def test_progress_covers_every_stage(clip):
         assert stage in text
 
 
-def test_mp4_has_the_frames_and_the_audio(clip):
+def test_mp4_has_the_frames_and_the_audio(clip, speech, face):
     result, _ = clip
-    mp4 = encode_mp4(result, EncoderSettings())
-    with av.open(io.BytesIO(mp4)) as container:
-        video = container.streams.video[0]
-        assert container.streams.audio, "an audio track"
-        decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    assert len(decoded) == len(result.frames)
-    assert (video.width, video.height) == result.frames.shape[2:0:-1]
-    mid = len(decoded) // 2
-    assert np.abs(decoded[mid].astype(int) - result.frames[mid]).mean() < 6  # H.264 at the default quality
+    decoded = decode_mp4(encode_mp4(result, EncoderSettings()))
+    assert len(decoded.frames) == len(result.frames) and decoded.fps == 25
+    assert decoded.frames[0].shape == result.frames[0].shape
+    assert abs(decoded.video_duration - result.duration) < 0.02
+    assert abs(decoded.audio_duration - result.duration) < 0.05 and decoded.sample_rate == speech.sample_rate
+    n_talk = int((speech.duration - 0.5) * 25)
+    loud = np.abs(decoded.audio[: int(n_talk / 25 * decoded.sample_rate)]).max()
+    assert loud > 0.05 and np.abs(decoded.audio[-decoded.sample_rate // 4:]).max() < 0.2 * loud  # speech, then the pause
+    mid = len(result.frames) // 2
+    err = np.abs(decoded.frames[mid].astype(int) - result.frames[mid]).mean()
+    assert err < 12, err  # H.264 on the random renderer's noisy face; the photo around it is smooth
+    left, top, side = crop_for_renderer(face, SIZE)[2]
+    assert np.abs(decoded.frames[mid][:top].astype(int) - result.frames[mid][:top]).mean() < 4
 
 
 def test_refine_and_enhance_get_each_frame_with_landmarks(face, speech, models):
@@ -165,3 +171,80 @@ def test_without_weights_studio_is_refused_in_russian(tmp_path):
     assert message is not None and "Студийное качество недоступно" in message
     with pytest.raises(EngineUnavailable, match="нет весов SadTalker"):
         load_studio_models(tmp_path)
+
+
+def test_api_studio_job_reports_progress_and_returns_the_clip(models, speech, data_dir, monkeypatch):
+    """``POST /api/render quality=studio``: refused in Russian without the weights; with them (the reduced
+    networks stand in for the loaded checkpoints) a job whose progress names the studio stages."""
+    import time
+    import wave
+
+    from fastapi.testclient import TestClient
+
+    from ai_pipeline.settings import Settings
+    from ai_pipeline.talking_head.sadtalker import studio_render
+    from ai_pipeline.talking_head.sadtalker.checkpoint import MAPPING, safetensors_name
+    from backend.app import create_app
+
+    second = speech.samples[: speech.sample_rate]
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(speech.sample_rate)
+        w.writeframes((np.clip(second, -1, 1) * 32767).astype(np.int16).tobytes())
+    settings = Settings(data_dir=data_dir / "studio_api")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        upload = {"audio": ("a.wav", buf.getvalue(), "audio/wav")}
+        refused = client.post("/api/render", data={"quality": "studio"}, files=upload)
+        assert refused.status_code == 503, refused.text
+        assert "Студийное качество недоступно" in refused.json()["error"]["message"]
+        folder = settings.models_dir / "sadtalker"
+        folder.mkdir(parents=True)
+        for name in (safetensors_name(256), MAPPING):
+            (folder / name).write_bytes(b"")  # present; the reduced networks are handed in below
+        monkeypatch.setattr(studio_render, "load_studio_models", lambda *_a, **_k: models)
+        monkeypatch.setattr(studio_render, "StudioOptions", lambda **k: StudioOptions(**{**k, "size": SIZE}))
+        created = client.post("/api/render", data={"quality": "studio"}, files=upload)
+        assert created.status_code == 202, created.text
+        url, seen = created.json()["status_url"], set()
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            status = client.get(url).json()
+            seen.add(status["message"])
+            if status["status"] in ("done", "error"):
+                break
+            time.sleep(0.2)
+        assert status["status"] == "done", status
+        assert any(m.startswith("Студия") for m in seen), seen
+        assert status["timings"]["renderer"] > 0
+        mp4 = client.get(f"{url}/result").content
+    with av.open(io.BytesIO(mp4)) as container:
+        assert container.streams.audio
+        assert sum(1 for _ in container.decode(video=0)) == 25
+
+
+def test_wav2lip_refiner_redraws_only_the_mouth(face, speech, tmp_path):
+    """The studio's mouth refinement: the Wav2Lip engine (random weights, the published layout) over the
+    rendered frames played once, one output frame per input frame, changes inside the mouth box only."""
+    from ai_pipeline.talking_head.sadtalker.studio_render import wav2lip_refiner
+    from ai_pipeline.talking_head.wav2lip.base_loop import mouth_boxes
+    from ai_pipeline.talking_head.wav2lip.engine import Wav2LipEngine, Wav2LipSettings
+    from tests.ai_pipeline.talking_head.test_wav2lip import save_official
+    from ai_pipeline.talking_head.wav2lip.net import Wav2Lip
+
+    torch.manual_seed(0)
+    checkpoint = save_official(Wav2Lip().eval(), tmp_path / "wav2lip_gan.pth")
+    engine = Wav2LipEngine(Wav2LipSettings(checkpoint=checkpoint, size=face.size, batch_size=8, precision="fp32"))
+    engine.load()
+    try:
+        n = 10
+        frames = np.repeat(face.image[None], n, axis=0)
+        landmarks = np.repeat(face.landmarks[None], n, axis=0)
+        audio = AudioChunk(speech.samples[: round(n / 25 * speech.sample_rate)], speech.sample_rate)
+        out = wav2lip_refiner(engine, face)(frames, landmarks, audio)
+    finally:
+        engine.close()
+    assert out.shape == frames.shape
+    x0, y0, x1, y1 = mouth_boxes(landmarks, face.size)[0]
+    changed = np.abs(out.astype(int) - frames).sum(axis=(0, 3)) > 0
+    assert changed[y0:y1, x0:x1].mean() > 0.3
+    assert not changed[:y0].any() and not changed[y1:].any()
