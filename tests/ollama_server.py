@@ -1,7 +1,7 @@
 """A real in-process HTTP server that speaks Ollama's REST protocol, for tests.
 
 It listens on a free loopback port (``http.server`` in a daemon thread) and answers
-``GET /api/version``, ``GET /api/tags``, ``POST /api/show`` and ``POST /api/chat`` the way Ollama
+``GET /api/version``, ``GET /api/tags``, ``GET /api/ps``, ``POST /api/show`` and ``POST /api/chat`` the way Ollama
 does: ``/api/chat`` streams NDJSON over chunked HTTP/1.1, one ``{"message": {...}, "done": false}``
 line per word of a fixed Russian reply, then a ``done: true`` line with Ollama's counters. Unknown
 models get Ollama's 404. Every request body is recorded in ``requests`` so tests can check what the
@@ -33,6 +33,9 @@ def _now() -> str:
 def reply_pieces(text: str = REPLY) -> list[str]:
     """The streamed "tokens": words with their trailing space."""
     return re.findall(r"\S+\s*", text)
+
+
+MODEL_BYTES = 5_433_000_000  # qwen2.5:7b-instruct Q4_K_M loaded with a 4096-token context
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -78,6 +81,12 @@ class _Handler(BaseHTTPRequestHandler):
                  "digest": "845dbda0ea48ed749caafd9e6037047aa19acfcfd82e704d7ca97d631a0b697e",
                  "details": {"format": "gguf", "family": "qwen2", "parameter_size": "7.6B",
                              "quantization_level": "Q4_K_M"}} for m in self.server.owner.models]})
+        elif self.path == "/api/ps":  # a model stays loaded after a chat, wholly on the GPU
+            self._json(200, {"models": [
+                {"name": m, "model": m, "size": MODEL_BYTES, "size_vram": MODEL_BYTES, "expires_at": _now(),
+                 "digest": "845dbda0ea48ed749caafd9e6037047aa19acfcfd82e704d7ca97d631a0b697e",
+                 "details": {"format": "gguf", "family": "qwen2", "parameter_size": "7.6B",
+                             "quantization_level": "Q4_K_M"}} for m in self.server.owner.loaded]})
         else:
             self._json(404, {"error": "404 page not found"})
 
@@ -101,6 +110,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat(self, body: dict[str, Any]) -> None:
         owner = self.server.owner
+        if body["model"] not in owner.loaded:
+            owner.loaded.append(body["model"])
         started = time.monotonic_ns()
         limit = int((body.get("options") or {}).get("num_predict") or -1)
         pieces = reply_pieces()
@@ -149,6 +160,7 @@ class OllamaServer:
 
     def __init__(self, models: tuple[str, ...] = ("qwen2.5:7b-instruct",)) -> None:
         self.models = list(models)
+        self.loaded: list[str] = []  # models a chat has loaded (``/api/ps``)
         self.requests: list[dict[str, Any]] = []
         self.delay_s = 0.0
         self.drop_after: int | None = None
@@ -166,6 +178,7 @@ class OllamaServer:
     def reset(self) -> None:
         """Back to fast, well-behaved streaming with nothing recorded."""
         self.requests.clear()
+        self.loaded.clear()
         self.delay_s, self.drop_after, self.lines_sent, self.disconnects = 0.0, None, 0, 0
 
     def chat_requests(self) -> list[dict[str, Any]]:

@@ -100,6 +100,20 @@ class OllamaLLM(LLMEngine):
         details = info.details
         self.model_info = {"family": details.family, "parameter_size": details.parameter_size,
                            "quantization": details.quantization_level} if details else {}
+        from ai_pipeline.gpu import gpu_manager
+        from ai_pipeline.gpu.external import ollama_probe
+
+        # the server's memory for this model is listed in the VRAM ledger (not counted: another process holds it)
+        gpu_manager().watch(self._watch_name, ollama_probe(self.settings.host, self.settings.model))
+
+    @property
+    def _watch_name(self) -> str:
+        return f"ollama:{self.settings.model}"
+
+    def close(self) -> None:
+        from ai_pipeline.gpu import gpu_manager
+
+        gpu_manager().unwatch(self._watch_name)
 
     def describe(self) -> dict[str, object]:
         return {"engine": self.name, "host": self.settings.host, "model": self.settings.model,

@@ -212,6 +212,24 @@ def test_ollama_sends_messages_and_options(ollama: OllamaLLM, server: OllamaServ
     assert ollama.describe()["parameter_size"] == "7.6B"
 
 
+def test_ollama_memory_is_listed_in_the_vram_ledger(ollama: OllamaLLM, server: OllamaServer) -> None:
+    """The server's memory for the model (``/api/ps``) shows in the ledger, not counted against this
+    process's budget, and goes when the engine closes."""
+    from ai_pipeline.gpu import gpu_manager
+
+    def row() -> dict[str, object] | None:
+        return next((e for e in gpu_manager().describe()["engines"] if e["name"] == "ollama:qwen2.5:7b-instruct"), None)
+
+    before = row()
+    assert before is not None and before["loaded"] is False and before["vram_mb"] == 0  # nothing asked yet
+    reply(ollama, QUESTION, max_tokens=4)
+    after = row()
+    assert after is not None and after["loaded"] is True and after["vram_mb"] == 5_433_000_000 // (1 << 20)
+    assert after["counted"] is False
+    ollama.close()
+    assert row() is None
+
+
 def test_ollama_server_down(server: OllamaServer) -> None:
     with socket.socket() as probe:  # a loopback port that nothing listens on
         probe.bind(("127.0.0.1", 0))
