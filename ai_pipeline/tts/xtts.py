@@ -309,6 +309,9 @@ class XttsTTS(TTSEngine):
         if self._base_gpt is None:
             self._base_gpt = {k: v.detach().to("cpu", copy=True) for k, v in gpt.state_dict().items()}
         state = self._base_gpt if wanted is None else torch.load(wanted, map_location="cpu", weights_only=True)
+        if "gpt.wte.weight" not in state and "mel_embedding.weight" in state:
+            # files exported before the tie was written: the inference GPT's input embedding is mel_embedding
+            state = {**state, "gpt.wte.weight": state["mel_embedding.weight"]}
         # strict=False: a trained file has no keys for the inference wrapper, which shares these weights
         result = gpt.load_state_dict(state, strict=False)
         missing = [k for k in result.missing_keys if not k.startswith("gpt_inference.")]

@@ -168,3 +168,10 @@ def test_fine_tuned_gpt_of_a_trained_version_is_swapped_in(engine, voice):
     assert torch.equal(engine._model.gpt.state_dict()[weight], tuned[weight])
     engine.synthesize_voiced("Снова старая.", voice)
     assert torch.equal(engine._model.gpt.state_dict()[weight], base[weight])
+    # a file from before the export named the tie: gpt.wte is the trained mel_embedding
+    untied = {k: v for k, v in tuned.items() if k != "gpt.wte.weight"}
+    untied["mel_embedding.weight"] = untied["mel_embedding.weight"] + 0.5
+    torch.save(untied, trained.folder / TRAINED_GPT_FILE)
+    assert engine.synthesize_voiced("Старый файл.", trained).duration > 0.1
+    state = engine._model.gpt.state_dict()
+    assert torch.equal(state["gpt.wte.weight"], untied["mel_embedding.weight"])
