@@ -61,6 +61,7 @@ class GpuStatus(_Open):
     device: str
     budget_mb: int
     accounted_mb: float
+    context_mb: int | None = Field(None, description="the CUDA context's own memory (not charged to any engine)")
     engines: list[dict[str, Any]]
 
 

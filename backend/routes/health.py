@@ -81,4 +81,4 @@ def gpu_status() -> dict[str, object]:
     device = str(ledger["device"])
     index = int(device.partition(":")[2] or 0) if device.startswith("cuda") else 0
     return {**gpu_info(index), "device": device, "budget_mb": ledger["budget_mb"],
-            "accounted_mb": ledger["used_mb"], "engines": ledger["engines"]}
+            "accounted_mb": ledger["used_mb"], "context_mb": ledger.get("context_mb"), "engines": ledger["engines"]}

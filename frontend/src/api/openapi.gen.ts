@@ -57,7 +57,8 @@ export interface paths {
         put?: never;
         /**
          * Render
-         * @description Render a talking-head MP4. ``mode=auto`` answers long inputs with 202 and a job id.
+         * @description Render a talking-head MP4. ``mode=auto`` answers long inputs with 202 and a job id; ``quality=studio``
+         *     always does (its progress per stage is the job's).
          */
         post: operations["render_api_render_post"];
         delete?: never;
@@ -646,6 +647,13 @@ export interface components {
              * @description A standard voice of the TTS engine (GET /api/tts/voices); an enrolled voice is matched on top of it
              */
             tts_voice?: string | null;
+            /**
+             * Quality
+             * @description live: the conversation's engine; studio: the full SadTalker pipeline (slow, always a job, 503 engine_unavailable without its weights)
+             * @default live
+             * @enum {string}
+             */
+            quality?: "live" | "studio";
         };
         /** Body_transcribe_api_transcribe_post */
         Body_transcribe_api_transcribe_post: {
@@ -791,6 +799,11 @@ export interface components {
             budget_mb: number;
             /** Accounted Mb */
             accounted_mb: number;
+            /**
+             * Context Mb
+             * @description the CUDA context's own memory (not charged to any engine)
+             */
+            context_mb?: number | null;
             /** Engines */
             engines: {
                 [key: string]: unknown;
