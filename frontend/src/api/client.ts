@@ -10,6 +10,7 @@ import type {
   Health,
   Job,
   JobCreated,
+  LlmModels,
   MessagesPage,
   Persona,
   PersonaIn,
@@ -216,6 +217,10 @@ export class ApiClient {
 
   putSettings(update: UiSettingsUpdate): Promise<UiSettings> {
     return this.jsonBody<UiSettings>("PUT", "/api/settings", update);
+  }
+
+  llmModels(signal?: AbortSignal): Promise<LlmModels> {
+    return this.json<LlmModels>("/api/settings/llm-models", { signal });
   }
 
   // ---- avatars -------------------------------------------------------------------------------

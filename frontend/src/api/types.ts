@@ -139,6 +139,9 @@ export type RenderOutcome =
 
 // ---- settings ----------------------------------------------------------------------------------
 
+/** GET /api/settings/llm-models: the embedded GGUF and those added with `avatar models add-llm`. */
+export type LlmModels = Schemas["LlmModels"];
+export type LlmModelChoice = Schemas["LlmModelChoice"];
 export type UiSettings = Schemas["UiSettings"] & { options?: { tts?: TtsEngineOptions } };
 /**
  * Options of the TTS engine that the settings page changes: RHVoice's `voice` (the voice of personas

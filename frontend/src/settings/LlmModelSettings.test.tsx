@@ -5,7 +5,7 @@ import type { UiSettings } from "../api/types";
 import { uiSettings } from "../test/fixtures";
 import { TestProviders } from "../test/providers";
 import { errorReply, startServer, type TestServer } from "../test/server";
-import type { LlmModels } from "./LlmModelSettings";
+import type { LlmModels } from "../api/types";
 import { Settings } from "./Settings";
 
 const EMBEDDED = "llm/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";

@@ -4,32 +4,13 @@
  * and its `n_ctx`), and the server reloads the engine with that file and its own chat template.
  */
 import { useQuery } from "@tanstack/react-query";
-import type { ApiClient } from "../api/client";
-import { getToken } from "../api/client";
 import { useApi } from "../api/context";
-import { ApiError, describeError, errorFromResponse, networkError } from "../api/errors";
-import type { components } from "../api/openapi.gen";
-import type { UiSettings, UiSettingsUpdate } from "../api/types";
+import { ApiError, describeError } from "../api/errors";
+import type { LlmModelChoice, UiSettings, UiSettingsUpdate } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { inputClass } from "../components/Field";
 
-export type LlmModels = components["schemas"]["LlmModels"];
-export type LlmModelChoice = components["schemas"]["LlmModelChoice"];
-
 export const LLM_MODELS_KEY = ["settings", "llm-models"] as const;
-
-/** GET /api/settings/llm-models through the client's base URL (the token as the client sends it). */
-export async function fetchLlmModels(client: ApiClient, signal?: AbortSignal): Promise<LlmModels> {
-  const token = getToken();
-  let response: Response;
-  try {
-    response = await fetch(client.url("/api/settings/llm-models"), { signal, headers: token ? { Authorization: `Bearer ${token}` } : {} });
-  } catch (err) {
-    throw networkError(String(err));
-  }
-  if (!response.ok) throw errorFromResponse(response.status, await response.text().catch(() => ""));
-  return (await response.json()) as LlmModels;
-}
 
 export function modelLabel(model: LlmModelChoice): string {
   return `${model.label_ru}, контекст ${model.n_ctx}${model.present ? "" : " — файла нет"}`;
@@ -43,7 +24,7 @@ export interface LlmModelSettingsProps {
 
 export function LlmModelSettings({ settings, disabled, save }: LlmModelSettingsProps) {
   const client = useApi();
-  const query = useQuery({ queryKey: LLM_MODELS_KEY, queryFn: ({ signal }) => fetchLlmModels(client, signal) });
+  const query = useQuery({ queryKey: LLM_MODELS_KEY, queryFn: ({ signal }) => client.llmModels(signal) });
 
   if (query.isError) {
     if (query.error instanceof ApiError && query.error.status === 404) return null; // a server without the list
