@@ -59,14 +59,11 @@ def check_studio(pipeline: Pipeline) -> None:
 
 def wav2lip_refiner(engine: Wav2LipEngine, face: PreparedFace) -> Refine:
     """Wav2Lip's mouths drawn over the rendered frames (the frames serve as a base loop played once)."""
-    from ai_pipeline.talking_head.wav2lip.base_loop import BaseLoop, mouth_boxes
-    from ai_pipeline.talking_head.wav2lip.engine import _LoopState
-    from ai_pipeline.talking_head.wav2lip.expression import ExpressionWarp
+    from ai_pipeline.talking_head.wav2lip.base_loop import BaseLoop
 
     def refine(frames: np.ndarray, landmarks: np.ndarray, audio: AudioChunk) -> np.ndarray:
-        loop = BaseLoop(frames, landmarks, FPS, "sadtalker")
-        state = _LoopState(loop, mouth_boxes(landmarks, face.size), ExpressionWarp(face))
-        return np.concatenate([b.frames for b in engine.render(Avatar(face, state), audio)])[:len(frames)]
+        avatar = engine.avatar_over(face, BaseLoop(frames, landmarks, FPS, "sadtalker"))
+        return np.concatenate([b.frames for b in engine.render(avatar, audio)])[:len(frames)]
 
     return refine
 

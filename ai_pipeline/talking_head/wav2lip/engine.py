@@ -183,8 +183,12 @@ class Wav2LipEngine(TalkingHeadEngine):
         return self._state(face, None)
 
     def _state(self, face: PreparedFace, folder: Path | None) -> _LoopState:
-        loop = self.base_loop(face, folder)
-        return _LoopState(loop, mouth_boxes(loop.landmarks, face.size), ExpressionWarp(face))
+        return self.avatar_over(face, self.base_loop(face, folder)).state
+
+    @staticmethod
+    def avatar_over(face: PreparedFace, loop: BaseLoop) -> Avatar:
+        """The avatar whose mouths are drawn over ``loop``'s frames (e.g. frames rendered elsewhere)."""
+        return Avatar(face, _LoopState(loop, mouth_boxes(loop.landmarks, face.size), ExpressionWarp(face)))
 
     def base_loop(self, face: PreparedFace, folder: Path | None) -> BaseLoop:
         """The SadTalker loop when cached (or when asked for: made now), else the mesh_warp loop."""
