@@ -27,7 +27,8 @@ from ai_pipeline.emotion.base import EmotionEngine
 from ai_pipeline.llm.base import LLMEngine, PrefillResult, Progress
 from ai_pipeline.llm.facts import extract_facts
 from ai_pipeline.llm.prompt import MESSAGE_OVERHEAD, build_messages, persona_prompt
-from ai_pipeline.llm.summary import SUMMARY_TOKENS, SummaryRequest, accept_summary, summary_request
+from ai_pipeline.llm.summary import (ROLLING_MAX_CHARS, SUMMARY_TOKENS, SummaryRequest, accept_summary, append_summary,
+                                     summary_request)
 from ai_pipeline.settings import Settings
 from ai_pipeline.text.chunker import ReplyChunker, speech_for
 from ai_pipeline.text.guard import ReplyGuard
@@ -255,7 +256,9 @@ class Brain:
                 self._background_stop = None
         if stop.is_set():
             return False
-        writing.text = accept_summary(request.opening + writing.partial, request.source)
+        part = accept_summary(request.opening + writing.partial, request.source)
+        if part is not None:
+            writing.text = append_summary(request.previous, part, ROLLING_MAX_CHARS)
         writing.done = True
         return True
 
@@ -266,9 +269,10 @@ class Brain:
         after = stored.up_to_message_id if stored else None
         old = [m for m in recent_messages(db, session_id, limit=10_000, after_id=after)
                if m.id <= fold.up_to_message_id]
-        user_name = get_facts(db, persona_id).get("name")
-        return summary_request(card.name, card.age, stored.text if stored else None, to_chat(old),
-                               user_name=user_name, continues=self.llm.continues_reply, female=card.gender != "male")
+        facts = get_facts(db, persona_id)
+        return summary_request(card.name, card.age, to_chat(old), previous=stored.text if stored else None,
+                               user_name=facts.get("name"), user_age=facts.get("age"),
+                               continues=self.llm.continues_reply, female=card.gender != "male")
 
     async def _idle(self) -> None:
         """Wait until no conversation has wanted the LLM for ``IDLE_BEFORE_BACKGROUND_S``."""

@@ -368,6 +368,59 @@ async def _run_model(settings: Settings, model: str | None, turns: tuple[Turn, .
             "summaries_stored": summaries, "turns": results}
 
 
+async def _replay(settings: Settings, stored: list[dict[str, object]], progress: Callable[[str], None]
+                  ) -> dict[str, object]:
+    """Memory on a fixed conversation: the stored turns of session 1 go into the database as they were
+    said (no generation), with the idle time after each (folds happen as in a live session), then each
+    of its memory questions is asked; only the summary's way of being written differs between runs."""
+    from backend.conversation import Brain, collect_reply
+    from backend.db import init_db
+    from backend.db.conversations import add_message
+    from backend.db.memory import get_summary, remember_facts
+    from backend.db.personas import get_persona, persona_card
+    from backend.db.seed import seed_default_persona
+    from ai_pipeline.llm.facts import extract_facts
+
+    llm = registry.build("llm", settings.llm, settings.models_dir)
+    emotion = registry.build("emotion", settings.emotion, settings.models_dir)
+    llm.load()
+    emotion.load()
+    llm.use_state_folder(settings.data_dir / "llm_states", settings.memory.prompt_states_mb << 20)
+    db = init_db(settings.db_url)
+    try:
+        await db.call(seed_default_persona)
+        checker = Checker(await db.call(lambda s: persona_card(get_persona(s, 1))))
+        brain = Brain(db, llm, emotion, settings)
+        session = await brain.open_session(1)
+        turns = [t for t in stored if t["session"] == 1]
+        by_text = {t.text: t for t in TURNS}
+        for turn in turns:
+            if turn["kind"] == "memory":
+                continue
+            user = await db.call(add_message, session, "user", turn["text"])
+            await db.call(lambda s, m=user: remember_facts(s, 1, extract_facts(m.text), source_message_id=m.id,
+                                                            max_facts=settings.memory.max_facts))
+            await db.call(add_message, session, "assistant", turn["reply"])
+            await brain.warm_idle(1, session)
+        summary = getattr(await db.call(lambda s: get_summary(s, 1, session_id=session)), "text", None)
+        progress(f"replay summary: {summary}")
+        asked = []
+        for turn in turns:
+            if turn["kind"] != "memory":
+                continue
+            chunks, _ = await collect_reply(brain, 1, session, str(turn["text"]))
+            reply = "".join(c.text for c in chunks).strip()
+            ok = checker.check(by_text[str(turn["text"])], reply)["memory"]
+            progress(f"replay {turn['text']} -> {reply}" + ("" if ok else "  FAILED"))
+            asked.append({"text": turn["text"], "reply": reply, "memory": ok})
+            await brain.warm_idle(1, session)
+    finally:
+        db.close()
+        llm.close()
+    return {"summary": summary, "memory": round(sum(a["memory"] for a in asked) / len(asked), 3) if asked else None,
+            "asked": asked}
+
+
 def bench_brain(argv: list[str], progress: Callable[[str], None]) -> dict[str, object]:
     parser = argparse.ArgumentParser(prog="bench.py brain", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -384,10 +437,23 @@ def bench_brain(argv: list[str], progress: Callable[[str], None]) -> dict[str, o
     parser.add_argument("--no-idle", action="store_true", help="no idle time between turns (faster, less real)")
     parser.add_argument("--openers", action="store_true", help="replies begin with openers, as in a live conversation")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument("--replay", type=Path, help="replay session 1 of this report (its replies as stored) and "
+                        "ask its memory questions again, once per --memory setting given as NAME:KEY=VALUE,...")
     parser.add_argument("--rescore", type=Path, help="check the replies stored in this report again (no LLM run): "
                         "today's checks on an earlier run")
     args = parser.parse_args(argv)
     turns = TURNS[: args.turns] if args.turns else TURNS
+    if args.replay:
+        stored = next(iter(json.loads(args.replay.read_text())["models"].values()))["turns"]
+        runs: dict[str, object] = {}
+        for variant in args.memory or ["default:"]:
+            name, _, items = variant.partition(":")
+            with tempfile.TemporaryDirectory() as tmp:
+                settings = Settings(data_dir=Path(tmp))
+                memory = settings.memory.model_dump() | dict(i.split("=", 1) for i in items.split(",") if i)
+                settings = settings.model_copy(update={"memory": settings.memory.model_validate(memory)})
+                runs[name] = asyncio.run(_replay(settings, stored, progress))
+        return {"bench": "brain", "replay": str(args.replay), "runs": runs}
     models: dict[str, object] = {}
     if args.rescore:
         models = json.loads(args.rescore.read_text())["models"]

@@ -1,16 +1,18 @@
 """The summary of folded turns, written by the LLM: the request it is given and the checks its text must pass.
 
 When old turns are folded out of the prompt, the LLM writes a short Russian note about them in the
-third person (who the user is: name, age, what they told about themself; what was talked about; what
-the persona promised), taking in the previous note. The request is a small prompt of its own, not
+third person (what the user told about themself, what was talked about, what the persona promised),
+which is appended to the rolling summary (``append_summary``). Each part covers only the turns folded
+then: a 1.5B model asked to rewrite the previous note together with new turns drops the older details
+(measured with ``scripts/bench.py brain``), so the older parts are kept as written. The request is a small prompt of its own, not
 the persona's: a 1.5B model asked inside its character answers in character instead of summing up.
-The reply is begun for it (``SummaryRequest.opening``, e.g. «Собеседника зовут Петя.»), which keeps
-it in the third person, starts it with the most useful fact and keeps the model from mixing up who
-is who.
+The reply is begun for it (``SummaryRequest.opening``, e.g. «Собеседника зовут Петя, ему 8 лет.»,
+from the stored facts), which keeps it in the third person and keeps the model from mixing up who is
+who (asked to name the user's age, it gave the persona's).
 
 ``accept_summary`` guards the result before it is stored: Cyrillic only, no lists or markup, a length
 cap at a sentence boundary, and nothing checkable that is not in the input (every number, and every
-capitalised name inside a sentence, must occur in the previous note or the turns). A text that fails
+capitalised name inside a sentence, must occur in the turns or the facts it was given). A text that fails
 is dropped and the extractive summary (first sentences) is used instead.
 """
 
@@ -24,7 +26,8 @@ from ai_pipeline.chunks import ChatMessage
 from ai_pipeline.text.numwords import plural_form
 
 SUMMARY_TOKENS = 140  # most tokens the LLM may write for one summary
-SUMMARY_MAX_CHARS = 600  # the stored summary is cut to whole sentences within this
+SUMMARY_MAX_CHARS = 360  # one part of the summary is cut to whole sentences within this
+ROLLING_MAX_CHARS = 720  # the rolling summary keeps its newest parts within this (and its first sentence)
 MIN_CHARS = 20
 TURN_CHARS = 300  # each folded message is quoted up to this many characters
 CYRILLIC_SHARE = 0.9
@@ -45,11 +48,12 @@ class SummaryRequest:
 
     ``messages`` end with the reply's opening (an assistant message the LLM continues where it can);
     ``opening`` is that text, to be put in front of what the LLM writes; ``source`` is all the text the
-    summary may draw on."""
+    summary may draw on; ``previous`` the rolling summary the new part goes after."""
 
     messages: list[ChatMessage]
     opening: str
     source: str
+    previous: str | None = None
 
 
 def _quote(text: str) -> str:
@@ -57,13 +61,15 @@ def _quote(text: str) -> str:
     return text if len(text) <= TURN_CHARS else text[: TURN_CHARS - 1] + "…"
 
 
-def summary_request(persona_name: str, persona_age: int, previous: str | None, turns: Sequence[ChatMessage],
-                    user_name: str | None = None, continues: bool = True, female: bool = True) -> SummaryRequest:
-    """The request to sum up ``turns`` (oldest first) together with the ``previous`` summary.
+def summary_request(persona_name: str, persona_age: int, turns: Sequence[ChatMessage], *, previous: str | None = None,
+                    user_name: str | None = None, user_age: str | None = None, continues: bool = True,
+                    female: bool = True) -> SummaryRequest:
+    """The request to sum up ``turns`` (oldest first), the next part of the rolling summary.
 
-    ``user_name``: the user's name if it is known (a stored fact: the summary then starts with it, so
-    the model cannot mix up who is who); ``continues``: the engine continues a begun reply (else the
-    opening is left out); ``female``: the persona's grammatical gender."""
+    ``user_name``, ``user_age``: what is known of the user (stored facts): the first part starts with
+    them, written for the model, so it cannot mix up who is who or whose age is whose; ``previous``: the
+    rolling summary so far (then the part starts «Потом»; it is not shown to the model); ``continues``: the engine continues a
+    begun reply (else the opening is left out); ``female``: the persona's grammatical gender."""
     speaker = user_name or "Собеседник"
     lines = [f"{persona_name if m.role == 'assistant' else speaker}: {_quote(m.content)}"
              for m in turns if m.role in ("user", "assistant") and m.content.strip()]
@@ -72,16 +78,28 @@ def summary_request(persona_name: str, persona_age: int, previous: str | None, t
               f"({persona_age} {plural_form(persona_age, ('год', 'года', 'лет'))}) "
               "с собеседником. Пиши по-русски, в третьем лице, обычными предложениями, без списков. Только то, "
               "что сказано в разговоре, ничего не выдумывай.")
-    earlier = f"Что было раньше: {previous.strip()}\n\n" if previous and previous.strip() else ""
     promised = "пообещала" if female else "пообещал"
-    ask = (f"{earlier}Разговор:\n\n{transcript}\n\nНапиши памятку в 2-4 предложениях: как зовут собеседника и "
-           f"сколько ему лет, что он рассказал о себе, о чём говорили и что {persona_name} {promised} "
-           f"(если обещал{'а' if female else ''})." + (" Сохрани главное из того, что было раньше." if earlier else ""))
-    opening = f"Собеседника зовут {user_name}." if user_name else "Собеседник"
+    ask = (f"Разговор:\n\n{transcript}\n\nНапиши памятку в 2-4 предложениях: что собеседник рассказал о себе "
+           f"(семья, питомцы, где был и что делал, что любит), о чём говорили и что {persona_name} {promised} "
+           f"(если обещал{'а' if female else ''}).")
+    known = [f"Собеседника зовут {user_name}" if user_name else "",
+             f"ему {user_age} {plural_form(int(user_age), ('год', 'года', 'лет'))}"
+             if user_age and user_age.isdigit() else ""]
+    opening = "Потом" if previous else ", ".join(filter(None, known)) + "." if any(known) else "Собеседник"
     messages = [ChatMessage("system", system), ChatMessage("user", ask)]
     if continues:
         messages.append(ChatMessage("assistant", opening))
-    return SummaryRequest(messages, opening if continues else "", f"{persona_name} {previous or ''}\n{transcript}")
+    return SummaryRequest(messages, opening if continues else "", f"{persona_name} {opening}\n{transcript}", previous)
+
+
+def append_summary(previous: str | None, part: str, max_chars: int) -> str:
+    """The rolling summary with ``part`` after ``previous``: its oldest sentences (or lines) go first when
+    the whole is longer than ``max_chars``; the first sentence (who the user is) stays while it can."""
+    pieces = [p for p in _SENTENCE_END.split(" ".join((previous or "").split())) if p]
+    new = [p for p in _SENTENCE_END.split(part) if p]
+    while pieces and len(" ".join([*pieces, *new])) > max_chars:
+        pieces.pop(1 if len(pieces) > 1 else 0)
+    return " ".join([*pieces, *new])[-max_chars:]
 
 
 def _known(word: str, source: str) -> bool:

@@ -3,28 +3,37 @@
 from __future__ import annotations
 
 from ai_pipeline.chunks import ChatMessage
-from ai_pipeline.llm.summary import accept_summary, summary_request
+from ai_pipeline.llm.summary import accept_summary, append_summary, summary_request
 
 TURNS = [ChatMessage("user", "Меня зовут Петя, мне восемь лет. У меня есть собака Бобик."),
          ChatMessage("assistant", "Привет, Петя! Я обещаю нарисовать тебе Бобика."),
          ChatMessage("user", "Мне 8, и я люблю динозавров.")]
 
 
-def test_the_request_quotes_the_turns_and_the_previous_summary():
-    request = summary_request("Аня", 12, "Собеседник любит футбол.", TURNS, user_name="Петя")
+def test_the_request_quotes_the_turns_and_begins_with_what_is_known():
+    request = summary_request("Аня", 12, TURNS, user_name="Петя", user_age="8")
     assert [m.role for m in request.messages] == ["system", "user", "assistant"]
     ask = request.messages[1].content
-    assert "Петя: Меня зовут Петя" in ask and "Аня: Привет, Петя!" in ask and "любит футбол" in ask
-    assert request.messages[-1].content == request.opening == "Собеседника зовут Петя."
-    assert "Аня пообещала" in ask and "Ваня пообещал " in summary_request("Ваня", 12, None, TURNS, female=False).messages[1].content
-    assert "12 лет" in request.messages[0].content
-    plain = summary_request("Аня", 12, None, TURNS, continues=False)
+    assert "Петя: Меня зовут Петя" in ask and "Аня: Привет, Петя!" in ask and "Аня пообещала" in ask
+    assert request.messages[-1].content == request.opening == "Собеседника зовут Петя, ему 8 лет."
+    assert "12 лет" in request.messages[0].content and request.previous is None
+    later = summary_request("Аня", 12, TURNS, previous="Собеседник любит футбол.", user_name="Петя")
+    assert later.opening == "Потом" and "футбол" not in later.messages[1].content  # a part of its own
+    assert "Ваня пообещал " in summary_request("Ваня", 12, TURNS, female=False).messages[1].content
+    plain = summary_request("Аня", 12, TURNS, continues=False)
     assert plain.messages[-1].role == "user" and plain.opening == "" and "Собеседник: Меня зовут" in plain.source
-    assert "раньше" not in plain.messages[1].content
+
+
+def test_parts_are_appended_and_the_oldest_go_first_but_who_the_user_is():
+    rolling = "Собеседника зовут Петя, ему 8 лет. Он был у бабушки. Он любит собак."
+    assert append_summary(rolling, "Потом говорили о китах.", 200) == rolling + " Потом говорили о китах."
+    assert append_summary(rolling, "Потом говорили о китах.", 80) == (
+        "Собеседника зовут Петя, ему 8 лет. Он любит собак. Потом говорили о китах.")
+    assert append_summary(None, "Петя любит собак.", 80) == "Петя любит собак."
 
 
 def test_a_summary_true_to_its_input_is_kept_and_cut_to_whole_sentences():
-    source = summary_request("Аня", 12, None, TURNS, user_name="Петя").source
+    source = summary_request("Аня", 12, TURNS, user_name="Петя").source
     text = ("Собеседника зовут Петя, ему 8 лет. У него есть собака Бобик, он любит динозавров. "
             "Аня обещала нарисовать Бобика. Они говорили о собаках и динозаврах")
     assert accept_summary(text, source) == text.rsplit(". ", 1)[0] + "."  # the unfinished sentence goes
@@ -34,7 +43,7 @@ def test_a_summary_true_to_its_input_is_kept_and_cut_to_whole_sentences():
 
 
 def test_a_summary_that_invents_or_is_not_russian_is_refused():
-    source = summary_request("Аня", 12, None, TURNS, user_name="Петя").source
+    source = summary_request("Аня", 12, TURNS, user_name="Петя").source
     assert accept_summary("Собеседника зовут Петя, ему 9 лет.", source) is None  # no 9 in the input
     assert accept_summary("Собеседника зовут Петя, у него кошка Мурка.", source) is None  # a name not said
     assert accept_summary("The user is Petya, he is eight years old.", source) is None
