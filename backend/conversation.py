@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import threading
 import time
 from collections import Counter
@@ -40,6 +41,8 @@ from backend.db.conversations import (add_message, continue_user_message, get_se
 from backend.db.memory import get_facts, get_summary, list_facts, remember_facts, set_summary
 from backend.db.models import Message
 from backend.db.personas import get_persona, persona_card
+
+log = logging.getLogger(__name__)
 
 SUMMARY_CHARS = 900  # the rolling summary keeps its newest part
 FOLD_SLACK = 8  # messages a due fold may wait for its prompt to be evaluated in idle time before it is forced
@@ -259,6 +262,8 @@ class Brain:
         part = accept_summary(request.opening + writing.partial, request.source)
         if part is not None:
             writing.text = append_summary(request.previous, part, ROLLING_MAX_CHARS)
+        else:
+            log.info("the LLM's summary failed its checks, the first sentences serve: %r", writing.partial)
         writing.done = True
         return True
 

@@ -68,7 +68,7 @@ def summary_request(persona_name: str, persona_age: int, turns: Sequence[ChatMes
 
     ``user_name``, ``user_age``: what is known of the user (stored facts): the first part starts with
     them, written for the model, so it cannot mix up who is who or whose age is whose; ``previous``: the
-    rolling summary so far (then the part starts «Потом»; it is not shown to the model); ``continues``: the engine continues a
+    rolling summary so far (then the part starts «Потом они»; it is not shown to the model); ``continues``: the engine continues a
     begun reply (else the opening is left out); ``female``: the persona's grammatical gender."""
     speaker = user_name or "Собеседник"
     lines = [f"{persona_name if m.role == 'assistant' else speaker}: {_quote(m.content)}"
@@ -85,7 +85,7 @@ def summary_request(persona_name: str, persona_age: int, turns: Sequence[ChatMes
     known = [f"Собеседника зовут {user_name}" if user_name else "",
              f"ему {user_age} {plural_form(int(user_age), ('год', 'года', 'лет'))}"
              if user_age and user_age.isdigit() else ""]
-    opening = "Потом" if previous else ", ".join(filter(None, known)) + "." if any(known) else "Собеседник"
+    opening = "Потом они" if previous else ", ".join(filter(None, known)) + "." if any(known) else "Собеседник"
     messages = [ChatMessage("system", system), ChatMessage("user", ask)]
     if continues:
         messages.append(ChatMessage("assistant", opening))
@@ -102,10 +102,15 @@ def append_summary(previous: str | None, part: str, max_chars: int) -> str:
     return " ".join([*pieces, *new])[-max_chars:]
 
 
+def _root(word: str) -> str:
+    return word.lower()[: max(2, len(word) - 2)]
+
+
 def _known(word: str, source: str) -> bool:
-    """``word`` (or its stem, for a name in another case) occurs in ``source``."""
-    stem = word[: max(3, len(word) - 2)].lower()
-    return stem in source.lower()
+    """``word`` occurs in ``source``, maybe in another case (Аня, Аной, Ане: one root, the ending differs)."""
+    root = _root(word)
+    return any(other.lower().startswith(root) or root.startswith(_root(other)) and len(other) > 2
+               for other in _WORD.findall(source))
 
 
 def accept_summary(text: str, source: str, max_chars: int = SUMMARY_MAX_CHARS) -> str | None:

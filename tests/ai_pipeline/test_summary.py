@@ -18,7 +18,7 @@ def test_the_request_quotes_the_turns_and_begins_with_what_is_known():
     assert request.messages[-1].content == request.opening == "Собеседника зовут Петя, ему 8 лет."
     assert "12 лет" in request.messages[0].content and request.previous is None
     later = summary_request("Аня", 12, TURNS, previous="Собеседник любит футбол.", user_name="Петя")
-    assert later.opening == "Потом" and "футбол" not in later.messages[1].content  # a part of its own
+    assert later.opening == "Потом они" and "футбол" not in later.messages[1].content  # a part of its own
     assert "Ваня пообещал " in summary_request("Ваня", 12, TURNS, female=False).messages[1].content
     plain = summary_request("Аня", 12, TURNS, continues=False)
     assert plain.messages[-1].role == "user" and plain.opening == "" and "Собеседник: Меня зовут" in plain.source
@@ -49,3 +49,4 @@ def test_a_summary_that_invents_or_is_not_russian_is_refused():
     assert accept_summary("The user is Petya, he is eight years old.", source) is None
     assert accept_summary("Петя.", source) is None  # too short to be of use
     assert accept_summary("Собеседника зовут Петя, с ним говорила Аня.", source) is not None
+    assert accept_summary("Петя говорил с Аней о Бобике и о Маше.", source + " Маша") is not None  # other cases
