@@ -49,7 +49,7 @@ describe("llama.cpp model on the settings page", () => {
     server.on("GET /api/settings/llm-models", { json: llmModels() });
     server.on("PUT /api/settings", (req) => {
       const body = req.json<{ options: { llm: { model: string; n_ctx: number } } }>();
-      current = { ...current, options: { ...current.options, llm: body.options.llm } };
+      current = { ...current, options: { ...current.options, llm: body.options.llm } as unknown as UiSettings["options"] };
       return { json: current };
     });
     const user = renderSettings();
