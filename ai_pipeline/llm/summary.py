@@ -27,7 +27,7 @@ from ai_pipeline.text.numwords import plural_form
 
 SUMMARY_TOKENS = 140  # most tokens the LLM may write for one summary
 SUMMARY_MAX_CHARS = 360  # one part of the summary is cut to whole sentences within this
-ROLLING_MAX_CHARS = 720  # the rolling summary keeps its newest parts within this (and its first sentence)
+ROLLING_MAX_CHARS = 760  # the rolling summary keeps its first and newest parts within this
 MIN_CHARS = 20
 TURN_CHARS = 300  # each folded message is quoted up to this many characters
 CYRILLIC_SHARE = 0.9
@@ -93,13 +93,16 @@ def summary_request(persona_name: str, persona_age: int, turns: Sequence[ChatMes
 
 
 def append_summary(previous: str | None, part: str, max_chars: int) -> str:
-    """The rolling summary with ``part`` after ``previous``: its oldest sentences (or lines) go first when
-    the whole is longer than ``max_chars``; the first sentence (who the user is) stays while it can."""
-    pieces = [p for p in _SENTENCE_END.split(" ".join((previous or "").split())) if p]
-    new = [p for p in _SENTENCE_END.split(part) if p]
-    while pieces and len(" ".join([*pieces, *new])) > max_chars:
-        pieces.pop(1 if len(pieces) > 1 else 0)
-    return " ".join([*pieces, *new])[-max_chars:]
+    """The rolling summary with ``part`` on a line after ``previous``. When the whole is longer than
+    ``max_chars``, the parts between the first (who the user is: told when they meet) and the newest go,
+    oldest first; then the first part's end."""
+    parts = [line for line in (previous or "").split("\n") if line.strip()] + [part]
+    while len(parts) > 2 and len("\n".join(parts)) > max_chars:
+        parts.pop(1)
+    if len(parts) == 2 and len("\n".join(parts)) > max_chars:
+        room = max(0, max_chars - len(parts[1]) - 2)
+        parts[0] = parts[0][:room].rsplit(" ", 1)[0] + "…" if room else ""
+    return "\n".join(p for p in parts if p)[-max_chars:]
 
 
 def _root(word: str) -> str:

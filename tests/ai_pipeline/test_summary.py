@@ -24,12 +24,14 @@ def test_the_request_quotes_the_turns_and_begins_with_what_is_known():
     assert plain.messages[-1].role == "user" and plain.opening == "" and "Собеседник: Меня зовут" in plain.source
 
 
-def test_parts_are_appended_and_the_oldest_go_first_but_who_the_user_is():
-    rolling = "Собеседника зовут Петя, ему 8 лет. Он был у бабушки. Он любит собак."
-    assert append_summary(rolling, "Потом говорили о китах.", 200) == rolling + " Потом говорили о китах."
-    assert append_summary(rolling, "Потом говорили о китах.", 80) == (
-        "Собеседника зовут Петя, ему 8 лет. Он любит собак. Потом говорили о китах.")
-    assert append_summary(None, "Петя любит собак.", 80) == "Петя любит собак."
+def test_parts_are_appended_and_the_middle_ones_go_first():
+    first = "Собеседника зовут Петя, ему 8 лет. Он был у бабушки."
+    rolling = append_summary(append_summary(None, first, 200), "Потом они говорили о собаках.", 200)
+    assert rolling == first + "\nПотом они говорили о собаках."
+    assert append_summary(rolling, "Потом они говорили о китах.", 200).count("\n") == 2
+    assert append_summary(rolling, "Потом они говорили о китах.", 90) == first + "\nПотом они говорили о китах."
+    short = append_summary(first, "Потом они говорили о китах.", 60)
+    assert short.endswith("\nПотом они говорили о китах.") and short.startswith("Собеседника") and len(short) <= 60
 
 
 def test_a_summary_true_to_its_input_is_kept_and_cut_to_whole_sentences():
