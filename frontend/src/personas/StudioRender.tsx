@@ -9,6 +9,7 @@ import type { Job, JobCreated, Persona } from "../api/types";
 import { Button } from "../components/Button";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { ProgressBar } from "../components/ProgressBar";
+import { captionsUrl } from "../wizard/TestStep";
 
 const GREETING = "Привет! Рада тебя видеть.";
 
@@ -18,6 +19,7 @@ export function StudioRender({ persona }: { persona: Persona }) {
   const [job, setJob] = useState<Pick<Job, "progress" | "message"> | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [video, setVideo] = useState<string | null>(null);
+  const [said, setSaid] = useState("");  // the text of the video shown (its captions)
   const abort = useRef<AbortController | null>(null);
 
   useEffect(() => () => abort.current?.abort(), []);
@@ -43,6 +45,7 @@ export function StudioRender({ persona }: { persona: Persona }) {
       const done = await client.pollJob(created.job_id, { signal: controller.signal, intervalMs: 1000, onUpdate: setJob });
       const url = done.result_url ?? `/api/jobs/${encodeURIComponent(created.job_id)}/result`;
       const blob = await client.fetchBlob(url, controller.signal);
+      setSaid(text);
       setVideo(typeof URL.createObjectURL === "function" ? URL.createObjectURL(blob) : "");
     } catch (err) {
       if (!controller.signal.aborted) setError(describeError(err));
@@ -78,7 +81,11 @@ export function StudioRender({ persona }: { persona: Persona }) {
         </div>
       )}
       {error && <ErrorNotice message={error} testId="studio-error" onRetry={start} />}
-      {video !== null && <video src={video || undefined} controls data-testid="studio-video" className="w-full max-w-sm rounded-xl" />}
+      {video !== null && (
+        <video src={video || undefined} controls data-testid="studio-video" className="w-full max-w-sm rounded-xl">
+          <track kind="captions" srcLang="ru" label="Русский" src={captionsUrl(said)} default />
+        </video>
+      )}
     </div>
   );
 }
