@@ -38,6 +38,7 @@ from ai_pipeline.chunks import ChatMessage, TokenChunk
 from ai_pipeline.engine import EngineInfo, EngineSettings, missing_file, missing_package, under_models
 from ai_pipeline.errors import EngineFailed, EngineUnavailable, InputError
 from ai_pipeline.llm.base import LLMEngine, PrefillResult, Progress
+from ai_pipeline.llm.continuation import NoEarlyEnd
 from ai_pipeline.llm.repetition import EchoPenalty
 from ai_pipeline.llm.state_store import PromptStateStore, StoredState, common_prefix
 
@@ -364,17 +365,30 @@ class LlamaCppLLM(LLMEngine):
             token = next(steps)
 
     def _echo(self, messages: Sequence[ChatMessage]) -> Any:
-        """The logits processor that keeps the reply from repeating the persona's earlier replies in
-        ``messages`` (a last assistant message is the reply's own start), or None."""
-        if self.settings.echo_penalty <= 0:
-            return None
+        """The logits processors of a generation, or None: one that keeps the reply from repeating the
+        persona's earlier replies in ``messages``, and, when the last message is the reply's own start
+        (an opener), one that keeps it from ending before a few tokens of its own."""
         from llama_cpp import LogitsProcessorList
 
-        earlier = messages[:-1] if messages and messages[-1].role == "assistant" else messages
-        replies = [self._llm.tokenize(m.content.encode("utf-8"), add_bos=False, special=False)
-                   for m in earlier if m.role == "assistant" and m.content.strip()]
-        echo = EchoPenalty(replies, self.settings.echo_penalty, self.settings.echo_ngram)
-        return LogitsProcessorList([echo]) if echo else None
+        begun = bool(messages) and messages[-1].role == "assistant"
+        processors: list[Any] = [NoEarlyEnd(self._end_ids())] if begun else []
+        if self.settings.echo_penalty > 0:
+            earlier = messages[:-1] if begun else messages
+            replies = [self._llm.tokenize(m.content.encode("utf-8"), add_bos=False, special=False)
+                       for m in earlier if m.role == "assistant" and m.content.strip()]
+            echo = EchoPenalty(replies, self.settings.echo_penalty, self.settings.echo_ngram)
+            if echo:
+                processors.append(echo)
+        return LogitsProcessorList(processors) if processors else None
+
+    def _end_ids(self) -> list[int]:
+        """The tokens that end the assistant's turn: EOS and the chat template's end-of-turn token."""
+        ids = [self._llm.token_eos()]
+        for marker in (b"<|im_end|>", b"<|eot_id|>", b"<|end|>", b"<end_of_turn>"):
+            tokens = self._llm.tokenize(marker, add_bos=False, special=True)
+            if len(tokens) == 1:
+                ids.append(tokens[0])
+        return ids
 
     def _take_draft(self, prompt: list[int]) -> _Draft | None:
         """The draft sampled for exactly ``prompt`` (used once), else None."""
