@@ -151,6 +151,8 @@ _I_AM_YEARS = re.compile(r"\b([Яя])\s+(\d{1,3}|\w+)\s+(лет|год|года)
 # «был», «хотел», «понял»; «стол», «пол» are nouns) or a short adjective about oneself
 _I_MASCULINE = re.compile(r"\b([Яя]\s+(?:(?:не|уже|тоже|так|очень|сегодня|вчера|всегда|никогда|бы|же|ведь|сама?)\s+){0,2})"
                           r"(?:(\w*?)(шёл|шел)|(\w*[аеиыуяю])(л|лся)|(рад|готов|уверен|должен|согласен|счастлив|занят))\b(?!-)")
+# «буду рад», «стану счастлив» with no «я» before them: still about herself
+_WILL_BE = re.compile(r"\b((?:[Бб]уду|[Сс]тану|[Бб]ыл[аи]?\s+бы)\s+(?:очень\s+|так\s+)?)(рад|готов|уверен|должен|счастлив|согласен)\b(?!-)")
 _SHORT_FEMININE = {"должен": "должна", "согласен": "согласна"}
 _FEMININE = {"шёл": "шла", "шел": "шла", "л": "ла", "лся": "лась"}
 _NOT_VERBS = {"мел", "пепел", "дятел", "котел", "осел", "посол", "павел", "кисел", "узел", "пенал", "канал",
@@ -168,6 +170,7 @@ def to_feminine(text: str) -> str:
             return m.group(0)
         return lead + stem + _FEMININE[ending.lower()]
 
+    text = _WILL_BE.sub(lambda m: m.group(1) + _SHORT_FEMININE.get(m.group(2), m.group(2) + "а"), text)
     return _I_MASCULINE.sub(swap, text)
 
 
