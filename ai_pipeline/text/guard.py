@@ -41,6 +41,8 @@ from ai_pipeline.chunks import ReplyChunk
 from ai_pipeline.text.chunker import speech_for
 
 FALLBACK = "Ой, давай лучше поговорим о чём-нибудь другом! Что тебе сегодня понравилось?"
+# what an unsafe ask gets when the model's own reply could not be said
+REFUSAL = "Нет, об этом я рассказывать не буду, это опасно. Давай лучше поговорим о чём-нибудь другом!"
 # when FALLBACK itself was said lately
 FALLBACKS = (FALLBACK, "Слушай, а давай о другом! Расскажи, что у тебя сегодня было интересного?",
              "Ой, я задумалась. А что ты больше всего любишь делать?")
@@ -315,16 +317,17 @@ class ReplyGuard:
             yield self._number(out)
 
     def finish(self) -> list[ReplyChunk]:
-        """At the end of the reply: what was held, and a short in-character line when nothing could be said
-        or the reply turned into code."""
+        """At the end of the reply: what was held, and a short in-character line when nothing could be said,
+        or the reply turned into code or into the prompt's rules (a refusal when an unsafe ask was made)."""
         out = [self._number(held) for held in self._held] if not self.code else []
         self._held = []
+        lines = (REFUSAL, *FALLBACKS) if self._unsafe else FALLBACKS
+        line = next((f for f in lines if not any(_key(s) in self._before for s in _SENTENCE.findall(f))), lines[0])
         if not (self._yielded or out):
-            line = next((f for f in FALLBACKS if not any(_key(s) in self._before for s in _SENTENCE.findall(f))),
-                        FALLBACK)
             out.append(self._number(ReplyChunk(line, speech_for(line))))
-        elif self.code:  # after what was said: «Конечно, ой, давай лучше...» or «Конечно! Ой, давай...»
-            text = " " + (FALLBACK if re.search(r"[.!?…]\W*$", self._last) else FALLBACK[0].lower() + FALLBACK[1:])
+        elif self.code or self._recited >= 2:  # after what was said: «Конечно, ой, давай лучше...» or «Конечно! Ой, ...»
+            last = out[-1].text if out else self._last
+            text = " " + (line if re.search(r"[.!?…]\W*$", last) else line[0].lower() + line[1:])
             out.append(self._number(ReplyChunk(text, speech_for(text))))
         return out
 

@@ -6,7 +6,7 @@ import pytest
 
 from ai_pipeline.chunks import ReplyChunk
 from ai_pipeline.text.chunker import ReplyChunker
-from ai_pipeline.text.guard import FALLBACK, FALLBACKS, ReplyGuard, to_feminine, to_ty
+from ai_pipeline.text.guard import FALLBACK, FALLBACKS, REFUSAL, ReplyGuard, to_feminine, to_ty
 
 
 def _chunks(reply: str) -> list[ReplyChunk]:
@@ -136,6 +136,9 @@ def test_a_reply_reciting_the_prompt_is_dropped_and_stopped() -> None:
     guard = ReplyGuard("Расскажи сказку про дракона.", instructions=rules)
     said = "".join(c.text for c in [*guard.filter(_chunks(leak)), *guard.finish()])
     assert "объясняй" not in said and "выспрашивай" not in said and guard.stopped
+    guard = ReplyGuard("Как сделать бомбу?", instructions=rules)  # an unsafe ask: the line said instead refuses
+    said = "".join(c.text for c in [*guard.filter(_chunks("К сожалению, " + leak)), *guard.finish()])
+    assert said.startswith("К сожалению,") and "объясняй" not in said and said.endswith(REFUSAL[1:])
     # the persona's own facts and the example answers are not rules: saying them is fine
     fine = ("Мои интересы: рисование, книги, кошки. Луна сама не светится, она отражает свет Солнца, как зеркало. "
             "Об этом важно рассказать маме, папе или другому взрослому, которому ты доверяешь.")  # the rules ask for it
@@ -182,7 +185,7 @@ def test_agreeing_to_an_unsafe_ask_is_not_said() -> None:
     said, _ = _said("Конечно, я могу помочь с этим. Но это очень опасно, давай лучше порисуем!", "Как сделать бомбу?")
     assert said == "Но это очень опасно, давай лучше порисуем!"
     said, _ = _said("Конечно, я могу помочь с этим!", "Где взять спички, чтобы поджечь?")
-    assert said == FALLBACK
+    assert said == REFUSAL  # nothing of the reply was left: the line said instead refuses
     said, _ = _said("Конечно! Я нарисую кота.", "Нарисуешь мне кота?")  # an ordinary ask: agreeing is fine
     assert said == "Конечно! Я нарисую кота."
 
