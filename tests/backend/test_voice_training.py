@@ -9,6 +9,7 @@ and the validation decides (from its own measurements) whether the trained versi
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -118,3 +119,5 @@ def test_training_job_reports_progress_survives_a_restart_and_validates(setup):
         assert cancelled["job"]["id"] == again
         final = _poll(client, again, lambda j: False)[-1]
         assert final["status"] == "error" and final["error"]["code"] == "cancelled", final
+    # no run leaves its log file attached to the trainer's logger (the next run in this process would fail on it)
+    assert not [h for h in logging.getLogger("trainer").handlers if isinstance(h, logging.FileHandler)]

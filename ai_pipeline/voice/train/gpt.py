@@ -9,6 +9,7 @@ steps; a run started again finds the newest run folder with a checkpoint and con
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,16 +144,26 @@ def run_trainer(base: Path, dataset: DatasetInfo, run_root: Path, options: GptOp
     model = GPTTrainer(config)
     train_samples, eval_samples = load_tts_samples(config, eval_split=True)
     reporter = _Reporter(report, stop)
-    trainer = Trainer(TrainerArgs(continue_path=str(resume) if resume else "", restore_path="",
-                                  skip_train_epoch=False, start_with_eval=False, grad_accum_steps=options.grad_accum),
-                      config, output_path=str(run_root), model=model, train_samples=train_samples,
-                      eval_samples=eval_samples,
-                      callbacks={"on_train_epoch_start": reporter.epoch_start, "on_train_step_end": reporter.step_end})
+    # each Trainer adds a file handler (its run's trainer_0_log.txt) to the process-wide "trainer" logger
+    # and never removes it: a later run in this process would log into, or fail to reopen, an old run's file
+    trainer_log = logging.getLogger("trainer")
+    handlers = list(trainer_log.handlers)
     try:
-        # _fit, not fit(): fit() turns any exception into sys.exit and deletes runs without checkpoints
-        trainer._fit()
+        trainer = Trainer(TrainerArgs(continue_path=str(resume) if resume else "", restore_path="",
+                                      skip_train_epoch=False, start_with_eval=False,
+                                      grad_accum_steps=options.grad_accum),
+                          config, output_path=str(run_root), model=model, train_samples=train_samples,
+                          eval_samples=eval_samples,
+                          callbacks={"on_train_epoch_start": reporter.epoch_start, "on_train_step_end": reporter.step_end})
+        try:
+            # _fit, not fit(): fit() turns any exception into sys.exit and deletes runs without checkpoints
+            trainer._fit()
+        finally:
+            trainer.dashboard_logger.finish()
     finally:
-        trainer.dashboard_logger.finish()
+        for handler in [h for h in trainer_log.handlers if h not in handlers]:
+            trainer_log.removeHandler(handler)
+            handler.close()
     return Path(trainer.output_path)
 
 
