@@ -90,11 +90,12 @@ def server() -> Iterator[OllamaServer]:
 
 
 @pytest.fixture
-def ollama(server: OllamaServer) -> OllamaLLM:
+def ollama(server: OllamaServer) -> Iterator[OllamaLLM]:
     server.reset()
     engine = OllamaLLM(OllamaSettings(host=server.url, temperature=0.3, top_p=0.8, timeout_s=10))
     engine.load()
-    return engine
+    yield engine
+    engine.close()  # its row in the process-wide VRAM ledger goes with it
 
 
 @pytest.fixture(params=["llama_cpp", "ollama"])
