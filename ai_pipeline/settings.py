@@ -124,6 +124,29 @@ class GpuSettings(_Strict):
     wait_s: float = Field(30.0, ge=0.0)  # how long to wait for busy engines to free room before refusing
 
 
+# --- Voice training --------------------------------------------------------------------------
+
+
+class TrainingSettings(_Strict):
+    """Fine-tuning XTTS-v2's GPT on a voice (ai_pipeline/voice/train/): the server's training job uses
+    these; scripts/train_voice.py takes them as its flags' defaults."""
+
+    force: bool | None = Field(None, description="true: can train even without CUDA; false: never; null: detect")
+    base_dir: Path | None = Field(None, description="base XTTS-v2 folder (default: <models_dir>/<tts.model_dir>)")
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(4, ge=1)
+    grad_accum: int = Field(8, ge=1)
+    lr: float = Field(5e-6, gt=0)
+    save_step: int = Field(200, ge=1, description="a checkpoint every this many optimiser steps")
+    workers: int = Field(2, ge=0)
+    seed: int = 1
+    vram_mb: int = Field(10000, ge=1, description="declared to the GPU budget while training")
+    seconds_per_audio_minute: float = Field(
+        60.0, gt=0, description="wall seconds per epoch per minute of speech (time estimate; an RTX 3090 class GPU)")
+    yield_to_live: bool = Field(True, description="pause training (after a checkpoint) while a conversation or "
+                                                  "another engine needs its GPU memory, continue when it is free")
+
+
 # --- Limits and server -----------------------------------------------------------------------
 
 
@@ -227,6 +250,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     realtime: RealtimeSettings = RealtimeSettings()
     gpu: GpuSettings = GpuSettings()
+    training: TrainingSettings = TrainingSettings()
 
     @model_validator(mode="before")
     @classmethod
@@ -241,6 +265,15 @@ class Settings(BaseSettings):
                 if isinstance(section, dict) and "engine" not in section:
                     data[stage] = {**section, "engine": registry.section_engine(stage)}
         return data
+
+    @model_validator(mode="after")
+    def _no_old_training_names(self) -> Settings:
+        """The training options were once ``AVATAR_TRAIN_*`` variables: refuse them rather than ignore them."""
+        old = sorted(name for name in os.environ if name.upper().startswith("AVATAR_TRAIN_"))
+        if old:
+            raise ValueError(f"{', '.join(old)}: the training options are now the `training` section, "
+                             f"e.g. AVATAR_TRAINING__EPOCHS=10 or `training: {{epochs: 10}}` in avatar.yaml")
+        return self
 
     @classmethod
     def settings_customise_sources(

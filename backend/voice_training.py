@@ -27,15 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from ai_pipeline.errors import EngineUnavailable, InputError
-from ai_pipeline.settings import Settings
+from ai_pipeline.settings import Settings, TrainingSettings
 from ai_pipeline.voice.base import MIN_SECONDS
-from ai_pipeline.voice.train.capability import (
-    Capability,
-    TrainingSettings,
-    base_folder,
-    estimate_seconds,
-    training_capability,
-)
+from ai_pipeline.voice.train.capability import Capability, base_folder, estimate_seconds, training_capability
 from ai_pipeline.voice.train.gpt import GptOptions
 from ai_pipeline.voice.train.progress import StopSignal, TrainingStopped, TrainProgress
 from backend.jobs import Job, Progress, Work
@@ -47,23 +41,26 @@ LANE = "training"
 LABEL = "Обучение голоса"
 
 
-def base_of(settings: Settings, options: TrainingSettings) -> Path:
-    return base_folder(options, settings.models_dir, getattr(settings.tts, "model_dir", None))
+def base_of(settings: Settings) -> Path:
+    return base_folder(settings.training, settings.models_dir, getattr(settings.tts, "model_dir", None))
 
 
-def capability_of(settings: Settings, options: TrainingSettings | None = None) -> Capability:
-    """Whether this server can train (for ``/api/health`` and the wizard)."""
-    options = options or TrainingSettings()
-    return training_capability(options, base_of(settings, options))
+def capability_of(settings: Settings) -> Capability:
+    """Whether this server can train with its ``training`` settings (for ``/api/health`` and the wizard)."""
+    return training_capability(settings.training, base_of(settings))
 
 
 class VoiceTraining:
     """The training jobs of one runtime (see the module docstring)."""
 
-    def __init__(self, runtime: Runtime, options: TrainingSettings | None = None) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.options = options or TrainingSettings()
         self._stops: dict[str, StopSignal] = {}  # job id -> its stop signal, while it has a task
+
+    @property
+    def options(self) -> TrainingSettings:
+        """The ``training`` section of the runtime's settings (``avatar.yaml`` / ``AVATAR_TRAINING__*``)."""
+        return self.runtime.settings.training
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -78,7 +75,7 @@ class VoiceTraining:
         voice = self.runtime.voices().get(voice_id)
         report = voice.report()
         audio_s = report.usable_s if report else 0.0
-        capability = capability_of(self.runtime.settings, self.options)
+        capability = capability_of(self.runtime.settings)
         job = self.latest(voice.id)
         return {**capability.to_dict(), "voice_id": voice.id, "audio_s": round(audio_s, 1),
                 "enough_audio": audio_s >= MIN_SECONDS, "epochs": self.options.epochs,
@@ -97,7 +94,7 @@ class VoiceTraining:
 
     def check(self, voice_id: str) -> str:
         """Refuse a training this server cannot do or a voice with too little speech; the voice's id (blocking)."""
-        capability = capability_of(self.runtime.settings, self.options)
+        capability = capability_of(self.runtime.settings)
         if not capability.can_train:
             raise EngineUnavailable(capability.reason or "Обучение голоса недоступно.",
                                     "this server cannot train voices", code="cannot_train")
@@ -165,10 +162,11 @@ class VoiceTraining:
         from ai_pipeline.voice.train.run import TrainRequest, register_trained, train_voice
         from ai_pipeline.voice.train.validate import validate_trained
 
-        settings, options = self.runtime.settings, self.options
+        settings = self.runtime.settings
+        options = settings.training
         store = self.runtime.voices()
         voice = store.get(voice_id)
-        base = base_of(settings, options)
+        base = base_of(settings)
         work = settings.data_dir / "training" / voice.id
         gpt_options = GptOptions(epochs=options.epochs, batch_size=options.batch_size, grad_accum=options.grad_accum,
                                  lr=options.lr, save_step=options.save_step, workers=options.workers, seed=options.seed)

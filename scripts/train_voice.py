@@ -3,7 +3,9 @@
     python scripts/train_voice.py VOICE [--epochs 10] [--batch-size 4] [--grad-accum 8] [--base DIR]
 
 A thin command line over :mod:`ai_pipeline.voice.train` (the web app's training job runs the same
-code). Steps, each printed as a progress line (``[train_voice] ...``):
+code). The flags' defaults are the settings' ``training`` section (``avatar.yaml``,
+``AVATAR_TRAINING__*``), which the server's job uses too. Steps, each printed as a progress line
+(``[train_voice] ...``):
 
 1. dataset: the voice's prepared utterances transcribed by the configured ASR (Whisper) into an
    LJSpeech-style set with a train/eval split, under ``<data_dir>/training/<voice id>/dataset``;
@@ -26,9 +28,9 @@ import signal
 import sys
 from pathlib import Path
 
-from ai_pipeline.settings import Settings
+from ai_pipeline.settings import Settings, TrainingSettings
 from ai_pipeline.voice.store import VoiceStore
-from ai_pipeline.voice.train.capability import DOWNLOAD, missing_base_files
+from ai_pipeline.voice.train.capability import DOWNLOAD, base_folder, missing_base_files
 from ai_pipeline.voice.train.gpt import best_checkpoint, last_run  # noqa: F401  (the CLI's helpers, as before)
 from ai_pipeline.voice.train.gpt import GptOptions
 from ai_pipeline.voice.train.progress import StopSignal, TrainingStopped, TrainProgress
@@ -49,19 +51,22 @@ def show(p: TrainProgress) -> None:
         say(f"{p.stage} {100 * p.fraction:3.0f}%: {p.message}")
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None, training: TrainingSettings | None = None) -> argparse.Namespace:
+    """The command line; the options' defaults come from ``training`` (the settings' section)."""
+    t = training or TrainingSettings()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("voice", help="voice id or name")
-    parser.add_argument("--base", type=Path, help="base XTTS-v2 folder (default: <models_dir>/<tts.model_dir>)")
+    parser.add_argument("--base", type=Path, default=t.base_dir,
+                        help="base XTTS-v2 folder (default: training.base_dir, else <models_dir>/<tts.model_dir>)")
     parser.add_argument("--work", type=Path, help="dataset and runs (default: <data_dir>/training/<voice id>)")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--grad-accum", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=5e-6)
-    parser.add_argument("--save-step", type=int, default=500)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--vram-mb", type=int, default=10000, help="declared to the GPU budget while training")
+    parser.add_argument("--epochs", type=int, default=t.epochs)
+    parser.add_argument("--batch-size", type=int, default=t.batch_size)
+    parser.add_argument("--grad-accum", type=int, default=t.grad_accum)
+    parser.add_argument("--lr", type=float, default=t.lr)
+    parser.add_argument("--save-step", type=int, default=t.save_step)
+    parser.add_argument("--workers", type=int, default=t.workers)
+    parser.add_argument("--seed", type=int, default=t.seed)
+    parser.add_argument("--vram-mb", type=int, default=t.vram_mb, help="declared to the GPU budget while training")
     parser.add_argument("--fresh", action="store_true", help="start a new run instead of resuming")
     parser.add_argument("--no-register", action="store_true", help="train only; do not add a voice version")
     parser.add_argument("--validate", action="store_true", help="register only if better than the voice as it is")
@@ -69,11 +74,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
-    args = parse_args(argv)
     settings = settings or Settings()
+    args = parse_args(argv, settings.training)
     store = VoiceStore(settings.voices_dir, limits=settings.limits)
     voice = store.get(args.voice)
-    base = args.base or settings.models_dir / getattr(settings.tts, "model_dir", Path("xtts_v2"))
+    base = args.base or base_folder(settings.training, settings.models_dir, getattr(settings.tts, "model_dir", None))
     missing = missing_base_files(base)
     if missing:
         say(f"base checkpoint {base} lacks {', '.join(missing)}: {DOWNLOAD}")

@@ -29,12 +29,12 @@ from tests.xtts_tiny import write_checkpoint
 def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Settings, str]:
     real = Settings()
     models.assemble_folder("whisper/base", real.models_dir)  # the packaged Whisper base (idempotent)
-    settings = Settings(data_dir=tmp_path / "data", models_dir=real.models_dir)
     base = write_checkpoint(tmp_path / "base", trainer_files=True, accent=False, max_audio_tokens=605)
     env = {"FORCE": "true", "BASE_DIR": str(base), "EPOCHS": "3", "BATCH_SIZE": "2", "GRAD_ACCUM": "1",
            "SAVE_STEP": "1", "WORKERS": "0", "LR": "1e-4"}
     for key, value in env.items():
-        monkeypatch.setenv(f"AVATAR_TRAIN_{key}", value)
+        monkeypatch.setenv(f"AVATAR_TRAINING__{key}", value)
+    settings = Settings(data_dir=tmp_path / "data", models_dir=real.models_dir)
     store = VoiceStore(settings.voices_dir, limits=settings.limits)
     recordings = sorted(NSH_WAVS.glob("ru_*.wav"))[10:14]  # four real recordings, ~36 s of speech
     voice, report = store.create("Диктор", [(p.name, p.read_bytes()) for p in recordings])

@@ -25,12 +25,12 @@ from tests.xtts_tiny import write_checkpoint
 def training_server(tmp_path, monkeypatch) -> Iterator[str]:
     real = Settings()
     models.assemble_folder("whisper/base", real.models_dir)
-    settings = Settings(data_dir=tmp_path / "data", models_dir=real.models_dir)
-    assert (settings.server.web_dir / "index.html").is_file(), "build the web app first: bash scripts/setup.sh"
     base = write_checkpoint(tmp_path / "base", trainer_files=True, accent=False, max_audio_tokens=605)
     for key, value in {"FORCE": "true", "BASE_DIR": str(base), "EPOCHS": "3", "BATCH_SIZE": "2", "GRAD_ACCUM": "1",
                        "SAVE_STEP": "1", "WORKERS": "0", "LR": "1e-4"}.items():
-        monkeypatch.setenv(f"AVATAR_TRAIN_{key}", value)
+        monkeypatch.setenv(f"AVATAR_TRAINING__{key}", value)
+    settings = Settings(data_dir=tmp_path / "data", models_dir=real.models_dir)
+    assert (settings.server.web_dir / "index.html").is_file(), "build the web app first: bash scripts/setup.sh"
     store = VoiceStore(settings.voices_dir, limits=settings.limits)
     voice, _ = store.create("Диктор", [(p.name, p.read_bytes()) for p in sorted(NSH_WAVS.glob("ru_*.wav"))[10:14]])
     with serving(settings) as url:

@@ -1,9 +1,10 @@
 """Whether this machine can fine-tune a voice, and the Russian reason when it cannot.
 
 Training needs a CUDA device and the full XTTS-v2 base checkpoint (with the trainer's ``dvae.pth``
-and ``mel_stats.pth``). The options live in :class:`TrainingSettings`, read from the environment
-(``AVATAR_TRAIN_*``): ``AVATAR_TRAIN_FORCE=true`` declares a machine able to train without a GPU
-(the CPU tests with the reduced checkpoint), ``false`` switches training off.
+and ``mel_stats.pth``). The options are the ``training`` section of the settings
+(:class:`ai_pipeline.settings.TrainingSettings`): ``training.force: true`` (``AVATAR_TRAINING__FORCE=true``)
+declares a machine able to train without a GPU (the CPU tests with the reduced checkpoint), ``false``
+switches training off.
 """
 
 from __future__ import annotations
@@ -12,30 +13,10 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from ai_pipeline.settings import TrainingSettings
 
 BASE_FILES = ("config.json", "model.pth", "vocab.json", "dvae.pth", "mel_stats.pth")
 DOWNLOAD = "python scripts/download_models.py --only xtts-v2"
-
-
-class TrainingSettings(BaseSettings):
-    """Options of the server's training job (the CLI takes the same as flags)."""
-
-    model_config = SettingsConfigDict(env_prefix="AVATAR_TRAIN_", extra="ignore", frozen=True)
-
-    force: bool | None = Field(None, description="true: can train even without CUDA; false: never; null: detect")
-    base_dir: Path | None = Field(None, description="base XTTS-v2 folder (default: <models_dir>/<tts.model_dir>)")
-    epochs: int = Field(10, ge=1)
-    batch_size: int = Field(4, ge=1)
-    grad_accum: int = Field(8, ge=1)
-    lr: float = Field(5e-6, gt=0)
-    save_step: int = Field(200, ge=1)
-    workers: int = Field(2, ge=0)
-    seed: int = 1
-    vram_mb: int = Field(10000, ge=1, description="declared to the GPU budget while training")
-    seconds_per_audio_minute: float = Field(
-        60.0, gt=0, description="wall seconds per epoch per minute of speech (time estimate; an RTX 3090 class GPU)")
 
 
 @dataclass(frozen=True)
@@ -73,7 +54,7 @@ def _cuda() -> bool:
 def training_capability(training: TrainingSettings, base: Path) -> Capability:
     """Can this machine train now? Checks the coqui packages, CUDA and the base checkpoint."""
     if training.force is False:
-        return Capability(False, "Обучение голоса выключено в настройках сервера (AVATAR_TRAIN_FORCE=false).", "none")
+        return Capability(False, "Обучение голоса выключено в настройках сервера (training.force: false).", "none")
     if importlib.util.find_spec("TTS") is None or importlib.util.find_spec("trainer") is None:
         return Capability(False, "Обучение голоса недоступно: на сервере не установлен движок XTTS (coqui-tts).", "none")
     missing = missing_base_files(base)
