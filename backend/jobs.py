@@ -19,6 +19,12 @@ callbacks take ``(fraction, message)`` and, optionally, a dict of ``details`` (a
 epoch, step, loss and ETA), shown in the job's status. Cleanup keeps the ``keep`` newest
 finished jobs not older than ``max_age_s`` (with their files); files in the folder that belong to
 no job (a result whose row was lost, a temporary file of a crashed write) go at start-up.
+
+Listeners (:meth:`JobStore.listen`) are told of every change of a job's state - queued, running, each
+progress report, done or error - on the event loop's thread, with the live :class:`Job` (read it
+there and then; it moves on). A progress report made from a worker thread reaches them through
+the loop; several made before the loop gets to them are told as one. A listener must be quick and
+must not block; one that raises is logged and the job goes on.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import dataclasses
 import logging
 import os
 import sqlite3
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -44,6 +51,7 @@ from backend.job_table import JobTable
 log = logging.getLogger(__name__)
 Progress = Callable[..., None]  # (fraction, message[, details])
 Work = Callable[[Progress], Awaitable[RenderResult | dict[str, Any]]]
+Listener = Callable[["Job"], None]
 TABLE_NAME = "jobs.sqlite3"
 INTERRUPTED_MESSAGE = "Прервано перезапуском сервера"
 RESUME_MESSAGE = "Продолжится после перезапуска сервера"
@@ -109,6 +117,8 @@ class JobStore:
         self._tasks: set[asyncio.Task[None]] = set()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one job at a time per lane
         self._running: set[str] = set()  # ids of jobs that have a task in this process
+        self._listeners: list[Listener] = []
+        self._told_soon: set[str] = set()  # jobs whose thread-made progress waits for the loop
         self._table = JobTable(self.folder / TABLE_NAME)
         self._recover()
 
@@ -131,7 +141,18 @@ class JobStore:
         task = asyncio.create_task(self._run(job, work, label, lane))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        self._tell(job)
         return job
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(job)`` on every change of a job's state (see the module's docstring);
+        the function returned stops it."""
+        self._listeners.append(listener)
+
+        def stop() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+        return stop
 
     def pending(self, kind: str) -> list[Job]:
         """Resumable jobs of ``kind`` left queued by a stopped server (no task runs them yet), oldest first."""
@@ -152,14 +173,25 @@ class JobStore:
     # -- running ----------------------------------------------------------------------------------
 
     async def _run(self, job: Job, work: Work, label: str, lane: str) -> None:
+        loop, loop_thread = asyncio.get_running_loop(), threading.get_ident()
+
         def progress(fraction: float, message: str, details: dict[str, Any] | None = None) -> None:
             job.progress, job.message = round(fraction, 3), message
             if details is not None:
                 job.details = details
+            if threading.get_ident() == loop_thread:
+                self._tell(job)
+            elif self._listeners and job.id not in self._told_soon:  # one wake-up for a burst of reports
+                self._told_soon.add(job.id)
+                try:
+                    loop.call_soon_threadsafe(self._tell_soon, job)
+                except RuntimeError:  # the loop is closed: nobody is left to tell
+                    self._told_soon.discard(job.id)
 
         await self._save(job)
         async with self._locks[lane]:
             job.status, job.message = "running", label
+            self._tell(job)
             await self._save(job)
             try:
                 result = await work(progress)
@@ -175,10 +207,24 @@ class JobStore:
                 log.exception("%s job %s failed", job.kind, job.id)
                 job.status, job.message = "error", "Внутренняя ошибка"
                 job.error = {"code": "internal_error", "message": "Внутренняя ошибка задания.", "detail": repr(exc)}
+            self._tell(job)
             await self._save(job)
         dropped = self._forget_old()
         if dropped:
             await workers.run("io", self._delete, dropped)
+
+    def _tell(self, job: Job) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(job)
+            except Exception:  # a listener's failure is its own, never the job's
+                log.exception("job listener %r failed on job %s", listener, job.id)
+
+    def _tell_soon(self, job: Job) -> None:
+        """Progress reported from a thread, now on the loop (a job finished meanwhile was told already)."""
+        self._told_soon.discard(job.id)
+        if not job.finished:
+            self._tell(job)
 
     def _write_result(self, job_id: str, data: bytes) -> None:
         """The MP4 to a temporary file, flushed to disk, then renamed to its name."""

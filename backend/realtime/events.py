@@ -5,6 +5,10 @@ Server -> client: each model names its event (``EVENT``); an emit site builds th
 validated with :class:`StartMessage` and :class:`TextMessage`; ``audio`` is bytes, ``audio_end`` and
 ``stop`` carry nothing.
 
+The jobs namespace (``/jobs``, :mod:`backend.realtime.job_watch`) has its own few events: the client
+sends ``watch`` and ``unwatch`` (:class:`WatchMessage`), the server answers with ``job``
+(:class:`JobEvent`, a job's state as its REST status shows it) and ``error`` (:class:`JobErrorEvent`).
+
 The web app's TypeScript types of these events (``frontend/src/realtime/events.gen.ts``) are generated
 from :func:`protocol_schema` by ``scripts/gen_types.py``; a test fails when they are stale.
 """
@@ -18,13 +22,14 @@ from pydantic.json_schema import models_json_schema
 
 from ai_pipeline.errors import AvatarError
 from backend.realtime.protocol import StartMessage, TextMessage
+from backend.schemas import ErrorBody, Job, TrainingProgress
 from backend.schemas import TranscriptSegment  # the same segment as POST /api/transcribe's
 
 __all__ = [
-    "CLIENT_EVENTS", "SERVER_EVENTS", "ConnectRefused", "ErrorEvent", "InterruptedEvent", "MediaEvent",
-    "ProgressEvent", "ReadyEvent", "ReplyEvent", "ServerEvent", "SpeechStartEvent", "StartMessage", "TextMessage",
-    "TimingsEvent", "TranscriptEvent", "TranscriptSegment", "TurnEndEvent", "media_event", "protocol_schema",
-    "to_wire",
+    "CLIENT_EVENTS", "JOBS_CLIENT_EVENTS", "JOBS_NAMESPACE", "JOBS_SERVER_EVENTS", "SERVER_EVENTS", "ConnectRefused",
+    "ErrorEvent", "InterruptedEvent", "JobErrorEvent", "JobEvent", "MediaEvent", "ProgressEvent", "ReadyEvent",
+    "ReplyEvent", "ServerEvent", "SpeechStartEvent", "StartMessage", "TextMessage", "TimingsEvent", "TranscriptEvent",
+    "TranscriptSegment", "TurnEndEvent", "WatchMessage", "media_event", "protocol_schema", "to_wire",
 ]
 
 Seconds = float
@@ -198,6 +203,33 @@ def media_event(item: Any) -> MediaEvent:
                       **named)
 
 
+# -- the jobs namespace -----------------------------------------------------------------------------
+
+JOBS_NAMESPACE = "/jobs"
+
+
+class WatchMessage(BaseModel):
+    """``watch`` / ``unwatch``: which job (the ``job_id`` a job-starting call answered with)."""
+
+    model_config = ConfigDict(extra="forbid")
+    job_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")
+
+
+class JobEvent(Job, ServerEvent):
+    """A background job's state, the same as its REST status (``GET /api/jobs/{id}``): sent at once on
+    ``watch``, then on every change - each status, and progress at most a few times a second."""
+
+    EVENT: ClassVar[str] = "job"
+
+
+JobEvent.model_rebuild(_types_namespace={"ErrorBody": ErrorBody, "TrainingProgress": TrainingProgress})  # Job's own
+
+class JobErrorEvent(ErrorEvent):
+    """An ``error`` of the jobs namespace; ``job_id`` names the job it is about (e.g. job_not_found)."""
+
+    job_id: str | None = None
+
+
 # -- the schema the TypeScript types are generated from --------------------------------------------
 
 # event name -> payload model
@@ -210,19 +242,25 @@ SERVER_EVENTS: dict[str, type[BaseModel]] = {
 CLIENT_EVENTS: dict[str, type[BaseModel] | Literal["binary"] | None] = {
     "start": StartMessage, "audio": "binary", "audio_end": None, "text": TextMessage, "stop": None,
 }
+# the jobs namespace's events, the same way
+JOBS_SERVER_EVENTS: dict[str, type[BaseModel]] = {"job": JobEvent, "error": JobErrorEvent}
+JOBS_CLIENT_EVENTS: dict[str, type[BaseModel]] = {"watch": WatchMessage, "unwatch": WatchMessage}
+_VALIDATED = (StartMessage, TextMessage, WatchMessage)  # client messages: their schema is the validation one
 
 
 def protocol_schema() -> dict[str, Any]:
     """One JSON Schema with every payload under ``$defs`` and two maps, ``ServerEvents`` (event ->
-    payload) and ``ClientEvents`` (event -> its one argument, ``null`` for none)."""
+    payload) and ``ClientEvents`` (event -> its one argument, ``null`` for none); the jobs namespace's
+    two maps are ``JobsServerEvents`` and ``JobsClientEvents``."""
     models = list(dict.fromkeys([*SERVER_EVENTS.values(), ConnectRefused,
-                                 *(m for m in CLIENT_EVENTS.values() if isinstance(m, type))]))
-    modes = [(m, "validation" if m in (StartMessage, TextMessage) else "serialization") for m in models]
+                                 *(m for m in CLIENT_EVENTS.values() if isinstance(m, type)),
+                                 *JOBS_SERVER_EVENTS.values(), *JOBS_CLIENT_EVENTS.values()]))
+    modes = [(m, "validation" if m in _VALIDATED else "serialization") for m in models]
     refs, schema = models_json_schema(modes, ref_template="#/$defs/{model}")
     defs = schema["$defs"]
 
     def ref(model: type[BaseModel]) -> dict[str, str]:
-        mode = "validation" if model in (StartMessage, TextMessage) else "serialization"
+        mode = "validation" if model in _VALIDATED else "serialization"
         return refs[(model, mode)]
 
     def client_arg(model: type[BaseModel] | str | None) -> dict[str, Any]:
@@ -241,13 +279,24 @@ def protocol_schema() -> dict[str, Any]:
         "title": "ClientEvents", "description": "Client -> server: event name -> its one argument (null: none).",
         "type": "object", "properties": {name: client_arg(model) for name, model in CLIENT_EVENTS.items()},
         "required": list(CLIENT_EVENTS), "additionalProperties": False}
+    defs["JobsServerEvents"] = {
+        "title": "JobsServerEvents", "description": "The jobs namespace, server -> client: event name -> payload.",
+        "type": "object", "properties": {name: ref(model) for name, model in JOBS_SERVER_EVENTS.items()},
+        "required": list(JOBS_SERVER_EVENTS), "additionalProperties": False}
+    defs["JobsClientEvents"] = {
+        "title": "JobsClientEvents", "description": "The jobs namespace, client -> server: event name -> its argument.",
+        "type": "object", "properties": {name: ref(model) for name, model in JOBS_CLIENT_EVENTS.items()},
+        "required": list(JOBS_CLIENT_EVENTS), "additionalProperties": False}
     return {
         "title": "ConversationProtocol",
-        "description": "Both directions of the conversation namespace, and the data of a refused connection.",
+        "description": "Both directions of the conversation namespace, and the data of a refused connection "
+                       "(the same for the jobs namespace); the jobs namespace's events under jobs_server and "
+                       "jobs_client.",
         "type": "object",
         "properties": {"server": {"$ref": "#/$defs/ServerEvents"}, "client": {"$ref": "#/$defs/ClientEvents"},
-                       "refused": ref(ConnectRefused)},
-        "required": ["server", "client", "refused"],
+                       "refused": ref(ConnectRefused), "jobs_server": {"$ref": "#/$defs/JobsServerEvents"},
+                       "jobs_client": {"$ref": "#/$defs/JobsClientEvents"}},
+        "required": ["server", "client", "refused", "jobs_server", "jobs_client"],
         "additionalProperties": False,
         "$defs": defs,
     }

@@ -20,6 +20,7 @@ from backend.edge import token_ok
 from backend.edge.peer import peer_address
 from backend.realtime.live import LiveSession
 from backend.realtime.events import ConnectRefused, ErrorEvent, ReadyEvent, to_wire
+from backend.realtime.job_watch import JobsNamespace
 from backend.realtime.protocol import NAMESPACE, StartMessage, TextMessage
 from backend.realtime.redis_link import redis_reachable
 from backend.runtime import Busy, Runtime
@@ -134,6 +135,7 @@ def create_sio(runtime: Runtime) -> socketio.AsyncServer:
                                cors_allowed_origins=origin_check(settings.server.cors_origins),
                                max_http_buffer_size=settings.realtime.max_message_kb * 1024)
     sio.register_namespace(ConversationNamespace(runtime))
+    sio.register_namespace(JobsNamespace(runtime))
     return sio
 
 

@@ -6,12 +6,14 @@
 import type { Binary } from "./protocol";
 
 /**
- * Both directions of the conversation namespace, and the data of a refused connection.
+ * Both directions of the conversation namespace, and the data of a refused connection (the same for the jobs namespace); the jobs namespace's events under jobs_server and jobs_client.
  */
 export interface ConversationProtocol {
   server: ServerEvents;
   client: ClientEvents;
   refused: ConnectRefused;
+  jobs_server: JobsServerEvents;
+  jobs_client: JobsClientEvents;
 }
 /**
  * Server -> client: event name -> payload.
@@ -238,4 +240,118 @@ export interface TextMessage {
 export interface ConnectRefused {
   code: "unauthorized";
   message: string;
+}
+/**
+ * The jobs namespace, server -> client: event name -> payload.
+ *
+ * This interface was referenced by `ConversationProtocol`'s JSON-Schema
+ * via the `definition` "JobsServerEvents".
+ */
+export interface JobsServerEvents {
+  job: JobEvent;
+  error: JobErrorEvent;
+}
+/**
+ * A background job's state, the same as its REST status (``GET /api/jobs/{id}``): sent at once on
+ * ``watch``, then on every change - each status, and progress at most a few times a second.
+ *
+ * This interface was referenced by `ConversationProtocol`'s JSON-Schema
+ * via the `definition` "JobEvent".
+ */
+export interface JobEvent {
+  id: string;
+  status: "queued" | "running" | "done" | "error";
+  /**
+   * 0..1
+   */
+  progress: number;
+  message: string;
+  created: number;
+  error: ErrorBody | null;
+  timings: {
+    [k: string]: number;
+  } | null;
+  warnings: string[];
+  /**
+   * render | voice | voice_enroll | voice_train
+   */
+  kind: string;
+  result: {
+    [k: string]: unknown;
+  } | null;
+  result_url?: string | null;
+  details?: TrainingProgress | null;
+}
+/**
+ * ``error`` of every failed call: ``{"error": {code, message (ru), detail (en)}}``; a refused voice
+ * upload adds its quality ``report``.
+ *
+ * This interface was referenced by `ConversationProtocol`'s JSON-Schema
+ * via the `definition` "ErrorBody".
+ */
+export interface ErrorBody {
+  code: string;
+  /**
+   * Russian, shown to the user
+   */
+  message: string;
+  /**
+   * English, for logs
+   */
+  detail?: string | null;
+  [k: string]: unknown;
+}
+/**
+ * A training job's progress: ``stage`` and ``fraction`` (of the stage), and while training the
+ * epoch (1-based) of ``epochs``, the optimiser ``step`` of ``steps``, the running loss and the seconds left.
+ *
+ * This interface was referenced by `ConversationProtocol`'s JSON-Schema
+ * via the `definition` "TrainingProgress".
+ */
+export interface TrainingProgress {
+  stage: "waiting" | "dataset" | "training" | "export" | "validation";
+  fraction: number;
+  message: string;
+  epoch?: number | null;
+  epochs?: number | null;
+  step?: number | null;
+  steps?: number | null;
+  loss?: number | null;
+  eta_s?: number | null;
+  [k: string]: unknown;
+}
+/**
+ * An ``error`` of the jobs namespace; ``job_id`` names the job it is about (e.g. job_not_found).
+ *
+ * This interface was referenced by `ConversationProtocol`'s JSON-Schema
+ * via the `definition` "JobErrorEvent".
+ */
+export interface JobErrorEvent {
+  code: string;
+  message: string;
+  detail: string;
+  /**
+   * busy, rate_limited: seconds to wait before trying again
+   */
+  retry_after_s?: number | null;
+  job_id?: string | null;
+}
+/**
+ * The jobs namespace, client -> server: event name -> its argument.
+ *
+ * This interface was referenced by `ConversationProtocol`'s JSON-Schema
+ * via the `definition` "JobsClientEvents".
+ */
+export interface JobsClientEvents {
+  watch: WatchMessage;
+  unwatch: WatchMessage;
+}
+/**
+ * ``watch`` / ``unwatch``: which job (the ``job_id`` a job-starting call answered with).
+ *
+ * This interface was referenced by `ConversationProtocol`'s JSON-Schema
+ * via the `definition` "WatchMessage".
+ */
+export interface WatchMessage {
+  job_id: string;
 }
