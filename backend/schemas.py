@@ -85,7 +85,7 @@ class TrainingCapability(BaseModel):
     can_train: bool
     reason: str | None = Field(description="Russian, one sentence: why it cannot (null when it can)")
     device: str = Field(description="cuda | cpu (forced) | none")
-    forced: bool = Field(description="AVATAR_TRAIN_FORCE declared it able to train")
+    forced: bool = Field(description="the settings (training.force) declared it able to train")
 
 
 class Health(_Open):

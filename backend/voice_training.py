@@ -170,7 +170,8 @@ class VoiceTraining:
         work = settings.data_dir / "training" / voice.id
         gpt_options = GptOptions(epochs=options.epochs, batch_size=options.batch_size, grad_accum=options.grad_accum,
                                  lr=options.lr, save_step=options.save_step, workers=options.workers, seed=options.seed)
-        request = TrainRequest(base, work, gpt_options, fresh=False, vram_mb=options.vram_mb)
+        request = TrainRequest(base, work, gpt_options, fresh=False, vram_mb=options.vram_mb,
+                               yield_to_live=options.yield_to_live)
         outcome = train_voice(voice, settings, request, told, stop, lock=settings.data_dir / "training" / ".lock")
         verdict = validate_trained(voice, outcome.gpt, base, settings, work, told)
         meta = {**outcome.meta, "validation": verdict.to_dict()}

@@ -9,6 +9,7 @@ and the validation decides (from its own measurements) whether the trained versi
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 from pathlib import Path
@@ -20,9 +21,14 @@ from ai_pipeline import models
 from ai_pipeline.settings import Settings
 from ai_pipeline.voice.store import VoiceStore
 from ai_pipeline.voice.train.validate import WER_SLACK
+from backend import cli
 from backend.app import create_app
+from backend.runtime import Runtime
+from backend.voice_training import capability_of, training_for
 from tests.ai_pipeline.voice.speech import NSH_WAVS
 from tests.xtts_tiny import write_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -121,3 +127,26 @@ def test_training_job_reports_progress_survives_a_restart_and_validates(setup):
         assert final["status"] == "error" and final["error"]["code"] == "cancelled", final
     # no run leaves its log file attached to the trainer's logger (the next run in this process would fail on it)
     assert not [h for h in logging.getLogger("trainer").handlers if isinstance(h, logging.FileHandler)]
+
+
+def test_the_training_section_from_yaml_and_env_reaches_the_service_and_the_cli(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "avatar.yaml"
+    config.write_text("training:\n  force: false\n  epochs: 5\n  batch_size: 3\n  yield_to_live: false\n")
+    monkeypatch.setenv("AVATAR_CONFIG", str(config))
+    monkeypatch.setenv("AVATAR_TRAINING__EPOCHS", "7")  # the environment wins over the file
+    runtime = Runtime(Settings(data_dir=tmp_path / "data"))
+    options = training_for(runtime).options
+    assert (options.epochs, options.batch_size, options.force, options.yield_to_live) == (7, 3, False, False)
+    capability = capability_of(runtime.settings)  # what /api/health and the wizard are told
+    assert not capability.can_train and "training.force" in capability.reason
+    spec = importlib.util.spec_from_file_location("train_voice", REPO / "scripts" / "train_voice.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    args = script.parse_args(["Диктор"], runtime.settings.training)  # the CLI's defaults are the same section
+    assert (args.epochs, args.batch_size, args.save_step) == (7, 3, 200)
+
+    monkeypatch.delenv("AVATAR_TRAINING__EPOCHS")
+    config.write_text("training:\n  epochs: 0\n")
+    assert cli.main(["models", "list"]) == 2  # refused at start-up, with the section and field named
+    err = capsys.readouterr().err
+    assert "invalid settings" in err and "training.epochs" in err

@@ -1266,7 +1266,7 @@ export interface components {
             device: string;
             /**
              * Forced
-             * @description AVATAR_TRAIN_FORCE declared it able to train
+             * @description the settings (training.force) declared it able to train
              */
             forced: boolean;
         };
@@ -1319,7 +1319,7 @@ export interface components {
             device: string;
             /**
              * Forced
-             * @description AVATAR_TRAIN_FORCE declared it able to train
+             * @description the settings (training.force) declared it able to train
              */
             forced: boolean;
             /** Voice Id */
