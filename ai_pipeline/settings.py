@@ -143,8 +143,9 @@ class TrainingSettings(_Strict):
     vram_mb: int = Field(10000, ge=1, description="declared to the GPU budget while training")
     seconds_per_audio_minute: float = Field(
         60.0, gt=0, description="wall seconds per epoch per minute of speech (time estimate; an RTX 3090 class GPU)")
-    yield_to_live: bool = Field(True, description="pause training (after a checkpoint) while a conversation or "
-                                                  "another engine needs its GPU memory, continue when it is free")
+    yield_to_live: bool = Field(True, description="pause training after its current step while a conversation or "
+                                                  "another engine needs its GPU memory (its tensors wait on the CPU), "
+                                                  "and never evict a conversation's engines; continue when it is free")
 
 
 # --- Limits and server -----------------------------------------------------------------------

@@ -27,6 +27,17 @@ When an engine cannot fit, idle engines are unloaded oldest-use first. If engine
 are using stand in the way, the request waits up to ``wait_s`` for them; if the room can never be
 made (bigger than the budget, or blocked by engines this same thread holds) it is refused at once
 with :class:`~ai_pipeline.errors.GpuBudgetExceeded`.
+
+Long background work (a voice training) registers a *background* slot and holds it for minutes or
+hours. It gives way to everything else:
+
+* an engine that needs the room sets the background slot's ``yield_asked``; the holder polls it
+  (the trainer does at every optimiser step), moves its tensors off the GPU and releases the slot,
+  and the engine loads within about one step instead of being refused after ``wait_s``;
+* a background slot never evicts an engine while a conversation is open (``live_open`` /
+  ``live_close``, called by each live session): it waits for free room, so engines a conversation
+  uses between turns stay loaded;
+* while any other request waits for room, a background slot is not taken (back).
 """
 
 from __future__ import annotations
@@ -69,6 +80,8 @@ class GpuSlot:
     peak_mb: int = 0  # highest VRAM seen while in use, relative to before (CUDA only)
     nvml_mb: int = 0  # what the load added to this process's memory as NVML counts it (CUDA only)
     pinned: bool = False  # manages its own memory: counted, never evicted (see ``resident``)
+    background: bool = False  # long work that gives way (see the module docstring)
+    yield_asked: threading.Event = field(default_factory=threading.Event)  # set: a background holder should let go
     state: str = "unloaded"  # unloaded | loading | loaded | unloading
     users: dict[int, int] = field(default_factory=dict)  # thread id -> nesting depth
     last_used: float = 0.0
@@ -97,7 +110,7 @@ class GpuSlot:
         return {"name": self.name, "estimate_mb": self.estimate_mb, "measured_mb": self.measured_mb,
                 "peak_mb": self.peak_mb, "nvml_mb": self.nvml_mb, "reserved_mb": self.reserved_mb,
                 "loaded": self.state == "loaded", "state": self.state, "in_use": self.in_use, "loads": self.loads,
-                "pinned": self.pinned, "counted": True}
+                "pinned": self.pinned, "background": self.background, "counted": True}
 
 
 class _SelfManaged:
@@ -125,6 +138,8 @@ class GpuMemoryManager:
         self._running = 0  # slots inside use() right now (peak measurement is exact only when 1)
         self.context_mb: int | None = None  # this process's NVML memory once the CUDA context exists
         self._watched: dict[str, Callable[[], dict[str, object]]] = {}
+        self._live = 0  # conversations open now: background work may not evict engines meanwhile
+        self._waiting = 0  # requests of ordinary engines waiting for room: background work holds back
 
     @classmethod
     def from_settings(cls, settings: Any) -> GpuMemoryManager:
@@ -136,8 +151,10 @@ class GpuMemoryManager:
 
     # -- registration -----------------------------------------------------------------------
 
-    def register(self, name: str, model: GpuModel, estimate_mb: int) -> GpuSlot:
-        """Declare an engine and its VRAM estimate; nothing is loaded until its first ``use()``."""
+    def register(self, name: str, model: GpuModel, estimate_mb: int, *, background: bool = False) -> GpuSlot:
+        """Declare an engine and its VRAM estimate; nothing is loaded until its first ``use()``.
+
+        ``background``: long work that gives way to other engines (see the module docstring)."""
         if estimate_mb <= 0:
             raise ValueError(f"estimate_mb must be positive, got {estimate_mb}")
         with self._cond:
@@ -147,7 +164,7 @@ class GpuMemoryManager:
             if old is not None:
                 old.estimate_mb = int(estimate_mb)
                 return old
-            slot = GpuSlot(self, name, model, int(estimate_mb))
+            slot = GpuSlot(self, name, model, int(estimate_mb), background=background)
             self._slots[name] = slot
             return slot
 
@@ -170,17 +187,22 @@ class GpuMemoryManager:
 
     # -- acquire / release ------------------------------------------------------------------
 
-    def acquire(self, slot: GpuSlot) -> None:
-        """Pin ``slot`` for this thread, loading it (and evicting idle engines) first if needed."""
+    def acquire(self, slot: GpuSlot, timeout: float | None = None) -> None:
+        """Pin ``slot`` for this thread, loading it (and evicting idle engines) first if needed.
+
+        Waits up to ``timeout`` (default ``wait_s``) for engines in use, then refuses."""
         me = threading.get_ident()
-        deadline = time.monotonic() + self.wait_s
+        deadline = time.monotonic() + (self.wait_s if timeout is None else timeout)
         with self._cond:
             while True:
-                if slot.state == "loaded":
+                held_back = slot.background and self._waiting and me not in slot.users
+                if slot.state == "loaded" and not held_back:
                     slot.users[me] = slot.users.get(me, 0) + 1
                     slot.last_used = time.monotonic()
+                    if slot.background:
+                        slot.yield_asked.clear()  # under the lock: a later request asks again
                     return
-                if slot.state in ("loading", "unloading"):
+                if slot.state in ("loading", "unloading") or held_back:
                     self._wait(slot, deadline, [])
                     continue
                 victims, blockers = self._plan_room(slot, me)
@@ -191,6 +213,7 @@ class GpuMemoryManager:
                 victim.state = "unloading"
             slot.state = "loading"
             slot.users[me] = 1
+            slot.yield_asked.clear()
         try:
             for victim in victims:
                 self._unload(victim)
@@ -230,8 +253,11 @@ class GpuMemoryManager:
         if need + sum(s.reserved_mb for s in mine) > self.budget_mb:
             raise self._refusal(slot, need, mine, "вместе с моделями, которые уже работают в этом потоке")
         free = self.budget_mb - sum(s.reserved_mb for s in others)
+        if slot.background and self._live:  # a conversation is open: only free room, nothing evicted
+            return ([], None) if free >= need else ([], [s for s in others if s.background] or others)
+        # idle background work goes first, then the engine unused for longest
         idle = sorted((s for s in others if s.state == "loaded" and not s.users and not s.pinned),
-                      key=lambda s: s.last_used)
+                      key=lambda s: (not s.background, s.last_used))
         victims = []
         for candidate in idle:
             if free >= need:
@@ -241,13 +267,27 @@ class GpuMemoryManager:
         if free >= need:
             return victims, None
         busy = [s for s in others if s.users or s.state in ("loading", "unloading")]
+        if not slot.background:
+            for holder in busy:
+                if holder.background and holder.users and not holder.yield_asked.is_set():
+                    log.info("GPU engine %s needs room: asking %s to give its memory back", slot.name, holder.name)
+                    holder.yield_asked.set()
         if not busy:  # only pinned engines stand in the way: they never give memory back on request
+            if slot.background:  # they may be closed later: background work waits
+                return [], [s for s in others if s.pinned]
             raise self._refusal(slot, need, [s for s in others if s.pinned], "остальное занято постоянно")
         return [], busy
 
     def _wait(self, slot: GpuSlot, deadline: float, blockers: list[GpuSlot]) -> None:
         left = deadline - time.monotonic()
-        if left <= 0 or not self._cond.wait(timeout=left):
+        if left > 0:
+            counted = not slot.background and bool(blockers)  # it waits for room: background work holds back
+            self._waiting += counted
+            try:
+                woken = self._cond.wait(timeout=left)
+            finally:
+                self._waiting -= counted
+        if left <= 0 or not woken:
             if blockers or slot.state not in ("loading", "unloading"):
                 why = f"заняты другими запросами дольше {self.wait_s:g} с"
                 raise self._refusal(slot, slot.reserved_mb, blockers, why)
@@ -261,6 +301,18 @@ class GpuMemoryManager:
             f"({why}; заняты: {held}). Выберите более лёгкие движки или увеличьте gpu.budget_mb.",
             f"GPU budget exceeded: {slot.name} needs ~{need} MB of {self.budget_mb} MB "
             f"({', '.join(s.name for s in holders) or 'nothing'} held)")
+
+    # -- conversations ----------------------------------------------------------------------
+
+    def live_open(self) -> None:
+        """A conversation began: until its ``live_close`` background work evicts no engine."""
+        with self._cond:
+            self._live += 1
+
+    def live_close(self) -> None:
+        with self._cond:
+            self._live = max(0, self._live - 1)
+            self._cond.notify_all()  # background work waiting for room may evict idle engines again
 
     # -- load / unload / measurement --------------------------------------------------------
 
@@ -433,7 +485,7 @@ class GpuMemoryManager:
         with self._cond:
             engines = [s.describe() for s in self._slots.values()]
             out: dict[str, object] = {"device": self.device, "budget_mb": self.budget_mb, "used_mb": self.used_mb,
-                                      "context_mb": self.context_mb}
+                                      "context_mb": self.context_mb, "conversations": self._live}
         return out | {"engines": engines + self._external()}
 
 

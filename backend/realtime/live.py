@@ -21,6 +21,7 @@ from ai_pipeline.asr.streaming import (FinalTranscript, PartialTranscript, Recog
                                       SpeechStarted, StreamingRecognizer)
 from ai_pipeline.chunks import AudioChunk, PhonemeMark, ReplyChunk
 from ai_pipeline.errors import AvatarError
+from ai_pipeline.gpu import gpu_manager
 from ai_pipeline.media.stream_decode import StreamDecoder
 from ai_pipeline.streaming import Emitted, SpeechStream, stream_mime
 from ai_pipeline.text import normalize_for_speech
@@ -79,6 +80,7 @@ class LiveSession:
         self.starting = False  # set before the first await of ``start``: one stream per client
         self._start_task: asyncio.Task[Any] | None = None
         self._input = asyncio.Lock()  # a client's audio and text are handled in the order they came
+        self._gpu_live = False  # counted by the VRAM ledger as an open conversation (background work evicts nothing)
 
     @property
     def active(self) -> bool:
@@ -106,6 +108,9 @@ class LiveSession:
     async def _start(self, msg: StartMessage) -> dict[str, Any]:
         s = self.services
         pipeline, brain, settings = s.pipeline, s.brain, s.settings
+        if not self._gpu_live:  # from now on a voice training gives way to this conversation's engines
+            gpu_manager().live_open()
+            self._gpu_live = True
         self.persona_id = msg.persona_id or await s.db.call(first_persona_id)
         self.session_id = await brain.open_session(self.persona_id, msg.session_id)
         await self.emit(*to_wire(ProgressEvent(stage="avatar", value=0.0, message="Подготовка аватара")))
@@ -193,6 +198,9 @@ class LiveSession:
                 log.warning("client %s: %s did not end within %.1f s of cancellation", self.sid, task, grace_s)
         self.stream_task = self.warm_task = self.anticipate_task = self.turn_task = self.listen_task = None
         self.stream = None
+        if self._gpu_live:
+            gpu_manager().live_close()
+            self._gpu_live = False
         if self.recognizer is not None:  # its deferred end-of-turn check and ASR result go nowhere
             self.recognizer.close()
         if self.decoder is not None:

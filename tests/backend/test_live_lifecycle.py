@@ -17,6 +17,7 @@ import httpx
 import pytest
 import socketio
 
+from ai_pipeline.gpu import gpu_manager
 from ai_pipeline.llm.llama_cpp import LlamaCppSettings
 from ai_pipeline.settings import RealtimeSettings, RedisSettings, Settings
 from backend.background_server import free_port, serving
@@ -87,6 +88,7 @@ def test_everything_of_a_client_ends_when_it_leaves(server, how):
 
     left = run(visit())
     ended_within(server, 2.0)
+    assert gpu_manager().describe()["conversations"] == 0  # background GPU work may use the memory again
     time.sleep(max(0.0, left + 2.0 - time.monotonic()))
     assert cpu_share(2.0) < 0.15, "nothing keeps rendering, encoding or generating for a client that left"
 
@@ -102,6 +104,7 @@ def test_capacity_refuses_with_busy_and_frees_the_slot(server):
         await c.sio.emit("start", {}, namespace=NS)
         busy = await c.wait_for("error", where=lambda d: d["code"] == "busy")
         state = realtime(server)
+        assert gpu_manager().describe()["conversations"] == 2  # a refused start holds nothing
         await a.sio.disconnect()
         await asyncio.sleep(0.5)
         await c.sio.emit("start", {}, namespace=NS)  # the slot a left is free again
@@ -114,6 +117,7 @@ def test_capacity_refuses_with_busy_and_frees_the_slot(server):
     assert "занят" in busy["message"] and busy["retry_after_s"] > 0
     assert state["sessions"] == 2 and state["max_sessions"] == 2 and state["clients"] == 3
     ended_within(server, 2.0)
+    assert gpu_manager().describe()["conversations"] == 0
 
 
 def test_turn_and_event_limits_without_redis(server):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ai_pipeline.voice.dataset import DatasetInfo
 from ai_pipeline.voice.train.progress import Progress, StopSignal, TrainingStopped, TrainProgress
@@ -84,14 +84,47 @@ def best_checkpoint(run: Path) -> Path:
     raise FileNotFoundError(f"no checkpoint in {run}")
 
 
-class _Reporter:
-    """The trainer's callbacks: progress after each step, a checkpoint and a stop when asked."""
+class GpuYield(Protocol):
+    """How a run gives its GPU memory back for a while (the VRAM ledger's background slot, see run.py)."""
 
-    def __init__(self, progress: Progress, stop: StopSignal | None) -> None:
-        self.progress, self.stop = progress, stop
+    def asked(self) -> bool:
+        """Whether another engine needs the memory now."""
+
+    def give_back(self) -> None:
+        """Release the hold (the run's tensors are off the GPU by then)."""
+
+    def take_back(self) -> None:
+        """Block until the memory is free again; raises ``TrainingStopped`` if the run is stopped meanwhile."""
+
+
+def _move(trainer: Any, device: Any) -> None:
+    """The model and the optimiser's state onto ``device`` (everything the run keeps on the GPU)."""
+    import torch
+
+    trainer.model.to(device)
+    optimizers = trainer.optimizer if isinstance(trainer.optimizer, list) else [trainer.optimizer]
+    for optimizer in optimizers:
+        if optimizer is None:
+            continue
+        for state in optimizer.state.values():
+            for key, value in state.items():
+                if isinstance(value, torch.Tensor):
+                    state[key] = value.to(device)
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+class _Reporter:
+    """The trainer's callbacks: progress after each step, a pause when the GPU is needed elsewhere,
+    a checkpoint and a stop when asked."""
+
+    def __init__(self, progress: Progress, stop: StopSignal | None, gpu: GpuYield | None = None) -> None:
+        self.progress, self.stop, self.gpu = progress, stop, gpu
         self.started = time.perf_counter()
         self.first_step: int | None = None
         self.per_epoch = 0
+        self.last: TrainProgress | None = None
+        self.pauses = 0
 
     def epoch_start(self, trainer: Any) -> None:
         self.per_epoch = len(trainer.train_loader) if trainer.train_loader is not None else 0
@@ -112,9 +145,34 @@ class _Reporter:
         epoch = trainer.epochs_done + 1
         fraction = step / total if total else epoch / epochs
         message = f"Обучение: эпоха {epoch} из {epochs}, шаг {step}" + (f" из {total}" if total else "")
-        self.progress(TrainProgress("training", fraction, message, epoch=epoch, epochs=epochs, step=step, steps=total,
-                                    loss=None if loss is None else round(float(loss), 5), eta_s=eta))
+        self.last = TrainProgress("training", fraction, message, epoch=epoch, epochs=epochs, step=step, steps=total,
+                                  loss=None if loss is None else round(float(loss), 5), eta_s=eta)
+        self.progress(self.last)
         self._check(trainer)
+        if self.gpu is not None and self.gpu.asked():
+            self._pause(trainer)
+
+    def _pause(self, trainer: Any) -> None:
+        """Give the GPU to whoever asked: tensors to the CPU, the hold released, then back when free."""
+        assert self.gpu is not None
+        import torch
+
+        last = self.last or TrainProgress("training", 0.0, "")
+        self.progress(replace(last, message="Пауза: видеопамять нужна разговору, обучение продолжится само",
+                              eta_s=None, paused=True))
+        paused_at = time.perf_counter()
+        device = next(trainer.model.parameters()).device
+        _move(trainer, torch.device("cpu"))
+        self.gpu.give_back()
+        try:
+            self.gpu.take_back()
+        except TrainingStopped:
+            trainer.save_checkpoint()  # stopped while paused: the run resumes from here
+            raise
+        _move(trainer, device)
+        self.pauses += 1
+        self.started += time.perf_counter() - paused_at  # the pause does not count toward the ETA
+        self.progress(replace(last, message="Обучение продолжается", eta_s=None))
 
     def _check(self, trainer: Any) -> None:
         if self.stop is not None and self.stop.is_set():
@@ -123,10 +181,11 @@ class _Reporter:
 
 
 def run_trainer(base: Path, dataset: DatasetInfo, run_root: Path, options: GptOptions, *, fresh: bool = False,
-                progress: Progress | None = None, stop: StopSignal | None = None) -> Path:
+                progress: Progress | None = None, stop: StopSignal | None = None, gpu: GpuYield | None = None) -> Path:
     """Run (or resume the newest run of) the GPT trainer; returns the run folder.
 
-    Raises :class:`TrainingStopped` after saving a checkpoint when ``stop`` is set.
+    Raises :class:`TrainingStopped` after saving a checkpoint when ``stop`` is set. With ``gpu``, the
+    run pauses after a step whenever ``gpu.asked()`` (its tensors wait on the CPU) and goes on where it was.
     """
     from trainer import Trainer, TrainerArgs
 
@@ -143,7 +202,7 @@ def run_trainer(base: Path, dataset: DatasetInfo, run_root: Path, options: GptOp
         report(TrainProgress("training", 0.0, f"Продолжаем обучение с контрольной точки ({resume.name})"))
     model = GPTTrainer(config)
     train_samples, eval_samples = load_tts_samples(config, eval_split=True)
-    reporter = _Reporter(report, stop)
+    reporter = _Reporter(report, stop, gpu)
     # each Trainer adds a file handler (its run's trainer_0_log.txt) to the process-wide "trainer" logger
     # and never removes it: a later run in this process would log into, or fail to reopen, an old run's file
     trainer_log = logging.getLogger("trainer")

@@ -27,7 +27,8 @@ STAGE_SPAN: dict[str, tuple[float, float]] = {
 @dataclass(frozen=True)
 class TrainProgress:
     """One progress report: ``fraction`` (0..1 of the stage), a Russian ``message`` and, while
-    training, the epoch (1-based), the optimiser step, the running loss and the estimated seconds left."""
+    training, the epoch (1-based), the optimiser step, the running loss and the estimated seconds left
+    (and ``paused`` while another engine has the run's GPU memory)."""
 
     stage: Stage
     fraction: float
@@ -38,6 +39,7 @@ class TrainProgress:
     steps: int | None = None
     loss: float | None = None
     eta_s: float | None = None
+    paused: bool | None = None  # true while the run has given its GPU memory to a conversation
 
     @property
     def overall(self) -> float:

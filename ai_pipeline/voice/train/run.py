@@ -7,9 +7,11 @@ cached), the trainer's runs (checkpoints: a second call resumes the newest) and 
 the trained GPT. Registering it as a voice version is the caller's decision (the CLI always does,
 the server's job only when :mod:`.validate` finds it better).
 
-The run holds a ``voice_training`` slot of the process's VRAM ledger while the trainer runs: idle
-engines are unloaded to make room, engines in use are waited for (the run reports that it waits),
-and a budget smaller than the declared need is refused at once.
+The run holds a ``voice_training`` slot of the process's VRAM ledger while the trainer runs
+(:class:`GpuHold`): idle engines are unloaded to make room unless a conversation is open, engines in
+use are waited for (the run reports that it waits), and a budget smaller than the declared need is
+refused at once. While it trains, an engine that needs the memory gets it: the trainer pauses after
+its current step, its tensors wait on the CPU, and it goes on when the memory is free again.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class TrainRequest:
     options: GptOptions = field(default_factory=GptOptions)
     fresh: bool = False
     vram_mb: int = 10000
+    yield_to_live: bool = True  # pause while a conversation needs the GPU memory (see GpuHold)
 
 
 @dataclass(frozen=True)
@@ -122,36 +125,74 @@ def machine_lock(path: Path | None, progress: Progress, stop: StopSignal | None)
         os.close(fd)  # releases the lock
 
 
+class GpuHold:
+    """The run's ``voice_training`` slot of the VRAM ledger (see :mod:`ai_pipeline.gpu.memory`).
+
+    With ``gives_way`` (the default) it is a background slot: the trainer gives the memory back for
+    a while whenever an engine of a conversation needs it (:class:`~.gpt.GpuYield`), and taking it
+    back waits until the memory is free without evicting anything a conversation uses. Without, it
+    is an ordinary slot held for the whole run: engines that do not fit beside it wait and are refused.
+    """
+
+    def __init__(self, vram_mb: int, progress: Progress, stop: StopSignal | None,
+                 manager: GpuMemoryManager | None = None, gives_way: bool = True) -> None:
+        self.manager = manager or gpu_manager()
+        if vram_mb > self.manager.budget_mb:
+            raise GpuBudgetExceeded(
+                f"Для обучения голоса нужно ~{vram_mb} МБ видеопамяти, а бюджет {self.manager.budget_mb} МБ: "
+                "увеличьте gpu.budget_mb или уменьшите training.vram_mb.",
+                f"training needs {vram_mb} MB > budget {self.manager.budget_mb} MB")
+        self.progress, self.stop = progress, stop
+        self.slot = self.manager.register(GPU_SLOT, _TrainerHold(), estimate_mb=vram_mb, background=gives_way)
+        self.held = False
+        self.taken = 0  # times the slot was taken (after the first, a wait is the trainer's pause: told by it)
+
+    def asked(self) -> bool:
+        return self.slot.background and self.slot.yield_asked.is_set()
+
+    def take_back(self) -> None:
+        """Hold the slot, waiting as long as it takes (the first wait is reported); a stop ends the wait."""
+        told = self.taken > 0
+        while True:
+            if self.stop is not None:
+                self.stop.check()
+            tried = time.monotonic()
+            try:
+                self.manager.acquire(self.slot, timeout=1.0)
+                self.held, self.taken = True, self.taken + 1
+                return
+            except GpuBudgetExceeded:
+                if not told:
+                    self.progress(TrainProgress("waiting", 0.0, "Ждём свободную видеопамять: сейчас её занимают "
+                                                              "работающие модели"))
+                    told = True
+            rest = 1.0 - (time.monotonic() - tried)  # a refusal at once (memory held for good) is retried each second
+            if rest > 0:
+                if self.stop is not None:
+                    self.stop.wait(rest)
+                else:
+                    time.sleep(rest)
+
+    def give_back(self) -> None:
+        if self.held:
+            self.held = False
+            self.manager.release(self.slot)
+
+    def close(self) -> None:
+        self.give_back()
+        self.manager.unregister(GPU_SLOT)
+
+
 @contextmanager
 def gpu_budget(vram_mb: int, progress: Progress, stop: StopSignal | None,
-               manager: GpuMemoryManager | None = None) -> Iterator[None]:
-    """Hold ``vram_mb`` of the VRAM ledger; wait (reporting it) while engines in use stand in the way."""
-    manager = manager or gpu_manager()
-    if vram_mb > manager.budget_mb:
-        raise GpuBudgetExceeded(
-            f"Для обучения голоса нужно ~{vram_mb} МБ видеопамяти, а бюджет {manager.budget_mb} МБ: "
-            "увеличьте gpu.budget_mb или уменьшите AVATAR_TRAIN_VRAM_MB.",
-            f"training needs {vram_mb} MB > budget {manager.budget_mb} MB")
-    slot = manager.register(GPU_SLOT, _TrainerHold(), estimate_mb=vram_mb)
+               manager: GpuMemoryManager | None = None, gives_way: bool = True) -> Iterator[GpuHold]:
+    """Hold ``vram_mb`` of the VRAM ledger for the block (waiting, and reporting it, until it is free)."""
+    hold = GpuHold(vram_mb, progress, stop, manager, gives_way)
     try:
-        while True:
-            try:
-                context = slot.use()
-                context.__enter__()
-                break
-            except GpuBudgetExceeded as exc:
-                progress(TrainProgress("waiting", 0.0, "Ждём свободную видеопамять: сейчас её занимают "
-                                                       "работающие модели"))
-                if stop is not None and stop.wait(1.0):
-                    stop.check()
-                if not exc.retryable:
-                    raise
-        try:
-            yield
-        finally:
-            context.__exit__(None, None, None)
+        hold.take_back()
+        yield hold
     finally:
-        manager.unregister(GPU_SLOT)
+        hold.close()
 
 
 def train_voice(voice: Voice, settings: Settings, request: TrainRequest, progress: Progress | None = None,
@@ -170,12 +211,12 @@ def train_voice(voice: Voice, settings: Settings, request: TrainRequest, progres
         dataset = prepare_dataset(voice, settings, work / "dataset", request.base / "vocab.json", report, stop)
         report(TrainProgress("dataset", 1.0, f"Набор данных: {dataset.train + dataset.eval} фраз, "
                                              f"{dataset.seconds / 60:.1f} мин речи"))
-        with gpu_budget(request.vram_mb, report, stop, manager):
+        with gpu_budget(request.vram_mb, report, stop, manager, request.yield_to_live) as hold:
             if stop is not None:
                 stop.check()
             report(TrainProgress("training", 0.0, "Загрузка модели для обучения"))
             run = run_trainer(request.base, dataset, work / "run", request.options, fresh=request.fresh,
-                              progress=report, stop=stop)
+                              progress=report, stop=stop, gpu=hold if request.yield_to_live else None)
     report(TrainProgress("export", 0.0, "Сохранение обученной модели"))
     gpt = work / GPT_FILE
     exported = export_gpt(run, gpt)

@@ -44,7 +44,8 @@ def test_auto_device_and_protocol():
     device = "cuda:0" if cuda_available() else "cpu"  # auto: the first GPU torch sees, else the CPU
     assert manager.device == device and manager.cuda == cuda_available()
     assert isinstance(SizedModel("x", []), GpuModel)
-    assert manager.describe() == {"device": device, "budget_mb": 1000, "used_mb": 0, "context_mb": None, "engines": []}
+    assert manager.describe() == {"device": device, "budget_mb": 1000, "used_mb": 0, "context_mb": None,
+                                  "conversations": 0, "engines": []}
     assert GpuMemoryManager(device="cpu").device == "cpu"
 
 
@@ -199,6 +200,106 @@ def test_reentrant_use_and_unregister():
     assert manager.register("a", slot.model, 600) is slot and slot.estimate_mb == 600
     manager.unregister("a")
     assert log == ["load a", "unload a"] and manager.describe()["engines"] == []
+
+
+class BackgroundWork:
+    """A long job holding a background slot the way the voice trainer does: it works in "steps", and
+    after a step where ``yield_asked`` is set it lets go and takes the slot back as soon as it may."""
+
+    def __init__(self, manager: GpuMemoryManager, log: list[str], mb: int) -> None:
+        self.manager, self.log = manager, log
+        self.slot = manager.register("train", SizedModel("train", log), mb, background=True)
+        self.holding, self.done = threading.Event(), threading.Event()
+        self.yields = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def take(self) -> None:
+        while True:  # as GpuHold.take_back: short waits, retried
+            try:
+                self.manager.acquire(self.slot, timeout=0.2)
+                self.holding.set()
+                return
+            except GpuBudgetExceeded:
+                continue
+
+    def run(self) -> None:
+        self.take()
+        while not self.done.is_set():
+            time.sleep(0.02)  # one "optimiser step"
+            if self.slot.yield_asked.is_set():
+                self.yields += 1
+                self.holding.clear()
+                self.manager.release(self.slot)
+                self.take()  # at once: the engine that asked must still get the memory first
+        self.manager.release(self.slot)
+
+
+def test_background_work_gives_way_and_never_evicts_a_conversation():
+    log: list[str] = []
+    manager = GpuMemoryManager(budget_mb=1000, device="cpu", wait_s=20.0)
+    tts = manager.register("tts", SizedModel("tts", log), 400)
+    job = BackgroundWork(manager, log, 800)
+    job.thread.start()
+    assert job.holding.wait(5)
+    manager.live_open()  # a conversation starts while the job trains
+    t0 = time.monotonic()
+    with tts.use():  # needs 400 MB of the job's 800: the job pauses after its step, the engine loads
+        waited = time.monotonic() - t0
+        assert not job.holding.is_set() and manager.used_mb == 400
+    assert waited < 5.0 and job.yields == 1, (waited, job.yields)
+    assert log == ["load train", "unload train", "load tts"]
+    assert manager.describe()["conversations"] == 1
+    time.sleep(0.5)  # between turns: the idle engine stays loaded, the job waits for free room
+    assert not job.holding.is_set() and tts.state == "loaded"
+    manager.live_close()  # the conversation ended: the job may evict idle engines again
+    assert job.holding.wait(5)
+    assert log[-2:] == ["unload tts", "load train"]
+    job.done.set()
+    job.thread.join(5)
+    assert not job.thread.is_alive()
+
+
+def test_background_work_takes_free_room_beside_a_conversation():
+    log: list[str] = []
+    manager = GpuMemoryManager(budget_mb=1000, device="cpu", wait_s=20.0)
+    tts = manager.register("tts", SizedModel("tts", log), 300)
+    with tts.use():
+        pass
+    manager.live_open()
+    job = BackgroundWork(manager, log, 600)  # fits beside the loaded engine: nothing is evicted
+    job.thread.start()
+    assert job.holding.wait(5)
+    with tts.use():  # the engine is loaded: the job is not asked to yield
+        pass
+    assert job.yields == 0 and not job.slot.yield_asked.is_set()
+    assert log == ["load tts", "load train"]
+    job.done.set()
+    job.thread.join(5)
+    manager.live_close()
+    manager.live_close()  # one too many closes never goes below zero
+    assert manager.describe()["conversations"] == 0
+
+
+def test_ordinary_slots_are_never_asked_to_yield():
+    log: list[str] = []
+    manager = GpuMemoryManager(budget_mb=1000, device="cpu", wait_s=0.3)
+    slots = make(manager, log, a=800, b=400)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_a() -> None:
+        with slots["a"].use():
+            holding.set()
+            release.wait(5)
+
+    worker = threading.Thread(target=hold_a)
+    worker.start()
+    holding.wait(5)
+    with pytest.raises(GpuBudgetExceeded):
+        with slots["b"].use():
+            pass
+    assert not slots["a"].yield_asked.is_set()
+    release.set()
+    worker.join()
 
 
 def test_settings_configure_the_process_manager():

@@ -112,3 +112,77 @@ def test_training_steps_checkpoint_resume_and_new_version(settings, voice, tmp_p
     assert spoken.samples.size > 0
     state = torch.load(trained.folder / "xtts_gpt.pth", weights_only=True)
     assert torch.equal(state["gpt.wte.weight"], state["mel_embedding.weight"])
+
+
+class _Engine:
+    """A live engine of a conversation as the ledger sees it (what it loads is beside the point here)."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def gpu_load(self) -> None:
+        self.log.append("load tts")
+
+    def gpu_unload(self) -> None:
+        self.log.append("unload tts")
+
+
+def test_training_pauses_for_a_conversation_and_goes_on_where_it_was(settings, voice, tmp_path):
+    """A real run holds a background slot of a small ledger; a conversation's engine that needs the
+    memory gets it after one optimiser step (not refused after ``wait_s``); the run waits while the
+    conversation is open and then continues the same run: steps go on, no restart from a checkpoint."""
+    import threading
+    import time
+
+    from ai_pipeline.gpu import GpuMemoryManager
+    from ai_pipeline.voice.train.gpt import GptOptions
+    from ai_pipeline.voice.train.run import GPU_SLOT, TrainRequest, train_voice
+
+    base = write_checkpoint(tmp_path / "base", trainer_files=True, accent=False, max_audio_tokens=605)
+    manager = GpuMemoryManager(budget_mb=1000, device="cpu", wait_s=120.0)
+    log: list[str] = []
+    tts = manager.register("tts", _Engine(log), 400)
+    reports: list = []
+    stepped = threading.Event()
+
+    def progress(p) -> None:  # type: ignore[no-untyped-def]
+        reports.append(p)
+        if p.stage == "training" and p.step and not p.paused:
+            stepped.set()
+
+    options = GptOptions(epochs=1, batch_size=1, grad_accum=1, lr=1e-4, save_step=1000, workers=0)
+    request = TrainRequest(base, tmp_path / "work", options, vram_mb=800)
+    outcome: dict = {}
+
+    def train() -> None:
+        try:
+            outcome["done"] = train_voice(voice, settings, request, progress, manager=manager)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertions below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=train, daemon=True)
+    worker.start()
+    assert stepped.wait(300), f"no optimiser step: {outcome.get('error')!r}"
+    manager.live_open()  # a conversation opens while the voice trains
+    t0 = time.monotonic()
+    with tts.use():
+        waited = time.monotonic() - t0
+        paused_at = len(reports)
+        time.sleep(1.0)  # a turn: the run stays paused
+        assert not [r for r in reports[paused_at:] if r.stage == "training" and not r.paused]
+    assert waited < 60.0, waited  # one CPU step of the tiny model, not the ledger's wait_s
+    assert log == ["load tts"] and manager.describe()["conversations"] == 1
+    paused = [r for r in reports if r.paused]
+    assert len(paused) == 1 and "Пауза" in paused[0].message and paused[0].step >= 1
+    time.sleep(1.0)  # between turns: the idle engine is not evicted, the run waits
+    assert log == ["load tts"] and worker.is_alive()
+    manager.live_close()
+    worker.join(600)
+    assert not worker.is_alive() and "error" not in outcome, outcome.get("error")
+    assert log == ["load tts", "unload tts"]  # taken back only once the conversation ended
+    steps = [r.step for r in reports if r.stage == "training" and r.step and not r.paused]
+    assert steps == sorted(steps) and steps[-1] > paused[0].step  # went on from where it paused
+    assert any(r.message == "Обучение продолжается" for r in reports)
+    assert not any("контрольной точки" in r.message for r in reports)  # the same run, not a resume
+    assert outcome["done"].gpt.is_file()
+    assert GPU_SLOT not in {e["name"] for e in manager.describe()["engines"]}  # the run let go of its slot
