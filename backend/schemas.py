@@ -179,6 +179,7 @@ class TrainingProgress(_Open):
     steps: int | None = None
     loss: float | None = None
     eta_s: float | None = None
+    paused: bool | None = Field(None, description="true while a conversation has the training's GPU memory")
 
 
 class TrainingStatus(TrainingCapability):

@@ -1297,6 +1297,11 @@ export interface components {
             loss?: number | null;
             /** Eta S */
             eta_s?: number | null;
+            /**
+             * Paused
+             * @description true while a conversation has the training's GPU memory
+             */
+            paused?: boolean | null;
         } & {
             [key: string]: unknown;
         };

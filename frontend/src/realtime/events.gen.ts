@@ -318,6 +318,10 @@ export interface TrainingProgress {
   steps?: number | null;
   loss?: number | null;
   eta_s?: number | null;
+  /**
+   * true while a conversation has the training's GPU memory
+   */
+  paused?: boolean | null;
   [k: string]: unknown;
 }
 /**
