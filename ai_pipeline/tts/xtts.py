@@ -179,7 +179,11 @@ class XttsTTS(TTSEngine):
             if self.device != "cpu":
                 from ai_pipeline.gpu import gpu_manager
 
-                self._slot = gpu_manager().register(self.name, self, estimate_mb=self.settings.vram_mb)
+                manager = gpu_manager()
+                try:
+                    self._slot = manager.register(self.name, self, estimate_mb=self.settings.vram_mb)
+                except ValueError:  # another instance (a training's validation, a second pipeline) holds the name
+                    self._slot = manager.register(f"{self.name}-{id(self):x}", self, estimate_mb=self.settings.vram_mb)
             log.info("XTTS loaded from %s in %.1f s (device %s, stress marks %s)", self.model_dir,
                      time.perf_counter() - started, self.device, "on" if self._marks else "off")
 
@@ -212,7 +216,7 @@ class XttsTTS(TTSEngine):
             if self._slot is not None:
                 from ai_pipeline.gpu import gpu_manager
 
-                gpu_manager().unregister(self.name)
+                gpu_manager().unregister(self._slot.name)
                 self._slot = None
             self._model = self._config = self._base_gpt = self._active_gpt = None
             self._latents.clear()

@@ -92,8 +92,10 @@ def validate_trained(voice: Voice, gpt: Path, base: Path, settings: Settings, wo
     report(TrainProgress("validation", 0.0, "Проверка: загружаем модели"))
     from ai_pipeline.gpu import gpu_manager
 
-    # a live XTTS engine holds the ledger's "xtts" slot: this second copy then runs on the CPU
-    taken = any(e["name"] == "xtts" for e in gpu_manager().describe()["engines"])  # type: ignore[index,union-attr]
+    # with a live XTTS engine on the GPU, or a conversation open (whose engines it could evict), this
+    # second copy runs on the CPU: slower, but it takes no memory a conversation may need
+    ledger = gpu_manager().describe()
+    taken = any(e["name"] == "xtts" for e in ledger["engines"]) or bool(ledger["conversations"])  # type: ignore[index,union-attr]
     tts = XttsTTS(XttsSettings(model_dir=base.resolve(), device="cpu" if taken else "auto"), settings.models_dir)
     current_gpt = voice.folder / "xtts_gpt.pth"  # the voice as it is may already be a trained version
     asr = registry.build("asr", settings.asr, settings.models_dir)
