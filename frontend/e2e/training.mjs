@@ -1,7 +1,9 @@
 // End-to-end: a voice's training started from the persona screen in Debian's Chromium, against a real
 // server that can train (the CPU tests force it, with the reduced XTTS checkpoint). The flow clicks
 // «Обучить голос», sees the progress bar move, reloads the page mid-training (the job and its progress
-// are still there), and waits for the verdict. Screenshots go to --out.
+// are still there), and waits for the verdict. The progress must come over the jobs socket: the page's
+// WebSocket frames are read for "/jobs" `job` events, and the status must not be polled meanwhile.
+// Screenshots go to --out.
 //
 //   node e2e/training.mjs --url http://127.0.0.1:8000 --out ../out/e2e/training
 import { mkdirSync } from "node:fs";
@@ -27,6 +29,21 @@ const browser = await chromium.launch({ executablePath: args.chromium, args: CHR
 const page = await (await browser.newContext({ ...DESKTOP, locale: "ru-RU" })).newPage();
 guardConsole(page, report);
 
+// what the page receives on the "/jobs" namespace (Socket.IO over WebSocket: `42/jobs,["job",{...}]`)
+const jobEvents = [];
+page.on("websocket", (ws) => {
+  ws.on("framereceived", ({ payload }) => {
+    if (typeof payload !== "string" || !payload.startsWith("42/jobs,")) return;
+    const [event, data] = JSON.parse(payload.slice("42/jobs,".length));
+    jobEvents.push({ event, status: data?.status, progress: data?.progress, code: data?.code });
+  });
+});
+// the REST status of the training: polled only while the socket is not connected
+let statusPolls = 0;
+page.on("request", (request) => {
+  if (request.method() === "GET" && /\/api\/voices\/[^/]+\/train$/.test(new URL(request.url()).pathname)) statusPolls += 1;
+});
+
 /** The progress bar's value now (null: no bar on the page). */
 async function barValue() {
   const bar = page.getByTestId("voice-train-progress");
@@ -40,6 +57,7 @@ try {
   await start.waitFor({ timeout: 60_000 });
   log("estimate:", await page.getByTestId("voice-train-estimate").textContent());
   await start.click();
+  const startedAt = Date.now();
   await page.getByTestId("voice-train-progress").waitFor({ timeout: 30_000 });
   const seen = [];
   const deadline = Date.now() + timeout;
@@ -66,6 +84,16 @@ try {
   const result = page.getByTestId("voice-train-result");
   await result.waitFor({ timeout: 5_000 });
   log("result:", await result.textContent(), "used:", await result.getAttribute("data-used"));
+  const trainingS = (Date.now() - startedAt) / 1000;
+  const running = jobEvents.filter((e) => e.event === "job" && e.status === "running").map((e) => e.progress);
+  const done = jobEvents.filter((e) => e.event === "job" && e.status === "done");
+  log(`socket: ${jobEvents.length} jobs-namespace events (${running.length} running, ${done.length} done), ` +
+      `${statusPolls} status requests in ${trainingS.toFixed(0)} s`);
+  report.expect(new Set(running).size >= 3, "socket-progress", `progress over the socket: ${JSON.stringify(running)}`);
+  report.expect(done.length >= 1, "socket-done", `the final state over the socket: ${JSON.stringify(jobEvents.slice(-3))}`);
+  report.expect(!jobEvents.some((e) => e.event === "error"), "socket-errors", JSON.stringify(jobEvents.filter((e) => e.event === "error")));
+  // polling once a second would make about one request per second of training
+  report.expect(statusPolls <= 8 + trainingS / 10, "no-polling", `${statusPolls} status requests in ${trainingS.toFixed(0)} s`);
   const moved = seen.filter((v, i) => i > 0 && v > seen[i - 1]).length;
   report.expect(moved >= 2, "progress", `the bar should move at least twice, saw ${JSON.stringify(seen)}`);
   report.expect(reloaded, "reload", "never saw the training details to reload on");

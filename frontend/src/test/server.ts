@@ -32,6 +32,8 @@ export type Handler = (req: RecordedRequest) => Reply | Promise<Reply>;
 
 export interface TestServer {
   url: string;
+  /** The node:http server (a test Socket.IO server can listen beside the API on the same port). */
+  http: Server;
   client: ApiClient;
   requests: RecordedRequest[];
   /** Register (or replace) the handler of "METHOD /path" (exact path, no query). */
@@ -123,6 +125,7 @@ export async function startServer(): Promise<TestServer> {
 
   return {
     url,
+    http: server,
     client: new ApiClient({ baseUrl: url, token: null }),
     requests,
     on(route, handler) {

@@ -4,7 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { VoiceEditor } from "../personas/VoiceEditor";
 import { persona, ttsVoices, voiceInfo } from "../test/fixtures";
 import { renderWithProviders } from "../test/providers";
+import { JobServer } from "../realtime/testing/jobServer";
 import { startServer, type TestServer } from "../test/server";
+import type { JobEvent } from "../realtime/events.gen";
 import { epochsText, formatDuration, progressLine, TrainingPanel } from "./TrainingPanel";
 
 let server: TestServer;
@@ -118,6 +120,57 @@ describe("voice training panel", () => {
     await user.click(await screen.findByTestId("voice-train-start"));
     expect(await screen.findByTestId("voice-train-result", {}, { timeout: 4000 })).toBeInTheDocument();
     expect(server.calls("POST /api/voices/v1/train")).toHaveLength(1);
+  });
+
+  it("while the jobs socket is connected, progress comes from job events and the status is not polled", async () => {
+    const jobs = await new JobServer().start(server.http);
+    let finished = false;
+    const result = { used: false, version: null, message: "Обученный голос не лучше прежнего: оставлен прежний." };
+    server.on("GET /api/health", { json: { training: canTrain } });
+    server.on("GET /api/voices/v1/train", () => ({
+      json: status(finished ? trainingJob(40, 1, { status: "done", message: "Готово", result, details: null }) : trainingJob(4, 0.1)),
+    }));
+    jobs.jobs.set("t1", trainingJob(4, 0.1) as JobEvent);
+    renderWithProviders(<TrainingPanel voiceId="v1" />, server.client);
+    const panel = await screen.findByTestId("voice-train");
+    await waitFor(() => expect(panel).toHaveAttribute("data-live", "true"));
+    expect(jobs.received.map((r) => [r.event, r.data])).toEqual([["watch", { job_id: "t1" }]]);
+    const bar = screen.getByTestId("voice-train-progress");
+    for (const step of [12, 20, 28]) {
+      jobs.push(trainingJob(step, step / 40) as JobEvent);
+      await waitFor(() => expect(bar).toHaveAttribute("aria-valuenow", String(Math.round((step / 40) * 100))));
+    }
+    expect(screen.getByTestId("voice-train-details")).toHaveTextContent("шаг 28 из 40");
+    const polls = server.calls("GET /api/voices/v1/train").length;
+    await new Promise((r) => setTimeout(r, 1500)); // longer than a poll's interval
+    expect(server.calls("GET /api/voices/v1/train")).toHaveLength(polls);
+
+    finished = true;
+    jobs.push(trainingJob(40, 1, { status: "done", message: "Готово", result, details: null }) as JobEvent);
+    expect(await screen.findByTestId("voice-train-result")).toHaveAttribute("data-used", "false");
+    // the end comes from the socket; the status is fetched once more (the voice may have changed)
+    await waitFor(() => expect(server.calls("GET /api/voices/v1/train").length).toBeGreaterThan(polls));
+    await waitFor(async () => expect(await jobs.watchers("t1")).toBe(0));
+    expect(screen.getByTestId("voice-train-start")).toHaveTextContent("Обучить ещё раз");
+    await jobs.stop();
+  });
+
+  it("falls back to polling the status while the jobs socket is not connected", async () => {
+    const jobs = await new JobServer().start(server.http);
+    let step = 4;
+    server.on("GET /api/health", { json: { training: canTrain } });
+    server.on("GET /api/voices/v1/train", () => ({ json: status(trainingJob(step, step / 40)) }));
+    jobs.jobs.set("t1", trainingJob(4, 0.1) as JobEvent);
+    renderWithProviders(<TrainingPanel voiceId="v1" />, server.client);
+    const panel = await screen.findByTestId("voice-train");
+    await waitFor(() => expect(panel).toHaveAttribute("data-live", "true"));
+    jobs.refuse = true; // the socket goes and does not come back
+    jobs.dropConnections();
+    await waitFor(() => expect(panel).toHaveAttribute("data-live", "false"));
+    step = 24; // only the REST status knows
+    await waitFor(() => expect(screen.getByTestId("voice-train-progress")).toHaveAttribute("aria-valuenow", "60"), { timeout: 5000 });
+    expect(screen.getByTestId("voice-train-details")).toHaveTextContent("шаг 24 из 40");
+    await jobs.stop();
   });
 
   it("formats durations and the training line the Russian way", () => {

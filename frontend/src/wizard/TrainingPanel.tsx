@@ -2,14 +2,17 @@
  * Training of a recorded voice on the server («Обучить голос»): offered when `/api/health` says this
  * server can train, with a time estimate from the amount of speech; otherwise one sentence says why
  * and that the voice is matched instead. The job lives on the server: the panel asks for its state
- * when it appears, so leaving the page and coming back shows the progress where it is.
+ * when it appears, so leaving the page and coming back shows the progress where it is. While a job
+ * runs its progress comes over the jobs socket (useJobEvents); the status is polled only while the
+ * socket is not connected.
  */
 import { describeError } from "../api/errors";
 import { useHealth, useTrainingAction, useVoiceTraining } from "../api/queries";
-import type { TrainingProgress, VoiceTrainingStatus } from "../api/types";
+import type { Job, TrainingProgress, VoiceTrainResult, VoiceTrainingStatus } from "../api/types";
 import { Button } from "../components/Button";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { ProgressBar } from "../components/ProgressBar";
+import { useJobEvents } from "../realtime/useJobEvents";
 
 /** A duration the Russian way: «меньше минуты», «12 мин», «1,5 ч». */
 export function formatDuration(seconds: number): string {
@@ -62,10 +65,28 @@ function Running({ status, onCancel, cancelling }: { status: VoiceTrainingStatus
   );
 }
 
+const running = (job: Job<VoiceTrainResult> | null | undefined): job is Job<VoiceTrainResult> =>
+  job?.status === "queued" || job?.status === "running";
+
+/**
+ * The voice's training status with its job as fresh as it gets: pushed over the jobs socket while
+ * the job runs (no polling then), polled from the REST status while the socket is not connected.
+ * When the socket says the job ended, the status is fetched once more (the voice may have changed).
+ */
+function useTrainingStatus(voiceId: string, canTrain: boolean) {
+  const cached = useVoiceTraining(voiceId, false).data; // reads the cache the query below fills
+  const polledJob = cached?.job;
+  const pushed = useJobEvents<VoiceTrainResult>(running(polledJob) ? polledJob.id : null);
+  const pushedJob = pushed.job?.id === polledJob?.id && (pushed.connected || !running(pushed.job)) ? pushed.job : null;
+  const status = useVoiceTraining(voiceId, canTrain && !(pushed.connected && running(pushedJob)));
+  const data: VoiceTrainingStatus | undefined = status.data && pushedJob ? { ...status.data, job: pushedJob } : status.data;
+  return { status, data, live: pushedJob !== null && pushed.connected };
+}
+
 export function TrainingPanel({ voiceId }: { voiceId: string }) {
   const health = useHealth();
   const capability = health.data?.training;
-  const status = useVoiceTraining(voiceId, !!capability?.can_train);
+  const { status, data, live } = useTrainingStatus(voiceId, !!capability?.can_train);
   const action = useTrainingAction(voiceId);
   if (!capability) return null; // a server that says nothing about training
   if (!capability.can_train) {
@@ -76,7 +97,6 @@ export function TrainingPanel({ voiceId }: { voiceId: string }) {
       </p>
     );
   }
-  const data = status.data;
   if (!data) {
     return status.isError ? <ErrorNotice message={`Не удалось узнать состояние обучения: ${describeError(status.error)}`} onRetry={() => void status.refetch()} /> : null;
   }
@@ -102,7 +122,7 @@ export function TrainingPanel({ voiceId }: { voiceId: string }) {
     </div>
   );
   return (
-    <section data-testid="voice-train" data-status={job?.status ?? "none"} className="flex flex-col gap-3 border-t border-slate-800 pt-3">
+    <section data-testid="voice-train" data-status={job?.status ?? "none"} data-live={live} className="flex flex-col gap-3 border-t border-slate-800 pt-3">
       <span className="text-sm font-medium text-slate-200">Обучение голоса на сервере</span>
       {!job && (
         <p className="text-xs text-slate-400">Модель дообучится на ваших записях: голос станет ближе к оригиналу. Его используют, только если проверка покажет, что он лучше.</p>
