@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ai_pipeline.voice.dataset import DatasetInfo
@@ -97,21 +99,30 @@ class GpuYield(Protocol):
         """Block until the memory is free again; raises ``TrainingStopped`` if the run is stopped meanwhile."""
 
 
-def _move(trainer: Any, device: Any) -> None:
-    """The model and the optimiser's state onto ``device`` (everything the run keeps on the GPU)."""
+def _offload(trainer: Any) -> Callable[[], None]:
+    """Move what the run keeps on the GPU (the model with its gradients, the optimiser's state) to the
+    CPU and free the cache; returns the function that puts every tensor back where it was."""
     import torch
 
-    trainer.model.to(device)
+    device = next(trainer.model.parameters()).device
+    trainer.model.to("cpu")  # parameters keep their identity, so the optimiser still knows them
+    moved: list[tuple[dict[str, Any], str, Any]] = []
     optimizers = trainer.optimizer if isinstance(trainer.optimizer, list) else [trainer.optimizer]
     for optimizer in optimizers:
-        if optimizer is None:
-            continue
-        for state in optimizer.state.values():
+        for state in optimizer.state.values() if optimizer is not None else ():
             for key, value in state.items():
-                if isinstance(value, torch.Tensor):
-                    state[key] = value.to(device)
+                if isinstance(value, torch.Tensor) and value.device.type != "cpu":  # Adam's step counters stay
+                    moved.append((state, key, value.device))
+                    state[key] = value.cpu()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+    def restore() -> None:
+        trainer.model.to(device)
+        for state, key, where in moved:
+            state[key] = state[key].to(where)
+
+    return restore
 
 
 class _Reporter:
@@ -155,21 +166,18 @@ class _Reporter:
     def _pause(self, trainer: Any) -> None:
         """Give the GPU to whoever asked: tensors to the CPU, the hold released, then back when free."""
         assert self.gpu is not None
-        import torch
-
         last = self.last or TrainProgress("training", 0.0, "")
         self.progress(replace(last, message="Пауза: видеопамять нужна разговору, обучение продолжится само",
                               eta_s=None, paused=True))
         paused_at = time.perf_counter()
-        device = next(trainer.model.parameters()).device
-        _move(trainer, torch.device("cpu"))
+        restore = _offload(trainer)
         self.gpu.give_back()
         try:
             self.gpu.take_back()
         except TrainingStopped:
             trainer.save_checkpoint()  # stopped while paused: the run resumes from here
             raise
-        _move(trainer, device)
+        restore()
         self.pauses += 1
         self.started += time.perf_counter() - paused_at  # the pause does not count toward the ETA
         self.progress(replace(last, message="Обучение продолжается", eta_s=None))
@@ -207,6 +215,9 @@ def run_trainer(base: Path, dataset: DatasetInfo, run_root: Path, options: GptOp
     # and never removes it: a later run in this process would log into, or fail to reopen, an old run's file
     trainer_log = logging.getLogger("trainer")
     handlers = list(trainer_log.handlers)
+    for handler in handlers:  # the package's console handler holds the stderr of its import, maybe closed since
+        if type(handler) is logging.StreamHandler and getattr(handler.stream, "closed", False):
+            handler.stream = sys.stderr  # not setStream(): that flushes the closed stream first
     try:
         trainer = Trainer(TrainerArgs(continue_path=str(resume) if resume else "", restore_path="",
                                       skip_train_epoch=False, start_with_eval=False,

@@ -158,7 +158,9 @@ def test_training_pauses_for_a_conversation_and_goes_on_where_it_was(settings, v
         try:
             outcome["done"] = train_voice(voice, settings, request, progress, manager=manager)
         except BaseException as exc:  # noqa: BLE001 - reported by the assertions below
-            outcome["error"] = exc
+            import traceback
+
+            outcome["error"] = f"{exc!r}\n{traceback.format_exc()}"
 
     worker = threading.Thread(target=train, daemon=True)
     worker.start()
