@@ -41,8 +41,9 @@ class ConversationNamespace(socketio.AsyncNamespace):
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         token = self.runtime.settings.server.token
         if token and not (isinstance(auth, dict) and auth.get("token") == token) and not token_ok(environ, token):
-            raise socketio.exceptions.ConnectionRefusedError(
-                ConnectRefused(code="unauthorized", message="Нужен токен.").model_dump(mode="json"))
+            refused = ConnectRefused(code="unauthorized", message="Нужен токен.")
+            # (message, data): the client's connect_error gets both; a lone dict would arrive as its str()
+            raise socketio.exceptions.ConnectionRefusedError(refused.message, refused.model_dump(mode="json"))
         session = LiveSession(self.runtime, lambda event, data: self.emit(event, data, to=sid), sid)
         session.client = peer_address(environ, self.runtime.settings.server.trusted_proxies)
         self.sessions[sid] = session

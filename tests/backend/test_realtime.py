@@ -240,9 +240,13 @@ def test_token_is_required_to_connect_when_configured(tmp_path, redis_url):  # n
     settings = Settings(data_dir=tmp_path, redis=RedisSettings(url=redis_url), server=ServerSettings(token="s3cret"))
     async def go(url: str):
         refused = socketio.AsyncClient()
+        errors: list = []
+        refused.on("connect_error", errors.append, namespace=NS)
         with pytest.raises(socketio.exceptions.ConnectionError):
             await refused.connect(url, namespaces=[NS], transports=["websocket"],
                                   wait_timeout=5)
+        # what the web app shows: the typed refusal, not the str() of a dict
+        assert errors == [{"message": "Нужен токен.", "data": {"code": "unauthorized", "message": "Нужен токен."}}]
         allowed = socketio.AsyncClient()
         await allowed.connect(url, namespaces=[NS], transports=["websocket"],
                               auth={"token": "s3cret"}, wait_timeout=5)
