@@ -180,5 +180,9 @@ describe("voice training panel", () => {
     expect([1, 3, 10, 12, 21, 24].map(epochsText)).toEqual(["1 эпоха", "3 эпохи", "10 эпох", "12 эпох", "21 эпоха", "24 эпохи"]);
     expect(progressLine(null)).toBeNull();
     expect(progressLine({ stage: "dataset", fraction: 0.5, message: "" })).toBeNull();
+    const step = { stage: "training" as const, fraction: 0.4, message: "", epoch: 2, epochs: 10, step: 40, steps: 100, loss: 0.1234 };
+    expect(progressLine({ ...step, eta_s: 600 })).toBe("эпоха 2 из 10 · шаг 40 из 100 · потери 0,123 · осталось ≈ 10 мин");
+    // paused for a conversation: no time left is promised
+    expect(progressLine({ ...step, paused: true })).toBe("эпоха 2 из 10 · шаг 40 из 100 · потери 0,123 · на паузе");
   });
 });

@@ -36,22 +36,25 @@ export function progressLine(details: TrainingProgress | null | undefined): stri
   if (!details || details.stage !== "training" || details.step == null) return null;
   const parts = [`эпоха ${details.epoch} из ${details.epochs}`, `шаг ${details.step}${details.steps ? ` из ${details.steps}` : ""}`];
   if (details.loss != null) parts.push(`потери ${details.loss.toFixed(3).replace(".", ",")}`);
-  if (details.eta_s != null) parts.push(`осталось ≈ ${formatDuration(details.eta_s)}`);
+  if (details.paused) parts.push("на паузе");
+  else if (details.eta_s != null) parts.push(`осталось ≈ ${formatDuration(details.eta_s)}`);
   return parts.join(" · ");
 }
 
 function Running({ status, onCancel, cancelling }: { status: VoiceTrainingStatus; onCancel: () => void; cancelling: boolean }) {
   const job = status.job!;
   const line = progressLine(job.details);
+  // paused while a conversation uses the GPU memory: the bar stays where it was, in a calmer colour
+  const paused = job.details?.paused === true;
   return (
-    <div data-testid="voice-train-running" className="flex flex-col gap-2">
+    <div data-testid="voice-train-running" data-paused={paused} className="flex flex-col gap-2">
       <div className="flex justify-between gap-2 text-sm">
         <span className="text-slate-200" aria-live="polite" data-testid="voice-train-message">
           {job.message}
         </span>
         <span className="font-mono text-slate-400">{Math.round(job.progress * 100)}%</span>
       </div>
-      <ProgressBar value={job.progress} testId="voice-train-progress" label="Обучение голоса" tone="amber" />
+      <ProgressBar value={job.progress} testId="voice-train-progress" label="Обучение голоса" tone={paused ? "indigo" : "amber"} />
       {line && (
         <span data-testid="voice-train-details" className="font-mono text-xs text-slate-400">
           {line}
