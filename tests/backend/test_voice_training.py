@@ -150,3 +150,59 @@ def test_the_training_section_from_yaml_and_env_reaches_the_service_and_the_cli(
     assert cli.main(["models", "list"]) == 2  # refused at start-up, with the section and field named
     err = capsys.readouterr().err
     assert "invalid settings" in err and "training.epochs" in err
+
+
+class _LiveEngine:
+    """A conversation's GPU engine as the process's VRAM ledger sees it (nothing to load on a CPU)."""
+
+    def gpu_load(self) -> None:
+        pass
+
+    def gpu_unload(self) -> None:
+        pass
+
+
+def test_a_training_job_pauses_while_a_conversation_needs_its_gpu_memory(setup):
+    """The job's slot gives way: an engine that does not fit beside it loads after one optimiser step
+    (not after ``gpu.wait_s``), the job says it is paused, stays paused while the conversation is
+    open, and goes on with the same run once it ends."""
+    from ai_pipeline.gpu import gpu_manager
+
+    settings, voice_id = setup
+    manager = gpu_manager()
+    need = manager.budget_mb - settings.training.vram_mb + 1  # fits only if the training lets go
+    slot = manager.register("test_conversation_engine", _LiveEngine(), estimate_mb=need)
+    live = False
+    try:
+        with _client(settings) as client:
+            job_id = client.post(f"/api/voices/{voice_id}/train").json()["job_id"]
+            _poll(client, job_id, lambda j: (j.get("details") or {}).get("step", 0) >= 1)
+            manager.live_open()
+            live = True
+            t0 = time.monotonic()
+            with slot.use():
+                waited = time.monotonic() - t0
+                paused = _poll(client, job_id, lambda j: (j.get("details") or {}).get("paused") is True)[-1]
+                assert paused["status"] == "running" and "Пауза" in paused["message"], paused
+                time.sleep(2.0)  # a turn: the run takes no step meanwhile
+                still = client.get(f"/api/jobs/{job_id}").json()
+                assert still["details"]["paused"] and still["details"]["step"] == paused["details"]["step"]
+                assert still["progress"] == paused["progress"]  # the bar does not jump back
+            assert waited < manager.wait_s, waited
+            time.sleep(2.0)  # between turns: the conversation's idle engine is not evicted, the run waits
+            assert slot.state == "loaded"
+            assert client.get(f"/api/jobs/{job_id}").json()["details"]["paused"]
+            manager.live_close()
+            live = False
+            went_on = _poll(client, job_id, lambda j: (j.get("details") or {}).get("step", 0) > paused["details"]["step"])
+            assert went_on[-1]["status"] == "running" and not went_on[-1]["details"].get("paused"), went_on[-1]
+            assert not any("контрольной точки" in j["message"] for j in went_on)  # the same run, not a resume
+            assert slot.state == "unloaded"  # the idle engine made room for the training again
+            client.delete(f"/api/voices/{voice_id}/train")
+            final = _poll(client, job_id, lambda j: False)[-1]
+            assert final["status"] == "error" and final["error"]["code"] == "cancelled", final
+    finally:
+        if live:
+            manager.live_close()
+        manager.unregister(slot.name)
+    assert "voice_training" not in {e["name"] for e in manager.describe()["engines"]}
