@@ -4,9 +4,11 @@
 summary, facts, recent turns within the token budget), streams the LLM's tokens through the reply
 chunker and tags every speakable chunk with an emotion. The reply so far is stored before each chunk
 is handed on, so whatever was said survives a barge-in, a crash or a restart at any moment; older turns
-are folded into the rolling summary: in idle time, when the unfolded turns pass a token budget, with a
-summary the LLM writes then (``warm_idle``); at a turn's end with the first sentences of each turn when
-a due fold waited too long.
+are folded into the rolling summary in idle time, when the unfolded turns pass a token budget, with a
+summary the LLM writes then (``warm_idle``). A fold rewrites the prompt after the persona's part, so it
+is stored only once its prompt is evaluated: a due fold that waited too long for idle time is fixed at
+a turn's end (the first sentences of each turn where the LLM's summary is not written) and the next
+idle time goes to evaluating it; only a prompt that would outgrow its budget stores it unevaluated.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from ai_pipeline.chunks import ChatMessage, ReplyChunk
 from ai_pipeline.emotion.base import EmotionEngine
 from ai_pipeline.llm.base import LLMEngine, PrefillResult, Progress
 from ai_pipeline.llm.facts import extract_facts
-from ai_pipeline.llm.prompt import MESSAGE_OVERHEAD, build_messages, persona_prompt
+from ai_pipeline.llm.prompt import (MEMORY_SHARE, MESSAGE_OVERHEAD, PersonaCard, build_messages, memory_prompt,
+                                    persona_prompt)
 from ai_pipeline.llm.summary import (ROLLING_MAX_CHARS, SUMMARY_TOKENS, SummaryRequest, accept_summary, append_summary,
                                      summary_request)
 from ai_pipeline.settings import Settings
@@ -45,7 +48,9 @@ from backend.db.personas import get_persona, persona_card
 log = logging.getLogger(__name__)
 
 SUMMARY_CHARS = 900  # the rolling summary keeps its newest part
-FOLD_SLACK = 8  # messages a due fold may wait for its prompt to be evaluated in idle time before it is forced
+FOLD_SLACK = 8  # messages a due fold may wait for idle time (its summary and its prompt) before it is overdue
+OVERDUE_SLACK = 16  # messages past its trigger an overdue fold may still wait for its prompt to be evaluated
+QUESTION_TOKENS = 128  # room a fold that waits for its evaluation leaves in the prompt's budget for the next question
 IDLE_BEFORE_BACKGROUND_S = 1.5  # background prefills start only after the LLM was idle this long
 MAX_SESSIONS_REMEMBERED = 256  # sessions whose last opener is remembered (so it is not repeated)
 REPLIES_NOT_REPEATED = 3  # a sentence of the persona's last this many replies is not said again
@@ -114,6 +119,7 @@ class Brain:
         self._last_use = 0.0  # monotonic time a conversation last wanted the LLM
         self._openers: dict[int, str | None] = {}  # session -> the opener its last reply began with (newest last)
         self._writing: dict[int, _Writing] = {}  # session -> the LLM's summary of its planned fold
+        self._overdue: dict[int, Fold] = {}  # session -> its overdue fold, stored once its prompt is evaluated
 
     @asynccontextmanager
     async def llm_exclusive(self) -> AsyncIterator[None]:
@@ -151,19 +157,26 @@ class Brain:
         rewrite the system prompt and force the whole history to be evaluated again.
 
         ``fold``: the prompt as it will be once that fold is stored (evaluated before it is)."""
+        persona, summary, pending, facts = self._memory(db, persona_id, session_id, fold)
+        history = [ChatMessage(m.role, without_opener(m.content)) if m.role == "assistant" else m
+                   for m in to_chat(pending)]
+        return build_messages(persona, user_text=user_text, history=history,
+                              summary=summary.text if summary else None, facts=facts,
+                              budget_tokens=self.settings.memory.context_tokens, count_tokens=self.llm.count_tokens)
+
+    def _memory(self, db: Session, persona_id: int, session_id: int, fold: Fold | None = None
+                ) -> tuple[PersonaCard, Fold | None, list[Message], dict[str, str]]:
+        """What the prompt is made of (see ``_messages``): the persona, the summary (``fold`` or the stored
+        one), the messages after it and the facts the system prompt shows."""
         memory = self.settings.memory
         persona = persona_card(get_persona(db, persona_id))
         stored = get_summary(db, persona_id, session_id=session_id)
         summary = fold or (Fold(stored.text, stored.up_to_message_id) if stored else None)
         after = summary.up_to_message_id if summary else None
-        pending = recent_messages(db, session_id, limit=memory.summarize_after + FOLD_SLACK + 4, after_id=after)
+        pending = recent_messages(db, session_id, limit=memory.summarize_after + OVERDUE_SLACK + 4, after_id=after)
         verbatim = {m.id for m in pending}
         facts = {f.key: f.value for f in list_facts(db, persona_id) if f.source_message_id not in verbatim}
-        history = [ChatMessage(m.role, without_opener(m.content)) if m.role == "assistant" else m
-                   for m in to_chat(pending)]
-        return build_messages(persona, user_text=user_text, history=history,
-                              summary=summary.text if summary else None, facts=facts,
-                              budget_tokens=memory.context_tokens, count_tokens=self.llm.count_tokens)
+        return persona, summary, pending, facts
 
     def _prompt(self, db: Session, persona_id: int, session_id: int, user_text: str,
                 continues: bool = False) -> TurnPrompt:
@@ -196,12 +209,30 @@ class Brain:
         only once its prompt is ready, so no question pays for it: until then the turns keep the old
         layout (its state is kept on disk while the fold's is evaluated, and the fold's progress is kept
         when a turn interrupts it). The LLM writes the fold's summary first (``_write_summary``; a turn
-        interrupts it too, and it goes on from what it wrote). A fold that waited too long is forced at
-        the turn's end (see ``_fold_summary``)."""
+        interrupts it too, and it goes on from what it wrote). A fold that waited too long for that is
+        overdue (fixed at a turn's end, see ``_fold_overdue``): its prompt is evaluated straight away.
+        Before working on a fold, the prompt as it stands is brought up to date (the last reply is shown
+        without its opener, so the cache holds it otherwise), so the next question pays only for its words."""
+        current: list[ChatMessage] | None = None  # the prompt as it stands, evaluated by this call
         while True:
             await self._idle()
-            fold = await self.db.call(self._fold_plan, persona_id, session_id)
-            if fold is not None and not fold.written \
+            overdue = await self.db.call(self._overdue_fold, persona_id, session_id)
+            fold = overdue or await self.db.call(self._fold_plan, persona_id, session_id)
+            if fold is not None:
+                now = (await self.db.call(self._messages, persona_id, session_id, ""))[:-1]
+                if now != current:
+                    async with self._llm_lock:
+                        if time.monotonic() - self._last_use < IDLE_BEFORE_BACKGROUND_S:
+                            continue
+                        stop = self._background_stop = threading.Event()
+                        try:
+                            await self._prefill(now, stop)
+                        finally:
+                            self._background_stop = None
+                    if stop.is_set():
+                        continue
+                    current = now
+            if overdue is None and fold is not None and not fold.written \
                     and await self._write_summary(persona_id, session_id, fold) is not None:
                 continue  # written (plan again with its text) or interrupted (go on when idle again)
             messages = await self.db.call(self._messages, persona_id, session_id, "", fold)
@@ -217,6 +248,8 @@ class Brain:
                 continue
             if fold is not None:
                 await self.db.call(self._store_fold, persona_id, session_id, fold)
+                if self._overdue.get(session_id) is fold:
+                    del self._overdue[session_id]
             return result
 
     async def _write_summary(self, persona_id: int, session_id: int, fold: Fold) -> bool | None:
@@ -244,7 +277,8 @@ class Brain:
                 return False
             stop = self._background_stop = threading.Event()
             try:
-                await self._prefill(messages[:-1] if request.opening else messages, stop)
+                # keep: what was evaluated survives a turn's interruption (and the turn's prompt is kept too)
+                await self._prefill(messages[:-1] if request.opening else messages, stop, keep=True)
                 if stop.is_set():
                     return False
                 tokens = self.llm.stream(messages, max_tokens=max(8, SUMMARY_TOKENS - len(writing.partial) // 3))
@@ -437,15 +471,56 @@ class Brain:
     async def _remember(self, persona_id: int, session_id: int, said: list[ReplyChunk], timer: StageTimer,
                         message_id: int | None) -> None:
         await self._store(session_id, said, timer, message_id)  # the final timings
-        await self.db.call(self._fold_summary, persona_id, session_id)
+        await self.db.call(self._fold_overdue, persona_id, session_id)
 
-    def _fold_summary(self, db: Session, persona_id: int, session_id: int) -> None:
-        """Fold now when the fold has waited too long for idle time (``fold_slack_tokens`` or
-        ``FOLD_SLACK`` messages past its trigger): with the LLM's summary if it is written, else with
-        the first sentences of each message."""
-        fold = self._fold_plan(db, persona_id, session_id, forced=True)
-        if fold is not None:
-            self._store_fold(db, persona_id, session_id, fold)
+    def _fold_overdue(self, db: Session, persona_id: int, session_id: int) -> Fold | None:
+        """At a turn's end: a due fold that waited too long for idle time (``fold_slack_tokens`` or
+        ``FOLD_SLACK`` messages past its trigger) is overdue. Its plan is fixed now (all but the newest
+        messages, with the LLM's summary where it is written, else the first sentences of each message)
+        and the next idle time evaluates its prompt, without waiting for the LLM's summary, then stores
+        it (``warm_idle``): the turns until then keep the old prompt, which only grows and stays cached.
+        A fold is stored here, unevaluated (the next turn evaluates the new prompt), only when the old
+        prompt would no longer keep every unfolded message (``_over_budget``); it then takes in all but
+        the newest messages as of now. Returns the overdue fold, if any."""
+        fold = self._overdue_fold(db, persona_id, session_id) or self._fold_plan(db, persona_id, session_id,
+                                                                                 forced=True)
+        if fold is None:
+            return None
+        if self._over_budget(db, persona_id, session_id):  # all but the newest messages, as of now
+            self._store_fold(db, persona_id, session_id,
+                             self._fold_plan(db, persona_id, session_id, forced=True) or fold)
+            self._overdue.pop(session_id, None)
+            return None
+        if self._overdue.get(session_id) is not fold:
+            self._overdue.pop(session_id, None)  # newest last; bounded, the oldest sessions go
+            while len(self._overdue) >= MAX_SESSIONS_REMEMBERED:
+                self._overdue.pop(next(iter(self._overdue)))
+            self._overdue[session_id] = fold
+        return fold
+
+    def _overdue_fold(self, db: Session, persona_id: int, session_id: int) -> Fold | None:
+        """The session's overdue fold, unless the stored summary has moved past it (or there is none)."""
+        fold = self._overdue.get(session_id)
+        summary = get_summary(db, persona_id, session_id=session_id) if fold is not None else None
+        if fold is not None and summary is not None and summary.up_to_message_id >= fold.up_to_message_id:
+            self._overdue.pop(session_id, None)
+            return None
+        return fold
+
+    def _over_budget(self, db: Session, persona_id: int, session_id: int) -> bool:
+        """Whether the prompt without a new fold leaves less than ``QUESTION_TOKENS`` of its budget
+        (``context_tokens``: summary, facts and every unfolded message with its chat markup), or holds
+        more than ``summarize_after + OVERDUE_SLACK`` messages: the next turns would drop messages from
+        its start, and so evaluate it again every turn."""
+        memory = self.settings.memory
+        _, summary, pending, facts = self._memory(db, persona_id, session_id)
+        if len(pending) > memory.summarize_after + OVERDUE_SLACK:
+            return True
+        count = self.llm.count_tokens
+        used = count(memory_prompt(summary.text if summary else None, facts, int(memory.context_tokens * MEMORY_SHARE),
+                                   count))
+        used += sum(count(m.text) + MESSAGE_OVERHEAD for m in pending)
+        return used + QUESTION_TOKENS > memory.context_tokens
 
     def _fold_plan(self, db: Session, persona_id: int, session_id: int, forced: bool = False) -> Fold | None:
         """The fold into the rolling summary that is due (None when none is): when the unfolded messages

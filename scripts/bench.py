@@ -39,6 +39,10 @@ brain (scripts/bench_brain.py, ``--turns N``, ``--model FILE.gguf`` repeatable, 
 say over two sessions, each reply checked (Russian, no markup, «ты», in persona, length, answers the
 question, memory, gentle refusal); pass rate per check and overall per model, first token / first clause p50.
 
+fold (scripts/bench_fold.py, ``--turns N`` default 20, ``--gap S``, ``--think S``, ``--openers``, ``--memory``,
+``--out``): the real Brain through one conversation paced like a live one (or with ``--gap`` seconds between
+turns): the model's first token turn by turn, and which turns come right after a fold into the summary.
+
 lipsync (scripts/bench_lipsync.py, ``--video`` repeatable, ``--weights``, ``--control N``, ``--out``): LSE-D / LSE-C
 of rendered clips by SyncNet as in Wav2Lip's evaluation, when syncnet_v2.model is in <models_dir>/syncnet/.
 
@@ -425,6 +429,10 @@ def main() -> int:
         import bench_brain  # scripts/bench_brain.py, beside this file
 
         return bench_brain.main(sys.argv[2:])
+    if sys.argv[1:2] == ["fold"]:  # its own options (see scripts/bench_fold.py)
+        import bench_fold  # scripts/bench_fold.py, beside this file
+
+        return bench_fold.main(sys.argv[2:])
     if sys.argv[1:2] == ["gpu"]:  # its own options (see scripts/bench_gpu.py; scripts/gpu_check.sh runs it)
         import bench_gpu  # scripts/bench_gpu.py, beside this file
 
@@ -434,7 +442,7 @@ def main() -> int:
 
         return bench_lipsync.main(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["render", "asr", "llm", "persona", "turn", "brain", "lipsync", "gpu",
+    parser.add_argument("what", choices=["render", "asr", "llm", "persona", "turn", "brain", "fold", "lipsync", "gpu",
                                          "enhance", "voice", "tts", "capacity", "soak"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=10.0, help="soak: how long the clients keep coming")

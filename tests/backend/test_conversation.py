@@ -222,7 +222,7 @@ def test_old_turns_fold_into_the_summary(db_url, engines, settings):
     fold = asyncio.run(db.call(brain._fold_plan, 1, session))
     say([5])
     assert asyncio.run(db.call(brain._fold_plan, 1, session)) == fold, "the plan does not move"
-    asyncio.run(db.call(brain._fold_summary, 1, session))  # due, but it waits for idle time to evaluate it
+    assert asyncio.run(db.call(brain._fold_overdue, 1, session)) is None  # due, it waits for idle time
     assert asyncio.run(db.call(get_summary, 1, session_id=session)) is None
     assert [m.content for m in asyncio.run(db.call(brain._messages, 1, session, "Ну?", fold))[1:-1]] == [
         "Реплика номер 3. Ещё.", "Реплика номер 4. Ещё.", "Реплика номер 5. Ещё."]
@@ -234,11 +234,18 @@ def test_old_turns_fold_into_the_summary(db_url, engines, settings):
     assert "Реплика номер 0." in messages[0].content
     assert [m.content for m in messages[1:-1]] == ["Реплика номер 3. Ещё.", "Реплика номер 4. Ещё.",
                                                    "Реплика номер 5. Ещё."]
-    say(range(6, 16))  # 13 unfolded messages: more than summarize_after + FOLD_SLACK, the turn's end folds all
-    # but the newest recent_turns
-    asyncio.run(db.call(brain._fold_summary, 1, session))
+    say(range(6, 16))  # 13 unfolded messages: more than summarize_after + FOLD_SLACK, the fold is overdue: it
+    # takes in all but the newest recent_turns, and is stored only once idle time has evaluated its prompt
+    overdue = asyncio.run(db.call(brain._fold_overdue, 1, session))
+    assert overdue is not None and "номер 13" in overdue.text and "номер 14" not in overdue.text
+    assert asyncio.run(db.call(get_summary, 1, session_id=session)).up_to_message_id < overdue.up_to_message_id
+    say([16, 17])
+    assert asyncio.run(db.call(brain._fold_overdue, 1, session)) is overdue, "fixed while it waits"
+    say(range(18, 24))  # more than summarize_after + OVERDUE_SLACK messages: the old prompt would drop some, so
+    # the turn's end stores a fold unevaluated, with all but the newest messages as of now
+    assert asyncio.run(db.call(brain._fold_overdue, 1, session)) is None
     summary = asyncio.run(db.call(get_summary, 1, session_id=session))
-    assert "номер 13" in summary.text and "номер 14" not in summary.text
+    assert "номер 21" in summary.text and "номер 22" not in summary.text
     db.close()
 
 
@@ -301,6 +308,37 @@ def test_a_fold_is_stored_once_its_prompt_is_evaluated_and_turns_in_between_stay
         summary = asyncio.run(db.call(get_summary, 1, session_id=session))
         assert summary is not None and "Петя" in summary.text
         asyncio.run(collect_reply(brain, 1, session, "Что ты знаешь обо мне?"))
+        assert llm.last_stats.evaluated_tokens < 45, llm.last_stats  # the folded prompt was ready
+    finally:
+        llm.store = None
+        db.close()
+
+
+def test_an_overdue_fold_waits_for_its_prompt_to_be_evaluated_so_no_turn_pays_for_it(db_url, engines, settings,
+                                                                                      tmp_path):
+    """Turns that leave no idle time make a due fold overdue. It is not stored at the turn's end (the next
+    question would then evaluate the rewritten prompt before its first token): the turns keep the old
+    prompt, cached; the next idle time evaluates the fold's prompt at once (no LLM summary first) and
+    stores it, and the question after that finds the new prompt evaluated."""
+    db, brain = make_brain(db_url, engines, settings, fold_tokens=64, keep_tokens=40, recent_turns=2,
+                           fold_slack_tokens=0)
+    llm = engines[0]
+    llm.use_state_folder(tmp_path / "states", 1 << 30)
+    try:
+        session = asyncio.run(brain.open_session(1))
+        asyncio.run(brain.warm(1, session))
+        for text in ["Меня зовут Петя, мне восемь лет.", "У меня есть собака Бобик, он очень весёлый."]:
+            asyncio.run(collect_reply(brain, 1, session, text))
+        assert asyncio.run(db.call(get_summary, 1, session_id=session)) is None, "not stored unevaluated"
+        assert asyncio.run(db.call(brain._fold_plan, 1, session, True)) is not None, "overdue: no idle time given"
+        asyncio.run(collect_reply(brain, 1, session, "А ты любишь собак?"))
+        assert llm.last_stats.evaluated_tokens < 45, llm.last_stats  # the old prompt, cached
+        result = asyncio.run(brain.warm_idle(1, session))
+        assert result is not None and result.evaluated_tokens > 45, result  # the fold's prompt, evaluated now
+        summary = asyncio.run(db.call(get_summary, 1, session_id=session))
+        assert summary is not None and "Собеседник:" in summary.text, summary  # the first sentences: no waiting
+        assert not brain._writing.get(session), "the LLM's summary was not waited for"
+        asyncio.run(collect_reply(brain, 1, session, "А ты любишь кошек?"))
         assert llm.last_stats.evaluated_tokens < 45, llm.last_stats  # the folded prompt was ready
     finally:
         llm.store = None
