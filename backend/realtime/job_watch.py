@@ -14,18 +14,13 @@ cookie); a bad payload gets an ``error`` event, never an exception.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable
 from typing import Any
 
-import socketio
-from pydantic import ValidationError
-
-from ai_pipeline.errors import AvatarError
-from backend.edge import token_ok
 from backend.jobs import JobStore
-from backend.realtime.events import JOBS_NAMESPACE, ConnectRefused, JobErrorEvent, WatchMessage, to_wire
+from backend.realtime.events import JOBS_NAMESPACE, JobErrorEvent, WatchMessage
+from backend.realtime.guarded import GuardedNamespace, authorized, refusal
 from backend.realtime.job_feed import JobFeed, room_of
 from backend.runtime import Runtime
 
@@ -34,18 +29,11 @@ log = logging.getLogger(__name__)
 MAX_WATCHED = 16  # jobs one client may follow at once
 
 
-def authorized(environ: dict, auth: Any, token: str | None) -> bool:
-    """No token set, or the client carries it (``auth.token``, bearer header or cookie)."""
-    if not token:
-        return True
-    given = auth.get("token") if isinstance(auth, dict) else None
-    if isinstance(given, str) and hmac.compare_digest(given.encode(), token.encode()):
-        return True
-    return token_ok(environ, token)
-
-
-class JobsNamespace(socketio.AsyncNamespace):
+class JobsNamespace(GuardedNamespace):
     """``watch`` / ``unwatch`` jobs; the runtime's JobStore feeds the rooms."""
+
+    ERROR = JobErrorEvent
+    PAYLOAD_REQUIRED = True  # watch and unwatch carry exactly one payload
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(JOBS_NAMESPACE)
@@ -69,9 +57,7 @@ class JobsNamespace(socketio.AsyncNamespace):
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         if not authorized(environ, auth, self.runtime.settings.server.token):
-            refused = ConnectRefused(code="unauthorized", message="Нужен токен.")
-            # (message, data): the client's connect_error gets ``message`` and ``data`` (the typed refusal)
-            raise socketio.exceptions.ConnectionRefusedError(refused.message, refused.model_dump(mode="json"))
+            raise refusal()
         self.jobs()
         self.watching[sid] = set()
 
@@ -79,42 +65,20 @@ class JobsNamespace(socketio.AsyncNamespace):
         for job_id in self.watching.pop(sid, set()):
             await self.leave_room(sid, room_of(job_id))
 
-    async def trigger_event(self, event: str, *args: Any) -> Any:
-        """Every handler goes through here: unknown events and bad payloads are answered, not raised."""
-        if event in ("connect", "disconnect"):
-            return await super().trigger_event(event, *args)
-        sid = args[0] if args else ""
-        if not hasattr(self, f"on_{event}"):
-            return await self._error(sid, "unknown_event", f"Неизвестное событие «{event}».")
-        if len(args) != 2:  # watch and unwatch carry exactly one payload
-            return await self._error(sid, "bad_message", "Неверный формат сообщения: ожидается один аргумент.",
-                                     f"{event}: {len(args) - 1} arguments")
-        if not await self._allowed(sid):
-            return None
-        try:
-            return await super().trigger_event(event, *args)
-        except ValidationError as exc:
-            await self._error(sid, "bad_message", "Неверный формат сообщения.", str(exc.errors()))
-        except AvatarError as exc:
-            await self.emit(*to_wire(JobErrorEvent.of(exc)), to=sid)
-        except Exception as exc:  # never let one client's bad input crash the server
-            log.exception("jobs event %s failed", event)
-            await self._error(sid, "internal_error", "Внутренняя ошибка сервера.", repr(exc))
-        return None
-
     async def on_watch(self, sid: str, data: Any) -> None:
         job_id = WatchMessage.model_validate(data).job_id
         store = self.jobs()
         job = store.get(job_id) if store is not None else None
         if job is None:
-            await self._error(sid, "job_not_found", "Задание не найдено.", f"no job {job_id}", job_id=job_id)
+            await self.send_error(sid, "job_not_found", "Задание не найдено.", f"no job {job_id}", job_id=job_id)
             return
         watched = self.watching.get(sid)
         if watched is None:  # disconnected meanwhile
             return
         if job_id not in watched and len(watched) >= MAX_WATCHED:
-            await self._error(sid, "too_many_jobs", f"Можно следить не больше чем за {MAX_WATCHED} заданиями сразу.",
-                              f"{len(watched)} jobs watched", job_id=job_id)
+            await self.send_error(sid, "too_many_jobs",
+                                  f"Можно следить не больше чем за {MAX_WATCHED} заданиями сразу.",
+                                  f"{len(watched)} jobs watched", job_id=job_id)
             return
         watched.add(job_id)
         await self.enter_room(sid, room_of(job_id))
@@ -125,12 +89,7 @@ class JobsNamespace(socketio.AsyncNamespace):
         self.watching.get(sid, set()).discard(job_id)
         await self.leave_room(sid, room_of(job_id))
 
-    async def _error(self, sid: str, code: str, message: str, detail: str = "", job_id: str | None = None) -> None:
-        named = {"job_id": job_id} if job_id is not None else {}
-        event = JobErrorEvent(code=code, message=message, detail=detail[:300] or message, **named)
-        await self.emit(*to_wire(event), to=sid)
-
-    async def _allowed(self, sid: str) -> bool:
+    async def within_limit(self, sid: str) -> bool:
         """At most ``realtime.events_per_10s`` events per client, like the conversation's."""
         limiter = self.runtime.limiter
         if limiter is None:
@@ -138,6 +97,6 @@ class JobsNamespace(socketio.AsyncNamespace):
         decision = await limiter.hit(f"job-events:{sid}", limit=self.runtime.settings.realtime.events_per_10s,
                                      window_s=10)
         if not decision.allowed:
-            await self._error(sid, "rate_limited", "Слишком много сообщений: часть из них пропущена.",
-                              f"retry after {decision.retry_after_s:.1f} s")
+            await self.send_error(sid, "rate_limited", "Слишком много сообщений: часть из них пропущена.",
+                                  f"retry after {decision.retry_after_s:.1f} s")
         return decision.allowed

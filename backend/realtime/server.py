@@ -13,13 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio
-from pydantic import ValidationError
 
 from ai_pipeline.errors import AvatarError
-from backend.edge import token_ok
 from backend.edge.peer import peer_address
 from backend.realtime.live import LiveSession
-from backend.realtime.events import ConnectRefused, ErrorEvent, ReadyEvent, to_wire
+from backend.realtime.events import ReadyEvent, to_wire
+from backend.realtime.guarded import GuardedNamespace, authorized, refusal
 from backend.realtime.job_watch import JobsNamespace
 from backend.realtime.protocol import NAMESPACE, StartMessage, TextMessage
 from backend.realtime.redis_link import redis_reachable
@@ -30,7 +29,7 @@ __all__ = ["Busy", "ConversationNamespace", "create_sio", "origin_check"]
 log = logging.getLogger(__name__)
 
 
-class ConversationNamespace(socketio.AsyncNamespace):
+class ConversationNamespace(GuardedNamespace):
     """Dispatches client events to the client's LiveSession; malformed input gets an error event."""
 
     def __init__(self, runtime: Runtime) -> None:
@@ -39,11 +38,8 @@ class ConversationNamespace(socketio.AsyncNamespace):
         self.sessions = runtime.live
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
-        token = self.runtime.settings.server.token
-        if token and not (isinstance(auth, dict) and auth.get("token") == token) and not token_ok(environ, token):
-            refused = ConnectRefused(code="unauthorized", message="Нужен токен.")
-            # (message, data): the client's connect_error gets both; a lone dict would arrive as its str()
-            raise socketio.exceptions.ConnectionRefusedError(refused.message, refused.model_dump(mode="json"))
+        if not authorized(environ, auth, self.runtime.settings.server.token):
+            raise refusal()
         session = LiveSession(self.runtime, lambda event, data: self.emit(event, data, to=sid), sid)
         session.client = peer_address(environ, self.runtime.settings.server.trusted_proxies)
         self.sessions[sid] = session
@@ -53,35 +49,7 @@ class ConversationNamespace(socketio.AsyncNamespace):
         if session is not None:
             await asyncio.shield(session.close())  # runs to the end even if this handler is cancelled
 
-    async def trigger_event(self, event: str, *args: Any) -> Any:
-        """Every handler goes through here: unknown events and bad payloads are answered, not raised."""
-        if event in ("connect", "disconnect"):
-            return await super().trigger_event(event, *args)
-        sid = args[0] if args else ""
-        if not hasattr(self, f"on_{event}"):
-            await self._error(sid, "unknown_event", f"Неизвестное событие «{event}».")
-            return None
-        if len(args) > 2:  # every event carries at most one payload
-            await self._error(sid, "bad_message", "Неверный формат сообщения: ожидается один аргумент.",
-                              f"{event}: {len(args) - 1} arguments")
-            return None
-        if not await self._allowed(sid):
-            return None
-        try:
-            return await super().trigger_event(event, *args)
-        except ValidationError as exc:
-            await self._error(sid, "bad_message", "Неверный формат сообщения.", str(exc.errors()))
-        except AvatarError as exc:
-            await self.emit(*to_wire(ErrorEvent.of(exc)), to=sid)
-        except Exception as exc:  # never let one client's bad input crash the server
-            log.exception("event %s failed", event)
-            await self._error(sid, "internal_error", "Внутренняя ошибка сервера.", repr(exc))
-        return None
-
-    async def _error(self, sid: str, code: str, message: str, detail: str = "") -> None:
-        await self.emit(*to_wire(ErrorEvent(code=code, message=message, detail=detail[:300] or message)), to=sid)
-
-    async def _allowed(self, sid: str) -> bool:
+    async def within_limit(self, sid: str) -> bool:
         """A client may send at most ``realtime.events_per_10s`` events (audio chunks included)."""
         limiter = self.runtime.limiter
         if limiter is None or sid not in self.sessions:
@@ -90,7 +58,7 @@ class ConversationNamespace(socketio.AsyncNamespace):
         if not decision.allowed:
             session = self.sessions[sid]
             if not session.flooding:  # one error per burst, not one per dropped message
-                await self._error(sid, "rate_limited", "Слишком много сообщений: часть из них пропущена.",
+                await self.send_error(sid, "rate_limited", "Слишком много сообщений: часть из них пропущена.",
                                   f"retry after {decision.retry_after_s:.1f} s")
             session.flooding = True
             return False
