@@ -4,8 +4,8 @@
  * ConversationActions (for the screen's state) and media events (for the player).
  */
 
-import { io, type Socket } from "socket.io-client";
-import { getToken } from "../api/client";
+import type { Socket } from "socket.io-client";
+import { openSocket, type SocketOptions } from "./socket";
 import {
   NAMESPACE,
   type ClientToServer,
@@ -18,10 +18,7 @@ import {
 } from "./protocol";
 import type { ConnectionState, ConversationAction } from "./state";
 
-export interface ConversationClientOptions {
-  /** Server origin; "" (default) is the page's own origin. */
-  url?: string;
-  path?: string;
+export interface ConversationClientOptions extends SocketOptions {
   personaId?: number | null;
   avatarId?: string | null;
   /** A session to continue (null: the server opens a new one). */
@@ -36,11 +33,6 @@ export interface ConversationClientOptions {
    * click has allowed sound). Default false: `start` on every connection.
    */
   holdStart?: boolean;
-  /** Read on every connection attempt (default: getToken in api/client; the page's cookie is sent anyway). */
-  token?: () => string | null;
-  reconnectionDelay?: number;
-  reconnectionDelayMax?: number;
-  transports?: ("websocket" | "polling")[];
 }
 
 export interface ConversationClientEvents {
@@ -77,21 +69,7 @@ export class ConversationClient {
     this.sessionId = options.sessionId ?? null;
     this.greetPending = options.greet ?? false;
     this.begun = !options.holdStart;
-    const token = options.token ?? getToken;
-    this.socket = io(`${options.url ?? ""}${NAMESPACE}`, {
-      path: options.path ?? "/socket.io",
-      autoConnect: false,
-      reconnection: true,
-      reconnectionDelay: options.reconnectionDelay ?? 500,
-      reconnectionDelayMax: options.reconnectionDelayMax ?? 5000,
-      randomizationFactor: 0.3,
-      transports: options.transports ?? ["websocket", "polling"],
-      tryAllTransports: true, // a proxy that refuses WebSocket still gets long-polling
-      auth: (cb) => {
-        const value = token();
-        cb(value ? { token: value } : {});
-      },
-    });
+    this.socket = openSocket<ServerToClient, ClientToServer>(NAMESPACE, options, { first: 500, max: 5000 });
     this.wire();
   }
 

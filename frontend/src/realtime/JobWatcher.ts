@@ -5,8 +5,8 @@
  * are generated from the server's models (backend/realtime/events.py -> events.gen.ts).
  */
 
-import { io, type Socket } from "socket.io-client";
-import { getToken } from "../api/client";
+import type { Socket } from "socket.io-client";
+import { openSocket, type SocketOptions } from "./socket";
 import type { JobErrorEvent, JobEvent, JobsClientEvents, JobsServerEvents } from "./events.gen";
 
 export type { JobErrorEvent, JobEvent } from "./events.gen";
@@ -17,16 +17,7 @@ type Handlers<E> = { [K in keyof E]: (data: E[K]) => void };
 export type JobsToClient = Handlers<JobsServerEvents>;
 export type JobsToServer = Handlers<JobsClientEvents>;
 
-export interface JobWatcherOptions {
-  /** Server origin; "" (default) is the page's own origin. */
-  url?: string;
-  path?: string;
-  /** Read on every connection attempt (default: getToken in api/client; the page's cookie is sent anyway). */
-  token?: () => string | null;
-  reconnectionDelay?: number;
-  reconnectionDelayMax?: number;
-  transports?: ("websocket" | "polling")[];
-}
+export type JobWatcherOptions = SocketOptions;
 
 export interface JobWatcherEvents {
   /** A watched job's state (the answer to `watch`, then every change). */
@@ -46,21 +37,7 @@ export class JobWatcher {
   private closed = false;
 
   constructor(options: JobWatcherOptions = {}) {
-    const token = options.token ?? getToken;
-    this.socket = io(`${options.url ?? ""}${JOBS_NAMESPACE}`, {
-      path: options.path ?? "/socket.io",
-      autoConnect: false,
-      reconnection: true,
-      reconnectionDelay: options.reconnectionDelay ?? 1000,
-      reconnectionDelayMax: options.reconnectionDelayMax ?? 10000,
-      randomizationFactor: 0.3,
-      transports: options.transports ?? ["websocket", "polling"],
-      tryAllTransports: true, // a proxy that refuses WebSocket still gets long-polling
-      auth: (cb) => {
-        const value = token();
-        cb(value ? { token: value } : {});
-      },
-    });
+    this.socket = openSocket<JobsToClient, JobsToServer>(JOBS_NAMESPACE, options, { first: 1000, max: 10000 });
     this.wire();
   }
 
