@@ -39,7 +39,7 @@ from ai_pipeline.engine import EngineInfo, EngineSettings, missing_file, missing
 from ai_pipeline.errors import EngineFailed, EngineUnavailable, InputError
 from ai_pipeline.llm.base import LLMEngine, PrefillResult, Progress
 from ai_pipeline.llm.continuation import NoEarlyEnd
-from ai_pipeline.llm.repetition import EchoPenalty
+from ai_pipeline.llm.repetition import EchoPenalty, echo_variants
 from ai_pipeline.llm.state_store import PromptStateStore, StoredState, common_prefix
 
 log = logging.getLogger(__name__)
@@ -374,8 +374,9 @@ class LlamaCppLLM(LLMEngine):
         processors: list[Any] = [NoEarlyEnd(self._end_ids())] if begun else []
         if self.settings.echo_penalty > 0:
             earlier = messages[:-1] if begun else messages
-            replies = [self._llm.tokenize(m.content.encode("utf-8"), add_bos=False, special=False)
-                       for m in earlier if m.role == "assistant" and m.content.strip()]
+            replies = [self._llm.tokenize(variant.encode("utf-8"), add_bos=False, special=False)
+                       for m in earlier if m.role == "assistant" and m.content.strip()
+                       for variant in echo_variants(m.content)]
             echo = EchoPenalty(replies, self.settings.echo_penalty, self.settings.echo_ngram)
             if echo:
                 processors.append(echo)

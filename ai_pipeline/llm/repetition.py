@@ -7,15 +7,36 @@ persona's earlier replies in the prompt instead: where the tokens just sampled c
 already occurred in one of them, the token that came next there is made less likely (by
 ``penalty``, in logits). Single words and short pairs stay free (names, «я», punctuation); only a
 run of ``ngram`` tokens is discouraged, so topics and facts can be repeated but sentences are not.
+
+Tokens differ with case and with what comes before a word, so «Пожалуйста, у тебя есть способ…»
+said again as «Пожалуйста! У тебя есть способ…» would slip past a penalty on the reply's own tokens.
+:func:`echo_variants` therefore adds each clause of an earlier reply on its own, with a capital and
+with a small first letter, as the model would write it after any punctuation.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
+
+
+_CLAUSE_END = re.compile(r"[,.!?;:…—–()«»\"]+")
+
+
+def echo_variants(reply: str) -> list[str]:
+    """``reply`` and each of its clauses as it could be said again: after a space, with its first
+    letter upper- and lower-case (see the module docstring)."""
+    variants = [reply]
+    for clause in _CLAUSE_END.split(reply):
+        clause = clause.strip()
+        if len(clause.split()) >= 2:  # a lone word is never a run worth discouraging
+            for first in dict.fromkeys((clause[0].upper(), clause[0].lower())):
+                variants.append(" " + first + clause[1:])
+    return variants
 
 
 class EchoPenalty:

@@ -10,7 +10,7 @@ import pytest
 
 from ai_pipeline.chunks import ChatMessage
 from ai_pipeline.llm.llama_cpp import LlamaCppLLM, LlamaCppSettings
-from ai_pipeline.llm.repetition import EchoPenalty
+from ai_pipeline.llm.repetition import EchoPenalty, echo_variants
 from ai_pipeline.settings import Settings
 
 SAID = "Пожалуйста, у тебя есть способ обсудить эту ситуацию с мамой или другим взрослым."
@@ -22,6 +22,27 @@ def test_only_a_token_that_continues_an_earlier_run_is_penalised():
     assert scores[9] == -2.0 and np.count_nonzero(scores) == 1  # 6 7 8 went on with 9 before
     assert not np.any(echo(np.array([1, 2, 7, 8]), np.zeros(12, dtype=np.single)))  # no such run
     assert not EchoPenalty([], penalty=2.0) and not EchoPenalty([[1, 2, 3, 4]], penalty=0.0)
+
+
+def test_a_clause_said_again_after_other_punctuation_or_case_is_an_echo_too():
+    assert echo_variants("Пожалуйста, у тебя есть способ. Да!") == [
+        "Пожалуйста, у тебя есть способ. Да!", " У тебя есть способ", " у тебя есть способ"]
+    engine = LlamaCppLLM(LlamaCppSettings(n_ctx=512), Settings().models_dir)
+    engine.load()
+    try:  # «Пожалуйста! У тебя есть…» continues a run of the clause's capitalised variant
+        tokenize = engine._llm.tokenize
+        echo = EchoPenalty([tokenize(v.encode(), add_bos=False, special=False) for v in echo_variants(SAID)],
+                           penalty=8.0, ngram=4)
+        again = tokenize("Пожалуйста! У тебя есть".encode(), add_bos=False, special=False)
+        plain = EchoPenalty([tokenize(SAID.encode(), add_bos=False, special=False)], penalty=8.0, ngram=4)
+        scores = np.zeros(engine._llm.n_vocab(), dtype=np.single)
+        assert not np.any(plain(np.array(again), scores.copy()))  # the reply's own tokens miss it
+        hit = echo(np.array(again), scores.copy())
+        assert np.count_nonzero(hit) >= 1
+        following = engine._llm.detokenize([int(np.argmin(hit))]).decode()
+        assert following.strip() == "способ"
+    finally:
+        engine.close()
 
 
 def reply(engine: LlamaCppLLM, messages: list[ChatMessage], max_tokens: int) -> str:
