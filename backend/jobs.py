@@ -160,7 +160,10 @@ class JobStore:
                        and not j.finished and j.id not in self._running), key=lambda j: j.created)
 
     async def aclose(self) -> None:
-        """Cancel queued and running jobs (recorded as interrupted) and close the table."""
+        """Cancel queued and running jobs (recorded as interrupted) and close the table. Listeners are
+        dropped first: nobody is told of the shutdown's own changes (their clients are leaving), so no
+        listener starts work (a socket send) while the server stops."""
+        self._listeners.clear()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
