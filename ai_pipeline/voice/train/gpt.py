@@ -135,7 +135,6 @@ class _Reporter:
         self.first_step: int | None = None
         self.per_epoch = 0
         self.last: TrainProgress | None = None
-        self.pauses = 0
 
     def epoch_start(self, trainer: Any) -> None:
         self.per_epoch = len(trainer.train_loader) if trainer.train_loader is not None else 0
@@ -178,7 +177,6 @@ class _Reporter:
             trainer.save_checkpoint()  # stopped while paused: the run resumes from here
             raise
         restore()
-        self.pauses += 1
         self.started += time.perf_counter() - paused_at  # the pause does not count toward the ETA
         self.progress(replace(last, message="Обучение продолжается", eta_s=None))
 
