@@ -78,6 +78,18 @@ class _Writing:
     text: str | None = None
 
 
+@dataclass
+class BackgroundWork:
+    """What ``warm_idle`` is evaluating now: ``"prompt"`` (the prompt as it stands), ``"summary"`` (the
+    LLM's summary of a fold) or ``"fold"`` (the prompt after a fold), and the share of it evaluated."""
+
+    kind: str
+    done: float = 0.0
+
+    def progress(self, fraction: float) -> None:
+        self.done = fraction
+
+
 @dataclass(frozen=True)
 class TurnPrompt:
     """Everything the LLM gets for one turn (built inside one database call)."""
@@ -116,6 +128,7 @@ class Brain:
         self.settings = settings
         self._llm_lock = asyncio.Lock()  # one generation at a time: the CPU is the bottleneck anyway
         self._background_stop: threading.Event | None = None  # set to make a background prefill give way
+        self.background: BackgroundWork | None = None  # what warm_idle evaluates now, for logs and tests
         self._last_use = 0.0  # monotonic time a conversation last wanted the LLM
         self._openers: dict[int, str | None] = {}  # session -> the opener its last reply began with (newest last)
         self._writing: dict[int, _Writing] = {}  # session -> the LLM's summary of its planned fold
@@ -225,10 +238,11 @@ class Brain:
                         if time.monotonic() - self._last_use < IDLE_BEFORE_BACKGROUND_S:
                             continue
                         stop = self._background_stop = threading.Event()
+                        work = self.background = BackgroundWork("prompt")
                         try:
-                            await self._prefill(now, stop)
+                            await self._prefill(now, stop, work.progress)
                         finally:
-                            self._background_stop = None
+                            self._background_stop, self.background = None, None
                     if stop.is_set():
                         continue
                     current = now
@@ -240,10 +254,11 @@ class Brain:
                 if time.monotonic() - self._last_use < IDLE_BEFORE_BACKGROUND_S:
                     continue
                 stop = self._background_stop = threading.Event()
+                work = self.background = BackgroundWork("prompt" if fold is None else "fold")
                 try:
-                    result = await self._prefill(messages[:-1], stop, keep=fold is not None)
+                    result = await self._prefill(messages[:-1], stop, work.progress, keep=fold is not None)
                 finally:
-                    self._background_stop = None
+                    self._background_stop, self.background = None, None
             if stop.is_set():
                 continue
             if fold is not None:
@@ -276,9 +291,10 @@ class Brain:
             if time.monotonic() - self._last_use < IDLE_BEFORE_BACKGROUND_S:
                 return False
             stop = self._background_stop = threading.Event()
+            work = self.background = BackgroundWork("summary")
             try:
                 # keep: what was evaluated survives a turn's interruption (and the turn's prompt is kept too)
-                await self._prefill(messages[:-1] if request.opening else messages, stop, keep=True)
+                await self._prefill(messages[:-1] if request.opening else messages, stop, work.progress, keep=True)
                 if stop.is_set():
                     return False
                 tokens = self.llm.stream(messages, max_tokens=max(8, SUMMARY_TOKENS - len(writing.partial) // 3))
@@ -290,7 +306,7 @@ class Brain:
                 finally:
                     await tokens.aclose()
             finally:
-                self._background_stop = None
+                self._background_stop, self.background = None, None
         if stop.is_set():
             return False
         part = accept_summary(request.opening + writing.partial, request.source)

@@ -294,9 +294,10 @@ def test_a_fold_is_stored_once_its_prompt_is_evaluated_and_turns_in_between_stay
 
         async def interrupted() -> tuple[object, int]:
             warm = asyncio.create_task(brain.warm_idle(1, session))  # a fold is due: 6 messages > 4
-            while brain._background_stop is None:  # wait until the fold's prefill runs
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(0.6)
+            # wait until the fold's own prompt is partly evaluated (the prompt as it stands is brought up to
+            # date first, which takes seconds on a loaded machine), and ask while it is still being evaluated
+            while brain.background is None or brain.background.kind != "fold" or brain.background.done < 0.2:
+                await asyncio.sleep(0.02)
             await collect_reply(brain, 1, session, "А ты любишь собак?")
             evaluated = llm.last_stats.evaluated_tokens
             assert await db.call(get_summary, 1, session_id=session) is None, "not stored while unevaluated"
@@ -382,7 +383,7 @@ def test_the_llm_writes_the_summary_in_idle_time_and_gives_way_to_a_turn(db_url,
 
         async def interrupted() -> None:
             warm = asyncio.create_task(brain.warm_idle(1, session))
-            while session not in brain._writing or brain._background_stop is None:  # the summary is being written
+            while brain.background is None or brain.background.kind != "summary":  # the summary is being written
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.6)
             chunks, _ = await collect_reply(brain, 1, session, "А ты любишь собак?")
