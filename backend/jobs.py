@@ -118,6 +118,7 @@ class JobStore:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one job at a time per lane
         self._running: set[str] = set()  # ids of jobs that have a task in this process
         self._listeners: list[Listener] = []
+        self._on_close: list[Callable[[], None]] = []
         self._told_soon: set[str] = set()  # jobs whose thread-made progress waits for the loop
         self._table = JobTable(self.folder / TABLE_NAME)
         self._recover()
@@ -144,14 +145,19 @@ class JobStore:
         self._tell(job)
         return job
 
-    def listen(self, listener: Listener) -> Callable[[], None]:
-        """Call ``listener(job)`` on every change of a job's state (see the module's docstring);
-        the function returned stops it."""
+    def listen(self, listener: Listener, closed: Callable[[], None] | None = None) -> Callable[[], None]:
+        """Call ``listener(job)`` on every change of a job's state (see the module's docstring), and
+        ``closed()`` when the store closes (to drop what the listener holds back); the function returned
+        stops both."""
         self._listeners.append(listener)
+        if closed is not None:
+            self._on_close.append(closed)
 
         def stop() -> None:
             if listener in self._listeners:
                 self._listeners.remove(listener)
+            if closed in self._on_close:
+                self._on_close.remove(closed)
         return stop
 
     def pending(self, kind: str) -> list[Job]:
@@ -164,6 +170,12 @@ class JobStore:
         dropped first: nobody is told of the shutdown's own changes (their clients are leaving), so no
         listener starts work (a socket send) while the server stops."""
         self._listeners.clear()
+        for closed in self._on_close:
+            try:
+                closed()
+            except Exception:
+                log.exception("job listener's close %r failed", closed)
+        self._on_close.clear()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -8,7 +8,8 @@ state when it was queued.
 
 Everything goes out through one queue drained by one short-lived task, so the client sees a job's
 states in the order they happened, the answer to its ``watch`` included. The task exits when the queue
-is empty; nothing is left running while no job moves.
+is empty; nothing is left running while no job moves, and :meth:`close` (the store closing) cancels
+what is held back or unsent.
 """
 
 from __future__ import annotations
@@ -73,6 +74,16 @@ class JobFeed:
     def reply(self, sid: str, job: Job) -> None:
         """A ``watch``'s answer: the job's state, in line with the room's events."""
         self._queue(sid, job)
+
+    def close(self) -> None:
+        """The store is closing: drop held-back progress and unsent events, and stop the sender."""
+        for handle in self._later.values():
+            handle.cancel()
+        self._later.clear()
+        self._outbox.clear()
+        if self._sender is not None and not self._sender.done():
+            self._sender.cancel()
+        self._sender = None
 
     def _progress(self, job: Job) -> None:
         self._later.pop(job.id, None)

@@ -52,7 +52,7 @@ class JobsNamespace(GuardedNamespace):
         if store is not self._store:  # the first call after start-up (or a store set by a test)
             if self._unlisten is not None:
                 self._unlisten()
-            self._store, self._unlisten = store, store.listen(self.feed)
+            self._store, self._unlisten = store, store.listen(self.feed, self.feed.close)
         return store
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:

@@ -287,3 +287,39 @@ def test_a_failing_listener_does_not_break_the_job(tmp_path):
 
     store, seen = asyncio.run(go())
     assert seen == ["queued 0.0", "running 0.0", "running 0.5", "done 1.0"]
+
+
+def test_closing_the_store_cancels_progress_the_feed_holds_back(tmp_path):
+    """A report held back by the throttle when the server stops is dropped with its timer, and nothing is
+    sent after the store has closed."""
+    async def go() -> tuple[list[str], int, int]:
+        store = JobStore(tmp_path)
+        sent: list[str] = []
+
+        async def send(event: str, payload: dict, to: str) -> None:
+            sent.append(f"{payload['status']} {payload['progress']}")
+
+        from backend.realtime.job_feed import JobFeed
+
+        feed = JobFeed(send, min_interval_s=5.0)
+        store.listen(feed, feed.close)
+        reported = asyncio.Event()
+
+        async def work(progress: Callable) -> dict:
+            progress(0.1, "первый")
+            progress(0.2, "рано")  # within 5 s of the first: held back
+            reported.set()
+            await asyncio.sleep(60)
+            return {}
+
+        store.submit(work, kind="voice")
+        await reported.wait()
+        await asyncio.sleep(0.05)
+        held = len(feed._later)
+        await store.aclose()
+        await asyncio.sleep(0.1)
+        return sent, held, len(feed._later)
+
+    sent, held, left = asyncio.run(go())
+    assert held == 1 and left == 0, (held, left)
+    assert "running 0.2" not in sent and sent[-1] != "running 0.2", sent
