@@ -140,6 +140,10 @@ class _Reporter:
         self.per_epoch = len(trainer.train_loader) if trainer.train_loader is not None else 0
         # no stop here: a checkpoint before the epoch's first step would hold no loss, which breaks
         # the trainer's best-model comparison when the run resumes
+        if self.first_step is None and self.gpu is not None and self.gpu.asked():
+            # asked while the model and the loaders were being built: give way before the first step (a stop
+            # meanwhile saves nothing: this process has taken no step since the checkpoint it started from)
+            self._pause(trainer, checkpoint=False)
 
     def step_end(self, trainer: Any) -> None:
         step, epochs = trainer.total_steps_done, trainer.config.epochs
@@ -162,10 +166,11 @@ class _Reporter:
         if self.gpu is not None and self.gpu.asked():
             self._pause(trainer)
 
-    def _pause(self, trainer: Any) -> None:
-        """Give the GPU to whoever asked: tensors to the CPU, the hold released, then back when free."""
+    def _pause(self, trainer: Any, checkpoint: bool = True) -> None:
+        """Give the GPU to whoever asked: tensors to the CPU, the hold released, then back when free.
+        A stop while paused saves a checkpoint first (``checkpoint``) and ends the run."""
         assert self.gpu is not None
-        last = self.last or TrainProgress("training", 0.0, "")
+        last = self.last or TrainProgress("training", 0.0, "Загрузка модели для обучения")
         self.progress(replace(last, message="Пауза: видеопамять нужна разговору, обучение продолжится само",
                               eta_s=None, paused=True))
         paused_at = time.perf_counter()
@@ -174,11 +179,12 @@ class _Reporter:
         try:
             self.gpu.take_back()
         except TrainingStopped:
-            trainer.save_checkpoint()  # stopped while paused: the run resumes from here
+            if checkpoint:
+                trainer.save_checkpoint()  # stopped while paused: the run resumes from here
             raise
         restore()
         self.started += time.perf_counter() - paused_at  # the pause does not count toward the ETA
-        self.progress(replace(last, message="Обучение продолжается", eta_s=None))
+        self.progress(replace(last, message="Обучение продолжается" if self.last else last.message, eta_s=None))
 
     def _check(self, trainer: Any) -> None:
         if self.stop is not None and self.stop.is_set():
@@ -191,7 +197,8 @@ def run_trainer(base: Path, dataset: DatasetInfo, run_root: Path, options: GptOp
     """Run (or resume the newest run of) the GPT trainer; returns the run folder.
 
     Raises :class:`TrainingStopped` after saving a checkpoint when ``stop`` is set. With ``gpu``, the
-    run pauses after a step whenever ``gpu.asked()`` (its tensors wait on the CPU) and goes on where it was.
+    run pauses after a step (or before its first) whenever ``gpu.asked()`` (its tensors wait on the CPU) and
+    goes on where it was.
     """
     from trainer import Trainer, TrainerArgs
 

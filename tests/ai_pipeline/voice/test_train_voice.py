@@ -188,3 +188,53 @@ def test_training_pauses_for_a_conversation_and_goes_on_where_it_was(settings, v
     assert not any("контрольной точки" in r.message for r in reports)  # the same run, not a resume
     assert outcome["done"].gpt.is_file()
     assert GPU_SLOT not in {e["name"] for e in manager.describe()["engines"]}  # the run let go of its slot
+
+
+def test_training_gives_way_before_its_first_step(settings, voice, tmp_path):
+    """A conversation that needs the memory while the run is still building its model and loaders is
+    not kept waiting for the first optimiser step: the run pauses at the start of its epoch, takes no
+    step while the conversation holds the memory, and then trains to the end."""
+    import threading
+    import time
+
+    from ai_pipeline.gpu import GpuMemoryManager
+    from ai_pipeline.voice.train.gpt import GptOptions
+    from ai_pipeline.voice.train.run import TrainRequest, train_voice
+
+    base = write_checkpoint(tmp_path / "base", trainer_files=True, accent=False, max_audio_tokens=605)
+    manager = GpuMemoryManager(budget_mb=1000, device="cpu", wait_s=120.0)
+    log: list[str] = []
+    tts = manager.register("tts", _Engine(log), 400)
+    reports: list = []
+    loading = threading.Event()
+
+    def progress(p) -> None:  # type: ignore[no-untyped-def]
+        reports.append(p)
+        if p.message == "Загрузка модели для обучения" and not p.paused:
+            loading.set()
+
+    options = GptOptions(epochs=1, batch_size=1, grad_accum=1, lr=1e-4, save_step=1000, workers=0)
+    outcome: dict = {}
+
+    def train() -> None:
+        try:
+            outcome["done"] = train_voice(voice, settings, TrainRequest(base, tmp_path / "work", options, vram_mb=800),
+                                          progress, manager=manager)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertions below
+            outcome["error"] = repr(exc)
+
+    worker = threading.Thread(target=train, daemon=True)
+    worker.start()
+    assert loading.wait(300), outcome.get("error")
+    manager.live_open()
+    with tts.use():  # asked while the trainer is being built
+        paused = [r for r in reports if r.paused]
+        assert len(paused) == 1 and paused[0].step is None, paused  # before the first step, not after it
+        time.sleep(1.0)
+        assert not [r for r in reports if r.stage == "training" and r.step], "no step while the engine holds it"
+    manager.live_close()
+    worker.join(600)
+    assert not worker.is_alive() and "error" not in outcome, outcome.get("error")
+    assert log == ["load tts", "unload tts"]
+    assert [r for r in reports if r.stage == "training" and r.step], "trained after the pause"
+    assert outcome["done"].gpt.is_file()
