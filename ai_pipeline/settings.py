@@ -146,6 +146,9 @@ class TrainingSettings(_Strict):
     yield_to_live: bool = Field(True, description="pause training after its current step while a conversation or "
                                                   "another engine needs its GPU memory (its tensors wait on the CPU), "
                                                   "and never evict a conversation's engines; continue when it is free")
+    idle_conversation_s: float = Field(
+        600.0, ge=0, description="an open conversation with no turn for this long stops holding a training back "
+                                 "(the training may evict its idle engines; the next turn waits for them); 0: never")
 
 
 # --- Limits and server -----------------------------------------------------------------------

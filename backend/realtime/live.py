@@ -81,6 +81,8 @@ class LiveSession:
         self._start_task: asyncio.Task[Any] | None = None
         self._input = asyncio.Lock()  # a client's audio and text are handled in the order they came
         self._gpu_live = False  # counted by the VRAM ledger as an open conversation (background work evicts nothing)
+        self._used_at = 0.0  # monotonic time of the user's last turn or speech (see _release_when_idle)
+        self.idle_task: asyncio.Task[None] | None = None
 
     @property
     def active(self) -> bool:
@@ -108,9 +110,7 @@ class LiveSession:
     async def _start(self, msg: StartMessage) -> dict[str, Any]:
         s = self.services
         pipeline, brain, settings = s.pipeline, s.brain, s.settings
-        if not self._gpu_live:  # from now on a voice training gives way to this conversation's engines
-            gpu_manager().live_open()
-            self._gpu_live = True
+        self._in_use()  # from now on a voice training gives way to this conversation's engines
         self.persona_id = msg.persona_id or await s.db.call(first_persona_id)
         self.session_id = await brain.open_session(self.persona_id, msg.session_id)
         await self.emit(*to_wire(ProgressEvent(stage="avatar", value=0.0, message="Подготовка аватара")))
@@ -138,9 +138,35 @@ class LiveSession:
         # the persona's prompt state (stored when the persona was made) goes into the KV cache while
         # the greeting plays or the user thinks, so the first answer does not wait for it
         self.warm_task = asyncio.create_task(brain.warm(self.persona_id, self.session_id))
+        if settings.training.idle_conversation_s > 0:
+            self._used_at = time.monotonic()  # idle from when the conversation is ready
+            self.idle_task = asyncio.create_task(self._release_when_idle(settings.training.idle_conversation_s))
         return {"persona_id": self.persona_id, "session_id": self.session_id, "avatar_id": avatar.id,
                 "greeting": greeting, "warnings": warnings, "mime": self.stream.mime,
                 "voice": self.voice.key if self.voice else None, "tts_voice": standard_voice_name(self.tts())}
+
+    def _in_use(self) -> None:
+        """The user speaks or asks: the conversation counts with the VRAM ledger as open (again)."""
+        self._used_at = time.monotonic()
+        if not self._gpu_live and self.active:
+            gpu_manager().live_open()
+            self._gpu_live = True
+
+    async def _release_when_idle(self, idle_s: float) -> None:
+        """A conversation left open with no turn for ``idle_s`` stops counting as open, so a voice training
+        paused for it goes on (and may evict its idle engines); the user's next speech or text counts it
+        again, and the training gives way again after its current step."""
+        while True:
+            wait = self._used_at + idle_s - time.monotonic()
+            if not self._gpu_live or wait > 0:
+                await asyncio.sleep(max(wait, 1.0) if self._gpu_live else idle_s)
+            elif self.turn_task is not None and not self.turn_task.done():
+                self._used_at = time.monotonic()  # idle from the end of the reply
+                await asyncio.sleep(1.0)
+            else:
+                gpu_manager().live_close()
+                self._gpu_live = False
+                log.info("client %s: no turn for %.0f s; a voice training may use the GPU again", self.sid, idle_s)
 
     def tts(self) -> TTSEngine:
         """The pipeline's TTS engine speaking the persona's standard voice (followed across engine switches)."""
@@ -188,7 +214,7 @@ class LiveSession:
         if self.stream:
             self.stream.interrupt(self.turn)
         tasks = [t for t in (self._start_task, self.turn_task, self.warm_task, self.anticipate_task,
-                             self.stream_task, self.listen_task)
+                             self.stream_task, self.listen_task, self.idle_task)
                  if t is not None and not t.done() and t is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
@@ -197,6 +223,7 @@ class LiveSession:
             for task in pending:
                 log.warning("client %s: %s did not end within %.1f s of cancellation", self.sid, task, grace_s)
         self.stream_task = self.warm_task = self.anticipate_task = self.turn_task = self.listen_task = None
+        self.idle_task = None
         self.stream = None
         if self._gpu_live:
             gpu_manager().live_close()
@@ -233,6 +260,7 @@ class LiveSession:
             await self._handle(events + await recognizer.flush())
 
     async def text(self, text: str) -> None:
+        self._in_use()
         async with self._input:
             await self.start_turn(self.services.pipeline.check_text(text), StageTimer())
 
@@ -265,6 +293,7 @@ class LiveSession:
                 self._attend(False)
                 self._think(True)  # the user waits from here: recognising and replying get the cores
             elif isinstance(event, SpeechStarted):
+                self._in_use()
                 self._think(False)
                 self._attend(True)  # the avatar listens: eyes on the user, small nods
                 if self._drafting:  # the reply begun on the silence's transcript is void: the cores go to ASR

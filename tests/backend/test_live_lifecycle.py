@@ -19,7 +19,7 @@ import socketio
 
 from ai_pipeline.gpu import gpu_manager
 from ai_pipeline.llm.llama_cpp import LlamaCppSettings
-from ai_pipeline.settings import RealtimeSettings, RedisSettings, Settings
+from ai_pipeline.settings import RealtimeSettings, RedisSettings, Settings, TrainingSettings
 from backend.background_server import free_port, serving
 from tests.backend.test_realtime import NS, Client
 
@@ -118,6 +118,40 @@ def test_capacity_refuses_with_busy_and_frees_the_slot(server):
     assert state["sessions"] == 2 and state["max_sessions"] == 2 and state["clients"] == 3
     ended_within(server, 2.0)
     assert gpu_manager().describe()["conversations"] == 0
+
+
+def test_an_idle_open_conversation_stops_holding_a_training_back(tmp_path):
+    """An open conversation with no turn for ``training.idle_conversation_s`` no longer counts with the VRAM
+    ledger (a paused voice training goes on); the user's next text counts it again at once, and leaving
+    releases it as before."""
+    settings = Settings(data_dir=tmp_path, redis=RedisSettings(url=None), llm=LlamaCppSettings(max_tokens=16),
+                        training=TrainingSettings(idle_conversation_s=2.0))
+
+    def counted() -> int:
+        return int(gpu_manager().describe()["conversations"])
+
+    async def go(url: str) -> list[int]:
+        c = await Client().connect(url)
+        await c.sio.emit("start", {"greet": False}, namespace=NS)
+        await c.wait_for("ready")
+        seen = [counted()]
+        deadline = time.monotonic() + 20
+        while counted() and time.monotonic() < deadline:  # idle: released after about 2 s
+            await asyncio.sleep(0.1)
+        seen.append(counted())
+        await c.sio.emit("text", {"text": "Привет!"}, namespace=NS)
+        await asyncio.sleep(0.5)
+        seen.append(counted())  # counted again while the reply is made
+        await c.wait_for("turn_end", timeout=120)
+        seen.append(counted())
+        await c.sio.disconnect()
+        return seen
+
+    with serving(settings) as url:
+        seen = run(go(url))
+        ended_within(url, 2.0)
+        assert counted() == 0
+    assert seen == [1, 0, 1, 1], seen
 
 
 def test_turn_and_event_limits_without_redis(server):
