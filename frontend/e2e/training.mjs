@@ -3,6 +3,7 @@
 // «Обучить голос», sees the progress bar move, reloads the page mid-training (the job and its progress
 // are still there), and waits for the verdict. The progress must come over the jobs socket: the page's
 // WebSocket frames are read for "/jobs" `job` events, and the status must not be polled meanwhile.
+// With --pause, the panel must show the run paused (a conversation needs its GPU memory) at some point.
 // Screenshots go to --out.
 //
 //   node e2e/training.mjs --url http://127.0.0.1:8000 --out ../out/e2e/training
@@ -18,6 +19,7 @@ const { values: args } = parseArgs({
     url: { type: "string" }, out: { type: "string", default: "e2e-out" },
     chromium: { type: "string", default: process.env.CHROMIUM || "/usr/bin/chromium" },
     timeout: { type: "string", default: "540000" },
+    pause: { type: "boolean", default: false }, // expect the run to pause for a conversation meanwhile
   },
 });
 if (!args.url) throw new Error("--url is required");
@@ -62,12 +64,18 @@ try {
   const seen = [];
   const deadline = Date.now() + timeout;
   let reloaded = false;
+  let sawPause = !args.pause;
   while (Date.now() < deadline) {
     if (await page.getByTestId("voice-train-result").count()) break;
     const value = await barValue();
     if (value !== null && value !== seen.at(-1)) {
       seen.push(value);
       log(`progress ${value}%:`, await page.getByTestId("voice-train-message").textContent().catch(() => ""));
+    }
+    if (!sawPause && (await page.locator('[data-testid="voice-train-running"][data-paused="true"]').count())) {
+      sawPause = true; // a conversation needs the GPU memory (the Python side of the test holds it a while)
+      log("paused:", await page.getByTestId("voice-train-details").textContent().catch(() => ""));
+      await page.screenshot({ path: `${args.out}/training-paused.png` });
     }
     if (!reloaded && (await page.getByTestId("voice-train-details").count())) {
       await page.screenshot({ path: `${args.out}/training.png` });
@@ -97,6 +105,7 @@ try {
   const moved = seen.filter((v, i) => i > 0 && v > seen[i - 1]).length;
   report.expect(moved >= 2, "progress", `the bar should move at least twice, saw ${JSON.stringify(seen)}`);
   report.expect(reloaded, "reload", "never saw the training details to reload on");
+  report.expect(sawPause, "pause", "the panel never showed the training paused for a conversation");
   await page.screenshot({ path: `${args.out}/training-done.png` });
 } catch (err) {
   report.fail("flow", String(err.stack || err));

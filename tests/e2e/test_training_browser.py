@@ -1,12 +1,15 @@
 """Voice training from the persona screen in Debian's Chromium (frontend/e2e/training.mjs), against the
 real server forced to "can train" with the reduced XTTS checkpoint (tests/xtts_tiny.py) on the CPU: the
-progress bar moves, a reload mid-training finds the job where it was, the verdict appears."""
+progress bar moves, a reload mid-training finds the job where it was, the run pauses while a conversation
+needs its GPU memory, the verdict appears."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -41,12 +44,59 @@ def training_server(tmp_path, monkeypatch) -> Iterator[str]:
         yield url
 
 
+class _ConversationEngine:
+    """A conversation's engine on the VRAM ledger that needs the memory the training holds (nothing to load)."""
+
+    def gpu_load(self) -> None:
+        pass
+
+    def gpu_unload(self) -> None:
+        pass
+
+
+def _conversation_mid_training(url: str, done: threading.Event, held: list[float]) -> None:
+    """Once the training has taken two steps, a conversation opens and its engine takes the training's memory
+    for a few seconds (the panel shows the pause), then the conversation ends and the training goes on."""
+    from ai_pipeline.gpu import gpu_manager
+
+    manager = gpu_manager()
+    with urllib.request.urlopen(f"{url}/api/personas/1") as answer:
+        voice_id = json.load(answer)["voice_id"]
+    while not done.is_set():
+        with urllib.request.urlopen(f"{url}/api/voices/{voice_id}/train") as answer:
+            job = json.load(answer)["job"] or {}
+        if ((job.get("details") or {}).get("step") or 0) >= 2:
+            break
+        done.wait(0.2)
+    else:
+        return
+    slot = manager.register("browser_test_conversation", _ConversationEngine(),
+                            estimate_mb=manager.budget_mb - Settings().training.vram_mb + 1)
+    manager.live_open()
+    try:
+        started = time.monotonic()
+        with slot.use():
+            held.append(time.monotonic() - started)
+            done.wait(6.0)
+    finally:
+        manager.live_close()
+        manager.unregister(slot.name)
+
+
 def test_training_progress_in_chromium(training_server: str, chromium: str):
     out = OUT / "training"
     out.mkdir(parents=True, exist_ok=True)
-    cmd = ["node", "e2e/training.mjs", "--url", training_server, "--out", str(out), "--chromium", chromium]
-    run = subprocess.run(cmd, cwd=FRONTEND, capture_output=True, text=True, timeout=600, env={**os.environ})
+    done, held = threading.Event(), []
+    conversation = threading.Thread(target=_conversation_mid_training, args=(training_server, done, held), daemon=True)
+    conversation.start()
+    cmd = ["node", "e2e/training.mjs", "--url", training_server, "--out", str(out), "--chromium", chromium, "--pause"]
+    try:
+        run = subprocess.run(cmd, cwd=FRONTEND, capture_output=True, text=True, timeout=600, env={**os.environ})
+    finally:
+        done.set()
+        conversation.join(30)
     print(run.stdout, run.stderr)
     (out / "log.txt").write_text(run.stdout + run.stderr)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert held and held[0] < 30, f"the conversation's engine got the training's memory after {held} s"
     assert (out / "training-done.png").stat().st_size > 10_000
