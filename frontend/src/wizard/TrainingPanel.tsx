@@ -132,7 +132,9 @@ export function TrainingPanel({ voiceId }: { voiceId: string }) {
       )}
       {active && <Running status={data} onCancel={() => action.mutate("cancel")} cancelling={action.isPending} />}
       {job?.status === "done" && job.result && (
-        <p data-testid="voice-train-result" data-used={job.result.used} className="text-sm text-emerald-200">
+        // green only when the trained voice became the persona's; a kept voice is news, not a success
+        <p data-testid="voice-train-result" data-used={job.result.used}
+          className={job.result.used ? "text-sm text-emerald-200" : "text-sm text-slate-200"}>
           {job.result.message}
         </p>
       )}
