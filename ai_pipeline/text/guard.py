@@ -13,7 +13,7 @@ ends in Chinese, the child becomes «вы». :class:`ReplyGuard` looks at every 
 - drops a sentence that agrees to a request a child should be refused («Конечно, я могу помочь...» to
   "how to make a bomb"), the prompt having asked for a gentle refusal;
 - drops a first sentence that only repeats the question, a speaker label copied from the prompt's
-  examples («Аня: ...»), a sentence that recites the prompt's own rules («твои ответы звучат вслух»,
+  examples («Аня: ...»), a role label at any sentence's start («Ты: ...», from the summary), a sentence that recites the prompt's own rules («твои ответы звучат вслух»,
   «собеседник»), and says «Мне 12 лет» for «Я 12 лет»;
 - makes a female persona speak of herself in the feminine: «я был / пошёл / рад / учился» -> «я была /
   пошла / рада / училась» (small models slip into the masculine whatever the prompt says);
@@ -68,6 +68,8 @@ _PROMPT_TALK = re.compile(r"собеседник|твои\s+ответы|зву�
 _IDENTITY_QUESTION = re.compile(r"робот|человек|программ|живая|живой|настоящ|\bИИ\b|нейросет|компьютер|"
                                 r"искусствен|\bбот\b|модел", _I)
 _SPEAKER = re.compile(r"^(\s*)[А-ЯЁA-Z][\w-]{1,20}\s*:\s+")  # "Аня: ..." copied from the prompt's examples
+# the summary's and the examples' role labels, wherever a sentence starts («Вот как! Ты: Надеюсь, ...»)
+_ROLE_LABEL = re.compile(r"(^\s*|[.!?…][\s\"»)]*\s)(?:Ты|Я|Собеседник|Собеседница|Пользователь|Ассистент)\s*:(?:\s+|$)")
 _STORY = re.compile(r"сказк|истори|расскажи\s+(?:про|о|об)\b|сочини|придумай", re.IGNORECASE)
 # a request a child should be gently refused (weapons, fire, medicine, drugs, alcohol, smoking, swearing, heights,
 # meeting strangers, other people's secrets, violence); a match only means "look twice", not "refuse"
@@ -233,6 +235,7 @@ class ReplyGuard:
             text = to_feminine(text)
         if self._index == 0:
             text = _SPEAKER.sub(r"\1", text)
+        text = _ROLE_LABEL.sub(r"\1", text)
         machine_ok = bool(_IDENTITY_QUESTION.search(self.question))
         kept = []
         for sentence in filter(None, _SENTENCE.findall(text)):
@@ -324,6 +327,8 @@ class ReplyGuard:
         lines = (REFUSAL, *FALLBACKS) if self._unsafe else FALLBACKS
         line = next((f for f in lines if not any(_key(s) in self._before for s in _SENTENCE.findall(f))), lines[0])
         if not (self._yielded or out):
+            if self.opener.strip():  # it goes on the opener: «Ага, ой, давай лучше...», «Вот как! Ой, ...»
+                line = " " + (line if re.search(r"[.!?…]\W*$", self.opener) else line[0].lower() + line[1:])
             out.append(self._number(ReplyChunk(line, speech_for(line))))
         elif self.code or self._recited >= 2:  # after what was said: «Конечно, ой, давай лучше...» or «Конечно! Ой, ...»
             last = out[-1].text if out else self._last

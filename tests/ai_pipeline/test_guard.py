@@ -174,6 +174,18 @@ def test_a_speaker_label_copied_from_the_examples_goes() -> None:
     assert said == "Привет! Я тоже люблю динозавров."
 
 
+@pytest.mark.parametrize("reply", ["Вот как! Ты: Надеюсь, тебе было весело.", "Вот как! Собеседник: Надеюсь, тебе было весело.",
+                                   "Вот как!\nЯ: Надеюсь, тебе было весело."])
+def test_a_role_label_from_the_summary_goes_wherever_a_sentence_starts(reply: str) -> None:
+    said, _ = _said(reply)
+    assert said.split() == "Вот как! Надеюсь, тебе было весело.".split(), said
+
+
+def test_words_before_a_colon_inside_a_sentence_stay() -> None:
+    said, _ = _said("Знаешь, что я люблю? Я скажу так: ты молодец.")
+    assert said == "Знаешь, что я люблю? Я скажу так: ты молодец."
+
+
 def test_a_reply_that_starts_by_repeating_the_question_skips_the_repeat() -> None:
     said, _ = _said("Почему зимой холодно? Потому что солнце светит ниже и греет слабее.", "А почему зимой холодно?")
     assert said == "Потому что солнце светит ниже и греет слабее."
@@ -205,3 +217,13 @@ def test_a_word_half_in_latin_letters_goes() -> None:
 def test_i_am_n_years_is_said_the_russian_way() -> None:
     said, _ = _said("Я 12 лет. А ты?", "Сколько тебе лет?")
     assert said == "Мне 12 лет. А ты?"
+
+
+@pytest.mark.parametrize(("opener", "said"), [("Ага,", " ой, давай лучше поговорим о чём-нибудь другом!"),
+                                              ("Вот как!", " Ой, давай лучше поговорим о чём-нибудь другом!")])
+def test_the_fallback_line_goes_on_the_opener(opener: str, said: str) -> None:
+    """Nothing of the model's could be said after an opener: the in-character line continues the opener's
+    sentence («Ага, ой, давай...»), not a capital after a comma («Ага, Ой, давай...»)."""
+    guard = ReplyGuard("Надеюсь, в тюрьме было сносно.", opener=opener)
+    kept = list(guard.filter(_chunks("Я языковая модель, я не могу."))) + guard.finish()
+    assert [c.text for c in kept] and kept[-1].text.startswith(said), [c.text for c in kept]
