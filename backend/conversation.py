@@ -19,8 +19,8 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -134,6 +134,17 @@ class Brain:
         self._writing: dict[int, _Writing] = {}  # session -> the LLM's summary of its planned fold
         self._overdue: dict[int, Fold] = {}  # session -> its overdue fold, stored once its prompt is evaluated
 
+    @contextmanager
+    def _background(self, kind: str) -> Iterator[tuple[threading.Event, BackgroundWork]]:
+        """Idle-time work on the LLM (the lock is held): the event a turn sets to make it give way, and
+        what it is (``self.background`` meanwhile)."""
+        stop, work = threading.Event(), BackgroundWork(kind)
+        self._background_stop, self.background = stop, work
+        try:
+            yield stop, work
+        finally:
+            self._background_stop, self.background = None, None
+
     @asynccontextmanager
     async def llm_exclusive(self) -> AsyncIterator[None]:
         """Hold the LLM: no generation or prefill runs until the block ends (e.g. to swap engines between turns)."""
@@ -237,12 +248,8 @@ class Brain:
                     async with self._llm_lock:
                         if time.monotonic() - self._last_use < IDLE_BEFORE_BACKGROUND_S:
                             continue
-                        stop = self._background_stop = threading.Event()
-                        work = self.background = BackgroundWork("prompt")
-                        try:
+                        with self._background("prompt") as (stop, work):
                             await self._prefill(now, stop, work.progress)
-                        finally:
-                            self._background_stop, self.background = None, None
                     if stop.is_set():
                         continue
                     current = now
@@ -253,12 +260,8 @@ class Brain:
             async with self._llm_lock:
                 if time.monotonic() - self._last_use < IDLE_BEFORE_BACKGROUND_S:
                     continue
-                stop = self._background_stop = threading.Event()
-                work = self.background = BackgroundWork("prompt" if fold is None else "fold")
-                try:
+                with self._background("prompt" if fold is None else "fold") as (stop, work):
                     result = await self._prefill(messages[:-1], stop, work.progress, keep=fold is not None)
-                finally:
-                    self._background_stop, self.background = None, None
             if stop.is_set():
                 continue
             if fold is not None:
@@ -290,9 +293,7 @@ class Brain:
         async with self._llm_lock:
             if time.monotonic() - self._last_use < IDLE_BEFORE_BACKGROUND_S:
                 return False
-            stop = self._background_stop = threading.Event()
-            work = self.background = BackgroundWork("summary")
-            try:
+            with self._background("summary") as (stop, work):
                 # keep: what was evaluated survives a turn's interruption (and the turn's prompt is kept too)
                 await self._prefill(messages[:-1] if request.opening else messages, stop, work.progress, keep=True)
                 if stop.is_set():
@@ -305,8 +306,6 @@ class Brain:
                         writing.partial += token.text
                 finally:
                     await tokens.aclose()
-            finally:
-                self._background_stop, self.background = None, None
         if stop.is_set():
             return False
         part = accept_summary(request.opening + writing.partial, request.source)

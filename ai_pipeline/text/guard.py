@@ -187,6 +187,11 @@ def _clean_markup(text: str) -> str:
     return _OTHER_SCRIPT.sub("", text)
 
 
+def _going_on(before: str, line: str) -> str:
+    """``line`` said after ``before``: a sentence of its own after a finished one, else its continuation."""
+    return " " + (line if re.search(r"[.!?…]\W*$", before) else line[0].lower() + line[1:])
+
+
 @dataclass
 class ReplyGuard:
     """Reviews the chunks of one reply (make one per reply; ``question``: what the user just said)."""
@@ -327,12 +332,10 @@ class ReplyGuard:
         lines = (REFUSAL, *FALLBACKS) if self._unsafe else FALLBACKS
         line = next((f for f in lines if not any(_key(s) in self._before for s in _SENTENCE.findall(f))), lines[0])
         if not (self._yielded or out):
-            if self.opener.strip():  # it goes on the opener: «Ага, ой, давай лучше...», «Вот как! Ой, ...»
-                line = " " + (line if re.search(r"[.!?…]\W*$", self.opener) else line[0].lower() + line[1:])
-            out.append(self._number(ReplyChunk(line, speech_for(line))))
+            text = _going_on(self.opener, line) if self.opener.strip() else line  # «Ага, ой, давай лучше...»
+            out.append(self._number(ReplyChunk(text, speech_for(text))))
         elif self.code or self._recited >= 2:  # after what was said: «Конечно, ой, давай лучше...» or «Конечно! Ой, ...»
-            last = out[-1].text if out else self._last
-            text = " " + (line if re.search(r"[.!?…]\W*$", last) else line[0].lower() + line[1:])
+            text = _going_on(out[-1].text if out else self._last, line)
             out.append(self._number(ReplyChunk(text, speech_for(text))))
         return out
 

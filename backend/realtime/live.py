@@ -152,6 +152,12 @@ class LiveSession:
             gpu_manager().live_open()
             self._gpu_live = True
 
+    def _not_in_use(self) -> None:
+        """The conversation no longer counts as open (it ended, or nobody has spoken for a while)."""
+        if self._gpu_live:
+            gpu_manager().live_close()
+            self._gpu_live = False
+
     async def _release_when_idle(self, idle_s: float) -> None:
         """A conversation left open with no turn for ``idle_s`` stops counting as open, so a voice training
         paused for it goes on (and may evict its idle engines); the user's next speech or text counts it
@@ -164,8 +170,7 @@ class LiveSession:
                 self._used_at = time.monotonic()  # idle from the end of the reply
                 await asyncio.sleep(1.0)
             else:
-                gpu_manager().live_close()
-                self._gpu_live = False
+                self._not_in_use()
                 log.info("client %s: no turn for %.0f s; a voice training may use the GPU again", self.sid, idle_s)
 
     def tts(self) -> TTSEngine:
@@ -225,9 +230,7 @@ class LiveSession:
         self.stream_task = self.warm_task = self.anticipate_task = self.turn_task = self.listen_task = None
         self.idle_task = None
         self.stream = None
-        if self._gpu_live:
-            gpu_manager().live_close()
-            self._gpu_live = False
+        self._not_in_use()
         if self.recognizer is not None:  # its deferred end-of-turn check and ASR result go nowhere
             self.recognizer.close()
         if self.decoder is not None:

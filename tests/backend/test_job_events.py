@@ -16,7 +16,7 @@ import uvicorn
 from ai_pipeline.settings import RedisSettings, ServerSettings, Settings
 from backend.background_server import free_port
 from backend.jobs import JobStore
-from backend.realtime.job_feed import room_of
+from backend.realtime.job_feed import JobFeed, room_of
 from backend.realtime.job_watch import JobsNamespace
 from backend.realtime.server import create_sio
 from backend.runtime import Runtime
@@ -298,8 +298,6 @@ def test_closing_the_store_cancels_progress_the_feed_holds_back(tmp_path):
 
         async def send(event: str, payload: dict, to: str) -> None:
             sent.append(f"{payload['status']} {payload['progress']}")
-
-        from backend.realtime.job_feed import JobFeed
 
         feed = JobFeed(send, min_interval_s=5.0)
         store.listen(feed, feed.close)
