@@ -46,11 +46,13 @@ page.on("request", (request) => {
   if (request.method() === "GET" && /\/api\/voices\/[^/]+\/train$/.test(new URL(request.url()).pathname)) statusPolls += 1;
 });
 
-/** The progress bar's value now (null: no bar on the page). */
+/** The progress bar's value now (null: no bar on the page, also when it went between looking and reading:
+ * the job finished and the panel shows its verdict). */
 async function barValue() {
   const bar = page.getByTestId("voice-train-progress");
   if (!(await bar.count())) return null;
-  return Number(await bar.getAttribute("aria-valuenow"));
+  const value = await bar.getAttribute("aria-valuenow", { timeout: 1_000 }).catch(() => null);
+  return value === null ? null : Number(value);
 }
 
 try {
